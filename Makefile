@@ -1,0 +1,44 @@
+# Jejaring: `make up` runs the whole stack on this machine; `make test` runs the test suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+SOURCES := requirements-dev.txt constraints.txt shared/pyproject.toml cli/pyproject.toml \
+           $(wildcard services/*/pyproject.toml)
+
+.PHONY: up test install lint typecheck schemas clean check-python
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
+	  { echo "Jejaring needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) -V 2>&1 || echo missing). Set PYTHON=python3.11 (or newer)."; exit 1; }
+
+$(STAMP): $(SOURCES) | check-python
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the embedded stack: nats-server + intake (8000), referral (8001), notify (8002).
+up: install
+	$(BIN)/jejaring up
+
+## Run every test (SQLite always; PostgreSQL too when JEJARING_TEST_DATABASE_URL is set).
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy shared/src services/intake/src services/referral/src services/notify/src cli/src
+
+## Regenerate docs/schemas/ from the event models.
+schemas: install
+	$(BIN)/jejaring schemas
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

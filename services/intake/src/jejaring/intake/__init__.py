@@ -1,0 +1,1 @@
+"""Intake: PPATBM officers record cases; publishes case events; reads referral statuses."""

@@ -1,0 +1,14 @@
+"""`python -m jejaring.intake`: serve intake."""
+
+from jejaring.intake.app import create_app
+from jejaring.intake.settings import IntakeSettings
+from jejaring.shared.serve import serve
+
+
+def main() -> None:
+    settings = IntakeSettings()
+    serve(create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Intake's app factory: everything is built here from a settings object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER, on_referral_event
+from jejaring.intake.settings import IntakeSettings
+from jejaring.shared.http import service_app
+from jejaring.shared.provision import contract_streams
+from jejaring.shared.runtime import ServiceRuntime, Subscription
+
+MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
+
+
+def create_runtime(settings: IntakeSettings) -> ServiceRuntime:
+    """Intake's messaging and database runtime."""
+    return ServiceRuntime(
+        settings=settings,
+        migrations=MIGRATIONS,
+        streams=contract_streams(settings.stream_replicas),
+        subscriptions=[Subscription(REFERRAL_EVENTS_CONSUMER, on_referral_event)],
+    )
+
+
+def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    """Build intake's HTTP app and its runtime."""
+    return service_app(
+        title="Jejaring intake", runtime=create_runtime(settings or IntakeSettings())
+    )

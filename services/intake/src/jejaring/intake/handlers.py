@@ -1,0 +1,33 @@
+"""Intake's event handlers: thin, they validate and call the service layer."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jejaring.intake import service
+from jejaring.shared import subjects
+from jejaring.shared.consumer import PoisonMessage
+from jejaring.shared.envelope import Envelope
+from jejaring.shared.events import (
+    ReferralEscalated,
+    ReferralNeedUnmet,
+    ReferralOverdue,
+    ReferralStatusChanged,
+)
+from jejaring.shared.provision import ConsumerSpec
+
+REFERRAL_EVENTS_CONSUMER = ConsumerSpec(
+    stream=subjects.REFERRAL_EVENTS_STREAM,
+    durable="intake-referral-events",
+    filter_subjects=(subjects.REFERRAL_EVENTS_ALL,),
+    description="intake keeps its read model of referral statuses",
+)
+
+
+async def on_referral_event(session: AsyncSession, envelope: Envelope) -> None:
+    """referral.v1.event.* -> the read model of referral statuses."""
+    data = envelope.data
+    if isinstance(data, ReferralStatusChanged | ReferralOverdue | ReferralEscalated):
+        await service.record_referral_fact(session, fact=data)
+    elif not isinstance(data, ReferralNeedUnmet):
+        raise PoisonMessage(f"unexpected event type {envelope.type} on referral events")

@@ -1,0 +1,1 @@
+"""Notify: SMS and email alerts from referral events, with a delivery log."""

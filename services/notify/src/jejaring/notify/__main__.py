@@ -1,0 +1,14 @@
+"""`python -m jejaring.notify`: serve notify."""
+
+from jejaring.notify.app import create_app
+from jejaring.notify.settings import NotifySettings
+from jejaring.shared.serve import serve
+
+
+def main() -> None:
+    settings = NotifySettings()
+    serve(create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

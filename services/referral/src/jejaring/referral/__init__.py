@@ -1,0 +1,1 @@
+"""Referral: partners, routing, each partner's own stream, and the closed loop."""

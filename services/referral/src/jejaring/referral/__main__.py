@@ -1,0 +1,14 @@
+"""`python -m jejaring.referral`: serve referral."""
+
+from jejaring.referral.app import create_app
+from jejaring.referral.settings import ReferralSettings
+from jejaring.shared.serve import serve
+
+
+def main() -> None:
+    settings = ReferralSettings()
+    serve(create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Referral's settings (env prefix REFERRAL_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from jejaring.shared.settings import ServiceSettings
+
+DEFAULT_PARTNERS_FILE = Path(__file__).parent / "data" / "partners.json"
+
+
+class ReferralSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="REFERRAL_", extra="ignore", validate_default=True)
+
+    service: str = "referral"
+    port: int = 8001
+    seed_partners_file: Path | None = DEFAULT_PARTNERS_FILE

@@ -1,0 +1,1 @@
+"""Jejaring's shared contract (events, subjects, envelope) and messaging plumbing."""

@@ -1,0 +1,229 @@
+"""Idempotent JetStream consumers with retries and a dead-letter queue (DESIGN §5).
+
+For each message: decode the CloudEvent, then in one transaction record its id in the `inbox`
+and run the handler; commit; then `ack_sync`. A message whose id is already in the inbox changes
+nothing and is acked. A transient error (database or network) is nak'ed with a growing delay so
+JetStream redelivers it; a poison message (not a valid event, or refused by the handler as
+such), or one that keeps failing, is published to `DLQ` with the reason and its original headers
+before it is terminated. Nothing is dropped silently: if even the DLQ cannot be reached, the
+message is nak'ed and comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jejaring.shared import subjects
+from jejaring.shared.db import is_transient_db_error
+from jejaring.shared.envelope import NATS_MSG_ID, Envelope, EnvelopeError, decode
+from jejaring.shared.provision import ConsumerSpec
+from jejaring.shared.tables import inbox
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+DLQ_REASON = "Jejaring-DLQ-Reason"
+DLQ_SERVICE = "Jejaring-DLQ-Service"
+DLQ_CONSUMER = "Jejaring-DLQ-Consumer"
+DLQ_SUBJECT = "Jejaring-DLQ-Original-Subject"
+DLQ_DELIVERIES = "Jejaring-DLQ-Deliveries"
+
+
+class PoisonMessage(Exception):
+    """Raised by a handler for a message that can never be processed; it goes to the DLQ.
+
+    The text is an operator-facing reason: ids and field names, never personal data.
+    """
+
+
+def retry_delay(deliveries: int, *, base: float = 0.5, cap: float = 30.0) -> float:
+    """Backoff before redelivery number `deliveries` + 1: 0.5 s, 1 s, 2 s, … capped."""
+    return float(min(cap, base * 2 ** max(0, deliveries - 1)))
+
+
+@dataclass
+class ConsumerStats:
+    handled: int = 0
+    duplicates: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    last_error: str | None = field(default=None)
+
+
+class IdempotentConsumer:
+    """Pulls from one durable consumer and runs `handler` once per message id."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        spec: ConsumerSpec,
+        handler: Handler,
+        sessions: async_sessionmaker[AsyncSession],
+        js: JetStreamContext,
+        batch: int = 50,
+        fetch_timeout: float = 1.0,
+        max_attempts: int = 8,
+    ) -> None:
+        self.service = service
+        self.spec = spec
+        self.handler = handler
+        self.sessions = sessions
+        self.js = js
+        self.batch = batch
+        self.fetch_timeout = fetch_timeout
+        # Attempts before a message that keeps failing for a non-transient reason is given up
+        # on (dead-lettered). Transient errors retry for as long as the outage lasts: the
+        # consumers have no max_deliver, so JetStream never discards a message on its own.
+        self.max_attempts = max_attempts
+        self.stats = ConsumerStats()
+
+    async def run(self) -> None:
+        """Consume until cancelled; a NATS outage just pauses the loop."""
+        sub = None
+        while True:
+            try:
+                if sub is None:
+                    sub = await self.js.pull_subscribe_bind(self.spec.durable, self.spec.stream)
+                try:
+                    msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
+                except (TimeoutError, NatsTimeoutError):
+                    continue
+                for msg in msgs:
+                    await self.process(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "consumer loop error, retrying",
+                    extra={"consumer": self.spec.durable, "error": type(exc).__name__},
+                )
+                await asyncio.sleep(1.0)
+
+    async def process(self, msg: Msg) -> None:
+        """Handle one message: exactly one effect, then ack; or retry; or dead-letter."""
+        deliveries = msg.metadata.num_delivered or 1
+        try:
+            envelope = decode(msg.headers, msg.data)
+        except EnvelopeError as exc:
+            await self._dead_letter(msg, str(exc), deliveries)
+            return
+        try:
+            async with self._keep_alive(msg):
+                fresh = await self._handle_once(msg, envelope)
+        except PoisonMessage as exc:
+            await self._dead_letter(msg, f"refused by handler: {exc}", deliveries)
+            return
+        except Exception as exc:
+            transient = is_transient_db_error(exc)
+            self.stats.last_error = type(exc).__name__
+            if not transient and deliveries >= self.max_attempts:
+                await self._dead_letter(
+                    msg, f"gave up after {deliveries} attempts: {type(exc).__name__}", deliveries
+                )
+                return
+            delay = retry_delay(deliveries)
+            (log.info if transient else log.exception)(
+                "handler failed, will retry",
+                extra={
+                    "consumer": self.spec.durable,
+                    "msg_id": envelope.id,
+                    "error": type(exc).__name__,
+                    "transient": transient,
+                    "attempt": deliveries,
+                    "retry_in": delay,
+                },
+            )
+            self.stats.retried += 1
+            await msg.nak(delay=delay)
+            return
+        if fresh:
+            self.stats.handled += 1
+        else:
+            self.stats.duplicates += 1
+        await msg.ack_sync()
+
+    async def _handle_once(self, msg: Msg, envelope: Envelope) -> bool:
+        async with self.sessions() as session, session.begin():
+            dialect = session.get_bind().dialect.name
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            result = await session.execute(
+                insert(inbox)
+                .values(
+                    consumer=self.spec.durable,
+                    msg_id=envelope.id,
+                    subject=msg.subject,
+                    received_at=dt.datetime.now(dt.UTC),
+                )
+                .on_conflict_do_nothing()
+            )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                return False
+            await self.handler(session, envelope)
+        return True
+
+    @contextlib.asynccontextmanager
+    async def _keep_alive(self, msg: Msg):  # type: ignore[no-untyped-def]
+        """Tell JetStream we are still working while a slow handler runs past ack-wait."""
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(max(self.spec.ack_wait / 3, 0.5))
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _dead_letter(self, msg: Msg, reason: str, deliveries: int) -> None:
+        headers = dict(msg.headers or {})
+        original_id = (
+            headers.get("ce-id")
+            or headers.get(NATS_MSG_ID)
+            or (f"{msg.metadata.stream}-{msg.metadata.sequence.stream}")
+        )
+        headers.update(
+            {
+                DLQ_REASON: reason[:500],
+                DLQ_SERVICE: self.service,
+                DLQ_CONSUMER: self.spec.durable,
+                DLQ_SUBJECT: msg.subject,
+                DLQ_DELIVERIES: str(deliveries),
+                NATS_MSG_ID: f"dlq:{self.spec.durable}:{original_id}",
+            }
+        )
+        try:
+            await self.js.publish(
+                subjects.dlq(self.service, msg.subject), msg.data, headers=headers
+            )
+        except Exception as exc:
+            log.warning(
+                "could not reach the DLQ, message will come back",
+                extra={"consumer": self.spec.durable, "error": type(exc).__name__},
+            )
+            await msg.nak(delay=retry_delay(deliveries))
+            return
+        self.stats.dead_lettered += 1
+        log.error(
+            "message dead-lettered",
+            extra={"consumer": self.spec.durable, "subject": msg.subject, "reason": reason[:200]},
+        )
+        await msg.term()

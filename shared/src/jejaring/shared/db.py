@@ -1,0 +1,101 @@
+"""Async database plumbing: engine and session factory from a URL, SQLite tuned for a service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def default_sqlite_url(service: str, data_dir: Path | str = ".data") -> str:
+    """`sqlite+aiosqlite:///<data_dir>/<service>.db`: each service its own file."""
+    return f"sqlite+aiosqlite:///{Path(data_dir) / f'{service}.db'}"
+
+
+def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
+    """True for a SQLite URL or engine."""
+    if isinstance(url_or_engine, AsyncEngine):
+        return url_or_engine.dialect.name == "sqlite"
+    return make_url(url_or_engine).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, *, lock_timeout_ms: int = 30_000, **kwargs: Any) -> AsyncEngine:
+    """An async engine for `url`; SQLite gets WAL, a busy timeout and foreign keys.
+
+    `lock_timeout_ms` bounds how long a statement waits for a lock held by someone else
+    before failing with a (transient, retried) error.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url, connect_args={"timeout": lock_timeout_ms / 1000}, **kwargs
+        )
+
+        def pragmas(dbapi_connection: Any, _record: Any) -> None:
+            _sqlite_pragmas(dbapi_connection, lock_timeout_ms)
+
+        event.listen(engine.sync_engine, "connect", pragmas)
+        # BEGIN IMMEDIATE: a writer takes the lock up front instead of failing on upgrade.
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        return engine
+    kwargs.setdefault("connect_args", {"server_settings": {"lock_timeout": str(lock_timeout_ms)}})
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 5)
+    return create_async_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, lock_timeout_ms: int) -> None:
+    # The driver's own transaction handling is switched off so that "begin" below is ours.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raise unless the database answers a trivial query."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """A database error worth retrying: lost connection, lock contention, serialization."""
+    if isinstance(exc, PoolTimeout | ConnectionError | OSError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, OperationalError):
+            return True
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        # 40001 serialization failure, 40P01 deadlock, 55P03 lock wait timed out,
+        # 08* connection, 57* operator intervention (shutdown, cancel), 53* resources
+        if code and (code in {"40001", "40P01", "55P03"} or code[:2] in {"08", "57", "53"}):
+            return True
+    return False

@@ -1,0 +1,145 @@
+"""CloudEvents 1.0 in binary mode over NATS headers (DESIGN §4).
+
+Attributes travel as `ce-*` headers, the payload as JSON data; `Nats-Msg-Id` equals `ce-id` so
+that JetStream drops a repeated publish. Headers never carry personal data: ids only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from jejaring.shared.events import BY_CE_TYPE, Event
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+NATS_MSG_ID = "Nats-Msg-Id"
+
+REQUIRED_HEADERS = ("ce-specversion", "ce-id", "ce-source", "ce-type")
+
+
+class EnvelopeError(ValueError):
+    """A message that is not a valid Jejaring CloudEvent; the text says which part is wrong."""
+
+
+class MissingHeader(EnvelopeError):
+    def __init__(self, header: str) -> None:
+        super().__init__(f"missing CloudEvents header {header!r}")
+        self.header = header
+
+
+class UnknownEventType(EnvelopeError):
+    def __init__(self, ce_type: str) -> None:
+        super().__init__(f"unknown ce-type {ce_type!r}")
+        self.ce_type = ce_type
+
+
+class InvalidPayload(EnvelopeError):
+    """The data does not match the schema of its ce-type. Holds field paths, never values."""
+
+    def __init__(self, ce_type: str, error: ValidationError) -> None:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['type']}"
+            for e in error.errors(include_input=False, include_url=False)
+        )
+        super().__init__(f"invalid data for {ce_type}: {problems}")
+        self.ce_type = ce_type
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A decoded event with its CloudEvents attributes."""
+
+    data: Event
+    id: str
+    source: str
+    time: dt.datetime
+    subject: str | None = None
+    correlation_id: str | None = None
+
+    @property
+    def type(self) -> str:
+        return self.data.ce_type
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """What to publish: NATS subject, headers and body."""
+
+    subject: str
+    headers: dict[str, str]
+    body: bytes
+    msg_id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "msg_id", self.headers[NATS_MSG_ID])
+
+
+def new_event_id() -> str:
+    """A fresh CloudEvents id."""
+    return str(uuid.uuid4())
+
+
+def encode(
+    event: Event,
+    *,
+    source: str,
+    event_id: str | None = None,
+    time: dt.datetime | None = None,
+) -> OutgoingMessage:
+    """Turn `event` into a NATS message in CloudEvents binary mode."""
+    ce_id = event_id or new_event_id()
+    when = (time or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    headers = {
+        "ce-specversion": SPECVERSION,
+        "ce-id": ce_id,
+        "ce-source": source,
+        "ce-type": event.ce_type,
+        "ce-time": when.isoformat().replace("+00:00", "Z"),
+        "ce-subject": event.ce_subject(),
+        "content-type": CONTENT_TYPE,
+        NATS_MSG_ID: ce_id,
+    }
+    correlation = event.correlation_id()
+    if correlation:
+        headers["ce-correlationid"] = correlation
+    body = event.model_dump_json(exclude_none=True).encode()
+    return OutgoingMessage(subject=event.nats_subject(), headers=headers, body=body)
+
+
+def decode(headers: Mapping[str, str] | None, body: bytes) -> Envelope:
+    """Parse a NATS message into an Envelope, or raise EnvelopeError saying what is wrong."""
+    headers = headers or {}
+    for name in REQUIRED_HEADERS:
+        if not headers.get(name):
+            raise MissingHeader(name)
+    if headers["ce-specversion"] != SPECVERSION:
+        raise EnvelopeError(f"unsupported ce-specversion {headers['ce-specversion']!r}")
+    content_type = headers.get("content-type", CONTENT_TYPE)
+    if content_type.split(";")[0].strip() != CONTENT_TYPE:
+        raise EnvelopeError(f"unsupported content-type {content_type!r}")
+    ce_type = headers["ce-type"]
+    model = BY_CE_TYPE.get(ce_type)
+    if model is None:
+        raise UnknownEventType(ce_type)
+    try:
+        data = model.model_validate_json(body)
+    except ValidationError as exc:
+        raise InvalidPayload(ce_type, exc) from None
+    raw_time = headers.get("ce-time")
+    try:
+        time = dt.datetime.fromisoformat(raw_time) if raw_time else dt.datetime.now(dt.UTC)
+    except ValueError:
+        raise EnvelopeError(f"ce-time is not an RFC 3339 time: {raw_time!r}") from None
+    return Envelope(
+        data=data,
+        id=headers["ce-id"],
+        source=headers["ce-source"],
+        time=time,
+        subject=headers.get("ce-subject"),
+        correlation_id=headers.get("ce-correlationid"),
+    )

@@ -1,0 +1,390 @@
+"""Version 1 payloads of every event on the wire (DESIGN §4).
+
+Events are past-tense, frozen pydantic models. Each knows its CloudEvents type and the NATS
+subject it travels on. Partners build on these shapes: add optional fields, never change or
+remove one; anything else is a v2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from jejaring.shared import subjects
+from jejaring.shared.enums import (
+    AgeGroup,
+    BusinessStatus,
+    CaseOutcome,
+    ConsentGiver,
+    PartnerKind,
+    PerpetratorRelationship,
+    Place,
+    Priority,
+    ProofOfInability,
+    ReferralStatus,
+    RiskLevel,
+    Service,
+    Sex,
+    ViolenceForm,
+)
+
+KelurahanCode = Annotated[str, StringConstraints(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")]
+Slug = Annotated[str, StringConstraints(pattern=subjects.SLUG_RE.pattern)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=4000)]
+Channel = Literal["sms", "email"]
+
+
+class Model(BaseModel):
+    """Base of every wire model: immutable, and strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Event(Model):
+    """Base of every event payload."""
+
+    ce_type: ClassVar[str]
+
+    def nats_subject(self) -> str:
+        """The subject this event is published on."""
+        raise NotImplementedError
+
+    def ce_subject(self) -> str:
+        """The CloudEvents subject header: an id, never personal data."""
+        raise NotImplementedError
+
+    def correlation_id(self) -> str | None:
+        """The case id this event belongs to, for tracing across services."""
+        return None
+
+
+# --- parts of a case -------------------------------------------------------------------
+
+
+class Contact(Model):
+    """A person to reach: an officer, a partner's contact or the coordinator."""
+
+    name: ShortText
+    phone: ShortText | None = None
+    email: ShortText | None = None
+    preferred_channel: Channel | None = None
+
+
+class Victim(Model):
+    name: ShortText
+    sex: Sex
+    age_group: AgeGroup
+    is_child: bool
+    birth_date: dt.date | None = None
+    phone: ShortText | None = None
+    safe_to_contact: bool = False
+    preferred_channel: Channel | None = None
+    address: ShortText | None = None
+    disability: ShortText | None = None
+
+
+class Perpetrator(Model):
+    relationship: PerpetratorRelationship
+    sex: Sex | None = None
+    is_child: bool = False
+
+
+class Consent(Model):
+    given_by: ConsentGiver
+    scope: tuple[PartnerKind, ...]
+    override_reason: ShortText | None = None
+    recorded_at: AwareDatetime
+    recorded_by: ShortText
+
+
+class LegalAidProof(Model):
+    kind: ProofOfInability
+    number: ShortText | None = None
+
+
+class CaseSnapshot(Model):
+    """Everything referral needs to route a case, as of `version`."""
+
+    case_id: uuid.UUID
+    reference: ShortText
+    version: int = Field(ge=1)
+    kelurahan_code: KelurahanCode
+    reported_at: AwareDatetime
+    incident_date: dt.date | None = None
+    place: Place
+    violence_forms: tuple[ViolenceForm, ...] = Field(min_length=1)
+    description: LongText | None = None
+    risk_level: RiskLevel
+    victims: tuple[Victim, ...] = Field(min_length=1)
+    perpetrator: Perpetrator | None = None
+    needs: tuple[Service, ...]
+    consent: Consent
+    legal_aid_proof: LegalAidProof | None = None
+    officer: Contact
+
+    def ce_subject(self) -> str:
+        return str(self.case_id)
+
+    def correlation_id(self) -> str:
+        return str(self.case_id)
+
+
+# --- CASES stream (intake -> referral) ---------------------------------------------------
+
+
+class CaseCreated(CaseSnapshot, Event):
+    ce_type: ClassVar[str] = "org.jejaring.case.created.v1"
+
+    def nats_subject(self) -> str:
+        return subjects.CASE_CREATED
+
+
+class CaseUpdated(CaseSnapshot, Event):
+    ce_type: ClassVar[str] = "org.jejaring.case.updated.v1"
+    changed: tuple[ShortText, ...] = ()
+
+    def nats_subject(self) -> str:
+        return subjects.CASE_UPDATED
+
+
+class CaseClosed(Event):
+    ce_type: ClassVar[str] = "org.jejaring.case.closed.v1"
+    case_id: uuid.UUID
+    reference: ShortText
+    version: int = Field(ge=1)
+    outcome: CaseOutcome
+    closed_at: AwareDatetime
+    note: LongText | None = None
+
+    def nats_subject(self) -> str:
+        return subjects.CASE_CLOSED
+
+    def ce_subject(self) -> str:
+        return str(self.case_id)
+
+    def correlation_id(self) -> str:
+        return str(self.case_id)
+
+
+# --- AGENCY_<SLUG> streams (referral -> one partner) -------------------------------------
+
+
+class PartnerVictimView(Model):
+    """What a partner may see of a victim: each field present only where its service needs it."""
+
+    sex: Sex
+    age_group: AgeGroup
+    is_child: bool
+    name: ShortText | None = None
+    phone: ShortText | None = None
+    safe_to_contact: bool | None = None
+    preferred_channel: Channel | None = None
+    address: ShortText | None = None
+    disability: ShortText | None = None
+
+
+class PartnerCaseView(Model):
+    """The part of a case one partner receives (R6): withheld fields are absent."""
+
+    kelurahan_code: KelurahanCode
+    kelurahan_name: ShortText | None = None
+    risk_level: RiskLevel
+    reported_at: AwareDatetime | None = None
+    incident_date: dt.date | None = None
+    place: Place | None = None
+    violence_forms: tuple[ViolenceForm, ...] | None = None
+    description: LongText | None = None
+    victims: tuple[PartnerVictimView, ...] | None = None
+    perpetrator: Perpetrator | None = None
+    legal_aid_proof: LegalAidProof | None = None
+    officer: Contact | None = None
+
+
+class _AgencyEvent(Event):
+    referral_id: uuid.UUID
+    partner_slug: Slug
+    case_reference: ShortText
+
+    _agency_event: ClassVar[str]
+
+    def nats_subject(self) -> str:
+        return subjects.to_agency(self.partner_slug, self._agency_event)
+
+    def ce_subject(self) -> str:
+        return str(self.referral_id)
+
+
+class ReferralRequested(_AgencyEvent):
+    ce_type: ClassVar[str] = "org.jejaring.referral.requested.v1"
+    _agency_event: ClassVar[str] = "requested"
+    service: Service
+    priority: Priority
+    accept_by: AwareDatetime
+    business_status: tuple[BusinessStatus, ...] = ()
+    requested_at: AwareDatetime
+    case: PartnerCaseView
+
+
+class ReferralCancelled(_AgencyEvent):
+    ce_type: ClassVar[str] = "org.jejaring.referral.cancelled.v1"
+    _agency_event: ClassVar[str] = "cancelled"
+    reason: ShortText
+    cancelled_at: AwareDatetime
+
+
+class ReferralUpdated(_AgencyEvent):
+    ce_type: ClassVar[str] = "org.jejaring.referral.updated.v1"
+    _agency_event: ClassVar[str] = "updated"
+    priority: Priority
+    accept_by: AwareDatetime | None = None
+    business_status: tuple[BusinessStatus, ...] = ()
+    updated_at: AwareDatetime
+    case: PartnerCaseView
+    changed: tuple[ShortText, ...] = ()
+
+
+# --- REPLIES stream (partner -> referral) -----------------------------------------------
+
+
+class PartnerReplied(Event):
+    """A partner's answer about one referral; the subject names the partner and the status."""
+
+    ce_type: ClassVar[str] = "org.jejaring.referral.reply.v1"
+    referral_id: uuid.UUID
+    partner_slug: Slug
+    status: ReferralStatus
+    reason: ShortText | None = None
+    note: LongText | None = None
+    replied_at: AwareDatetime
+    by: ShortText | None = None
+
+    def nats_subject(self) -> str:
+        return subjects.from_agency(self.partner_slug, self.status.value)
+
+    def ce_subject(self) -> str:
+        return str(self.referral_id)
+
+
+# --- REFERRAL_EVENTS stream (referral -> intake, notify) --------------------------------
+
+
+class _ReferralFact(Event):
+    referral_id: uuid.UUID
+    case_id: uuid.UUID
+    case_reference: ShortText
+    partner_slug: Slug
+    service: Service
+    kelurahan_code: KelurahanCode
+    risk_level: RiskLevel
+    priority: Priority
+    status: ReferralStatus
+    business_status: tuple[BusinessStatus, ...] = ()
+    accept_by: AwareDatetime | None = None
+    sequence: int = Field(ge=1, description="Grows with every change of this referral.")
+    occurred_at: AwareDatetime
+
+    def ce_subject(self) -> str:
+        return str(self.referral_id)
+
+    def correlation_id(self) -> str:
+        return str(self.case_id)
+
+
+class ReferralStatusChanged(_ReferralFact):
+    """A referral was created (requested) or moved to another FHIR status."""
+
+    ce_type: ClassVar[str] = "org.jejaring.referral.status_changed.v1"
+    previous_status: ReferralStatus | None = None
+    reason: ShortText | None = None
+    note: LongText | None = None
+
+    def nats_subject(self) -> str:
+        return subjects.referral_event(self.status.value)
+
+
+class ReferralOverdue(_ReferralFact):
+    """A referral was not accepted by its deadline."""
+
+    ce_type: ClassVar[str] = "org.jejaring.referral.overdue.v1"
+
+    def nats_subject(self) -> str:
+        return subjects.referral_event("overdue")
+
+
+class ReferralEscalated(_ReferralFact):
+    """An overdue referral went to the coordinator, and where possible to another partner."""
+
+    ce_type: ClassVar[str] = "org.jejaring.referral.escalated.v1"
+    offered_to: tuple[Slug, ...] = ()
+
+    def nats_subject(self) -> str:
+        return subjects.referral_event("escalated")
+
+
+class ReferralNeedUnmet(Event):
+    """A need of a case that no active partner offers in its kelurahan (or consent excludes)."""
+
+    ce_type: ClassVar[str] = "org.jejaring.referral.need_unmet.v1"
+    case_id: uuid.UUID
+    case_reference: ShortText
+    kelurahan_code: KelurahanCode
+    service: Service
+    reason: ShortText
+    occurred_at: AwareDatetime
+
+    def nats_subject(self) -> str:
+        return subjects.referral_event("unmet")
+
+    def ce_subject(self) -> str:
+        return str(self.case_id)
+
+    def correlation_id(self) -> str:
+        return str(self.case_id)
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    CaseCreated,
+    CaseUpdated,
+    CaseClosed,
+    ReferralRequested,
+    ReferralCancelled,
+    ReferralUpdated,
+    PartnerReplied,
+    ReferralStatusChanged,
+    ReferralOverdue,
+    ReferralEscalated,
+    ReferralNeedUnmet,
+)
+
+BY_CE_TYPE: dict[str, type[Event]] = {cls.ce_type: cls for cls in EVENT_TYPES}
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of every payload, keyed by its CloudEvents type."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for cls in EVENT_TYPES:
+        schema = cls.model_json_schema(mode="serialization")
+        schema["$id"] = f"urn:jejaring:schema:{cls.ce_type}"
+        schema["$comment"] = f"CloudEvents type {cls.ce_type}; published on {_subject_of(cls)}"
+        schemas[cls.ce_type] = schema
+    return schemas
+
+
+def _subject_of(cls: type[Event]) -> str:
+    return {
+        CaseCreated: subjects.CASE_CREATED,
+        CaseUpdated: subjects.CASE_UPDATED,
+        CaseClosed: subjects.CASE_CLOSED,
+        ReferralRequested: "referral.v1.to.<slug>.requested",
+        ReferralCancelled: "referral.v1.to.<slug>.cancelled",
+        ReferralUpdated: "referral.v1.to.<slug>.updated",
+        PartnerReplied: "referral.v1.from.<slug>.<status>",
+        ReferralStatusChanged: "referral.v1.event.<status>",
+        ReferralOverdue: "referral.v1.event.overdue",
+        ReferralEscalated: "referral.v1.event.escalated",
+        ReferralNeedUnmet: "referral.v1.event.unmet",
+    }[cls]

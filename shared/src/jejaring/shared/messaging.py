@@ -1,0 +1,48 @@
+"""NATS connections that never give up: an outage pauses work, it does not end the process."""
+
+from __future__ import annotations
+
+import logging
+
+import nats
+from nats.aio.client import Client as NATS
+
+log = logging.getLogger(__name__)
+
+
+async def connect(
+    url: str,
+    *,
+    name: str,
+    user: str | None = None,
+    password: str | None = None,
+) -> NATS:
+    """Connect to NATS, retrying the first connection and every reconnection forever."""
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("nats error", extra={"error": type(exc).__name__, "detail": str(exc)[:200]})
+
+    async def on_disconnected() -> None:
+        log.warning("nats disconnected")
+
+    async def on_reconnected() -> None:
+        log.info("nats reconnected")
+
+    return await nats.connect(
+        servers=[s.strip() for s in url.split(",") if s.strip()],
+        name=name,
+        user=user,
+        password=password,
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=2,
+        # A stopped (SIGSTOP) server is noticed within ~10 s and the connection re-made.
+        ping_interval=5,
+        max_outstanding_pings=2,
+        error_cb=on_error,
+        disconnected_cb=on_disconnected,
+        reconnected_cb=on_reconnected,
+        # Publishes during an outage wait in the client buffer up to this size.
+        pending_size=8 * 1024 * 1024,
+    )

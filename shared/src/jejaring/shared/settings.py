@@ -1,0 +1,56 @@
+"""Settings every service has; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jejaring.shared.db import default_sqlite_url
+from jejaring.shared.region import DEFAULT_REGION_FILE
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "password", "jejaring", "example"}
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings. Subclasses set `service` and `env_prefix` (INTAKE_, REFERRAL_, NOTIFY_)."""
+
+    model_config = SettingsConfigDict(extra="ignore", validate_default=True)
+
+    service: str = Field(default="service", exclude=True)
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path(".data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: SQLite file in data_dir"
+    )
+    db_lock_timeout_ms: int = Field(default=30_000, ge=50)
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    region_file: Path = DEFAULT_REGION_FILE
+    relay_poll_interval_s: float = Field(default=1.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _defaults_and_secrets(self) -> ServiceSettings:
+        if self.database_url is None:
+            self.database_url = default_sqlite_url(self.service, self.data_dir)
+        if self.environment == "production":
+            password = self.nats_password.get_secret_value() if self.nats_password else None
+            if self.nats_user and (password is None or password.lower() in PLACEHOLDER_SECRETS):
+                prefix = self.model_config.get("env_prefix", "")
+                raise ValueError(
+                    f"{prefix}NATS_PASSWORD is missing or a placeholder; set a real secret "
+                    "outside development"
+                )
+        return self
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None  # set by the validator
+        return self.database_url

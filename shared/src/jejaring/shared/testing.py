@@ -1,0 +1,157 @@
+"""Sample events for tests and examples: full of names and offence words on purpose, so that
+privacy tests can check none of them leak where they must not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from jejaring.shared import events as ev
+from jejaring.shared.enums import (
+    AgeGroup,
+    BusinessStatus,
+    CaseOutcome,
+    ConsentGiver,
+    PartnerKind,
+    PerpetratorRelationship,
+    Place,
+    Priority,
+    ProofOfInability,
+    ReferralStatus,
+    RiskLevel,
+    Service,
+    Sex,
+    ViolenceForm,
+)
+
+T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
+VICTIM_NAME = "Siti Rahmawati"
+CHILD_NAME = "Putri Ayu Lestari"
+
+
+def case_snapshot_fields(case_id: uuid.UUID | None = None, version: int = 1) -> dict[str, object]:
+    """The fields of a realistic high-risk case (a child, domestic violence)."""
+    return {
+        "case_id": case_id or uuid.uuid4(),
+        "reference": "BPT-2026-000123",
+        "version": version,
+        "kelurahan_code": "64.71.04.1003",
+        "reported_at": T0,
+        "incident_date": dt.date(2026, 11, 19),
+        "place": Place.HOUSEHOLD,
+        "violence_forms": (ViolenceForm.PHYSICAL, ViolenceForm.PSYCHOLOGICAL),
+        "description": f"{CHILD_NAME} dipukul oleh ayahnya (kekerasan fisik).",
+        "risk_level": RiskLevel.HIGH,
+        "victims": (
+            ev.Victim(
+                name=CHILD_NAME,
+                sex=Sex.FEMALE,
+                age_group=AgeGroup.A6_12,
+                is_child=True,
+                birth_date=dt.date(2014, 5, 1),
+                phone="081234567890",
+                safe_to_contact=False,
+                address="Jl. Mayjen Sutoyo RT 12",
+            ),
+        ),
+        "perpetrator": ev.Perpetrator(
+            relationship=PerpetratorRelationship.PARENT, sex=Sex.MALE, is_child=False
+        ),
+        "needs": (Service.PROTECTION, Service.LEGAL_AID, Service.COUNSELLING),
+        "consent": ev.Consent(
+            given_by=ConsentGiver.GUARDIAN,
+            scope=(
+                PartnerKind.POLICE,
+                PartnerKind.TNI,
+                PartnerKind.LEGAL_AID,
+                PartnerKind.COUNSELLING,
+            ),
+            recorded_at=T0,
+            recorded_by="officer-1",
+        ),
+        "legal_aid_proof": ev.LegalAidProof(kind=ProofOfInability.PKH, number="PKH-001"),
+        "officer": ev.Contact(name="Ibu Wulan", phone="081300000001", email="wulan@example.org"),
+    }
+
+
+def sample_events() -> list[ev.Event]:
+    """One instance of every event type of the contract."""
+    case_id = uuid.uuid4()
+    referral_id = uuid.uuid4()
+    fact = {
+        "referral_id": referral_id,
+        "case_id": case_id,
+        "case_reference": "BPT-2026-000123",
+        "partner_slug": "posbakum-aisyiyah",
+        "service": Service.LEGAL_AID,
+        "kelurahan_code": "64.71.04.1003",
+        "risk_level": RiskLevel.HIGH,
+        "priority": Priority.URGENT,
+        "status": ReferralStatus.REQUESTED,
+        "accept_by": T0 + dt.timedelta(hours=1),
+        "sequence": 1,
+        "occurred_at": T0,
+    }
+    view = ev.PartnerCaseView(
+        kelurahan_code="64.71.04.1003",
+        kelurahan_name="Karang Rejo",
+        risk_level=RiskLevel.HIGH,
+        legal_aid_proof=ev.LegalAidProof(kind=ProofOfInability.SKTM, number="SKTM/12/2026"),
+        victims=(ev.PartnerVictimView(sex=Sex.FEMALE, age_group=AgeGroup.A6_12, is_child=True),),
+    )
+    return [
+        ev.CaseCreated(**case_snapshot_fields(case_id)),  # type: ignore[arg-type]
+        ev.CaseUpdated(**case_snapshot_fields(case_id, 2), changed=("risk_level",)),  # type: ignore[arg-type]
+        ev.CaseClosed(
+            case_id=case_id,
+            reference="BPT-2026-000123",
+            version=3,
+            outcome=CaseOutcome.RESOLVED,
+            closed_at=T0 + dt.timedelta(days=30),
+        ),
+        ev.ReferralRequested(
+            referral_id=referral_id,
+            partner_slug="posbakum-aisyiyah",
+            case_reference="BPT-2026-000123",
+            service=Service.LEGAL_AID,
+            priority=Priority.URGENT,
+            accept_by=T0 + dt.timedelta(hours=1),
+            business_status=(BusinessStatus.ELIGIBILITY_PENDING,),
+            requested_at=T0,
+            case=view,
+        ),
+        ev.ReferralCancelled(
+            referral_id=referral_id,
+            partner_slug="posbakum-aisyiyah",
+            case_reference="BPT-2026-000123",
+            reason="case closed",
+            cancelled_at=T0,
+        ),
+        ev.ReferralUpdated(
+            referral_id=referral_id,
+            partner_slug="posbakum-aisyiyah",
+            case_reference="BPT-2026-000123",
+            priority=Priority.ROUTINE,
+            updated_at=T0,
+            case=view,
+            changed=("risk_level",),
+        ),
+        ev.PartnerReplied(
+            referral_id=referral_id,
+            partner_slug="posbakum-aisyiyah",
+            status=ReferralStatus.ACCEPTED,
+            replied_at=T0,
+            by="Paralegal Aisyiyah",
+        ),
+        ev.ReferralStatusChanged(**fact),  # type: ignore[arg-type]
+        ev.ReferralOverdue(**fact),  # type: ignore[arg-type]
+        ev.ReferralEscalated(**fact, offered_to=("lbh-balikpapan",)),  # type: ignore[arg-type]
+        ev.ReferralNeedUnmet(
+            case_id=case_id,
+            case_reference="BPT-2026-000123",
+            kelurahan_code="64.71.04.1003",
+            service=Service.SHELTER,
+            reason="no active partner offers shelter in this kelurahan",
+            occurred_at=T0,
+        ),
+    ]

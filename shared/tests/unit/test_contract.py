@@ -1,0 +1,115 @@
+"""The wire contract: CloudEvents binary mode, every event type, and clear refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jejaring.shared import envelope, subjects
+from jejaring.shared.enums import AgeGroup, ViolenceForm
+from jejaring.shared.events import BY_CE_TYPE, EVENT_TYPES, json_schemas
+from jejaring.shared.testing import sample_events
+
+
+def test_there_is_a_sample_of_every_event_type() -> None:
+    assert {type(e) for e in sample_events()} == set(EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event", sample_events(), ids=lambda e: type(e).__name__)
+def test_every_event_round_trips_through_its_message(event) -> None:
+    message = envelope.encode(event, source="/jejaring/test")
+    parsed = envelope.decode(message.headers, message.body)
+    assert parsed.data == event
+    assert parsed.type == event.ce_type
+    assert message.headers["Nats-Msg-Id"] == message.headers["ce-id"] == parsed.id
+    assert message.headers["ce-specversion"] == "1.0"
+    assert message.headers["content-type"] == "application/json"
+    assert message.subject == event.nats_subject()
+
+
+@pytest.mark.parametrize("event", sample_events(), ids=lambda e: type(e).__name__)
+def test_headers_carry_ids_never_personal_data(event) -> None:
+    message = envelope.encode(event, source="/jejaring/test")
+    joined = " ".join(message.headers.values())
+    for word in ("Putri", "Siti", "Wulan", "0812", "physical", "Fisik"):
+        assert word not in joined
+
+
+def test_a_message_without_cloudevents_headers_is_refused_naming_the_header() -> None:
+    message = envelope.encode(sample_events()[0], source="/jejaring/test")
+    with pytest.raises(envelope.MissingHeader, match="ce-type"):
+        envelope.decode({k: v for k, v in message.headers.items() if k != "ce-type"}, message.body)
+    with pytest.raises(envelope.MissingHeader, match="ce-specversion"):
+        envelope.decode(None, message.body)
+
+
+def test_an_unknown_ce_type_is_refused_naming_the_type() -> None:
+    message = envelope.encode(sample_events()[0], source="/jejaring/test")
+    headers = {**message.headers, "ce-type": "org.jejaring.case.exploded.v1"}
+    with pytest.raises(envelope.UnknownEventType, match="org.jejaring.case.exploded.v1"):
+        envelope.decode(headers, message.body)
+
+
+def test_invalid_data_names_the_field_and_never_echoes_values() -> None:
+    event = sample_events()[0]
+    message = envelope.encode(event, source="/jejaring/test")
+    data = json.loads(message.body)
+    data["violence_forms"] = []
+    data["victims"][0]["age_group"] = "Putri Ayu is 9"
+    with pytest.raises(envelope.InvalidPayload) as caught:
+        envelope.decode(message.headers, json.dumps(data).encode())
+    text = str(caught.value)
+    assert "violence_forms" in text
+    assert "victims.0.age_group" in text
+    assert "Putri" not in text
+
+
+def test_subjects_and_stream_names_follow_the_contract() -> None:
+    assert subjects.agency_stream("babinsa-bpp-tengah") == "AGENCY_BABINSA_BPP_TENGAH"
+    assert (
+        subjects.to_agency("polresta-ppa", "requested") == "referral.v1.to.polresta-ppa.requested"
+    )
+    assert (
+        subjects.from_agency("polresta-ppa", "accepted") == "referral.v1.from.polresta-ppa.accepted"
+    )
+    assert subjects.slug_of_reply("referral.v1.from.bikksa-mentari.rejected") == "bikksa-mentari"
+    for bad in ("Polresta", "a_b", "-x", "x-", "", "a.b", "a>b"):
+        with pytest.raises(subjects.InvalidSlug):
+            subjects.agency_stream(bad)
+
+
+def test_every_ce_type_follows_the_naming_rule() -> None:
+    for ce_type in BY_CE_TYPE:
+        parts = ce_type.split(".")
+        assert parts[:2] == ["org", "jejaring"] and parts[-1] == "v1" and len(parts) == 5
+
+
+def test_vocabulary_has_labels_in_both_languages() -> None:
+    assert ViolenceForm.TRAFFICKING.label() == "Perdagangan Orang"
+    assert ViolenceForm.TRAFFICKING.label("en") == "Trafficking"
+    assert [
+        AgeGroup.of_age(a).value for a in (0, 5, 6, 12, 13, 17, 18, 24, 25, 44, 45, 59, 60, 99)
+    ] == [
+        "0-5",
+        "0-5",
+        "6-12",
+        "6-12",
+        "13-17",
+        "13-17",
+        "18-24",
+        "18-24",
+        "25-44",
+        "25-44",
+        "45-59",
+        "45-59",
+        "60+",
+        "60+",
+    ]
+    assert AgeGroup.of_age(17).is_child and not AgeGroup.of_age(18).is_child
+
+
+def test_json_schemas_cover_every_payload() -> None:
+    schemas = json_schemas()
+    assert set(schemas) == set(BY_CE_TYPE)
+    assert "violence_forms" in schemas["org.jejaring.case.created.v1"]["properties"]
