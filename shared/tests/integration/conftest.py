@@ -5,19 +5,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from jejaring.shared import db
 from jejaring.shared.migrate import migrate
-
-effects_metadata = MetaData()
-effects = Table(
-    "effects",
-    effects_metadata,
-    Column("key", String(100), primary_key=True),
-    Column("count", Integer, nullable=False),
-)
+from jejaring.shared.testing import effects_metadata
 
 
 @dataclass

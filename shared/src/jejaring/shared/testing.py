@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from sqlalchemy import Column, Integer, MetaData, String, Table
+
 from jejaring.shared import events as ev
 from jejaring.shared.enums import (
     AgeGroup,
@@ -22,6 +24,15 @@ from jejaring.shared.enums import (
     Service,
     Sex,
     ViolenceForm,
+)
+
+# A table for plumbing tests: a handler's one visible effect is +1 on a counter.
+effects_metadata = MetaData()
+effects = Table(
+    "effects",
+    effects_metadata,
+    Column("key", String(100), primary_key=True),
+    Column("count", Integer, nullable=False),
 )
 
 T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)

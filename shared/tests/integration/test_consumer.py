@@ -1,0 +1,217 @@
+"""Idempotent consumers, retries and the DLQ against a real nats-server, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from jejaring.shared import envelope
+from jejaring.shared.consumer import (
+    DLQ_REASON,
+    DLQ_SUBJECT,
+    IdempotentConsumer,
+    PoisonMessage,
+)
+from jejaring.shared.provision import ConsumerSpec, contract_streams, ensure_consumer, ensure_stream
+from jejaring.shared.testing import effects, sample_events
+
+CASE = sample_events()[0]
+SPEC = ConsumerSpec(stream="CASES", durable="test-cases", ack_wait_s=1.0)
+
+
+async def count_effect(session, env: envelope.Envelope) -> None:  # type: ignore[no-untyped-def]
+    """The handler's one effect: +1 on a counter keyed by the case reference."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(effects).values(key=env.data.reference, count=1)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["key"], set_={"count": effects.c.count + 1})
+    )
+
+
+async def effect_count(plumbing, key: str = CASE.reference) -> int:  # type: ignore[no-untyped-def]
+    async with plumbing.sessions() as s:
+        return int(await s.scalar(select(effects.c.count).where(effects.c.key == key)) or 0)
+
+
+@pytest.fixture
+async def streams(js) -> None:  # type: ignore[no-untyped-def]
+    for spec in contract_streams():
+        await ensure_stream(js, spec)
+    await ensure_consumer(js, SPEC)
+
+
+@contextlib.asynccontextmanager
+async def running(consumer: IdempotentConsumer) -> AsyncIterator[IdempotentConsumer]:
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield consumer
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def until(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+async def publish(js, event=CASE, **headers: str) -> envelope.OutgoingMessage:  # type: ignore[no-untyped-def]
+    message = envelope.encode(event, source="/test")
+    await js.publish(message.subject, message.body, headers={**message.headers, **headers})
+    return message
+
+
+def consumer_for(plumbing, js, handler=count_effect) -> IdempotentConsumer:  # type: ignore[no-untyped-def]
+    return IdempotentConsumer(
+        service="test",
+        spec=SPEC,
+        handler=handler,
+        sessions=plumbing.sessions,
+        js=js,
+        max_attempts=3,
+    )
+
+
+async def dlq_messages(js) -> list:  # type: ignore[no-untyped-def]
+    sub = await js.pull_subscribe("dlq.v1.>", durable=None, stream="DLQ")
+    try:
+        return await sub.fetch(10, timeout=1)
+    except Exception:
+        return []
+
+
+async def test_a_message_is_handled_once_and_acked(plumbing, js, streams) -> None:
+    await publish(js)
+    async with running(consumer_for(plumbing, js)) as consumer:
+        await until(lambda: _eq(effect_count(plumbing), 1))
+        await until(lambda: _pending_acks(js, 0))
+    assert consumer.stats.handled == 1
+    assert await dlq_messages(js) == []
+
+
+async def test_a_redelivered_message_changes_nothing(plumbing, js, streams) -> None:
+    message = await publish(js)
+    consumer = consumer_for(plumbing, js)
+    # First delivery: the effect commits but the ack never reaches JetStream (a crash between
+    # commit and ack), so JetStream redelivers after ack-wait.
+    sub = await js.pull_subscribe_bind(SPEC.durable, SPEC.stream)
+    (first,) = await sub.fetch(1, timeout=5)
+    assert await consumer._handle_once(first, envelope.decode(first.headers, first.data))
+    assert await effect_count(plumbing) == 1
+
+    # The same event published again after the duplicate window (a new Nats-Msg-Id).
+    await js.publish(
+        message.subject, message.body, headers={**message.headers, "Nats-Msg-Id": "republished"}
+    )
+    async with running(consumer):
+        await until(lambda: _eq(_duplicates(consumer), 2), timeout=20)
+        await until(lambda: _pending_acks(js, 0))
+    assert await effect_count(plumbing) == 1
+    assert consumer.stats.handled == 0
+
+
+async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_keeps_going(
+    plumbing, js, streams
+) -> None:
+    await js.publish("case.v1.created", b"{not json", headers={"ce-id": "x1"})
+    await publish(js, **{"ce-type": "org.jejaring.case.exploded.v1"})
+
+    async def refuse(session, env):  # type: ignore[no-untyped-def]
+        if env.data.version == 99:
+            raise PoisonMessage("case version 99 can never be routed")
+        await count_effect(session, env)
+
+    await publish(js, CASE.model_copy(update={"version": 99}))
+    await publish(js)
+    async with running(consumer_for(plumbing, js, refuse)) as consumer:
+        await until(lambda: _eq(effect_count(plumbing), 1))
+        await until(lambda: _pending_acks(js, 0))
+    dead = await dlq_messages(js)
+    reasons = sorted(m.headers[DLQ_REASON] for m in dead)
+    assert len(dead) == 3
+    assert consumer.stats.dead_lettered == 3
+    assert any("missing CloudEvents header 'ce-specversion'" in r for r in reasons)
+    assert any("unknown ce-type 'org.jejaring.case.exploded.v1'" in r for r in reasons)
+    assert any("case version 99 can never be routed" in r for r in reasons)
+    assert {m.headers[DLQ_SUBJECT] for m in dead} == {"case.v1.created"}
+    original = next(m for m in dead if "exploded" in m.headers[DLQ_REASON])
+    assert original.headers["ce-type"] == "org.jejaring.case.exploded.v1", "original headers kept"
+    assert original.subject == "dlq.v1.test.case.v1.created"
+
+
+async def test_a_handler_that_keeps_failing_is_dead_lettered_not_looped_forever(
+    plumbing, js, streams
+) -> None:
+    async def broken(session, env):  # type: ignore[no-untyped-def]
+        raise KeyError("a bug")
+
+    await publish(js)
+    async with running(consumer_for(plumbing, js, broken)) as consumer:
+        await until(lambda: _eq(_dead(consumer), 1), timeout=20)
+    (dead,) = await dlq_messages(js)
+    assert "gave up after 3 attempts: KeyError" in dead.headers[DLQ_REASON]
+
+
+async def test_a_transient_database_error_is_retried_not_dropped(plumbing, js, streams) -> None:
+    await publish(js)
+    consumer = consumer_for(plumbing, js)
+    # Another connection holds the write lock longer than the consumer's lock timeout (300 ms):
+    # the consumer's transaction fails for real, and must be retried once the lock is gone.
+    async with plumbing.engine.connect() as blocker:
+        if plumbing.engine.dialect.name == "postgresql":
+            await blocker.execute(text("BEGIN"))
+            await blocker.execute(text("LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE"))
+        else:
+            await blocker.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the write lock
+        async with running(consumer):
+            await until(lambda: _ge(_retried(consumer), 1), timeout=20)
+            assert await _count_without_lock(plumbing, blocker) == 0
+            await blocker.rollback()
+            await until(lambda: _eq(effect_count(plumbing), 1), timeout=20)
+            await until(lambda: _pending_acks(js, 0))
+    assert consumer.stats.handled == 1
+    assert consumer.stats.dead_lettered == 0
+    assert consumer.stats.last_error in {"OperationalError", "DBAPIError"}
+
+
+async def _count_without_lock(plumbing, blocker) -> int:  # type: ignore[no-untyped-def]
+    # The blocker's own view: nothing has been written by the consumer yet.
+    result = await blocker.execute(select(effects.c.count))
+    return len(result.all())
+
+
+async def _eq(awaitable, expected) -> bool:  # type: ignore[no-untyped-def]
+    return (await awaitable) == expected
+
+
+async def _ge(awaitable, expected) -> bool:  # type: ignore[no-untyped-def]
+    return (await awaitable) >= expected
+
+
+async def _duplicates(consumer: IdempotentConsumer) -> int:
+    return consumer.stats.duplicates
+
+
+async def _retried(consumer: IdempotentConsumer) -> int:
+    return consumer.stats.retried
+
+
+async def _dead(consumer: IdempotentConsumer) -> int:
+    return consumer.stats.dead_lettered
+
+
+async def _pending_acks(js, expected: int) -> bool:  # type: ignore[no-untyped-def]
+    info = await js.consumer_info(SPEC.stream, SPEC.durable)
+    return info.num_ack_pending == expected and info.num_pending == expected
