@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import nats
 from nats.aio.client import Client as NATS
@@ -16,6 +17,7 @@ async def connect(
     name: str,
     user: str | None = None,
     password: str | None = None,
+    on_reconnected: Callable[[], Awaitable[None]] | None = None,
 ) -> NATS:
     """Connect to NATS, retrying the first connection and every reconnection forever."""
 
@@ -25,8 +27,10 @@ async def connect(
     async def on_disconnected() -> None:
         log.warning("nats disconnected")
 
-    async def on_reconnected() -> None:
+    async def reconnected() -> None:
         log.info("nats reconnected")
+        if on_reconnected is not None:
+            await on_reconnected()
 
     return await nats.connect(
         servers=[s.strip() for s in url.split(",") if s.strip()],
@@ -42,7 +46,7 @@ async def connect(
         max_outstanding_pings=2,
         error_cb=on_error,
         disconnected_cb=on_disconnected,
-        reconnected_cb=on_reconnected,
+        reconnected_cb=reconnected,
         # Publishes during an outage wait in the client buffer up to this size.
         pending_size=8 * 1024 * 1024,
     )

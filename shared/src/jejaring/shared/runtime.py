@@ -96,15 +96,17 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         """Stop background work, close NATS (flushing), dispose of the database pool."""
-        for task in self._tasks:
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._tasks.clear()
         if self.nc is not None and not self.nc.is_closed:
+            # Not drain(): every publish already waited for its PubAck and unacked messages
+            # come back to the next consumer, so there is nothing to flush but the socket.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.nc.drain(), timeout=5)
+                await asyncio.wait_for(self.nc.close(), timeout=5)
         await self.engine.dispose()
 
     async def readiness(self) -> dict[str, str]:
@@ -137,24 +139,21 @@ class ServiceRuntime:
             name=f"jejaring-{self.name}",
             user=s.nats_user,
             password=s.nats_password.get_secret_value() if s.nats_password else None,
+            on_reconnected=self._on_reconnected,
         )
         self.js = self.nc.jetstream(timeout=5)
         delay = 0.5
         while True:
             try:
-                await self.provision(self.streams, [sub.spec for sub in self.subscriptions])
+                await self._provision_all()
                 break
             except ProvisioningDrift as exc:
-                log.critical("provisioning drift, stopping", extra={"detail": str(exc)})
-                logging.shutdown()
-                os._exit(EXIT_CONFIG)
+                self._fatal(exc)
             except Exception as exc:
                 log.warning("provisioning failed, retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         self.provisioned = True
-        for hook in self.on_connected:
-            await hook(self)
         self.relay = OutboxRelay(
             sessions=self.sessions,
             js=self.js,
@@ -174,6 +173,29 @@ class ServiceRuntime:
             self._spawn(consumer.run(), f"consumer:{sub.spec.durable}")
         log.info("messaging started", extra={"consumers": [c.spec.durable for c in self.consumers]})
 
+    async def _on_reconnected(self) -> None:
+        # A server restarted on an empty store has lost our streams: ensure them again.
+        if self.provisioned:
+            self._spawn(self._reprovision(), "reprovision")
+
+    async def _provision_all(self) -> None:
+        await self.provision(self.streams, [sub.spec for sub in self.subscriptions])
+        for hook in self.on_connected:
+            await hook(self)
+
+    async def _reprovision(self) -> None:
+        try:
+            await self._provision_all()
+        except ProvisioningDrift as exc:
+            self._fatal(exc)
+        except Exception as exc:
+            log.warning("re-provisioning failed", extra={"error": type(exc).__name__})
+
+    def _fatal(self, exc: ProvisioningDrift) -> None:
+        log.critical("provisioning drift, stopping", extra={"detail": str(exc)})
+        logging.shutdown()
+        os._exit(EXIT_CONFIG)
+
     def _spawn(self, coro: Awaitable[Any], name: str) -> None:
         task = asyncio.ensure_future(coro)
         task.set_name(f"{self.name}:{name}")
@@ -181,6 +203,8 @@ class ServiceRuntime:
         self._tasks.append(task)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if task in self._tasks:
+            self._tasks.remove(task)
         if task.cancelled():
             return
         exc = task.exception()

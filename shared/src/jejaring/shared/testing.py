@@ -4,7 +4,12 @@ privacy tests can check none of them leak where they must not."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
+import urllib.error
+import urllib.request
 import uuid
+from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
@@ -166,3 +171,27 @@ def sample_events() -> list[ev.Event]:
             occurred_at=T0,
         ),
     ]
+
+
+# --- HTTP probes -----------------------------------------------------------------------
+
+
+def readyz(port: int) -> tuple[int | None, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+    except OSError:
+        return None, {}
+
+
+def wait_status(port: int, status: int, timeout: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        code, body = readyz(port)
+        if code == status:
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"/readyz on {port} did not answer {status} within {timeout} s: {body}")

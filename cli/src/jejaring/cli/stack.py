@@ -1,0 +1,292 @@
+"""The embedded stack: nats-server and the three services as supervised local processes.
+
+Everything lives under one data directory (`.data/` by default): JetStream in `nats/`, one
+SQLite file per service, logs in `logs/`. A child that dies is restarted; Ctrl-C (or SIGTERM)
+stops the services, then nats-server, and leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from jejaring.shared.natsserver import NatsServer, NatsServerError, die_with_parent
+from jejaring.shared.runtime import EXIT_CONFIG
+from jejaring.shared.serve import port_free
+
+SERVICES = ("intake", "referral", "notify")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where the embedded stack runs; every value overridable by a JEJARING_* variable."""
+
+    data_dir: Path = Path(".data")
+    host: str = "127.0.0.1"
+    nats_port: int = 4222
+    nats_monitor_port: int = 8222
+    ports: dict[str, int] = field(
+        default_factory=lambda: {"intake": 8000, "referral": 8001, "notify": 8002}
+    )
+    ready_timeout_s: float = 60.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> StackConfig:
+        env = dict(os.environ if env is None else env)
+
+        def port(name: str, default: int) -> int:
+            raw = env.get(name)
+            if raw is None:
+                return default
+            if not raw.isdigit() or not 0 < int(raw) < 65536:
+                raise StackError(f"{name}={raw!r} is not a port number (1-65535)")
+            return int(raw)
+
+        return cls(
+            data_dir=Path(env.get("JEJARING_DATA_DIR", ".data")),
+            host=env.get("JEJARING_HOST", "127.0.0.1"),
+            nats_port=port("JEJARING_NATS_PORT", 4222),
+            nats_monitor_port=port("JEJARING_NATS_MONITOR_PORT", 8222),
+            ports={
+                "intake": port("JEJARING_INTAKE_PORT", 8000),
+                "referral": port("JEJARING_REFERRAL_PORT", 8001),
+                "notify": port("JEJARING_NOTIFY_PORT", 8002),
+            },
+        )
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://{self.host}:{self.nats_port}"
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """The environment a service process starts with (its own prefix, e.g. INTAKE_)."""
+        prefix = service.upper() + "_"
+        env = dict(os.environ)
+        env.setdefault(prefix + "DATA_DIR", str(self.data_dir.resolve()))
+        env.setdefault(prefix + "NATS_URL", self.nats_url)
+        env[prefix + "HOST"] = self.host
+        env[prefix + "PORT"] = str(self.ports[service])
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+
+class StackError(RuntimeError):
+    """A reason the stack cannot start, as one line for the operator."""
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=die_with_parent,
+            )
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def check_ports(config: StackConfig) -> None:
+    """Refuse to start, with one clear line, when a port the stack needs is taken."""
+    wanted = {
+        "nats-server": (config.nats_port, "JEJARING_NATS_PORT"),
+        "nats-server monitoring": (config.nats_monitor_port, "JEJARING_NATS_MONITOR_PORT"),
+    }
+    for service, port in config.ports.items():
+        wanted[f"{service} HTTP"] = (port, f"JEJARING_{service.upper()}_PORT")
+    for what, (port, variable) in wanted.items():
+        if not port_free(config.host, port):
+            raise StackError(
+                f"port {port} ({what}) on {config.host} is already in use; stop whatever "
+                f"listens there or set {variable} to another port"
+            )
+
+
+def http_status(url: str, timeout: float = 1.0) -> int | None:
+    """The HTTP status of GET url, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return None
+
+
+class Stack:
+    """Starts, supervises and stops the embedded stack."""
+
+    def __init__(self, config: StackConfig, out: TextIO = sys.stdout) -> None:
+        self.config = config
+        self.out = out
+        self.logs = config.data_dir / "logs"
+        self.nats = NatsServer(
+            store_dir=(config.data_dir / "nats").resolve(),
+            host=config.host,
+            port=config.nats_port,
+            monitor_port=config.nats_monitor_port,
+            config_file=(config.data_dir / "nats.conf").resolve(),
+            log_file=(self.logs / "nats.log").resolve(),
+        )
+        self.children: dict[str, Child] = {
+            name: Child(
+                name=name,
+                argv=[sys.executable, "-m", f"jejaring.{name}"],
+                env=config.service_env(name),
+                log_path=self.logs / f"{name}.log",
+            )
+            for name in SERVICES
+        }
+        self._stopping = False
+
+    def say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def start(self) -> float:
+        """Start everything and wait until each service is ready; return seconds taken."""
+        started = time.monotonic()
+        check_ports(self.config)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.nats.write_config()
+        try:
+            self.nats.start()
+        except NatsServerError as exc:
+            raise StackError(f"{exc}; see {self.nats.log_file}") from None
+        for child in self.children.values():
+            child.start()
+        self.wait_ready()
+        return time.monotonic() - started
+
+    def readyz(self, service: str) -> str:
+        return f"http://{self.config.host}:{self.config.ports[service]}/readyz"
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + self.config.ready_timeout_s
+        waiting = set(SERVICES)
+        while waiting and time.monotonic() < deadline:
+            for name in sorted(waiting):
+                child = self.children[name]
+                if not child.alive:
+                    code = child.process.returncode if child.process else None
+                    raise StackError(
+                        f"{name} exited during start (code {code}); see {child.log_path}"
+                    )
+                if http_status(self.readyz(name)) == 200:
+                    waiting.discard(name)
+            time.sleep(0.1)
+        if waiting:
+            names = ", ".join(sorted(waiting))
+            limit = self.config.ready_timeout_s
+            raise StackError(f"not ready after {limit:.0f} s: {names}; see {self.logs}/")
+
+    def describe(self, seconds: float) -> None:
+        c = self.config
+        self.say(f"Jejaring is running (ready in {seconds:.1f} s). Ctrl-C stops everything.")
+        self.say("")
+        self.say(f"  nats-server   {c.nats_url}   monitoring http://{c.host}:{c.nats_monitor_port}")
+        for name in SERVICES:
+            base = f"http://{c.host}:{c.ports[name]}"
+            self.say(f"  {name:<12}  {base}   docs {base}/docs   ready {base}/readyz")
+        self.say("")
+        self.say(
+            f"  data     {c.data_dir.resolve()}/  (JetStream in nats/, one SQLite file per service)"
+        )
+        self.say(
+            f"  logs     {self.logs.resolve()}/  (nats.log, intake.log, referral.log, notify.log)"
+        )
+
+    def supervise(self, should_stop: Callable[[], bool]) -> None:
+        """Restart any child that dies (with backoff) until asked to stop."""
+        while not should_stop():
+            now = time.monotonic()
+            if self.nats.process is not None and self.nats.process.poll() is not None:
+                self.say(f"nats-server exited (code {self.nats.process.returncode}); restarting it")
+                try:
+                    self.nats.start()
+                    self.say("nats-server is back; the services reconnect by themselves")
+                except NatsServerError as exc:
+                    self.say(f"nats-server did not restart: {exc}; retrying")
+            for child in self.children.values():
+                if child.alive or should_stop():
+                    continue
+                code = child.process.returncode if child.process else None
+                if code == EXIT_CONFIG:
+                    raise StackError(
+                        f"{child.name} stopped on a configuration problem it cannot fix "
+                        f"(provisioning drift); see {child.log_path}"
+                    )
+                if child.next_start == 0.0:
+                    delay = min(2.0**child.restarts, 30.0)
+                    child.next_start = now + delay
+                    self.say(f"{child.name} exited (code {code}); restarting in {delay:.0f} s")
+                elif now >= child.next_start:
+                    child.restarts += 1
+                    child.next_start = 0.0
+                    child.start()
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        """SIGTERM the services, then nats-server; SIGKILL what is still there after 10 s."""
+        for child in self.children.values():
+            if child.alive and child.process is not None:
+                child.process.terminate()
+        deadline = time.monotonic() + 10
+        for child in self.children.values():
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+        self.nats.stop()
+
+
+def run_stack(config: StackConfig, out: TextIO = sys.stdout) -> int:
+    """`jejaring up`: start, describe, supervise until SIGINT/SIGTERM, stop. Returns exit code."""
+    stop_requested = False
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stack = Stack(config, out)
+    try:
+        seconds = stack.start()
+        stack.describe(seconds)
+        stack.supervise(lambda: stop_requested)
+        stack.say("Stopping…")
+        return 0
+    except StackError as exc:
+        print(f"jejaring up: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if stop_requested:
+            stack.say("Stopped. No process left behind.")

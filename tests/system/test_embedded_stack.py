@@ -1,0 +1,166 @@
+"""`jejaring up`, the embedded stack, as an operator runs it: ready, survives a NATS kill,
+and Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jejaring.shared.natsserver import free_port
+from jejaring.shared.testing import wait_status
+
+JEJARING = str(Path(sys.executable).parent / "jejaring")
+SERVICES = ("intake", "referral", "notify")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def children_of(pid: int) -> set[int]:
+    """Every process whose parent is `pid` (read from /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def command_of(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture
+def stack_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "JEJARING_DATA_DIR": str(tmp_path / "data"),
+        "JEJARING_NATS_PORT": str(free_port()),
+        "JEJARING_NATS_MONITOR_PORT": str(free_port()),
+        "JEJARING_INTAKE_PORT": str(free_port()),
+        "JEJARING_REFERRAL_PORT": str(free_port()),
+        "JEJARING_NOTIFY_PORT": str(free_port()),
+    }
+
+
+@pytest.fixture
+def stack(stack_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(
+        [JEJARING, "up"], env=stack_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def service_ports(env: dict[str, str]) -> list[int]:
+    return [int(env[f"JEJARING_{s}_PORT"]) for s in ("INTAKE", "REFERRAL", "NOTIFY")]
+
+
+def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
+    stack: subprocess.Popen[str], stack_env: dict[str, str]
+) -> None:
+    assert stack.stdout is not None
+    started = time.monotonic()
+    first = stack.stdout.readline()
+    assert first.startswith("Jejaring is running"), first
+    for port in service_ports(stack_env):
+        wait_status(port, 200, timeout=5)
+    print(f"stack ready after {time.monotonic() - started:.1f} s ({first.strip()})")
+
+    children = children_of(stack.pid)
+    nats_pid = next(p for p in children if "nats-server" in command_of(p))
+    services = {p for p in children if "jejaring." in command_of(p)}
+    assert len(services) == 3
+
+    os.kill(nats_pid, signal.SIGKILL)
+    killed = time.monotonic()
+    logs = Path(stack_env["JEJARING_DATA_DIR"]) / "logs"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if all("nats reconnected" in (logs / f"{s}.log").read_text() for s in SERVICES):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("not every service reconnected to the restarted nats-server")
+    for port in service_ports(stack_env):
+        wait_status(port, 200, timeout=30)
+    print(f"reconnected and ready {time.monotonic() - killed:.1f} s after nats-server was killed")
+    assert services <= children_of(stack.pid), "services were not restarted"
+    assert all(alive(p) for p in services)
+
+    stack.send_signal(signal.SIGINT)
+    assert stack.wait(timeout=30) == 0
+    rest = stack.stdout.read()
+    assert "Stopped. No process left behind." in rest
+    everything = children | children_of(stack.pid) | services
+    assert not [p for p in everything if alive(p)], "a process was left behind"
+    ports = [*service_ports(stack_env), int(stack_env["JEJARING_NATS_PORT"])]
+    assert all(port_is_free(p) for p in ports)
+
+
+def test_a_taken_port_gives_one_clear_line(stack_env: dict[str, str]) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", int(stack_env["JEJARING_REFERRAL_PORT"])))
+        blocker.listen()
+        result = subprocess.run(
+            [JEJARING, "up"], env=stack_env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"port {stack_env['JEJARING_REFERRAL_PORT']} (referral HTTP)" in lines[0]
+    assert "JEJARING_REFERRAL_PORT" in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_too_old_python_gives_one_clear_line(tmp_path: Path) -> None:
+    fake = tmp_path / "python3.9"
+    fake.write_text(
+        '#!/bin/sh\nif [ "$1" = "-V" ]; then echo "Python 3.9.18"; exit 0; fi\nexit 1\n'
+    )
+    fake.chmod(0o755)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(REPO), "check-python", f"PYTHON={fake}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    message = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(message) == 1, result.stdout
+    assert "needs Python 3.11 or newer" in message[0]
+    assert "Python 3.9.18" in message[0]
