@@ -6,19 +6,20 @@ Aligned with SIMFONI-PPA (Permen PPPA 2/2022) so that reports can be exported to
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Literal
 
 Lang = Literal["id", "en"]
+
+
+_LABELS: dict[type, dict[str, tuple[str, str]]] = {}
 
 
 class LabelledEnum(StrEnum):
     """A code with a human label per language; codes go on the wire, labels to people."""
 
-    _labels: ClassVar[dict[str, tuple[str, str]]]
-
     def label(self, lang: Lang = "id") -> str:
         """The label of this code in `lang` (Bahasa Indonesia by default)."""
-        indonesian, english = type(self)._labels[self.value]
+        indonesian, english = _LABELS[type(self)][self.value]
         return indonesian if lang == "id" else english
 
 
@@ -26,7 +27,7 @@ def _labelled(cls: type[LabelledEnum], labels: dict[str, tuple[str, str]]) -> No
     missing = {m.value for m in cls} ^ set(labels)
     if missing:  # pragma: no cover - caught at import by any test
         raise RuntimeError(f"{cls.__name__}: labels do not match codes: {sorted(missing)}")
-    cls._labels = labels
+    _LABELS[cls] = labels
 
 
 class ViolenceForm(LabelledEnum):

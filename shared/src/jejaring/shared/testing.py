@@ -116,8 +116,8 @@ def sample_events() -> list[ev.Event]:
         victims=(ev.PartnerVictimView(sex=Sex.FEMALE, age_group=AgeGroup.A6_12, is_child=True),),
     )
     return [
-        ev.CaseCreated(**case_snapshot_fields(case_id)),  # type: ignore[arg-type]
-        ev.CaseUpdated(**case_snapshot_fields(case_id, 2), changed=("risk_level",)),  # type: ignore[arg-type]
+        ev.CaseCreated(**case_snapshot_fields(case_id)),
+        ev.CaseUpdated(**case_snapshot_fields(case_id, 2), changed=("risk_level",)),
         ev.CaseClosed(
             case_id=case_id,
             reference="BPT-2026-000123",
@@ -159,9 +159,9 @@ def sample_events() -> list[ev.Event]:
             replied_at=T0,
             by="Paralegal Aisyiyah",
         ),
-        ev.ReferralStatusChanged(**fact),  # type: ignore[arg-type]
-        ev.ReferralOverdue(**fact),  # type: ignore[arg-type]
-        ev.ReferralEscalated(**fact, offered_to=("lbh-balikpapan",)),  # type: ignore[arg-type]
+        ev.ReferralStatusChanged(**fact),
+        ev.ReferralOverdue(**fact),
+        ev.ReferralEscalated(**fact, offered_to=("lbh-balikpapan",)),
         ev.ReferralNeedUnmet(
             case_id=case_id,
             case_reference="BPT-2026-000123",
