@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
+from jejaring.shared.errors import install_error_handlers
 from jejaring.shared.runtime import ServiceRuntime
 
 
@@ -49,4 +50,5 @@ def service_app(*, title: str, runtime: ServiceRuntime, version: str = "0.1.0") 
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     app.state.runtime = runtime
     app.include_router(health_router(runtime))
+    install_error_handlers(app)
     return app

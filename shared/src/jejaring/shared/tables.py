@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -19,6 +18,8 @@ from sqlalchemy import (
     Table,
     text,
 )
+
+from jejaring.shared.db import UtcDateTime
 
 metadata = MetaData()
 
@@ -33,8 +34,8 @@ outbox = Table(
     Column("subject", String(255), nullable=False),
     Column("headers", JSON, nullable=False),
     Column("body", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
     Column("stream_seq", BigInteger, nullable=True),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", String(500), nullable=True),
@@ -52,5 +53,5 @@ inbox = Table(
     Column("consumer", String(100), primary_key=True),
     Column("msg_id", String(100), primary_key=True),
     Column("subject", String(255), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
 )

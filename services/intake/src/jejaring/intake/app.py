@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from jejaring.intake.api import Clock, Context, router
 from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER, on_referral_event
 from jejaring.intake.settings import IntakeSettings
 from jejaring.shared.http import service_app
 from jejaring.shared.provision import contract_streams
+from jejaring.shared.region import load_region
 from jejaring.shared.runtime import ServiceRuntime, Subscription
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def create_runtime(settings: IntakeSettings) -> ServiceRuntime:
@@ -25,8 +32,17 @@ def create_runtime(settings: IntakeSettings) -> ServiceRuntime:
     )
 
 
-def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+def create_app(settings: IntakeSettings | None = None, *, clock: Clock = _utcnow) -> FastAPI:
     """Build intake's HTTP app and its runtime."""
-    return service_app(
-        title="Jejaring intake", runtime=create_runtime(settings or IntakeSettings())
+    settings = settings or IntakeSettings()
+    runtime = create_runtime(settings)
+    app = service_app(title="Jejaring intake", runtime=runtime)
+    app.state.intake = Context(
+        settings=settings,
+        region=load_region(settings.region_file),
+        sessions=runtime.sessions,
+        outbox=runtime.outbox,
+        clock=clock,
     )
+    app.include_router(router)
+    return app

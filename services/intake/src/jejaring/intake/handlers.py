@@ -29,5 +29,7 @@ async def on_referral_event(session: AsyncSession, envelope: Envelope) -> None:
     data = envelope.data
     if isinstance(data, ReferralStatusChanged | ReferralOverdue | ReferralEscalated):
         await service.record_referral_fact(session, fact=data)
-    elif not isinstance(data, ReferralNeedUnmet):
+    elif isinstance(data, ReferralNeedUnmet):
+        await service.record_unmet_need(session, fact=data)
+    else:
         raise PoisonMessage(f"unexpected event type {envelope.type} on referral events")

@@ -1,16 +1,74 @@
-"""Intake's tables."""
+"""Intake's tables: cases (with their victims), users, and the read model of referrals."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Uuid
+from sqlalchemy import JSON, Boolean, Date, Integer, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from jejaring.shared.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class Case(Base):
+    """A case of violence recorded by an officer. Times in UTC."""
+
+    __tablename__ = "case_record"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    kelurahan_code: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    risk_level: Mapped[str] = mapped_column(String(10), index=True)
+    reported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    incident_date: Mapped[dt.date | None] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(30))
+    violence_forms: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(Text)
+    reporter: Mapped[dict[str, Any]] = mapped_column(JSON)
+    victims: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    perpetrator: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    needs: Mapped[list[str]] = mapped_column(JSON)
+    consent: Mapped[dict[str, Any]] = mapped_column(JSON)
+    legal_aid_proof: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    created_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class ReferenceCounter(Base):
+    """The last number given out per year, for references like BPT-2026-000123."""
+
+    __tablename__ = "reference_counter"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class User(Base):
+    """Someone who may use intake; only a hash of their token is kept."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    kelurahan_code: Mapped[str | None] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class ReferralView(Base):
@@ -25,5 +83,16 @@ class ReferralView(Base):
     status: Mapped[str] = mapped_column(String(20))
     business_status: Mapped[list[str]] = mapped_column(JSON, default=list)
     sequence: Mapped[int] = mapped_column(Integer)
-    accept_by: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    accept_by: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class UnmetNeed(Base):
+    """A need of a case that referral could not route to any partner."""
+
+    __tablename__ = "unmet_need"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    service: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

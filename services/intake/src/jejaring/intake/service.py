@@ -1,17 +1,451 @@
-"""Intake's business logic."""
+"""Intake's business logic: cases, users, and the read model of referrals.
+
+Functions take keyword-only arguments and a session; the caller owns the transaction, so a case
+and the event it causes (written to the outbox here) commit together or not at all.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.intake.models import ReferralView
-from jejaring.shared.events import ReferralEscalated, ReferralOverdue, ReferralStatusChanged
+from jejaring.intake import rules
+from jejaring.intake.auth import Principal, new_token, token_hash
+from jejaring.intake.models import Case, ReferenceCounter, ReferralView, UnmetNeed, User
+from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn, PerpetratorIn, UserIn
+from jejaring.shared import events as ev
+from jejaring.shared.enums import RiskLevel, Service, ViolenceForm
+from jejaring.shared.errors import ApiError, FieldError, api_error, forbidden, not_found
+from jejaring.shared.outbox import Outbox
+from jejaring.shared.region import Region
+
+
+def _refuse(errors: Sequence[FieldError]) -> None:
+    if errors:
+        raise ApiError(422, errors)
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+
+def _require_case_role(by: Principal) -> None:
+    if by.role not in ("officer", "coordinator"):
+        raise forbidden(
+            "Peran admin mengelola pengguna, bukan kasus.",
+            "The admin role manages users, not cases.",
+        )
+
+
+def _victims(data: CaseIn, report_day: dt.date) -> list[dict[str, Any]]:
+    out = []
+    for v in data.victims:
+        age = rules.age_at(v, report_day)
+        assert age is not None  # rules.check_dates refused the case otherwise
+        out.append(
+            {
+                **v.model_dump(mode="json"),
+                "age": age.years,
+                "age_group": age.group.value,
+                "is_child": age.is_child,
+            }
+        )
+    return out
+
+
+def _check_case_rules(
+    *,
+    violence_forms: list[ViolenceForm],
+    needs: list[Service],
+    perpetrator: PerpetratorIn | None,
+    consent: ConsentIn,
+    any_child: bool,
+    needs_field: str,
+    consent_field: str,
+) -> list[FieldError]:
+    return [
+        *rules.check_no_mediation_for_sexual_violence(
+            violence_forms=violence_forms, needs=needs, perpetrator=perpetrator, field=needs_field
+        ),
+        *rules.check_child_consent(consent=consent, any_child=any_child, field=consent_field),
+    ]
+
+
+async def _next_reference(session: AsyncSession, *, region: Region, now: dt.datetime) -> str:
+    year = now.astimezone(rules.local_zone(region)).year
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    bumped = await session.execute(
+        insert(ReferenceCounter)
+        .values(year=year, last=1)
+        .on_conflict_do_update(index_elements=["year"], set_={"last": ReferenceCounter.last + 1})
+        .returning(ReferenceCounter.last)
+    )
+    number = bumped.scalar_one()
+    return f"{region.reference_prefix}-{year}-{number:06d}"
+
+
+def _consent(consent: ConsentIn, *, by: Principal, now: dt.datetime) -> dict[str, Any]:
+    return {
+        **consent.model_dump(mode="json"),
+        "recorded_at": now.isoformat(),
+        "recorded_by": str(by.id),
+    }
+
+
+async def create_case(
+    session: AsyncSession,
+    *,
+    data: CaseIn,
+    by: Principal,
+    region: Region,
+    outbox: Outbox,
+    now: dt.datetime,
+) -> Case:
+    """Record a case and stage `case.v1.created`; 422 with every broken rule at once."""
+    _require_case_role(by)
+    known = region.kelurahan_by_code(data.kelurahan_code) is not None
+    if known and not by.sees(data.kelurahan_code):
+        raise forbidden(
+            "Petugas hanya boleh mencatat kasus di kelurahannya sendiri.",
+            "An officer may record cases only in their own kelurahan.",
+        )
+    reported_at = rules.as_utc(data.reported_at, region)
+    errors = [
+        *rules.check_kelurahan(data.kelurahan_code, region),
+        *rules.check_dates(
+            reported_at=reported_at,
+            incident_date=data.incident_date,
+            victims=data.victims,
+            region=region,
+            now=now,
+        ),
+    ]
+    _refuse(errors)
+    report_day = reported_at.astimezone(rules.local_zone(region)).date()
+    victims = _victims(data, report_day)
+    _refuse(
+        _check_case_rules(
+            violence_forms=data.violence_forms,
+            needs=data.needs,
+            perpetrator=data.perpetrator,
+            consent=data.consent,
+            any_child=any(v["is_child"] for v in victims),
+            needs_field="needs",
+            consent_field="consent",
+        )
+    )
+    case = Case(
+        id=uuid.uuid4(),
+        reference=await _next_reference(session, region=region, now=now),
+        kelurahan_code=data.kelurahan_code,
+        status="open",
+        risk_level=data.risk_level.value,
+        reported_at=reported_at,
+        incident_date=data.incident_date,
+        place=data.place.value,
+        violence_forms=[f.value for f in data.violence_forms],
+        description=data.description,
+        reporter=data.reporter.model_dump(mode="json", exclude_none=True),
+        victims=victims,
+        perpetrator=data.perpetrator.model_dump(mode="json") if data.perpetrator else None,
+        needs=[n.value for n in data.needs],
+        consent=_consent(data.consent, by=by, now=now),
+        legal_aid_proof=data.legal_aid_proof.model_dump(mode="json")
+        if data.legal_aid_proof
+        else None,
+        created_by=by.id,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(case)
+    await session.flush()
+    await outbox.add(session, ev.CaseCreated(**await _snapshot(session, case)), time=now)
+    return case
+
+
+async def get_case(
+    session: AsyncSession, *, case_id: uuid.UUID, by: Principal, lock: bool = False
+) -> Case:
+    """The case, if `by` may see it; another kelurahan's case is answered as not found."""
+    _require_case_role(by)
+    case = await session.get(Case, case_id, with_for_update=lock)
+    if case is None or not by.sees(case.kelurahan_code):
+        raise not_found("Kasus", "Case")
+    return case
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    kelurahan_code: str | None = None
+    status: str | None = None
+    risk_level: RiskLevel | None = None
+    reported_from: dt.date | None = None
+    reported_to: dt.date | None = None
+
+
+async def list_cases(
+    session: AsyncSession,
+    *,
+    by: Principal,
+    region: Region,
+    filters: CaseFilter,
+    page: int,
+    per_page: int,
+) -> tuple[list[Case], int]:
+    """The cases `by` may see that match `filters`, newest report first."""
+    _require_case_role(by)
+    query = select(Case)
+    if by.role == "officer":
+        query = query.where(Case.kelurahan_code == by.kelurahan_code)
+    if filters.kelurahan_code:
+        query = query.where(Case.kelurahan_code == filters.kelurahan_code)
+    if filters.status:
+        query = query.where(Case.status == filters.status)
+    if filters.risk_level:
+        query = query.where(Case.risk_level == filters.risk_level.value)
+    zone = rules.local_zone(region)
+    if filters.reported_from:
+        start = dt.datetime.combine(filters.reported_from, dt.time(), zone).astimezone(dt.UTC)
+        query = query.where(Case.reported_at >= start)
+    if filters.reported_to:
+        end = dt.datetime.combine(filters.reported_to + dt.timedelta(days=1), dt.time(), zone)
+        query = query.where(Case.reported_at < end.astimezone(dt.UTC))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(Case.reported_at.desc(), Case.reference.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+def _ensure_open(case: Case) -> None:
+    if case.status != "open":
+        raise api_error(
+            409,
+            "status",
+            "case_closed",
+            "Kasus sudah ditutup dan tidak dapat diubah.",
+            "The case is closed and cannot be changed.",
+        )
+
+
+async def update_case(
+    session: AsyncSession,
+    *,
+    case_id: uuid.UUID,
+    patch: CasePatch,
+    by: Principal,
+    outbox: Outbox,
+    now: dt.datetime,
+) -> Case:
+    """Add needs, change risk, consent or proof; stage `case.v1.updated` if anything changed."""
+    case = await get_case(session, case_id=case_id, by=by, lock=True)
+    _ensure_open(case)
+    changed: list[str] = []
+    needs = [Service(n) for n in case.needs]
+    if patch.add_needs:
+        added = [n for n in patch.add_needs if n not in needs]
+        if added:
+            needs += added
+            changed.append("needs")
+    consent = ConsentIn.model_validate(
+        {k: v for k, v in case.consent.items() if k in ConsentIn.model_fields}
+    )
+    if patch.consent is not None and patch.consent != consent:
+        consent = patch.consent
+        changed.append("consent")
+    _refuse(
+        _check_case_rules(
+            violence_forms=[ViolenceForm(f) for f in case.violence_forms],
+            needs=needs,
+            perpetrator=PerpetratorIn.model_validate(case.perpetrator)
+            if case.perpetrator
+            else None,
+            consent=consent,
+            any_child=any(v["is_child"] for v in case.victims),
+            needs_field="add_needs",
+            consent_field="consent",
+        )
+    )
+    if "needs" in changed:
+        case.needs = [n.value for n in needs]
+    if "consent" in changed:
+        case.consent = _consent(consent, by=by, now=now)
+    if patch.risk_level is not None and patch.risk_level.value != case.risk_level:
+        case.risk_level = patch.risk_level.value
+        changed.append("risk_level")
+    if patch.legal_aid_proof is not None:
+        proof = patch.legal_aid_proof.model_dump(mode="json")
+        if proof != case.legal_aid_proof:
+            case.legal_aid_proof = proof
+            changed.append("legal_aid_proof")
+    if not changed:
+        return case
+    case.version += 1
+    case.updated_at = now
+    await session.flush()
+    await outbox.add(
+        session, ev.CaseUpdated(**await _snapshot(session, case), changed=tuple(changed)), time=now
+    )
+    return case
+
+
+async def close_case(
+    session: AsyncSession,
+    *,
+    case_id: uuid.UUID,
+    data: CloseIn,
+    by: Principal,
+    outbox: Outbox,
+    now: dt.datetime,
+) -> Case:
+    """Close an open case with its outcome and stage `case.v1.closed`."""
+    case = await get_case(session, case_id=case_id, by=by, lock=True)
+    _ensure_open(case)
+    case.status = "closed"
+    case.outcome = data.outcome.value
+    case.outcome_note = data.note
+    case.closed_at = now
+    case.updated_at = now
+    case.version += 1
+    await session.flush()
+    await outbox.add(
+        session,
+        ev.CaseClosed(
+            case_id=case.id,
+            reference=case.reference,
+            version=case.version,
+            outcome=data.outcome,
+            closed_at=now,
+            note=None,  # the note may name people; partners learn the outcome only
+        ),
+        time=now,
+    )
+    return case
+
+
+async def _snapshot(session: AsyncSession, case: Case) -> dict[str, Any]:
+    """The fields of CaseCreated/CaseUpdated for `case`."""
+    officer = await session.get(User, case.created_by)
+    contact = (
+        ev.Contact(name=officer.name, phone=officer.phone, email=officer.email)
+        if officer is not None
+        else ev.Contact(name="Koordinator kecamatan")
+    )
+    consent = case.consent
+    return {
+        "case_id": case.id,
+        "reference": case.reference,
+        "version": case.version,
+        "kelurahan_code": case.kelurahan_code,
+        "reported_at": case.reported_at,
+        "incident_date": case.incident_date,
+        "place": case.place,
+        "violence_forms": tuple(case.violence_forms),
+        "description": case.description,
+        "risk_level": case.risk_level,
+        "victims": tuple(
+            ev.Victim(
+                name=v["name"],
+                sex=v["sex"],
+                age_group=v["age_group"],
+                is_child=v["is_child"],
+                birth_date=v.get("birth_date"),
+                phone=v.get("phone"),
+                safe_to_contact=v.get("safe_to_contact", False),
+                preferred_channel=v.get("preferred_channel"),
+                address=v.get("address"),
+                disability=v.get("disability"),
+            )
+            for v in case.victims
+        ),
+        "perpetrator": ev.Perpetrator(**case.perpetrator) if case.perpetrator else None,
+        "needs": tuple(case.needs),
+        "consent": ev.Consent(
+            given_by=consent["given_by"],
+            scope=tuple(consent["scope"]),
+            override_reason=consent.get("override_reason"),
+            recorded_at=dt.datetime.fromisoformat(consent["recorded_at"]),
+            recorded_by=consent["recorded_by"],
+        ),
+        "legal_aid_proof": ev.LegalAidProof(**case.legal_aid_proof)
+        if case.legal_aid_proof
+        else None,
+        "officer": contact,
+    }
+
+
+async def referrals_of(
+    session: AsyncSession, *, case_id: uuid.UUID
+) -> tuple[list[ReferralView], list[UnmetNeed]]:
+    """The referral statuses and unmet needs intake has seen for a case."""
+    referrals = await session.scalars(
+        select(ReferralView).where(ReferralView.case_id == case_id).order_by(ReferralView.service)
+    )
+    unmet = await session.scalars(select(UnmetNeed).where(UnmetNeed.case_id == case_id))
+    return list(referrals.all()), list(unmet.all())
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+async def create_user(session: AsyncSession, *, data: UserIn, region: Region) -> tuple[User, str]:
+    """Create a user and return it with its token (shown once; only the hash is kept)."""
+    if data.role == "officer":
+        if data.kelurahan_code is None:
+            raise api_error(
+                422,
+                "kelurahan_code",
+                "officer_needs_kelurahan",
+                "Petugas harus terikat pada satu kelurahan.",
+                "An officer must be bound to one kelurahan.",
+            )
+        _refuse(rules.check_kelurahan(data.kelurahan_code, region))
+    elif data.kelurahan_code is not None:
+        raise api_error(
+            422,
+            "kelurahan_code",
+            "only_officers_have_kelurahan",
+            "Hanya petugas yang terikat pada kelurahan.",
+            "Only officers are bound to a kelurahan.",
+        )
+    token = new_token()
+    user = User(
+        id=uuid.uuid4(),
+        name=data.name,
+        role=data.role,
+        kelurahan_code=data.kelurahan_code,
+        phone=data.phone,
+        email=data.email,
+        token_hash=token_hash(token),
+        active=True,
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    session.add(user)
+    await session.flush()
+    return user, token
+
+
+async def list_users(session: AsyncSession) -> list[User]:
+    return list((await session.scalars(select(User).order_by(User.created_at))).all())
+
+
+# --- read model of referrals ----------------------------------------------------------------
 
 
 async def record_referral_fact(
     session: AsyncSession,
     *,
-    fact: ReferralStatusChanged | ReferralOverdue | ReferralEscalated,
+    fact: ev.ReferralStatusChanged | ev.ReferralOverdue | ev.ReferralEscalated,
 ) -> bool:
     """Update the read model from a referral event; an older event never overwrites a newer.
 
@@ -32,3 +466,17 @@ async def record_referral_fact(
     view.accept_by = fact.accept_by
     view.updated_at = fact.occurred_at
     return True
+
+
+async def record_unmet_need(session: AsyncSession, *, fact: ev.ReferralNeedUnmet) -> None:
+    """Remember a need no partner could take, so the officer sees it on the case."""
+    existing = await session.get(UnmetNeed, (fact.case_id, fact.service.value))
+    if existing is None:
+        session.add(
+            UnmetNeed(
+                case_id=fact.case_id,
+                service=fact.service.value,
+                reason=fact.reason,
+                occurred_at=fact.occurred_at,
+            )
+        )

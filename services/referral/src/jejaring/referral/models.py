@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, String
+from sqlalchemy import JSON, Boolean, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from jejaring.shared.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -23,4 +25,4 @@ class Partner(Base):
     services: Mapped[list[str]] = mapped_column(JSON)
     kelurahan: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

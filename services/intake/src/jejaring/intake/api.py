@@ -1,0 +1,202 @@
+"""Intake's HTTP API for PPATBM officers, the coordinator and the admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jejaring.intake import rules, service
+from jejaring.intake.auth import Principal, authenticate, require_role
+from jejaring.intake.models import Case
+from jejaring.intake.schemas import (
+    CaseIn,
+    CaseOut,
+    CasePage,
+    CasePatch,
+    CaseSummary,
+    CloseIn,
+    KelurahanOut,
+    ReferralOut,
+    UnmetNeedOut,
+    UserCreated,
+    UserIn,
+    UserOut,
+)
+from jejaring.intake.settings import IntakeSettings
+from jejaring.shared.enums import RiskLevel
+from jejaring.shared.outbox import Outbox
+from jejaring.shared.region import Region
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: IntakeSettings
+    region: Region
+    sessions: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    clock: Clock
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.intake
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(context)]
+
+
+async def principal(
+    ctx: Ctx, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+) -> Principal:
+    admin = ctx.settings.admin_token.get_secret_value() if ctx.settings.admin_token else None
+    async with ctx.sessions() as session:
+        return await authenticate(session, authorization=authorization, admin_token=admin)
+
+
+Who = Annotated[Principal, Depends(principal)]
+
+router = APIRouter(prefix="/api/v1")
+
+
+async def _case_out(session: AsyncSession, case: Case, region: Region) -> CaseOut:
+    zone = rules.local_zone(region)
+    referrals, unmet = await service.referrals_of(session, case_id=case.id)
+    kelurahan = region.kelurahan_by_code(case.kelurahan_code)
+
+    def local(value: dt.datetime | None) -> dt.datetime | None:
+        return value.astimezone(zone) if value is not None else None
+
+    consent = dict(case.consent)
+    consent["recorded_at"] = local(dt.datetime.fromisoformat(consent["recorded_at"]))
+    return CaseOut(
+        id=case.id,
+        reference=case.reference,
+        status=case.status,  # type: ignore[arg-type]
+        kelurahan=KelurahanOut(
+            code=case.kelurahan_code, name=kelurahan.name if kelurahan else case.kelurahan_code
+        ),
+        reported_at=case.reported_at.astimezone(zone),
+        incident_date=case.incident_date,
+        place=case.place,  # type: ignore[arg-type]
+        violence_forms=case.violence_forms,  # type: ignore[arg-type]
+        description=case.description,
+        risk_level=case.risk_level,  # type: ignore[arg-type]
+        reporter=case.reporter,
+        victims=case.victims,  # type: ignore[arg-type]
+        perpetrator=case.perpetrator,  # type: ignore[arg-type]
+        needs=case.needs,  # type: ignore[arg-type]
+        consent=consent,  # type: ignore[arg-type]
+        legal_aid_proof=case.legal_aid_proof,  # type: ignore[arg-type]
+        outcome=case.outcome,  # type: ignore[arg-type]
+        outcome_note=case.outcome_note,
+        closed_at=local(case.closed_at),
+        created_at=case.created_at.astimezone(zone),
+        updated_at=case.updated_at.astimezone(zone),
+        version=case.version,
+        referrals=[
+            ReferralOut.model_validate(r).model_copy(
+                update={"accept_by": local(r.accept_by), "updated_at": local(r.updated_at)}
+            )
+            for r in referrals
+        ],
+        unmet_needs=[UnmetNeedOut.model_validate(u) for u in unmet],
+    )
+
+
+@router.post("/cases", status_code=201, response_model=CaseOut, tags=["cases"])
+async def create_case(body: CaseIn, who: Who, ctx: Ctx, response: Response) -> CaseOut:
+    """Record a case. Refused with 422 naming each field and rule that is not met."""
+    async with ctx.sessions() as session:
+        async with session.begin():
+            case = await service.create_case(
+                session, data=body, by=who, region=ctx.region, outbox=ctx.outbox, now=ctx.clock()
+            )
+        response.headers["Location"] = f"/api/v1/cases/{case.id}"
+        return await _case_out(session, case, ctx.region)
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut, tags=["cases"])
+async def read_case(case_id: uuid.UUID, who: Who, ctx: Ctx) -> CaseOut:
+    """A case with the referral statuses intake has seen."""
+    async with ctx.sessions() as session:
+        case = await service.get_case(session, case_id=case_id, by=who)
+        return await _case_out(session, case, ctx.region)
+
+
+@router.get("/cases", response_model=CasePage, tags=["cases"])
+async def list_cases(
+    who: Who,
+    ctx: Ctx,
+    kelurahan: Annotated[str | None, Query(max_length=20)] = None,
+    status: Literal["open", "closed"] | None = None,
+    risk: RiskLevel | None = None,
+    reported_from: Annotated[dt.date | None, Query(alias="from")] = None,
+    reported_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> CasePage:
+    """Cases the caller may see (an officer: their kelurahan), newest report first."""
+    filters = service.CaseFilter(kelurahan, status, risk, reported_from, reported_to)
+    async with ctx.sessions() as session:
+        cases, total = await service.list_cases(
+            session, by=who, region=ctx.region, filters=filters, page=page, per_page=per_page
+        )
+    zone = rules.local_zone(ctx.region)
+    items = [
+        CaseSummary.model_validate(c).model_copy(
+            update={
+                "reported_at": c.reported_at.astimezone(zone),
+                "updated_at": c.updated_at.astimezone(zone),
+            }
+        )
+        for c in cases
+    ]
+    return CasePage(items=items, total=total, page=page, per_page=per_page)
+
+
+@router.patch("/cases/{case_id}", response_model=CaseOut, tags=["cases"])
+async def update_case(case_id: uuid.UUID, body: CasePatch, who: Who, ctx: Ctx) -> CaseOut:
+    """Add needs, change the risk level, the consent or the legal-aid proof."""
+    async with ctx.sessions() as session:
+        async with session.begin():
+            case = await service.update_case(
+                session, case_id=case_id, patch=body, by=who, outbox=ctx.outbox, now=ctx.clock()
+            )
+        return await _case_out(session, case, ctx.region)
+
+
+@router.post("/cases/{case_id}/close", response_model=CaseOut, tags=["cases"])
+async def close_case(case_id: uuid.UUID, body: CloseIn, who: Who, ctx: Ctx) -> CaseOut:
+    """Close a case with its outcome; its open referrals are cancelled by referral."""
+    async with ctx.sessions() as session:
+        async with session.begin():
+            case = await service.close_case(
+                session, case_id=case_id, data=body, by=who, outbox=ctx.outbox, now=ctx.clock()
+            )
+        return await _case_out(session, case, ctx.region)
+
+
+@router.post("/users", status_code=201, response_model=UserCreated, tags=["users"])
+async def create_user(body: UserIn, who: Who, ctx: Ctx, response: Response) -> UserCreated:
+    """Create a user (admin only). The token is in this answer and nowhere else."""
+    require_role(who, "admin")
+    async with ctx.sessions() as session, session.begin():
+        user, token = await service.create_user(session, data=body, region=ctx.region)
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    return UserCreated(**UserOut.model_validate(user).model_dump(), token=token)
+
+
+@router.get("/users", response_model=list[UserOut], tags=["users"])
+async def list_users(who: Who, ctx: Ctx) -> list[UserOut]:
+    """Every user (admin only); tokens are never shown again."""
+    require_role(who, "admin")
+    async with ctx.sessions() as session:
+        return [UserOut.model_validate(u) for u in await service.list_users(session)]

@@ -1,0 +1,76 @@
+"""Who is asking: bearer tokens (only their SHA-256 is stored) and what each role may see."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jejaring.intake.models import User
+from jejaring.shared.errors import forbidden, unauthorized
+
+BOOTSTRAP_ADMIN_ID = uuid.UUID(int=0)
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: uuid.UUID
+    name: str
+    role: str
+    kelurahan_code: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+    def sees(self, kelurahan_code: str) -> bool:
+        """Officers see their own kelurahan; the coordinator sees the whole kecamatan."""
+        if self.role == "coordinator":
+            return True
+        return self.role == "officer" and self.kelurahan_code == kelurahan_code
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def authenticate(
+    session: AsyncSession, *, authorization: str | None, admin_token: str | None
+) -> Principal:
+    """The principal behind an `Authorization: Bearer <token>` header, or 401."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 200:
+        raise unauthorized()
+    if admin_token and hmac.compare_digest(token_hash(token), token_hash(admin_token)):
+        return Principal(id=BOOTSTRAP_ADMIN_ID, name="bootstrap admin", role="admin")
+    user = await session.scalar(
+        select(User).where(User.token_hash == token_hash(token), User.active.is_(True))
+    )
+    if user is None:
+        raise unauthorized()
+    return Principal(
+        id=user.id,
+        name=user.name,
+        role=user.role,
+        kelurahan_code=user.kelurahan_code,
+        phone=user.phone,
+        email=user.email,
+    )
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    """403 unless `principal` has one of `roles`."""
+    if principal.role not in roles:
+        allowed = ", ".join(roles)
+        raise forbidden(
+            f"Peran '{principal.role}' tidak boleh melakukan ini (hanya: {allowed}).",
+            f"Role '{principal.role}' may not do this (only: {allowed}).",
+        )

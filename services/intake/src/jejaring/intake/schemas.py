@@ -1,0 +1,242 @@
+"""Intake's HTTP shapes. Structure is checked here; the rules of DESIGN §2 live in rules.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from jejaring.shared.enums import (
+    AgeGroup,
+    CaseOutcome,
+    ConsentGiver,
+    PartnerKind,
+    PerpetratorRelationship,
+    Place,
+    ProofOfInability,
+    RiskLevel,
+    Service,
+    Sex,
+    ViolenceForm,
+)
+
+T = TypeVar("T")
+
+
+def _unique(values: list[T]) -> list[T]:
+    """Drop repeats, keep the first order: asking twice for a service is asking once."""
+    return list(dict.fromkeys(values))
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{6,20}$")]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+Channel = Literal["sms", "email"]
+ReporterKind = Literal["victim", "family", "neighbour", "teacher", "officer", "other"]
+OverrideReason = Literal["guardian_is_alleged_perpetrator", "child_in_danger"]
+Role = Literal["officer", "coordinator", "admin"]
+Needs = Annotated[list[Service], Field(max_length=10), AfterValidator(_unique)]
+Scope = Annotated[list[PartnerKind], Field(min_length=1, max_length=8), AfterValidator(_unique)]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReporterIn(In):
+    kind: ReporterKind
+    name: Name | None = None
+    phone: Phone | None = None
+
+
+class VictimIn(In):
+    name: Name
+    sex: Sex
+    birth_date: dt.date | None = None
+    age: int | None = Field(default=None, ge=0, le=120, description="Stated age in years")
+    phone: Phone | None = None
+    safe_to_contact: bool = False
+    preferred_channel: Channel | None = None
+    address: ShortText | None = None
+    disability: ShortText | None = None
+
+
+class PerpetratorIn(In):
+    relationship: PerpetratorRelationship
+    sex: Sex | None = None
+    is_child: bool = False
+
+
+class ConsentIn(In):
+    given_by: ConsentGiver
+    scope: Scope
+    override_reason: OverrideReason | None = None
+    note: ShortText | None = None
+
+
+class LegalAidProofIn(In):
+    kind: ProofOfInability
+    number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+
+
+class CaseIn(In):
+    """The body of POST /api/v1/cases."""
+
+    kelurahan_code: Annotated[str, StringConstraints(max_length=20)]
+    reported_at: dt.datetime = Field(description="ISO 8601; a time without offset is read as WITA")
+    incident_date: dt.date | None = None
+    place: Place
+    violence_forms: Annotated[
+        list[ViolenceForm], Field(min_length=1, max_length=7), AfterValidator(_unique)
+    ]
+    description: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    risk_level: RiskLevel
+    reporter: ReporterIn
+    victims: Annotated[list[VictimIn], Field(min_length=1, max_length=20)]
+    perpetrator: PerpetratorIn | None = None
+    needs: Needs = Field(default_factory=list)
+    consent: ConsentIn
+    legal_aid_proof: LegalAidProofIn | None = None
+
+
+class CasePatch(In):
+    """The body of PATCH /api/v1/cases/{id}: add needs, change risk, consent or proof."""
+
+    add_needs: Needs | None = None
+    risk_level: RiskLevel | None = None
+    consent: ConsentIn | None = None
+    legal_aid_proof: LegalAidProofIn | None = None
+
+
+class CloseIn(In):
+    outcome: CaseOutcome
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+# --- responses -----------------------------------------------------------------------------
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class KelurahanOut(Out):
+    code: str
+    name: str
+
+
+class VictimOut(Out):
+    name: str
+    sex: Sex
+    birth_date: dt.date | None = None
+    age: int | None = None
+    age_group: AgeGroup
+    is_child: bool
+    phone: str | None = None
+    safe_to_contact: bool
+    preferred_channel: Channel | None = None
+    address: str | None = None
+    disability: str | None = None
+
+
+class ConsentOut(Out):
+    given_by: ConsentGiver
+    scope: list[PartnerKind]
+    override_reason: OverrideReason | None = None
+    note: str | None = None
+    recorded_at: dt.datetime
+    recorded_by: uuid.UUID
+
+
+class ReferralOut(Out):
+    referral_id: uuid.UUID
+    partner_slug: str
+    service: Service
+    status: str
+    business_status: list[str]
+    accept_by: dt.datetime | None
+    updated_at: dt.datetime
+
+
+class UnmetNeedOut(Out):
+    service: Service
+    reason: str
+    occurred_at: dt.datetime
+
+
+class CaseOut(Out):
+    """A case as its officers and the coordinator see it; times in WITA (UTC+8)."""
+
+    id: uuid.UUID
+    reference: str
+    status: Literal["open", "closed"]
+    kelurahan: KelurahanOut
+    reported_at: dt.datetime
+    incident_date: dt.date | None
+    place: Place
+    violence_forms: list[ViolenceForm]
+    description: str | None
+    risk_level: RiskLevel
+    reporter: dict[str, Any]
+    victims: list[VictimOut]
+    perpetrator: PerpetratorIn | None
+    needs: list[Service]
+    consent: ConsentOut
+    legal_aid_proof: LegalAidProofIn | None
+    outcome: CaseOutcome | None
+    outcome_note: str | None
+    closed_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+    referrals: list[ReferralOut]
+    unmet_needs: list[UnmetNeedOut]
+
+
+class CaseSummary(Out):
+    """A line of the case list: no victim's name or narrative."""
+
+    id: uuid.UUID
+    reference: str
+    status: Literal["open", "closed"]
+    kelurahan_code: str
+    risk_level: RiskLevel
+    reported_at: dt.datetime
+    needs: list[Service]
+    updated_at: dt.datetime
+
+
+class CasePage(BaseModel):
+    items: list[CaseSummary]
+    total: int
+    page: int
+    per_page: int
+
+
+class UserIn(In):
+    name: Name
+    role: Role
+    kelurahan_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+
+
+class UserOut(Out):
+    id: uuid.UUID
+    name: str
+    role: Role
+    kelurahan_code: str | None
+    phone: str | None
+    email: str | None
+    active: bool
+    created_at: dt.datetime
+
+
+class UserCreated(UserOut):
+    token: str = Field(description="Shown once: only its hash is stored.")
