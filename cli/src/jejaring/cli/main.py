@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -40,6 +41,32 @@ def schemas(
         path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         written += 1
     typer.echo(f"wrote {written} schemas to {out}/")
+
+
+user_app = typer.Typer(help="Manage intake's users (officers, the coordinator, admins).")
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    name: str = typer.Option(..., help="Full name."),
+    role: str = typer.Option(..., help="officer, coordinator or admin."),
+    kelurahan: str | None = typer.Option(None, help="Kelurahan code (officers only)."),
+    phone: str | None = typer.Option(None, help="Phone for alerts, e.g. 0813…"),
+    email: str | None = typer.Option(None, help="Email for alerts."),
+) -> None:
+    """Create a user in intake's database and print its token (shown once)."""
+    from jejaring.cli.admin import add_user
+
+    try:
+        user_id, token = asyncio.run(
+            add_user(name=name, role=role, kelurahan=kelurahan, phone=phone, email=email)
+        )
+    except ValueError as exc:
+        typer.echo(f"jejaring user add: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"user {user_id} ({role}) created. Token, shown only this once:")
+    typer.echo(token)
 
 
 if __name__ == "__main__":

@@ -239,12 +239,17 @@ def install_error_handlers(app: FastAPI, *, body_limit: int = 256 * 1024) -> Non
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         texts = {
+            400: (
+                "Isi permintaan tidak dapat dibaca (harus JSON dalam UTF-8).",
+                "The request body could not be read (must be UTF-8 JSON).",
+            ),
             404: ("Alamat tidak ditemukan.", "Not found."),
             405: ("Metode tidak diizinkan untuk alamat ini.", "Method not allowed here."),
         }
         message, message_en = texts.get(exc.status_code, (str(exc.detail), str(exc.detail)))
+        field = "body" if exc.status_code == 400 else "request"
         return error_response(
-            exc.status_code, [FieldError("request", "http_error", message, message_en)]
+            exc.status_code, [FieldError(field, "http_error", message, message_en)]
         )
 
     @app.exception_handler(Exception)

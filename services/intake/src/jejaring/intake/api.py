@@ -79,23 +79,23 @@ async def _case_out(session: AsyncSession, case: Case, region: Region) -> CaseOu
     return CaseOut(
         id=case.id,
         reference=case.reference,
-        status=case.status,  # type: ignore[arg-type]
+        status=case.status,
         kelurahan=KelurahanOut(
             code=case.kelurahan_code, name=kelurahan.name if kelurahan else case.kelurahan_code
         ),
         reported_at=case.reported_at.astimezone(zone),
         incident_date=case.incident_date,
-        place=case.place,  # type: ignore[arg-type]
-        violence_forms=case.violence_forms,  # type: ignore[arg-type]
+        place=case.place,
+        violence_forms=case.violence_forms,
         description=case.description,
-        risk_level=case.risk_level,  # type: ignore[arg-type]
+        risk_level=case.risk_level,
         reporter=case.reporter,
-        victims=case.victims,  # type: ignore[arg-type]
-        perpetrator=case.perpetrator,  # type: ignore[arg-type]
-        needs=case.needs,  # type: ignore[arg-type]
-        consent=consent,  # type: ignore[arg-type]
-        legal_aid_proof=case.legal_aid_proof,  # type: ignore[arg-type]
-        outcome=case.outcome,  # type: ignore[arg-type]
+        victims=case.victims,
+        perpetrator=case.perpetrator,
+        needs=case.needs,
+        consent=consent,
+        legal_aid_proof=case.legal_aid_proof,
+        outcome=case.outcome,
         outcome_note=case.outcome_note,
         closed_at=local(case.closed_at),
         created_at=case.created_at.astimezone(zone),

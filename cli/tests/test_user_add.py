@@ -1,0 +1,44 @@
+"""`jejaring user add` creates a user whose token works against intake's API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from jejaring.intake.app import create_app
+from jejaring.intake.settings import IntakeSettings
+
+JEJARING = str(Path(sys.executable).parent / "jejaring")
+
+
+def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "JEJARING_DATA_DIR": str(tmp_path / "data")}
+    env.pop("INTAKE_DATA_DIR", None)
+    return subprocess.run(
+        [JEJARING, "user", "add", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_user_add_prints_a_token_that_intake_accepts(tmp_path: Path) -> None:
+    result = run(
+        tmp_path, "--name", "Ibu Wulan", "--role", "officer", "--kelurahan", "64.71.04.1003"
+    )
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    settings = IntakeSettings(data_dir=tmp_path / "data", nats_url="nats://127.0.0.1:1")
+    with TestClient(create_app(settings)) as client:
+        listed = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+    assert listed.status_code == 200
+    assert listed.json()["total"] == 0
+
+
+def test_user_add_refuses_an_officer_without_kelurahan_in_one_line(tmp_path: Path) -> None:
+    result = run(tmp_path, "--name", "X", "--role", "officer")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "jejaring user add: kelurahan_code: An officer must be bound to one kelurahan."
+    )

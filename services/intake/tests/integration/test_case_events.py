@@ -1,0 +1,123 @@
+"""A recorded case reaches NATS once, as a valid CloudEvent; referral statuses come back."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from fastapi.testclient import TestClient
+
+from jejaring.intake.app import create_app
+from jejaring.intake.settings import IntakeSettings
+from jejaring.shared import envelope
+from jejaring.shared.enums import ReferralStatus
+from jejaring.shared.events import CaseCreated, ReferralStatusChanged
+from jejaring.shared.testing import sample_events
+
+ADMIN = "admin-token-for-tests-0123456789"
+BODY: dict[str, Any] = {
+    "kelurahan_code": "64.71.04.1003",
+    "reported_at": "2026-11-20T09:00:00+08:00",
+    "place": "household",
+    "violence_forms": ["physical"],
+    "risk_level": "high",
+    "reporter": {"kind": "neighbour"},
+    "victims": [{"name": "Siti Rahmawati", "sex": "female", "age": 34}],
+    "perpetrator": {"relationship": "spouse", "sex": "male"},
+    "needs": ["law_enforcement", "legal_aid", "counselling"],
+    "consent": {"given_by": "victim", "scope": ["police", "legal_aid", "counselling"]},
+}
+
+
+def until(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def client(database_url: str, nats_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = IntakeSettings(
+        database_url=database_url, nats_url=nats_url, data_dir=tmp_path, admin_token=ADMIN
+    )
+    with TestClient(create_app(settings)) as c:
+        until(lambda: c.get("/readyz").status_code == 200)
+        yield c
+
+
+def officer(client: TestClient) -> dict[str, str]:
+    r = client.post(
+        "/api/v1/users",
+        json={"name": "Ibu Wulan", "role": "officer", "kelurahan_code": "64.71.04.1003"},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+async def _stream_messages(url: str, subject: str) -> list[Any]:
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        sub = await js.pull_subscribe(subject, durable=None, stream="CASES")
+        try:
+            return list(await sub.fetch(100, timeout=2))
+        except nats.errors.TimeoutError:
+            return []
+    finally:
+        await nc.close()
+
+
+def test_a_created_case_appears_once_on_the_wire(client: TestClient, nats_url: str) -> None:
+    who = officer(client)
+    created = client.post("/api/v1/cases", json=BODY, headers=who).json()
+
+    messages = until(lambda: client.portal.call(_stream_messages, nats_url, "case.v1.created"))  # type: ignore[union-attr]
+    time.sleep(0.5)  # anything published twice would be there by now
+    messages = client.portal.call(_stream_messages, nats_url, "case.v1.created")  # type: ignore[union-attr]
+    assert len(messages) == 1
+    msg = messages[0]
+    parsed = envelope.decode(msg.headers, msg.data)
+    assert isinstance(parsed.data, CaseCreated)
+    assert parsed.data.case_id == uuid.UUID(created["id"])
+    assert parsed.data.reference == created["reference"]
+    assert parsed.source == "/jejaring/intake"
+    assert msg.headers["Nats-Msg-Id"] == msg.headers["ce-id"]
+    assert msg.headers["ce-subject"] == created["id"]
+    assert msg.headers["ce-correlationid"] == created["id"]
+    assert "Siti" not in " ".join(msg.headers.values())
+    assert parsed.data.officer.name == "Ibu Wulan"
+
+
+def test_referral_statuses_show_on_the_case(client: TestClient, nats_url: str) -> None:
+    who = officer(client)
+    created = client.post("/api/v1/cases", json=BODY, headers=who).json()
+    base = next(e for e in sample_events() if isinstance(e, ReferralStatusChanged))
+    accepted = base.model_copy(
+        update={
+            "case_id": uuid.UUID(created["id"]),
+            "case_reference": created["reference"],
+            "status": ReferralStatus.ACCEPTED,
+            "sequence": 2,
+        }
+    )
+
+    async def publish() -> None:
+        nc = await nats.connect(nats_url)
+        message = envelope.encode(accepted, source="/jejaring/referral")
+        await nc.jetstream().publish(message.subject, message.body, headers=message.headers)
+        await nc.close()
+
+    client.portal.call(publish)  # type: ignore[union-attr]
+    url = f"/api/v1/cases/{created['id']}"
+    referrals = until(lambda: client.get(url, headers=who).json()["referrals"])
+    assert [(r["partner_slug"], r["service"], r["status"]) for r in referrals] == [
+        ("posbakum-aisyiyah", "legal_aid", "accepted")
+    ]
