@@ -344,6 +344,7 @@ def test_malformed_and_oversized_bodies(intake: Intake, officer: str) -> None:
     )
     assert r.status_code == 422
     assert r.json()["detail"][0]["code"] == "json_invalid"
+    assert r.json()["detail"][0]["field"] == "body"
     r = intake.client.post("/api/v1/cases", json=[1, 2], headers=bearer(officer))
     assert r.status_code == 422
     big = intake.client.post(

@@ -161,7 +161,8 @@ def translate(errors: Iterable[dict[str, Any]]) -> list[FieldError]:
             )
             continue
         id_t, en_t = _MESSAGES.get(e["type"], _FALLBACK)
-        out.append(FieldError(_field(e["loc"]), e["type"], _format(id_t, ctx), _format(en_t, ctx)))
+        field = "body" if e["type"] == "json_invalid" else _field(e["loc"])
+        out.append(FieldError(field, e["type"], _format(id_t, ctx), _format(en_t, ctx)))
     return out
 
 
