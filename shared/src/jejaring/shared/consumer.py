@@ -117,7 +117,7 @@ class IdempotentConsumer:
         """Handle one message: exactly one effect, then ack; or retry; or dead-letter."""
         deliveries = msg.metadata.num_delivered or 1
         try:
-            envelope = decode(msg.headers, msg.data)
+            envelope = decode(msg.headers, msg.data, nats_subject=msg.subject)
         except EnvelopeError as exc:
             await self._dead_letter(msg, str(exc), deliveries)
             return

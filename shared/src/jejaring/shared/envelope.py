@@ -60,6 +60,7 @@ class Envelope:
     time: dt.datetime
     subject: str | None = None
     correlation_id: str | None = None
+    nats_subject: str | None = None
 
     @property
     def type(self) -> str:
@@ -111,7 +112,9 @@ def encode(
     return OutgoingMessage(subject=event.nats_subject(), headers=headers, body=body)
 
 
-def decode(headers: Mapping[str, str] | None, body: bytes) -> Envelope:
+def decode(
+    headers: Mapping[str, str] | None, body: bytes, *, nats_subject: str | None = None
+) -> Envelope:
     """Parse a NATS message into an Envelope, or raise EnvelopeError saying what is wrong."""
     headers = headers or {}
     for name in REQUIRED_HEADERS:
@@ -142,4 +145,5 @@ def decode(headers: Mapping[str, str] | None, body: bytes) -> Envelope:
         time=time,
         subject=headers.get("ce-subject"),
         correlation_id=headers.get("ce-correlationid"),
+        nats_subject=nats_subject,
     )

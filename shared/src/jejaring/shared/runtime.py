@@ -56,6 +56,9 @@ class ServiceRuntime:
     subscriptions: Sequence[Subscription] = ()
     on_started: Sequence[Hook] = ()
     on_connected: Sequence[Hook] = ()
+    # Long-running jobs (schedulers, reconcilers) started once messaging runs; each is
+    # restarted by the job itself on error, and cancelled at stop.
+    workers: Sequence[tuple[str, Hook]] = ()
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     outbox: Outbox = field(init=False)
@@ -171,6 +174,8 @@ class ServiceRuntime:
             )
             self.consumers.append(consumer)
             self._spawn(consumer.run(), f"consumer:{sub.spec.durable}")
+        for name, worker in self.workers:
+            self._spawn(worker(self), name)
         log.info("messaging started", extra={"consumers": [c.spec.durable for c in self.consumers]})
 
     async def _on_reconnected(self) -> None:

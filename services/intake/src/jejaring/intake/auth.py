@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -13,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake.models import User
 from jejaring.shared.errors import forbidden, unauthorized
+from jejaring.shared.tokens import bearer_token, same_token, token_hash
 
 BOOTSTRAP_ADMIN_ID = uuid.UUID(int=0)
 
@@ -33,23 +31,14 @@ class Principal:
         return self.role == "officer" and self.kelurahan_code == kelurahan_code
 
 
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def authenticate(
     session: AsyncSession, *, authorization: str | None, admin_token: str | None
 ) -> Principal:
     """The principal behind an `Authorization: Bearer <token>` header, or 401."""
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > 200:
+    token = bearer_token(authorization)
+    if token is None:
         raise unauthorized()
-    if admin_token and hmac.compare_digest(token_hash(token), token_hash(admin_token)):
+    if same_token(token, admin_token):
         return Principal(id=BOOTSTRAP_ADMIN_ID, name="bootstrap admin", role="admin")
     user = await session.scalar(
         select(User).where(User.token_hash == token_hash(token), User.active.is_(True))

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake import rules
-from jejaring.intake.auth import Principal, new_token, token_hash
+from jejaring.intake.auth import Principal
 from jejaring.intake.models import Case, ReferenceCounter, ReferralView, UnmetNeed, User
 from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn, PerpetratorIn, UserIn
 from jejaring.shared import events as ev
@@ -26,6 +26,7 @@ from jejaring.shared.enums import RiskLevel, Service, ViolenceForm
 from jejaring.shared.errors import ApiError, FieldError, api_error, forbidden, not_found
 from jejaring.shared.outbox import Outbox
 from jejaring.shared.region import Region
+from jejaring.shared.tokens import new_token, token_hash
 
 
 def _refuse(errors: Sequence[FieldError]) -> None:

@@ -2,20 +2,55 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral import service
+from jejaring.referral import asyncapi, service
+from jejaring.referral.api import Clock, Context, docs_router, router
+from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER, case_handler, reply_handler
 from jejaring.referral.settings import ReferralSettings
 from jejaring.shared.http import service_app
 from jejaring.shared.provision import agency_consumer_spec, agency_stream_spec, contract_streams
-from jejaring.shared.runtime import ServiceRuntime
+from jejaring.shared.region import load_region
+from jejaring.shared.runtime import ServiceRuntime, Subscription
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
+log = logging.getLogger(__name__)
 
 
-def create_runtime(settings: ReferralSettings) -> ServiceRuntime:
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _periodic(
+    name: str, interval: float, job: Callable[[AsyncSession], Awaitable[int]]
+) -> Callable[[ServiceRuntime], Awaitable[None]]:
+    """A worker that runs `job` in its own transaction every `interval` seconds."""
+
+    async def worker(runtime: ServiceRuntime) -> None:
+        while True:
+            try:
+                async with runtime.sessions() as session, session.begin():
+                    await job(session)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "periodic job failed, will retry",
+                    extra={"job": name, "error": type(exc).__name__},
+                )
+            await asyncio.sleep(interval)
+
+    return worker
+
+
+def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> ServiceRuntime:
     """Referral's messaging and database runtime."""
 
     async def seed(runtime: ServiceRuntime) -> None:
@@ -33,17 +68,51 @@ def create_runtime(settings: ReferralSettings) -> ServiceRuntime:
             [agency_consumer_spec(slug) for slug in slugs],
         )
 
-    return ServiceRuntime(
+    runtime = ServiceRuntime(
         settings=settings,
         migrations=MIGRATIONS,
         streams=contract_streams(settings.stream_replicas),
         on_started=[seed],
         on_connected=[provision_partner_streams],
     )
+    d = service.Deps(outbox=runtime.outbox, region=load_region(settings.region_file))
+    runtime.subscriptions = [
+        Subscription(CASES_CONSUMER, case_handler(d, clock)),
+        Subscription(REPLIES_CONSUMER, reply_handler(d, clock)),
+    ]
+    runtime.workers = [
+        (
+            "deadlines",
+            _periodic(
+                "deadline check",
+                settings.deadline_check_interval_s,
+                lambda s: service.check_deadlines(s, deps=d, now=clock()),
+            ),
+        ),
+        (
+            "reconciler",
+            _periodic(
+                "reconciler",
+                settings.reconcile_interval_s,
+                lambda s: service.reconcile(s, deps=d, now=clock()),
+            ),
+        ),
+    ]
+    return runtime
 
 
-def create_app(settings: ReferralSettings | None = None) -> FastAPI:
+def create_app(settings: ReferralSettings | None = None, *, clock: Clock = _utcnow) -> FastAPI:
     """Build referral's HTTP app and its runtime."""
-    return service_app(
-        title="Jejaring referral", runtime=create_runtime(settings or ReferralSettings())
+    settings = settings or ReferralSettings()
+    runtime = create_runtime(settings, clock=clock)
+    app = service_app(title="Jejaring referral", runtime=runtime)
+    app.state.referral = Context(
+        settings=settings,
+        deps=service.Deps(outbox=runtime.outbox, region=load_region(settings.region_file)),
+        runtime=runtime,
+        clock=clock,
+        asyncapi=lambda: asyncapi.partner_contract(settings.nats_url.split(",")[0]),
     )
+    app.include_router(router)
+    app.include_router(docs_router)
+    return app

@@ -1,10 +1,12 @@
-"""Referral's tables."""
+"""Referral's tables: partners, the latest snapshot of each case, referrals, unmet needs."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, String
+from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from jejaring.shared.db import UtcDateTime
@@ -24,5 +26,61 @@ class Partner(Base):
     kind: Mapped[str] = mapped_column(String(20))
     services: Mapped[list[str]] = mapped_column(JSON)
     kelurahan: Mapped[list[str]] = mapped_column(JSON, default=list)
+    contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    deadlines: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+    def covers(self, kelurahan_code: str) -> bool:
+        return not self.kelurahan or kelurahan_code in self.kelurahan
+
+
+class CaseState(Base):
+    """The newest snapshot of a case that referral has seen (from case.v1.*)."""
+
+    __tablename__ = "case_state"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Referral(Base):
+    """One referral of one case's need to one partner (FHIR Task)."""
+
+    __tablename__ = "referral"
+    __table_args__ = (UniqueConstraint("case_id", "service", "partner_slug"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    case_reference: Mapped[str] = mapped_column(String(32))
+    partner_slug: Mapped[str] = mapped_column(String(40), index=True)
+    service: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    business_status: Mapped[list[str]] = mapped_column(JSON, default=list)
+    priority: Mapped[str] = mapped_column(String(10))
+    risk_level: Mapped[str] = mapped_column(String(10))
+    kelurahan_code: Mapped[str] = mapped_column(String(16))
+    accept_by: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    sequence: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(Text)
+    escalated_from: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    overdue_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class UnmetNeed(Base):
+    """A need no active partner could take when the case was routed."""
+
+    __tablename__ = "unmet_need"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    service: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -2,20 +2,111 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
 
-from jejaring.shared.enums import PartnerKind, Service
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from jejaring.shared.enums import PartnerKind, ReferralStatus, RiskLevel, Service
 from jejaring.shared.events import KelurahanCode, Slug
 
+HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
-class PartnerIn(BaseModel):
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class QuietHours(In):
+    """Local (WITA) hours in which only urgent alerts are sent, e.g. 21:00-06:00."""
+
+    start: HHMM
+    end: HHMM
+
+
+class ContactIn(In):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{6,20}$")] | None = None
+    email: (
+        Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+        | None
+    ) = None
+    preferred_channel: Literal["sms", "email"] = "sms"
+    quiet_hours: QuietHours | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ContactIn:
+        if self.phone is None and self.email is None:
+            raise ValueError("a contact needs a phone or an email")
+        return self
+
+
+class Deadlines(In):
+    """Hours a partner has to accept a referral, per risk level (R4 defaults)."""
+
+    high: float = Field(default=1, gt=0, le=24 * 30)
+    medium: float = Field(default=6, gt=0, le=24 * 30)
+    low: float = Field(default=72, gt=0, le=24 * 30)
+
+    def for_risk(self, risk: RiskLevel) -> dt.timedelta:
+        return dt.timedelta(hours=float(getattr(self, risk.value)))
+
+
+class PartnerIn(In):
     """A partner as an operator describes it (seed file, admin API, CLI)."""
 
-    model_config = ConfigDict(extra="forbid")
-
     slug: Slug
-    name: str = Field(min_length=2, max_length=200)
+    name: Annotated[str, StringConstraints(min_length=2, max_length=200)]
     kind: PartnerKind
-    services: list[Service] = Field(min_length=1, max_length=20)
-    kelurahan: list[KelurahanCode] = Field(default_factory=list, max_length=100)
+    services: Annotated[list[Service], Field(min_length=1, max_length=20)]
+    kelurahan: Annotated[list[KelurahanCode], Field(max_length=100)] = Field(
+        default_factory=list, description="Empty: every kelurahan of the kecamatan"
+    )
+    contacts: Annotated[list[ContactIn], Field(max_length=20)] = Field(default_factory=list)
+    deadlines: Deadlines = Field(default_factory=Deadlines)
     active: bool = True
+
+
+class PartnerOut(BaseModel):
+    slug: str
+    name: str
+    kind: PartnerKind
+    services: list[Service]
+    kelurahan: list[str]
+    contacts: list[ContactIn]
+    deadlines: Deadlines
+    active: bool
+    stream: str
+    created_at: dt.datetime
+
+
+class PartnerCreated(PartnerOut):
+    token: str = Field(description="The partner's API token, shown once: only its hash is kept.")
+
+
+class StatusIn(In):
+    """A partner's answer about a referral (over HTTP; NATS replies carry the same fields)."""
+
+    status: ReferralStatus
+    reason: Annotated[str, StringConstraints(max_length=300)] | None = None
+    note: Annotated[str, StringConstraints(max_length=4000)] | None = None
+
+
+class ReferralOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    case_reference: str
+    partner_slug: str
+    service: Service
+    status: ReferralStatus
+    business_status: list[str]
+    priority: str
+    risk_level: RiskLevel
+    kelurahan_code: str
+    accept_by: dt.datetime
+    requested_at: dt.datetime
+    updated_at: dt.datetime
+    reason: str | None
+    note: str | None

@@ -1,0 +1,204 @@
+"""Referral's HTTP API: partner administration, and replies for partners without a system."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jejaring.referral import service
+from jejaring.referral.models import Partner
+from jejaring.referral.schemas import (
+    ContactIn,
+    Deadlines,
+    PartnerCreated,
+    PartnerIn,
+    PartnerOut,
+    ReferralOut,
+    StatusIn,
+)
+from jejaring.referral.settings import ReferralSettings
+from jejaring.shared import subjects
+from jejaring.shared.enums import ReferralStatus
+from jejaring.shared.errors import api_error, forbidden, unauthorized
+from jejaring.shared.provision import agency_consumer_spec, agency_stream_spec
+from jejaring.shared.runtime import ServiceRuntime
+from jejaring.shared.tokens import bearer_token, same_token
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: ReferralSettings
+    deps: service.Deps
+    runtime: ServiceRuntime
+    clock: Clock
+    asyncapi: Callable[[], dict[str, Any]]
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.runtime.sessions
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.referral
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(context)]
+Authorization = Annotated[str | None, Header(include_in_schema=False)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The admin, or one partner (by its token)."""
+
+    admin: bool
+    partner: str | None = None
+
+
+async def caller(ctx: Ctx, authorization: Authorization = None) -> Caller:
+    token = bearer_token(authorization)
+    if token is None:
+        raise unauthorized()
+    admin = ctx.settings.admin_token.get_secret_value() if ctx.settings.admin_token else None
+    if same_token(token, admin):
+        return Caller(admin=True)
+    async with ctx.sessions() as session:
+        partner = await service.partner_by_token(session, token=token)
+    if partner is None:
+        raise unauthorized()
+    return Caller(admin=False, partner=partner.slug)
+
+
+Who = Annotated[Caller, Depends(caller)]
+
+
+def require_admin(who: Caller) -> None:
+    if not who.admin:
+        raise forbidden("Hanya admin yang boleh melakukan ini.", "Only an admin may do this.")
+
+
+def partner_out(p: Partner) -> PartnerOut:
+    return PartnerOut(
+        slug=p.slug,
+        name=p.name,
+        kind=p.kind,
+        services=p.services,
+        kelurahan=p.kelurahan,
+        contacts=[ContactIn.model_validate(c) for c in p.contacts],
+        deadlines=Deadlines.model_validate(p.deadlines),
+        active=p.active,
+        stream=subjects.agency_stream(p.slug),
+        created_at=p.created_at,
+    )
+
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.post("/partners", status_code=201, response_model=PartnerCreated, tags=["partners"])
+async def add_partner(body: PartnerIn, who: Who, ctx: Ctx, response: Response) -> PartnerCreated:
+    """Register a partner (admin): its own stream and consumer are created at once, it is
+    connected to every kelurahan it covers, and the next case can be referred to it."""
+    require_admin(who)
+    runtime = ctx.runtime
+    if runtime.js is None or runtime.nc is None or not runtime.nc.is_connected:
+        raise api_error(
+            503,
+            "nats",
+            "nats_unavailable",
+            "NATS tidak terhubung; aliran mitra belum dapat dibuat. Coba lagi sebentar.",
+            "NATS is not connected; the partner's stream cannot be created yet. Try again shortly.",
+        )
+    async with ctx.sessions() as session, session.begin():
+        if await session.get(Partner, body.slug) is None:
+            # The stream first: a partner is never registered without somewhere to send to.
+            await runtime.provision(
+                [agency_stream_spec(body.slug, ctx.settings.stream_replicas)],
+                [agency_consumer_spec(body.slug)],
+            )
+        partner, token = await service.add_partner(
+            session, data=body, region=ctx.deps.region, now=ctx.clock()
+        )
+    response.headers["Location"] = f"/api/v1/partners/{partner.slug}"
+    return PartnerCreated(**partner_out(partner).model_dump(), token=token)
+
+
+@router.get("/partners", response_model=list[PartnerOut], tags=["partners"])
+async def list_partners(who: Who, ctx: Ctx) -> list[PartnerOut]:
+    """Every partner, active or not (admin)."""
+    require_admin(who)
+    async with ctx.sessions() as session:
+        return [partner_out(p) for p in await service.list_partners(session)]
+
+
+@router.post("/partners/{slug}/deactivate", response_model=PartnerOut, tags=["partners"])
+async def deactivate_partner(slug: str, who: Who, ctx: Ctx) -> PartnerOut:
+    """Stop new referrals to a partner (admin); its open referrals stay answerable."""
+    require_admin(who)
+    async with ctx.sessions() as session, session.begin():
+        return partner_out(await service.deactivate_partner(session, slug=slug))
+
+
+@router.post("/partners/{slug}/token", tags=["partners"])
+async def issue_token(slug: str, who: Who, ctx: Ctx) -> dict[str, str]:
+    """Issue a new API token for a partner (admin); the old one stops working."""
+    require_admin(who)
+    async with ctx.sessions() as session, session.begin():
+        partner, token = await service.issue_token(session, slug=slug)
+    return {"slug": partner.slug, "token": token}
+
+
+@router.get("/partners/{slug}/referrals", response_model=list[ReferralOut], tags=["referrals"])
+async def partner_referrals(
+    slug: str, who: Who, ctx: Ctx, status: ReferralStatus | None = None
+) -> list[ReferralOut]:
+    """A partner's referrals, newest first (that partner, or the admin)."""
+    if not who.admin and who.partner != slug:
+        raise forbidden(
+            "Mitra hanya boleh melihat rujukannya sendiri.",
+            "A partner may see only its own referrals.",
+        )
+    async with ctx.sessions() as session:
+        await service.get_partner(session, slug=slug)
+        rows = await service.partner_referrals(session, slug=slug, status=status)
+        return [ReferralOut.model_validate(r) for r in rows]
+
+
+@router.post("/referrals/{referral_id}/status", response_model=ReferralOut, tags=["referrals"])
+async def answer_referral(
+    referral_id: uuid.UUID, body: StatusIn, who: Who, ctx: Ctx
+) -> ReferralOut:
+    """A partner accepts, rejects or reports progress on one of its referrals."""
+    if who.partner is None:
+        raise forbidden(
+            "Hanya mitra pemegang rujukan yang boleh menjawabnya.",
+            "Only the partner holding a referral may answer it.",
+        )
+    async with ctx.sessions() as session, session.begin():
+        r = await service.apply_reply(
+            session,
+            referral=referral_id,
+            slug=who.partner,
+            reply=body,
+            deps=ctx.deps,
+            now=ctx.clock(),
+        )
+        return ReferralOut.model_validate(r)
+
+
+docs_router = APIRouter()
+
+
+@docs_router.get("/docs/asyncapi", tags=["docs"])
+async def asyncapi(ctx: Ctx) -> JSONResponse:
+    """The partner's view of the contract, as an AsyncAPI 3.0 document (made by FastStream)."""
+    return JSONResponse(ctx.asyncapi())

@@ -1,0 +1,70 @@
+"""Referral's event handlers: thin, they validate and call the service layer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jejaring.referral import service
+from jejaring.referral.schemas import StatusIn
+from jejaring.shared import subjects
+from jejaring.shared.consumer import Handler, PoisonMessage
+from jejaring.shared.envelope import Envelope
+from jejaring.shared.errors import ApiError
+from jejaring.shared.events import CaseClosed, CaseCreated, CaseUpdated, PartnerReplied
+from jejaring.shared.provision import ConsumerSpec
+
+CASES_CONSUMER = ConsumerSpec(
+    stream=subjects.CASES_STREAM,
+    durable="referral-cases",
+    filter_subjects=(subjects.CASES_ALL,),
+    description="referral routes every case event",
+)
+REPLIES_CONSUMER = ConsumerSpec(
+    stream=subjects.REPLIES_STREAM,
+    durable="referral-replies",
+    filter_subjects=(subjects.REPLIES_ALL,),
+    description="referral applies partners' answers",
+)
+
+
+def case_handler(deps: service.Deps, clock: Callable[[], dt.datetime]) -> Handler:
+    async def on_case_event(session: AsyncSession, envelope: Envelope) -> None:
+        """case.v1.* -> routing (created, updated) or cancellation (closed)."""
+        data = envelope.data
+        if isinstance(data, CaseCreated | CaseUpdated):
+            await service.record_case(session, case=data, deps=deps, now=clock())
+        elif isinstance(data, CaseClosed):
+            await service.close_case(session, closed=data, deps=deps, now=clock())
+        else:
+            raise PoisonMessage(f"unexpected event type {envelope.type} on the CASES stream")
+
+    return on_case_event
+
+
+def reply_handler(deps: service.Deps, clock: Callable[[], dt.datetime]) -> Handler:
+    async def on_reply(session: AsyncSession, envelope: Envelope) -> None:
+        """referral.v1.from.<slug>.<status> -> the referral's next status, or the DLQ."""
+        reply = envelope.data
+        if not isinstance(reply, PartnerReplied):
+            raise PoisonMessage(f"unexpected event type {envelope.type} on the REPLIES stream")
+        if reply.nats_subject() != envelope.nats_subject:
+            raise PoisonMessage(
+                f"subject {envelope.nats_subject} does not match the reply's partner and status"
+            )
+        try:
+            await service.apply_reply(
+                session,
+                referral=reply.referral_id,
+                slug=reply.partner_slug,
+                reply=StatusIn(status=reply.status, reason=reply.reason, note=reply.note),
+                deps=deps,
+                now=clock(),
+            )
+        except ApiError as exc:
+            e = exc.errors[0]
+            raise PoisonMessage(f"reply refused ({e.code}): {e.message_en}") from None
+
+    return on_reply
