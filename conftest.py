@@ -159,3 +159,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(params=DB_KINDS)
+async def service_dbs(
+    request: pytest.FixtureRequest, tmp_path: Path, containers: dict[str, str]
+) -> AsyncIterator[dict[str, str]]:
+    """One fresh database per service (intake, referral, notify), as each owns its own."""
+    names = ("intake", "referral", "notify")
+    if request.param == "sqlite":
+        yield {n: f"sqlite+aiosqlite:///{tmp_path / f'{n}.db'}" for n in names}
+        return
+    admin = containers.get("postgresql") or PG_URL
+    if not admin.startswith("postgresql+asyncpg"):
+        admin = admin.replace("postgresql://", "postgresql+asyncpg://", 1)
+    created = {n: await _create_pg_database(admin) for n in names}
+    try:
+        yield {n: url for n, (_, url) in created.items()}
+    finally:
+        for db_name, _ in created.values():
+            await _drop_pg_database(admin, db_name)

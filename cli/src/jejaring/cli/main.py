@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from jejaring.cli.partners import app as partner_app
 from jejaring.cli.stack import StackConfig, StackError, run_stack
 from jejaring.shared.events import json_schemas
 
@@ -42,6 +43,8 @@ def schemas(
         written += 1
     typer.echo(f"wrote {written} schemas to {out}/")
 
+
+app.add_typer(partner_app, name="partner")
 
 user_app = typer.Typer(help="Manage intake's users (officers, the coordinator, admins).")
 app.add_typer(user_app, name="user")

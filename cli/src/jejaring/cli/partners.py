@@ -1,0 +1,115 @@
+"""`jejaring partner …`: manage partners through the running referral service's admin API,
+so a new partner's stream exists and routing sees it at once, without a restart."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+import typer
+
+app = typer.Typer(
+    help="Manage partner agencies (needs JEJARING_ADMIN_TOKEN and a running referral)."
+)
+
+
+def _base_url() -> str:
+    if url := os.environ.get("JEJARING_REFERRAL_URL"):
+        return url.rstrip("/")
+    host = os.environ.get("JEJARING_HOST", "127.0.0.1")
+    return f"http://{host}:{os.environ.get('JEJARING_REFERRAL_PORT', '8001')}"
+
+
+def _call(method: str, path: str, json: Any = None) -> Any:
+    token = os.environ.get("JEJARING_ADMIN_TOKEN")
+    if not token:
+        typer.echo(
+            "jejaring partner: set JEJARING_ADMIN_TOKEN (the admin token the stack runs with)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    url = _base_url() + path
+    try:
+        response = httpx.request(
+            method, url, json=json, headers={"Authorization": f"Bearer {token}"}, timeout=15
+        )
+    except httpx.TransportError:
+        typer.echo(
+            f"jejaring partner: referral is not reachable at {_base_url()}; is `make up` running?",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    if response.status_code >= 400:
+        try:
+            errors = response.json()["detail"]
+            text = "; ".join(f"{e['field']}: {e['message_en']}" for e in errors)
+        except (ValueError, KeyError, TypeError):
+            text = response.text[:200]
+        typer.echo(f"jejaring partner: {response.status_code} {text}", err=True)
+        raise typer.Exit(1)
+    return response.json()
+
+
+@app.command("add")
+def add(
+    slug: str = typer.Option(..., help="Lowercase a-z, 0-9 and '-', e.g. uptd-ppa-balikpapan."),
+    name: str = typer.Option(..., help="The agency's name."),
+    kind: str = typer.Option(
+        ...,
+        help="police, tni, legal_aid, counselling, health, shelter, social_service or government.",
+    ),
+    service: list[str] = typer.Option(
+        ..., "--service", help="A service offered (repeat for more)."
+    ),
+    kelurahan: list[str] = typer.Option(
+        [], "--kelurahan", help="A kelurahan code covered (repeat; none: all)."
+    ),
+    contact_name: str | None = typer.Option(None, help="Contact person for alerts."),
+    contact_phone: str | None = typer.Option(None, help="Contact phone (SMS)."),
+    contact_email: str | None = typer.Option(None, help="Contact email."),
+) -> None:
+    """Register a partner: its stream and consumer are created and the next case can reach it."""
+    body: dict[str, Any] = {
+        "slug": slug,
+        "name": name,
+        "kind": kind,
+        "services": service,
+        "kelurahan": kelurahan,
+    }
+    if contact_name or contact_phone or contact_email:
+        contact = {"name": contact_name or name, "phone": contact_phone, "email": contact_email}
+        contact["preferred_channel"] = "sms" if contact_phone else "email"
+        body["contacts"] = [{k: v for k, v in contact.items() if v}]
+    p = _call("POST", "/api/v1/partners", body)
+    typer.echo(
+        f"partner {p['slug']} ({p['kind']}) registered: stream {p['stream']}, consumer {p['slug']}"
+    )
+    typer.echo(
+        f"services: {', '.join(p['services'])}; kelurahan: {', '.join(p['kelurahan']) or 'all'}"
+    )
+    typer.echo("API token, shown only this once:")
+    typer.echo(p["token"])
+
+
+@app.command("list")
+def list_() -> None:
+    """Every partner, active or not."""
+    for p in _call("GET", "/api/v1/partners"):
+        state = "active" if p["active"] else "inactive"
+        typer.echo(
+            f"{p['slug']:<24} {p['kind']:<14} {state:<8} {p['stream']:<32} {', '.join(p['services'])}"
+        )
+
+
+@app.command("deactivate")
+def deactivate(slug: str) -> None:
+    """Stop new referrals to SLUG; its open referrals stay answerable."""
+    p = _call("POST", f"/api/v1/partners/{slug}/deactivate")
+    typer.echo(f"partner {p['slug']} deactivated; open referrals stay visible and answerable")
+
+
+@app.command("token")
+def token(slug: str) -> None:
+    """Issue a new HTTP API token for SLUG (the old one stops working)."""
+    typer.echo(_call("POST", f"/api/v1/partners/{slug}/token")["token"])

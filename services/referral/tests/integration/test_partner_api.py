@@ -1,0 +1,114 @@
+"""Partner administration and partner answers over HTTP, with who-may-do-what."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from jejaring.referral.app import create_app
+from jejaring.referral.settings import ReferralSettings
+
+ADMIN = {"Authorization": "Bearer admin-token-for-tests-0123456789"}
+NEW = {
+    "slug": "uptd-ppa-balikpapan",
+    "name": "UPTD PPA Kota Balikpapan",
+    "kind": "government",
+    "services": ["shelter", "accompaniment"],
+    "contacts": [
+        {"name": "Piket", "phone": "0542000000", "quiet_hours": {"start": "21:00", "end": "06:00"}}
+    ],
+    "deadlines": {"high": 2},
+}
+
+
+@pytest.fixture
+def client(database_url: str, nats_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    settings = ReferralSettings(
+        database_url=database_url,
+        nats_url=nats_url,
+        data_dir=tmp_path,
+        admin_token="admin-token-for-tests-0123456789",
+    )
+    with TestClient(create_app(settings)) as c:
+        deadline = time.monotonic() + 20
+        while c.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield c
+
+
+def test_admin_adds_lists_and_deactivates_partners(client: TestClient) -> None:
+    added = client.post("/api/v1/partners", json=NEW, headers=ADMIN)
+    assert added.status_code == 201, added.text
+    body: dict[str, Any] = added.json()
+    assert body["deadlines"] == {"high": 2.0, "medium": 6.0, "low": 72.0}
+    assert body["kelurahan"] == [], "no list: every kelurahan of the kecamatan"
+    assert len(body["token"]) >= 40
+    assert client.post("/api/v1/partners", json=NEW, headers=ADMIN).status_code == 409
+
+    listed = client.get("/api/v1/partners", headers=ADMIN).json()
+    assert [p["slug"] for p in listed][-1] == "uptd-ppa-balikpapan"
+    assert len(listed) == 5
+    assert all("token" not in p for p in listed)
+
+    off = client.post("/api/v1/partners/uptd-ppa-balikpapan/deactivate", headers=ADMIN)
+    assert off.json()["active"] is False
+    assert client.post("/api/v1/partners/nobody/deactivate", headers=ADMIN).status_code == 404
+
+
+def test_bad_partner_input_names_the_field(client: TestClient) -> None:
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({**NEW, "slug": "UPTD PPA"}, "slug"),
+        ({**NEW, "kind": "church"}, "kind"),
+        ({**NEW, "services": []}, "services"),
+        ({**NEW, "contacts": [{"name": "x"}]}, "contacts.0"),
+        ({**NEW, "kelurahan": ["64.71.01.1001"]}, "kelurahan"),
+        ({**NEW, "deadlines": {"high": 0}}, "deadlines.high"),
+    ]
+    for body, field in cases:
+        r = client.post("/api/v1/partners", json=body, headers=ADMIN)
+        assert r.status_code == 422, (field, r.text)
+        assert r.json()["detail"][0]["field"] == field
+
+
+def test_only_the_admin_manages_and_a_partner_sees_only_its_own(client: TestClient) -> None:
+    assert client.get("/api/v1/partners").status_code == 401
+    token = client.post("/api/v1/partners", json=NEW, headers=ADMIN).json()["token"]
+    partner = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/partners", headers=partner).status_code == 403
+    assert (
+        client.get("/api/v1/partners/uptd-ppa-balikpapan/referrals", headers=partner).json() == []
+    )
+    assert client.get("/api/v1/partners/polresta-ppa/referrals", headers=partner).status_code == 403
+    unknown = "/api/v1/referrals/00000000-0000-0000-0000-000000000001/status"
+    assert client.post(unknown, json={"status": "accepted"}, headers=partner).status_code == 404
+    assert client.post(unknown, json={"status": "accepted"}, headers=ADMIN).status_code == 403
+
+    rotated = client.post("/api/v1/partners/uptd-ppa-balikpapan/token", headers=ADMIN).json()[
+        "token"
+    ]
+    assert (
+        client.get("/api/v1/partners/uptd-ppa-balikpapan/referrals", headers=partner).status_code
+        == 401
+    )
+    fresh = {"Authorization": f"Bearer {rotated}"}
+    assert (
+        client.get("/api/v1/partners/uptd-ppa-balikpapan/referrals", headers=fresh).status_code
+        == 200
+    )
+
+
+def test_the_partner_contract_is_served_as_asyncapi(client: TestClient) -> None:
+    doc = client.get("/docs/asyncapi").json()
+    assert doc["asyncapi"] == "3.0.0"
+    assert set(doc["channels"]) == {
+        "referral.v1.to.<slug>.requested",
+        "referral.v1.to.<slug>.cancelled",
+        "referral.v1.to.<slug>.updated",
+        "referral.v1.from.<slug>.<status>",
+    }
+    assert "ReferralRequested" in str(doc["components"]["schemas"])
