@@ -21,6 +21,7 @@ from typing import TextIO
 from jejaring.shared.natsserver import NatsServer, NatsServerError, die_with_parent
 from jejaring.shared.runtime import EXIT_CONFIG
 from jejaring.shared.serve import port_free
+from jejaring.shared.tokens import new_token
 
 SERVICES = ("intake", "referral", "notify")
 
@@ -66,6 +67,16 @@ class StackConfig:
     def nats_url(self) -> str:
         return f"nats://{self.host}:{self.nats_port}"
 
+    @property
+    def admin_token_file(self) -> Path:
+        return self.data_dir / "admin-token"
+
+    def admin_token(self) -> str:
+        """JEJARING_ADMIN_TOKEN, or one made on first start and kept (0600) in the data dir."""
+        if token := os.environ.get("JEJARING_ADMIN_TOKEN"):
+            return token
+        return read_or_create_admin_token(self.admin_token_file)
+
     def service_env(self, service: str) -> dict[str, str]:
         """The environment a service process starts with (its own prefix, e.g. INTAKE_)."""
         prefix = service.upper() + "_"
@@ -75,7 +86,20 @@ class StackConfig:
         env[prefix + "HOST"] = self.host
         env[prefix + "PORT"] = str(self.ports[service])
         env.setdefault("PYTHONUNBUFFERED", "1")
+        env["JEJARING_ADMIN_TOKEN"] = self.admin_token()
         return env
+
+
+def read_or_create_admin_token(path: Path) -> str:
+    """The embedded stack's admin token, created once with owner-only permissions."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = new_token()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token + "\n")
+    return token
 
 
 class StackError(RuntimeError):

@@ -90,11 +90,17 @@ class IdempotentConsumer:
         # consumers have no max_deliver, so JetStream never discards a message on its own.
         self.max_attempts = max_attempts
         self.stats = ConsumerStats()
+        self._running = True
+
+    def stop(self) -> None:
+        """Finish the message in hand, then leave the loop (cancellation alone is not enough:
+        a fetch may swallow it)."""
+        self._running = False
 
     async def run(self) -> None:
-        """Consume until cancelled; a NATS outage just pauses the loop."""
+        """Consume until stopped or cancelled; a NATS outage just pauses the loop."""
         sub = None
-        while True:
+        while self._running:
             try:
                 if sub is None:
                     sub = await self.js.pull_subscribe_bind(self.spec.durable, self.spec.stream)
@@ -103,6 +109,8 @@ class IdempotentConsumer:
                 except (TimeoutError, NatsTimeoutError):
                     continue
                 for msg in msgs:
+                    if not self._running:
+                        break  # unacked: redelivered to whoever consumes next
                     await self.process(msg)
             except asyncio.CancelledError:
                 raise

@@ -111,11 +111,17 @@ class OutboxRelay:
         self.after_publish = after_publish
         self.published = 0
         self._last_prune = 0.0
+        self._running = True
+
+    def stop(self) -> None:
+        """Leave the loop after the batch in hand."""
+        self._running = False
+        self.wakeup.set()
 
     async def run(self) -> None:
         """Relay until cancelled; errors (NATS or database down) back off and retry."""
         failures = 0
-        while True:
+        while self._running:
             try:
                 count = await self.relay_once()
                 failures = 0

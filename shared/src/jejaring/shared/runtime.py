@@ -67,6 +67,7 @@ class ServiceRuntime:
     relay: OutboxRelay | None = field(default=None, init=False)
     consumers: list[IdempotentConsumer] = field(default_factory=list, init=False)
     provisioned: bool = field(default=False, init=False)
+    stopping: bool = field(default=False, init=False)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -99,12 +100,21 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         """Stop background work, close NATS (flushing), dispose of the database pool."""
+        self.stopping = True
+        if self.relay is not None:
+            self.relay.stop()
+        for consumer in self.consumers:
+            consumer.stop()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=5)
+            if stuck:
+                log.warning(
+                    "background tasks did not stop in time",
+                    extra={"tasks": [t.get_name() for t in stuck]},
+                )
         if self.nc is not None and not self.nc.is_closed:
             # Not drain(): every publish already waited for its PubAck and unacked messages
             # come back to the next consumer, so there is nothing to flush but the socket.

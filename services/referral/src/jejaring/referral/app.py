@@ -34,7 +34,7 @@ def _periodic(
     """A worker that runs `job` in its own transaction every `interval` seconds."""
 
     async def worker(runtime: ServiceRuntime) -> None:
-        while True:
+        while not runtime.stopping:
             try:
                 async with runtime.sessions() as session, session.begin():
                     await job(session)
