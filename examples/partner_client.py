@@ -75,7 +75,7 @@ async def run(args: argparse.Namespace) -> int:
         sub = await js.pull_subscribe_bind(durable=args.slug, stream=stream_of(args.slug))
     except APIError as exc:
         print(
-            f"cannot read {stream_of(args.slug)} as {args.user or 'this user'}: {exc.description}",
+            f"cannot read {stream_of(args.slug)} as {args.user or 'this user'}: {exc.description or exc}",
             file=sys.stderr,
         )
         await nc.close()
@@ -92,7 +92,9 @@ async def run(args: argparse.Namespace) -> int:
                     break
                 continue
             except APIError as exc:  # e.g. not authorised to use this consumer
-                print(f"cannot read {stream_of(args.slug)}: {exc.description}", file=sys.stderr)
+                print(
+                    f"cannot read {stream_of(args.slug)}: {exc.description or exc}", file=sys.stderr
+                )
                 return 1
             idle = 0
             for msg in msgs:

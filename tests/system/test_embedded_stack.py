@@ -101,6 +101,31 @@ def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
         wait_status(port, 200, timeout=5)
     print(f"stack ready after {time.monotonic() - started:.1f} s ({first.strip()})")
 
+    # An operator adds a partner to the running stack (admin token from .data/admin-token).
+    added = subprocess.run(
+        [
+            JEJARING,
+            "partner",
+            "add",
+            "--slug",
+            "uptd-ppa-balikpapan",
+            "--name",
+            "UPTD PPA",
+            "--kind",
+            "government",
+            "--service",
+            "shelter",
+            "--contact-phone",
+            "0542000000",
+        ],
+        env=stack_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "stream AGENCY_UPTD_PPA_BALIKPAPAN" in added.stdout
+
     children = children_of(stack.pid)
     nats_pid = next(p for p in children if "nats-server" in command_of(p))
     services = {p for p in children if "jejaring." in command_of(p)}

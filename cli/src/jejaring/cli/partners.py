@@ -4,6 +4,7 @@ so a new partner's stream exists and routing sees it at once, without a restart.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +24,9 @@ def _base_url() -> str:
 
 def _call(method: str, path: str, json: Any = None) -> Any:
     token = os.environ.get("JEJARING_ADMIN_TOKEN")
+    stored = Path(os.environ.get("JEJARING_DATA_DIR", ".data")) / "admin-token"
+    if not token and stored.exists():
+        token = stored.read_text().strip()  # made by `jejaring up` on first start
     if not token:
         typer.echo(
             "jejaring partner: set JEJARING_ADMIN_TOKEN (the admin token the stack runs with)",
