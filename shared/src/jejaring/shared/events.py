@@ -65,6 +65,13 @@ class Event(Model):
 # --- parts of a case -------------------------------------------------------------------
 
 
+class QuietHours(Model):
+    """Local (WITA) hours in which only urgent alerts are sent, e.g. 21:00-06:00."""
+
+    start: Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    end: Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
 class Contact(Model):
     """A person to reach: an officer, a partner's contact or the coordinator."""
 
@@ -72,6 +79,7 @@ class Contact(Model):
     phone: ShortText | None = None
     email: ShortText | None = None
     preferred_channel: Channel | None = None
+    quiet_hours: QuietHours | None = None
 
 
 class Victim(Model):
@@ -286,6 +294,10 @@ class _ReferralFact(Event):
     accept_by: AwareDatetime | None = None
     sequence: int = Field(ge=1, description="Grows with every change of this referral.")
     occurred_at: AwareDatetime
+    # Who is involved, so that notify can decide whom to alert (no victim data here).
+    partner_name: ShortText | None = None
+    partner_contacts: tuple[Contact, ...] = ()
+    officer: Contact | None = None
 
     def ce_subject(self) -> str:
         return str(self.referral_id)

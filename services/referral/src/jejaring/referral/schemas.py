@@ -9,20 +9,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from jejaring.shared.enums import PartnerKind, ReferralStatus, RiskLevel, Service
-from jejaring.shared.events import KelurahanCode, Slug
-
-HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+from jejaring.shared.events import KelurahanCode, QuietHours, Slug
 
 
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class QuietHours(In):
-    """Local (WITA) hours in which only urgent alerts are sent, e.g. 21:00-06:00."""
-
-    start: HHMM
-    end: HHMM
 
 
 class ContactIn(In):

@@ -174,7 +174,11 @@ async def partner_referrals(
 # --- events from a referral row -------------------------------------------------------------
 
 
-def _fact_fields(r: Referral, now: dt.datetime) -> dict[str, Any]:
+async def _fact_fields(session: AsyncSession, r: Referral, now: dt.datetime) -> dict[str, Any]:
+    """The fields every referral event carries, with who is involved (for notify)."""
+    partner = await session.get(Partner, r.partner_slug)
+    state = await session.get(CaseState, r.case_id)
+    officer = (state.snapshot or {}).get("officer") if state is not None else None
     return {
         "referral_id": r.id,
         "case_id": r.case_id,
@@ -189,6 +193,11 @@ def _fact_fields(r: Referral, now: dt.datetime) -> dict[str, Any]:
         "accept_by": r.accept_by,
         "sequence": r.sequence,
         "occurred_at": now,
+        "partner_name": partner.name if partner else None,
+        "partner_contacts": tuple(
+            ev.Contact.model_validate(c) for c in (partner.contacts if partner else [])
+        ),
+        "officer": ev.Contact.model_validate(officer) if officer else None,
     }
 
 
@@ -211,7 +220,10 @@ async def _transition(
     await deps.outbox.add(
         session,
         ev.ReferralStatusChanged(
-            **_fact_fields(r, now), previous_status=previous, reason=reason, note=note
+            **await _fact_fields(session, r, now),
+            previous_status=previous,
+            reason=reason,
+            note=note,
         ),
         time=now,
     )
@@ -291,7 +303,9 @@ async def _request(
         ),
         time=now,
     )
-    await deps.outbox.add(session, ev.ReferralStatusChanged(**_fact_fields(r, now)), time=now)
+    await deps.outbox.add(
+        session, ev.ReferralStatusChanged(**await _fact_fields(session, r, now)), time=now
+    )
     await session.execute(
         delete(UnmetNeed).where(
             UnmetNeed.case_id == case.case_id, UnmetNeed.service == service.value
@@ -565,12 +579,16 @@ async def check_deadlines(
         r.business_status = [*r.business_status, BusinessStatus.OVERDUE.value]
         r.sequence += 1
         r.updated_at = now
-        await deps.outbox.add(session, ev.ReferralOverdue(**_fact_fields(r, now)), time=now)
+        await deps.outbox.add(
+            session, ev.ReferralOverdue(**await _fact_fields(session, r, now)), time=now
+        )
         offered = await _offer_elsewhere(session, r=r, deps=deps, now=now)
         r.business_status = [*r.business_status, BusinessStatus.ESCALATED.value]
         r.sequence += 1
         await deps.outbox.add(
-            session, ev.ReferralEscalated(**_fact_fields(r, now), offered_to=offered), time=now
+            session,
+            ev.ReferralEscalated(**await _fact_fields(session, r, now), offered_to=offered),
+            time=now,
         )
         log.warning(
             "referral overdue, escalated",
