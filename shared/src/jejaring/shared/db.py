@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,18 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call `callback` after each commit of `session` (once registered, it stays)."""
+    sync_session = session.sync_session
+    callbacks: list[Callable[[], None]] = sync_session.info.setdefault("on_commit", [])
+    if not callbacks:
+        event.listen(sync_session, "after_commit", _run_commit_callbacks)
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def _run_commit_callbacks(sync_session: Any) -> None:
+    for callback in sync_session.info.get("on_commit", []):
+        callback()

@@ -19,9 +19,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from nats.js import JetStreamContext
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jejaring.shared.db import on_commit
 from jejaring.shared.envelope import OutgoingMessage, encode
 from jejaring.shared.events import Event
 from jejaring.shared.tables import outbox
@@ -76,13 +77,7 @@ class Outbox:
                 created_at=_utcnow(),
             )
         )
-        sync_session = session.sync_session
-        if not sync_session.info.get("outbox_hooked"):
-            sync_session.info["outbox_hooked"] = True
-            event.listen(sync_session, "after_commit", self._after_commit)
-
-    def _after_commit(self, _sync_session: Any) -> None:
-        self.committed.set()
+        on_commit(session, self.committed.set)
 
 
 class OutboxRelay:

@@ -2,29 +2,78 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from jejaring.notify.api import Context, router
+from jejaring.notify.channels import Channel, build_channels
+from jejaring.notify.handlers import REFERRAL_EVENTS_CONSUMER, referral_event_handler
+from jejaring.notify.service import Dispatcher
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared.http import service_app
 from jejaring.shared.provision import contract_streams
-from jejaring.shared.runtime import ServiceRuntime
+from jejaring.shared.runtime import ServiceRuntime, Subscription
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
+log = logging.getLogger(__name__)
+Clock = Callable[[], dt.datetime]
 
 
-def create_runtime(settings: NotifySettings) -> ServiceRuntime:
-    """Notify's messaging and database runtime (its consumers arrive with the delivery log)."""
-    return ServiceRuntime(
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_runtime(
+    settings: NotifySettings,
+    *,
+    clock: Clock = _utcnow,
+    channels: dict[str, Channel] | None = None,
+) -> ServiceRuntime:
+    """Notify's messaging and database runtime, with its dispatcher."""
+    wake = asyncio.Event()
+    runtime = ServiceRuntime(
         settings=settings,
         migrations=MIGRATIONS,
         streams=contract_streams(settings.stream_replicas),
+        subscriptions=[
+            Subscription(REFERRAL_EVENTS_CONSUMER, referral_event_handler(settings, clock, wake))
+        ],
     )
+    dispatcher = Dispatcher(runtime.sessions, channels or build_channels(settings), settings, clock)
+
+    async def dispatch(rt: ServiceRuntime) -> None:
+        while not rt.stopping:
+            try:
+                while await dispatcher.dispatch_due():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("dispatch failed, will retry", extra={"error": type(exc).__name__})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=settings.dispatch_interval_s)
+            wake.clear()
+
+    runtime.workers = [("dispatcher", dispatch)]
+    return runtime
 
 
-def create_app(settings: NotifySettings | None = None) -> FastAPI:
+def create_app(
+    settings: NotifySettings | None = None,
+    *,
+    clock: Clock = _utcnow,
+    channels: dict[str, Channel] | None = None,
+) -> FastAPI:
     """Build notify's HTTP app and its runtime."""
-    return service_app(
-        title="Jejaring notify", runtime=create_runtime(settings or NotifySettings())
-    )
+    settings = settings or NotifySettings()
+    runtime = create_runtime(settings, clock=clock, channels=channels)
+    app = service_app(title="Jejaring notify", runtime=runtime)
+    app.state.notify = Context(settings=settings, sessions=runtime.sessions)
+    app.include_router(router)
+    return app

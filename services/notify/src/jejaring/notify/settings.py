@@ -2,13 +2,72 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from jejaring.shared.settings import ServiceSettings
 
 
 class NotifySettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="NOTIFY_", extra="ignore", validate_default=True, populate_by_name=True
+    )
 
     service: str = "notify"
     port: int = 8002
+    admin_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NOTIFY_ADMIN_TOKEN", "JEJARING_ADMIN_TOKEN"),
+        description="Whoever presents this token may read the delivery log.",
+    )
+    language: Literal["id", "en"] = "id"
+    intake_public_url: str = "http://127.0.0.1:8000"
+    referral_public_url: str = "http://127.0.0.1:8001"
+    coordinator_name: str = "Koordinator Kecamatan (Kasi Kesos)"
+    coordinator_phone: str | None = None
+    coordinator_email: str | None = None
+
+    # Channels: "file" writes each message under outbox_dir (the embedded default).
+    sms_channel: Literal["file", "gateway"] = "file"
+    email_channel: Literal["file", "smtp"] = "file"
+    outbox_dir: Path | None = Field(default=None, description="Default: <data_dir>/outbox")
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Jejaring <jejaring@localhost>"
+    smtp_timeout_s: float = Field(default=10, gt=0)
+
+    sms_gateway_url: str | None = None
+    sms_gateway_auth_header: SecretStr | None = Field(
+        default=None, description='e.g. "Authorization: Bearer <key>" or "X-API-Key: <key>"'
+    )
+    sms_gateway_body_template: str = Field(
+        default='{"to": "{to}", "message": "{text}"}',
+        description="JSON body with {to} and {text} placeholders (filled JSON-escaped)",
+    )
+    sms_gateway_success_contains: str | None = Field(
+        default=None, description="A 2xx answer counts as sent only if its body contains this"
+    )
+    sms_gateway_message_id_field: str | None = Field(
+        default="message_id", description="Key of the provider's message id in a JSON answer"
+    )
+    sms_gateway_timeout_s: float = Field(default=10, gt=0)
+
+    max_attempts: int = Field(default=3, ge=1, le=20, description="Before falling back")
+    retry_base_s: float = Field(default=2.0, gt=0)
+    dispatch_interval_s: float = Field(default=0.5, gt=0)
+
+    @model_validator(mode="after")
+    def _channels_configured(self) -> NotifySettings:
+        if self.outbox_dir is None:
+            self.outbox_dir = self.data_dir / "outbox"
+        if self.sms_channel == "gateway" and not self.sms_gateway_url:
+            raise ValueError("NOTIFY_SMS_GATEWAY_URL is required when NOTIFY_SMS_CHANNEL=gateway")
+        return self

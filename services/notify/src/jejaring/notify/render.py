@@ -1,0 +1,86 @@
+"""Message texts from Jinja2 templates (Bahasa Indonesia, English available).
+
+The context is built here from an allow-list of fields: references, the service, the partner's
+name, the deadline and a link. No victim's name, no offence type, nothing identifying a child
+can reach a template, because none is ever put in the context (R6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from jejaring.shared import events as ev
+from jejaring.shared.enums import Lang, Service
+
+_env = Environment(
+    loader=PackageLoader("jejaring.notify", "templates"),
+    undefined=StrictUndefined,
+    autoescape=False,  # noqa: S701 - plain text for SMS and email, no HTML
+    keep_trailing_newline=False,
+)
+WITA = ZoneInfo("Asia/Makassar")
+CONTEXT_FIELDS = frozenset(
+    {"reference", "service", "partner", "deadline", "link", "urgent", "offered_to"}
+)
+
+
+def local_time(value: dt.datetime | None, lang: Lang) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(WITA).strftime("%d-%m-%Y %H:%M") + (
+        " WITA" if lang == "id" else " WITA (UTC+8)"
+    )
+
+
+def context(
+    event: ev.Event,
+    *,
+    role: str,
+    lang: Lang,
+    urgent: bool,
+    intake_url: str,
+    referral_url: str,
+) -> dict[str, Any]:
+    """The allow-listed fields a template may use."""
+    data: dict[str, Any] = {"urgent": urgent, "offered_to": "", "partner": "", "deadline": "-"}
+    if isinstance(event, ev.ReferralNeedUnmet):
+        data.update(reference=event.case_reference, service=event.service.label(lang))
+        data["link"] = f"{intake_url}/api/v1/cases/{event.case_id}"
+        return data
+    assert isinstance(event, ev.ReferralStatusChanged | ev.ReferralOverdue | ev.ReferralEscalated)
+    data.update(
+        reference=event.case_reference,
+        service=Service(event.service).label(lang),
+        partner=event.partner_name or event.partner_slug,
+        deadline=local_time(event.accept_by, lang),
+    )
+    if isinstance(event, ev.ReferralEscalated):
+        data["offered_to"] = ", ".join(event.offered_to)
+    if role == "partner":
+        data["link"] = f"{referral_url}/api/v1/partners/{event.partner_slug}/referrals"
+    else:
+        data["link"] = f"{intake_url}/api/v1/cases/{event.case_id}"
+    return data
+
+
+def render(template: str, data: dict[str, Any], lang: Lang) -> tuple[str, str]:
+    """(subject, text) of `template` in `lang`."""
+    assert set(data) <= CONTEXT_FIELDS, set(data) - CONTEXT_FIELDS
+    subject = _env.get_template(f"{lang}/{template}.subject.j2").render(**data).strip()
+    text = " ".join(_env.get_template(f"{lang}/{template}.j2").render(**data).split())
+    return subject, text
+
+
+TEMPLATES = (
+    "referral_requested",
+    "referral_accepted",
+    "referral_rejected",
+    "referral_cancelled",
+    "referral_overdue",
+    "referral_escalated",
+    "need_unmet",
+)

@@ -1,0 +1,251 @@
+"""Notify's business logic: turn events into deliveries, and deliver them.
+
+Planning runs in the consumer's transaction (with the inbox), so a redelivered event plans
+nothing twice; the unique key (event, recipient, channel) holds it in the database as well.
+Delivery runs apart: each due row is claimed with a short lease, sent, and recorded; transient
+failures retry with backoff, and after `max_attempts` the contact's other channel is tried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jejaring.notify import render, triggers
+from jejaring.notify.channels import Channel, SendError
+from jejaring.notify.models import Delivery
+from jejaring.notify.settings import NotifySettings
+from jejaring.shared import events as ev
+from jejaring.shared.envelope import Envelope
+
+log = logging.getLogger(__name__)
+
+DUE = ("queued", "deferred", "sending")
+LEASE = dt.timedelta(seconds=60)
+
+
+def coordinator(settings: NotifySettings) -> ev.Contact:
+    return ev.Contact(
+        name=settings.coordinator_name,
+        phone=settings.coordinator_phone,
+        email=settings.coordinator_email,
+    )
+
+
+async def plan(
+    session: AsyncSession, *, envelope: Envelope, settings: NotifySettings, now: dt.datetime
+) -> int:
+    """Queue the deliveries `envelope` calls for; return how many were queued."""
+    alert = triggers.alert_for(envelope.data, coordinator=coordinator(settings))
+    if alert is None:
+        return 0
+    event = envelope.data
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    queued = 0
+    for recipient in alert.recipients:
+        route = triggers.channel_for(recipient.contact, urgent=alert.urgent)
+        if route is None:
+            log.warning(
+                "recipient has no address",
+                extra={"trigger": alert.template, "role": recipient.role},
+            )
+            continue
+        channel, address, alternate = route
+        data = render.context(
+            event,
+            role=recipient.role,
+            lang=settings.language,
+            urgent=alert.urgent,
+            intake_url=settings.intake_public_url,
+            referral_url=settings.referral_public_url,
+        )
+        subject, text = render.render(alert.template, data, settings.language)
+        quiet = recipient.contact.quiet_hours
+        result = await session.execute(
+            insert(Delivery)
+            .values(
+                id=uuid.uuid4(),
+                event_id=envelope.id,
+                trigger=alert.template,
+                case_reference=data["reference"],
+                referral_id=getattr(event, "referral_id", None),
+                recipient_name=recipient.contact.name,
+                recipient_role=recipient.role,
+                recipient=address,
+                channel=channel,
+                alternate=alternate,
+                urgent=alert.urgent,
+                quiet_start=quiet.start if quiet else None,
+                quiet_end=quiet.end if quiet else None,
+                subject=subject,
+                body=text,
+                status="queued",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
+        queued += result.rowcount or 0  # type: ignore[attr-defined]
+    return queued
+
+
+def quiet_until(row: Delivery, now: dt.datetime) -> dt.datetime | None:
+    """The end of the recipient's quiet hours if `now` falls in them (never for urgent)."""
+    if row.urgent or not row.quiet_start or not row.quiet_end:
+        return None
+    local = now.astimezone(render.WITA)
+    start = dt.time.fromisoformat(row.quiet_start)
+    end = dt.time.fromisoformat(row.quiet_end)
+    t = local.time()
+    inside = start <= t < end if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    until = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if until <= local:
+        until += dt.timedelta(days=1)
+    return until.astimezone(dt.UTC)
+
+
+@dataclass
+class Dispatcher:
+    """Sends due deliveries through the configured channels."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    channels: dict[str, Channel]
+    settings: NotifySettings
+    clock: Callable[[], dt.datetime]
+
+    async def dispatch_due(self, limit: int = 50) -> int:
+        """Claim and send what is due now; return how many rows were handled."""
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            query = (
+                select(Delivery)
+                .where(Delivery.status.in_(DUE), Delivery.next_attempt_at <= now)
+                .order_by(Delivery.urgent.desc(), Delivery.created_at)
+                .limit(limit)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await session.scalars(query)).all())
+            for row in rows:  # a lease: another dispatcher skips them until it runs out
+                row.status = "sending"
+                row.next_attempt_at = now + LEASE
+        for row in rows:
+            await self._deliver(row.id)
+        return len(rows)
+
+    async def _deliver(self, delivery_id: uuid.UUID) -> None:
+        now = self.clock()
+        async with self.sessions() as session:
+            async with session.begin():
+                row = await session.get(Delivery, delivery_id)
+                assert row is not None
+                until = quiet_until(row, now)
+                if until is not None:
+                    row.status, row.next_attempt_at = "deferred", until
+            if until is not None:
+                log.info(
+                    "delivery deferred for quiet hours",
+                    extra={"delivery": str(row.id), "until": until.isoformat()},
+                )
+                return
+            try:
+                provider_id = await self.channels[row.channel].send(
+                    to=row.recipient, subject=row.subject, text=row.body
+                )
+            except SendError as exc:
+                async with session.begin():
+                    await self._failed(session, row, exc, now)
+                return
+            async with session.begin():
+                row.status, row.sent_at, row.provider_message_id = "sent", self.clock(), provider_id
+                row.attempts += 1
+                row.last_error = None
+            log.info(
+                "delivery sent",
+                extra={
+                    "delivery": str(row.id),
+                    "case": row.case_reference,
+                    "channel": row.channel,
+                    "trigger": row.trigger,
+                    "role": row.recipient_role,
+                },
+            )
+
+    async def _failed(
+        self, session: AsyncSession, row: Delivery, exc: SendError, now: dt.datetime
+    ) -> None:
+        row.attempts += 1
+        row.last_error = str(exc)[:500]
+        if not exc.permanent and row.attempts < self.settings.max_attempts:
+            delay = self.settings.retry_base_s * 2 ** (row.attempts - 1)
+            row.status, row.next_attempt_at = "queued", now + dt.timedelta(seconds=delay)
+            log.warning(
+                "delivery failed, will retry",
+                extra={"delivery": str(row.id), "attempt": row.attempts, "error": row.last_error},
+            )
+            return
+        row.status = "failed"
+        log.error(
+            "delivery failed",
+            extra={"delivery": str(row.id), "channel": row.channel, "error": row.last_error},
+        )
+        if row.alternate and row.fallback_of is None:
+            other = "email" if row.channel == "sms" else "sms"
+            session.add(
+                Delivery(
+                    id=uuid.uuid4(),
+                    event_id=row.event_id,
+                    trigger=row.trigger,
+                    case_reference=row.case_reference,
+                    referral_id=row.referral_id,
+                    recipient_name=row.recipient_name,
+                    recipient_role=row.recipient_role,
+                    recipient=row.alternate,
+                    channel=other,
+                    alternate=None,
+                    urgent=row.urgent,
+                    quiet_start=row.quiet_start,
+                    quiet_end=row.quiet_end,
+                    subject=row.subject,
+                    body=row.body,
+                    status="queued",
+                    attempts=0,
+                    next_attempt_at=now,
+                    fallback_of=row.id,
+                    created_at=now,
+                )
+            )
+            log.warning(
+                "falling back to the other channel",
+                extra={"delivery": str(row.id), "channel": other},
+            )
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    *,
+    case_reference: str | None,
+    referral_id: uuid.UUID | None,
+    status: str | None,
+    limit: int = 200,
+) -> list[Delivery]:
+    query = select(Delivery)
+    if case_reference:
+        query = query.where(Delivery.case_reference == case_reference)
+    if referral_id:
+        query = query.where(Delivery.referral_id == referral_id)
+    if status:
+        query = query.where(Delivery.status == status)
+    rows = await session.scalars(query.order_by(Delivery.created_at, Delivery.id).limit(limit))
+    return list(rows.all())
