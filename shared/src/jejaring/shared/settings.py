@@ -17,7 +17,7 @@ PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "password", "jejar
 class ServiceSettings(BaseSettings):
     """Common settings. Subclasses set `service` and `env_prefix` (INTAKE_, REFERRAL_, NOTIFY_)."""
 
-    model_config = SettingsConfigDict(extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(extra="ignore", validate_default=True, env_ignore_empty=True)
 
     service: str = Field(default="service", exclude=True)
     environment: Literal["development", "test", "production"] = "development"
