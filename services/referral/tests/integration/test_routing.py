@@ -300,8 +300,9 @@ async def test_an_overdue_referral_is_escalated_and_offered_to_another_partner(
     second = PartnerIn(
         slug="lbh-balikpapan", name="LBH Balikpapan", kind="legal_aid", services=["legal_aid"]
     )  # type: ignore[arg-type]
+    joined = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)  # after the seeded partners
     await world.run(
-        lambda s, deps: service.add_partner(s, data=second, region=deps.region, now=NOW)
+        lambda s, deps: service.add_partner(s, data=second, region=deps.region, now=joined)
     )
     c = case(needs=(Service.LEGAL_AID, Service.COUNSELLING))
     await world.run(service.record_case, case=c, now=NOW)
