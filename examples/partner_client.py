@@ -67,9 +67,33 @@ async def answer(js, slug: str, referral_id: str, status: str, by: str) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    nc = await nats.connect(
-        args.nats_url, user=args.user, password=args.password, name=f"partner-{args.slug}"
-    )
+    violations: list[str] = []
+
+    errors: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc) or type(exc).__name__)
+        if "permissions violation" in str(exc).lower():
+            violations.append(str(exc))
+
+    # A partner's replies come to its own inbox prefix; it may not listen anywhere else.
+    inbox = args.inbox_prefix or (f"_INBOX_{args.slug}" if args.user else "_INBOX")
+    try:
+        nc = await nats.connect(
+            args.nats_url,
+            user=args.user,
+            password=args.password,
+            name=f"partner-{args.slug}",
+            inbox_prefix=inbox,
+            error_cb=on_error,
+            allow_reconnect=False,
+        )
+    except Exception as exc:  # wrong credentials, server down, ...
+        print(
+            f"could not connect to {args.nats_url}: {errors[-1] if errors else exc}",
+            file=sys.stderr,
+        )
+        return 1
     js = nc.jetstream()
     try:
         sub = await js.pull_subscribe_bind(durable=args.slug, stream=stream_of(args.slug))
@@ -87,6 +111,13 @@ async def run(args: argparse.Namespace) -> int:
             try:
                 msgs = await sub.fetch(10, timeout=1)
             except NatsTimeout:
+                if violations:
+                    print(
+                        f"not authorised to read {stream_of(args.slug)} with these credentials "
+                        f"({violations[0]})",
+                        file=sys.stderr,
+                    )
+                    return 1
                 idle += 1
                 if args.idle_exit and idle >= args.idle_exit:
                     break
@@ -124,6 +155,7 @@ def main() -> None:
     parser.add_argument("--slug", required=True, help="your partner slug, e.g. posbakum-aisyiyah")
     parser.add_argument("--user", help="your NATS user (from `jejaring partner credentials`)")
     parser.add_argument("--password", help="your NATS password")
+    parser.add_argument("--inbox-prefix", help="default _INBOX_<slug> when --user is given")
     parser.add_argument("--accept", action="store_true", help="accept every new referral")
     parser.add_argument("--by", default="partner client", help="who answers, shown to the officer")
     parser.add_argument(

@@ -189,3 +189,70 @@ def test_a_too_old_python_gives_one_clear_line(tmp_path: Path) -> None:
     assert len(message) == 1, result.stdout
     assert "needs Python 3.11 or newer" in message[0]
     assert "Python 3.9.18" in message[0]
+
+
+def test_partner_credentials_open_its_own_stream_and_nothing_else(
+    stack: subprocess.Popen[str], stack_env: dict[str, str]
+) -> None:
+    """On the embedded stack (secured like production): the credentials that
+    `jejaring partner credentials` prints work with examples/partner_client.py for that
+    partner's stream, and fail with a clear authorisation error on another's."""
+    assert stack.stdout is not None
+    assert stack.stdout.readline().startswith("Jejaring is running")
+    issued = subprocess.run(
+        [JEJARING, "partner", "credentials", "posbakum-aisyiyah"],
+        env=stack_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert issued.returncode == 0, issued.stderr
+    fields = dict(line.split(":", 1) for line in issued.stdout.splitlines() if ":" in line)
+    user, password = fields["user"].strip(), fields["password"].strip()
+    url = f"nats://127.0.0.1:{stack_env['JEJARING_NATS_PORT']}"
+    example = [sys.executable, str(REPO / "examples" / "partner_client.py"), "--nats-url", url]
+
+    own = subprocess.run(
+        [
+            *example,
+            "--slug",
+            "posbakum-aisyiyah",
+            "--user",
+            user,
+            "--password",
+            password,
+            "--idle-exit",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert own.returncode == 0, own.stderr
+    assert "listening on AGENCY_POSBAKUM_AISYIYAH" in own.stdout
+
+    other = subprocess.run(
+        [
+            *example,
+            "--slug",
+            "polresta-ppa",
+            "--user",
+            user,
+            "--password",
+            password,
+            "--idle-exit",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert other.returncode == 1
+    assert "not authorised to read AGENCY_POLRESTA_PPA" in other.stderr
+    anonymous = subprocess.run(
+        [*example, "--slug", "posbakum-aisyiyah"], capture_output=True, text=True, timeout=60
+    )
+    assert anonymous.returncode == 1
+    assert "Authorization Violation" in anonymous.stderr
+    stack.send_signal(signal.SIGINT)
+    assert stack.wait(timeout=30) == 0

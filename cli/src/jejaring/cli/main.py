@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -45,6 +46,40 @@ def schemas(
 
 
 app.add_typer(partner_app, name="partner")
+
+
+@app.command("nats-config")
+def nats_config(
+    out: Path | None = typer.Option(
+        None, help="Write the authorization block here instead of the embedded config."
+    ),
+) -> None:
+    """Regenerate NATS authorization from the partner registry (needs a running referral).
+
+    Without --out: the embedded stack's configuration, reloaded in place. With --out: just the
+    `authorization { ... }` block, for `include` by another server (docker-compose, cluster);
+    service passwords come from NATS_INTAKE_PASSWORD, NATS_REFERRAL_PASSWORD, NATS_NOTIFY_PASSWORD.
+    """
+    from jejaring.cli import natsconfig
+    from jejaring.cli.stack import StackConfig
+
+    config = StackConfig.from_env()
+    if out is None:
+        partners, reloaded = config.regenerate_nats_config()
+        state = "reloaded" if reloaded else "written (no running server to reload)"
+        typer.echo(f"{config.nats_config_file}: {partners} partner users, {state}")
+        return
+    passwords = {s: os.environ.get(f"NATS_{s.upper()}_PASSWORD", "") for s in natsconfig.SERVICES}
+    missing = [f"NATS_{s.upper()}_PASSWORD" for s, p in passwords.items() if len(p) < 16]
+    if missing:
+        typer.echo(f"jejaring nats-config: set {', '.join(missing)} (16+ characters)", err=True)
+        raise typer.Exit(2)
+    config.refresh_partner_users()
+    partners = [tuple(p) for p in json.loads(config.nats_partners_file.read_text())]
+    hashes = {s: natsconfig.bcrypt_hash(p) for s, p in passwords.items()}
+    out.write_text(natsconfig.authorization(hashes, partners))  # type: ignore[arg-type]
+    typer.echo(f"{out}: {len(partners)} partner users; reload NATS (nats-server --signal reload)")
+
 
 user_app = typer.Typer(help="Manage intake's users (officers, the coordinator, admins).")
 app.add_typer(user_app, name="user")

@@ -117,3 +117,35 @@ def deactivate(slug: str) -> None:
 def token(slug: str) -> None:
     """Issue a new HTTP API token for SLUG (the old one stops working)."""
     typer.echo(_call("POST", f"/api/v1/partners/{slug}/token")["token"])
+
+
+@app.command("credentials")
+def credentials(slug: str) -> None:
+    """Issue NATS credentials for SLUG, put them into the embedded server's configuration
+    (reloaded), and print what the partner needs to connect. Shown once."""
+    from jejaring.cli.stack import StackConfig
+
+    c = _call("POST", f"/api/v1/partners/{slug}/nats-credentials")
+    config = StackConfig.from_env()
+    try:
+        _, reloaded = config.regenerate_nats_config()
+    except httpx.HTTPError as exc:
+        typer.echo(
+            f"jejaring partner: could not regenerate the NATS configuration: {exc}", err=True
+        )
+        raise typer.Exit(1) from None
+    if not reloaded:
+        typer.echo(
+            "note: no embedded nats-server to reload; run `jejaring nats-config` where NATS runs",
+            err=True,
+        )
+    typer.echo(f"NATS URL:      {os.environ.get('JEJARING_PUBLIC_NATS_URL', config.nats_url)}")
+    typer.echo(f"user:          {c['user']}")
+    typer.echo(f"password:      {c['password']}")
+    typer.echo(f"inbox prefix:  {c['inbox_prefix']}")
+    typer.echo(f"stream:        {c['stream']} (durable pull consumer {c['consumer']})")
+    typer.echo(f"publish to:    {c['publish']}")
+    typer.echo(
+        f"try it:        python examples/partner_client.py --slug {slug} --user {c['user']} "
+        f"--password {c['password']}"
+    )

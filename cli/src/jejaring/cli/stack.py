@@ -7,6 +7,7 @@ stops the services, then nats-server, and leaves no process behind.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+import httpx
+
+from jejaring.cli import natsconfig
 from jejaring.shared.natsserver import NatsServer, NatsServerError, die_with_parent
 from jejaring.shared.runtime import EXIT_CONFIG
 from jejaring.shared.serve import port_free
@@ -77,6 +81,26 @@ class StackConfig:
             return token
         return read_or_create_admin_token(self.admin_token_file)
 
+    @property
+    def nats_secrets_file(self) -> Path:
+        return self.data_dir / "nats-secrets.json"
+
+    @property
+    def nats_partners_file(self) -> Path:
+        return self.data_dir / "nats-partners.json"
+
+    @property
+    def nats_config_file(self) -> Path:
+        return (self.data_dir / "nats.conf").resolve()
+
+    @property
+    def nats_pid_file(self) -> Path:
+        return self.data_dir / "nats.pid"
+
+    @property
+    def referral_url(self) -> str:
+        return f"http://{self.host}:{self.ports['referral']}"
+
     def service_env(self, service: str) -> dict[str, str]:
         """The environment a service process starts with (its own prefix, e.g. INTAKE_)."""
         prefix = service.upper() + "_"
@@ -87,7 +111,56 @@ class StackConfig:
         env[prefix + "PORT"] = str(self.ports[service])
         env.setdefault("PYTHONUNBUFFERED", "1")
         env["JEJARING_ADMIN_TOKEN"] = self.admin_token()
+        env[prefix + "NATS_USER"] = natsconfig.service_user(service)
+        env[prefix + "NATS_PASSWORD"] = natsconfig.service_secrets(self.nats_secrets_file)[service]
         return env
+
+    def nats_server(self) -> NatsServer:
+        """The embedded nats-server (not started)."""
+        return NatsServer(
+            store_dir=(self.data_dir / "nats").resolve(),
+            host=self.host,
+            port=self.nats_port,
+            monitor_port=self.nats_monitor_port,
+            config_file=self.nats_config_file,
+            log_file=(self.data_dir / "logs" / "nats.log").resolve(),
+        )
+
+    def regenerate_nats_config(self) -> tuple[int, bool]:
+        """Refresh partners from referral, rewrite the config, reload the running server."""
+        partners = self.refresh_partner_users()
+        self.write_nats_config(self.nats_server())
+        return partners, self.reload_nats()
+
+    def write_nats_config(self, nats: NatsServer) -> Path:
+        """The embedded server's configuration: secured like production, from the registry."""
+        secrets = natsconfig.service_secrets(self.nats_secrets_file)
+        hashes = {s: natsconfig.bcrypt_hash(p) for s, p in secrets.items()}
+        partners: list[tuple[str, str]] = []
+        if self.nats_partners_file.exists():
+            partners = [tuple(p) for p in json.loads(self.nats_partners_file.read_text())]  # type: ignore[misc]
+        return nats.write_config(natsconfig.authorization(hashes, partners))
+
+    def refresh_partner_users(self) -> int:
+        """Fetch partners' NATS users from the running referral service into the cache."""
+        response = httpx.get(
+            f"{self.referral_url}/api/v1/nats/partner-users",
+            headers={"Authorization": f"Bearer {self.admin_token()}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        users = [[u["slug"], u["password_hash"]] for u in response.json()]
+        self.nats_partners_file.write_text(json.dumps(users))
+        return len(users)
+
+    def reload_nats(self) -> bool:
+        """Ask the running nats-server to reload its configuration (SIGHUP)."""
+        try:
+            pid = int(self.nats_pid_file.read_text())
+            os.kill(pid, signal.SIGHUP)
+        except (OSError, ValueError):
+            return False
+        return True
 
 
 def read_or_create_admin_token(path: Path) -> str:
@@ -167,14 +240,7 @@ class Stack:
         self.config = config
         self.out = out
         self.logs = config.data_dir / "logs"
-        self.nats = NatsServer(
-            store_dir=(config.data_dir / "nats").resolve(),
-            host=config.host,
-            port=config.nats_port,
-            monitor_port=config.nats_monitor_port,
-            config_file=(config.data_dir / "nats.conf").resolve(),
-            log_file=(self.logs / "nats.log").resolve(),
-        )
+        self.nats = config.nats_server()
         self.children: dict[str, Child] = {
             name: Child(
                 name=name,
@@ -194,15 +260,22 @@ class Stack:
         started = time.monotonic()
         check_ports(self.config)
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.nats.write_config()
+        self.config.write_nats_config(self.nats)
+        self._start_nats()
+        for child in self.children.values():
+            child.start()
+        self.wait_ready()
+        # Partners given NATS credentials in an earlier run: into the config, then reload.
+        self.config.regenerate_nats_config()
+        return time.monotonic() - started
+
+    def _start_nats(self) -> None:
         try:
             self.nats.start()
         except NatsServerError as exc:
             raise StackError(f"{exc}; see {self.nats.log_file}") from None
-        for child in self.children.values():
-            child.start()
-        self.wait_ready()
-        return time.monotonic() - started
+        assert self.nats.process is not None
+        self.config.nats_pid_file.write_text(str(self.nats.process.pid))
 
     def readyz(self, service: str) -> str:
         return f"http://{self.config.host}:{self.config.ports[service]}/readyz"
@@ -249,9 +322,9 @@ class Stack:
             if self.nats.process is not None and self.nats.process.poll() is not None:
                 self.say(f"nats-server exited (code {self.nats.process.returncode}); restarting it")
                 try:
-                    self.nats.start()
+                    self._start_nats()
                     self.say("nats-server is back; the services reconnect by themselves")
-                except NatsServerError as exc:
+                except StackError as exc:
                     self.say(f"nats-server did not restart: {exc}; retrying")
             for child in self.children.values():
                 if child.alive or should_stop():

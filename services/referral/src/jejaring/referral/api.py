@@ -157,6 +157,31 @@ async def issue_token(slug: str, who: Who, ctx: Ctx) -> dict[str, str]:
     return {"slug": partner.slug, "token": token}
 
 
+@router.post("/partners/{slug}/nats-credentials", tags=["partners"])
+async def issue_nats_credentials(slug: str, who: Who, ctx: Ctx) -> dict[str, Any]:
+    """Issue NATS credentials for a partner (admin); shown once. They take effect when the NATS
+    configuration is regenerated (`jejaring nats-config`, done by `jejaring partner credentials`)."""
+    require_admin(who)
+    async with ctx.sessions() as session, session.begin():
+        partner, password = await service.issue_nats_credentials(session, slug=slug)
+    return {
+        "user": f"partner-{partner.slug}",
+        "password": password,
+        "inbox_prefix": f"_INBOX_{partner.slug}",
+        "stream": subjects.agency_stream(partner.slug),
+        "consumer": partner.slug,
+        "publish": subjects.replies_of(partner.slug),
+    }
+
+
+@router.get("/nats/partner-users", tags=["partners"])
+async def nats_partner_users(who: Who, ctx: Ctx) -> list[dict[str, str]]:
+    """Partners' NATS users with their bcrypt hashes, for generating the server configuration."""
+    require_admin(who)
+    async with ctx.sessions() as session:
+        return [{"slug": slug, "password_hash": hashed} for slug, hashed in await service.nats_users(session)]
+
+
 @router.get("/partners/{slug}/referrals", response_model=list[ReferralOut], tags=["referrals"])
 async def partner_referrals(
     slug: str, who: Who, ctx: Ctx, status: ReferralStatus | None = None

@@ -29,6 +29,7 @@ class Partner(Base):
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     deadlines: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    nats_password_hash: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 from pydantic import TypeAdapter
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -142,6 +143,27 @@ async def issue_token(session: AsyncSession, *, slug: str) -> tuple[Partner, str
     partner.token_hash = token_hash(token)
     log.info("partner token issued", extra={"partner": slug})
     return partner, token
+
+
+async def issue_nats_credentials(session: AsyncSession, *, slug: str) -> tuple[Partner, str]:
+    """A new NATS password for the partner (its user is `partner-<slug>`); only a bcrypt hash
+    is kept, for the NATS server's configuration. The old password stops working once the
+    configuration is regenerated and reloaded."""
+    partner = await get_partner(session, slug=slug, lock=True)
+    password = new_token()
+    partner.nats_password_hash = bcrypt.hashpw(password.encode(), bcrypt.gensalt(11)).decode()
+    log.info("partner NATS credentials issued", extra={"partner": slug})
+    return partner, password
+
+
+async def nats_users(session: AsyncSession) -> list[tuple[str, str]]:
+    """(slug, bcrypt hash) of every partner that has NATS credentials."""
+    rows = await session.execute(
+        select(Partner.slug, Partner.nats_password_hash)
+        .where(Partner.nats_password_hash.is_not(None))
+        .order_by(Partner.slug)
+    )
+    return [(slug, hashed) for slug, hashed in rows.all()]
 
 
 async def partner_by_token(session: AsyncSession, *, token: str) -> Partner | None:

@@ -1,0 +1,386 @@
+"""The 3-node JetStream cluster configuration in deploy/nats/cluster/.
+
+(a) Each node's file passes `nats-server -t`. (b) The committed files, with host names, ports and
+the store directory rewritten for this machine, form a real cluster: an R3 stream stays writable
+when its leader is SIGKILLed, and every acknowledged message is read back exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import nats
+import nats.errors
+import nats.js.errors
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+
+from jejaring.shared.natsserver import die_with_parent, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CLUSTER_DIR = ROOT / "deploy" / "nats" / "cluster"
+NODES = ("nats-1", "nats-2", "nats-3")
+NATS_SERVER = Path(sys.executable).parent / "nats-server"
+T = TypeVar("T")
+
+STREAM = "T_R3"
+BEFORE = 200
+AFTER = 200
+RETRY_BUDGET_S = 20.0
+
+# What a publish may meet while a stream elects a new leader or the client reconnects.
+TRANSIENT = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.StaleConnectionError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+    asyncio.TimeoutError,
+)
+
+
+def conf_path(node: str) -> Path:
+    return CLUSTER_DIR / f"{node}.conf"
+
+
+def substitute(text: str, old: str, new: str) -> str:
+    """Replace `old` by `new`, asserting the committed file contains `old` exactly once."""
+    count = text.count(old)
+    assert count == 1, f"expected {old!r} exactly once in the committed config, found {count}"
+    return text.replace(old, new)
+
+
+@dataclass
+class Node:
+    name: str
+    client_port: int
+    monitor_port: int
+    cluster_port: int
+    store_dir: Path
+    config_file: Path
+    log_file: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.client_port}"
+
+    def monitor(self, path: str) -> tuple[int, Any]:
+        url = f"http://127.0.0.1:{self.monitor_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - loopback
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, None
+        except (OSError, ValueError):
+            return 0, None
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+def distinct_free_ports(count: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def local_config(node: str, nodes: dict[str, Node]) -> str:
+    """The committed config of `node`, rewritten for three processes on 127.0.0.1."""
+    me = nodes[node]
+    text = conf_path(node).read_text()
+    text = substitute(text, '"0.0.0.0:4222"', f'"127.0.0.1:{me.client_port}"')
+    text = substitute(text, '"0.0.0.0:8222"', f'"127.0.0.1:{me.monitor_port}"')
+    text = substitute(text, '"0.0.0.0:6222"', f'"127.0.0.1:{me.cluster_port}"')
+    text = substitute(text, '"/data/jetstream"', f'"{me.store_dir}"')
+    for other in NODES:
+        text = substitute(
+            text,
+            f"nats-route://{other}:6222",
+            f"nats-route://127.0.0.1:{nodes[other].cluster_port}",
+        )
+    assert f'server_name: "{node}"' in text
+    assert "0.0.0.0" not in text
+    assert "/data/jetstream" not in text
+    for other in NODES:
+        assert f"{other}:" not in text, f"{other} host name left in the rewritten {node}.conf"
+    return text
+
+
+def wait_cluster_ready(nodes: dict[str, Node], timeout: float = 30.0) -> str:
+    """Wait until every node is healthy and all agree on a meta leader of a 3-node cluster."""
+    deadline = time.monotonic() + timeout
+    pending = set(nodes)
+    while pending and time.monotonic() < deadline:
+        for name in sorted(pending):
+            node = nodes[name]
+            assert node.process is not None
+            if node.process.poll() is not None:
+                pytest.fail(f"{name} exited with {node.process.returncode}:\n{node.log_tail()}")
+            if node.monitor("/healthz?js-enabled-only=true")[0] == 200:
+                pending.discard(name)
+        time.sleep(0.1)
+    assert not pending, "not healthy: " + ", ".join(
+        f"{n}\n{nodes[n].log_tail()}" for n in sorted(pending)
+    )
+    while time.monotonic() < deadline:
+        leaders = set()
+        for node in nodes.values():
+            status, jsz = node.monitor("/jsz")
+            meta = (jsz or {}).get("meta_cluster") or {}
+            if status == 200 and meta.get("leader") and meta.get("cluster_size") == 3:
+                leaders.add(meta["leader"])
+            else:
+                leaders.add(None)
+        if len(leaders) == 1 and None not in leaders:
+            return leaders.pop()
+        time.sleep(0.2)
+    logs = "\n".join(f"--- {n}\n{node.log_tail()}" for n, node in nodes.items())
+    pytest.fail(f"no JetStream meta leader agreed on within {timeout} s\n{logs}")
+
+
+def meta_leader(nodes: dict[str, Node]) -> str | None:
+    """The JetStream meta leader as a running node sees it."""
+    for node in nodes.values():
+        if node.process is not None and node.process.poll() is None:
+            status, jsz = node.monitor("/jsz")
+            leader = ((jsz or {}).get("meta_cluster") or {}).get("leader")
+            if status == 200 and leader:
+                return str(leader)
+    return None
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[dict[str, Node]]:
+    """Three nats-server processes from the committed configs, remapped to 127.0.0.1."""
+    ports = distinct_free_ports(3 * len(NODES))
+    nodes: dict[str, Node] = {}
+    for i, name in enumerate(NODES):
+        nodes[name] = Node(
+            name=name,
+            client_port=ports[3 * i],
+            monitor_port=ports[3 * i + 1],
+            cluster_port=ports[3 * i + 2],
+            store_dir=tmp_path / name / "jetstream",
+            config_file=tmp_path / f"{name}.conf",
+            log_file=tmp_path / f"{name}.log",
+        )
+    try:
+        for name, node in nodes.items():
+            node.store_dir.mkdir(parents=True)
+            node.config_file.write_text(local_config(name, nodes))
+            with node.log_file.open("wb") as log:
+                node.process = subprocess.Popen(
+                    [str(NATS_SERVER), "-c", str(node.config_file)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=die_with_parent,
+                )
+        started = time.monotonic()
+        meta_leader = wait_cluster_ready(nodes)
+        print(
+            f"\ncluster ready in {time.monotonic() - started:.1f} s, meta leader {meta_leader}, "
+            + ", ".join(f"{n}={node.url}" for n, node in nodes.items())
+        )
+        yield nodes
+    finally:
+        for node in nodes.values():
+            node.kill()
+
+
+async def retry(call: Callable[[], Awaitable[T]], budget: float = 20.0) -> T:
+    """`call()` again on transient JetStream errors (no leader yet, election), up to `budget` s."""
+    deadline = time.monotonic() + budget
+    while True:
+        try:
+            return await call()
+        except (*TRANSIENT, nats.js.errors.APIError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_config_is_valid(node: str) -> None:
+    result = subprocess.run(
+        [str(NATS_SERVER), "-t", "-c", str(conf_path(node))],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = conf_path(node).read_text()
+    assert f'server_name: "{node}"' in text
+
+
+def test_configs_differ_only_in_server_name() -> None:
+    texts = {
+        node: conf_path(node).read_text().replace(f'server_name: "{node}"', "") for node in NODES
+    }
+    assert texts["nats-1"] == texts["nats-2"] == texts["nats-3"]
+
+
+async def test_r3_stream_survives_losing_its_leader(cluster: dict[str, Node]) -> None:
+    nc = await nats.connect(
+        servers=[node.url for node in cluster.values()],
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.2,
+        connect_timeout=2,
+        name="test-cluster",
+    )
+    try:
+        js = nc.jetstream(timeout=2)
+        await retry(
+            lambda: js.add_stream(
+                StreamConfig(
+                    name=STREAM, subjects=["t.r3.>"], storage=StorageType.FILE, num_replicas=3
+                )
+            )
+        )
+
+        acked: list[str] = []
+        for i in range(BEFORE):
+            msg_id = f"before-{i}"
+            ack = await js.publish(
+                f"t.r3.{i % 7}", msg_id.encode(), headers={"Nats-Msg-Id": msg_id}
+            )
+            assert ack.stream == STREAM
+            assert not ack.duplicate
+            acked.append(msg_id)
+
+        info = await js.stream_info(STREAM)
+        assert info.cluster is not None
+        victim = info.cluster.leader
+        assert victim in cluster, f"stream leader {victim!r} is not one of {NODES}"
+        assert info.cluster.replicas is not None
+        assert len(info.cluster.replicas) == 2
+        client_on = next(
+            (
+                n
+                for n, node in cluster.items()
+                if nc.connected_url and node.url.endswith(f":{nc.connected_url.port}")
+            ),
+            "?",
+        )
+        meta_before = await asyncio.to_thread(meta_leader, cluster)
+        killed_at = time.monotonic()
+        cluster[victim].kill()
+
+        # Keep publishing; a publish that fails for a transient reason is retried with the same
+        # Nats-Msg-Id, so a write that landed but whose ack was lost is not stored twice.
+        retrying_s = 0.0
+        failures: Counter[str] = Counter()
+        duplicates = 0
+        first_ack_after_kill: float | None = None
+        for i in range(AFTER):
+            msg_id = f"after-{i}"
+            failed_since: float | None = None
+            while True:
+                attempt = time.monotonic()
+                try:
+                    ack = await js.publish(
+                        f"t.r3.{i % 7}", msg_id.encode(), headers={"Nats-Msg-Id": msg_id}
+                    )
+                    break
+                except TRANSIENT as exc:
+                    failures[type(exc).__name__] += 1
+                    if failed_since is None:
+                        failed_since = attempt
+                    if retrying_s + (time.monotonic() - failed_since) > RETRY_BUDGET_S:
+                        raise
+                    await asyncio.sleep(0.1)
+            if failed_since is not None:
+                retrying_s += time.monotonic() - failed_since
+            if first_ack_after_kill is None:
+                first_ack_after_kill = time.monotonic()
+            assert ack.stream == STREAM
+            duplicates += bool(ack.duplicate)
+            acked.append(msg_id)
+        assert first_ack_after_kill is not None
+        published_at = time.monotonic()
+
+        info = await retry(lambda: js.stream_info(STREAM))
+        assert info.cluster is not None
+        new_leader = info.cluster.leader
+        assert new_leader in cluster
+        assert new_leader != victim
+        assert info.state.messages == BEFORE + AFTER, info.state
+
+        # Read everything back through a durable pull consumer.
+        # Creating it goes through the meta leader, which may have been the killed node too.
+        sub = await retry(
+            lambda: js.pull_subscribe(
+                "t.r3.>",
+                durable="readback",
+                stream=STREAM,
+                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT),
+            )
+        )
+        print(f"DEBUG consumer created after {time.monotonic() - published_at:.2f} s")
+        read: list[str] = []
+        sequences: list[int] = []
+        read_deadline = time.monotonic() + 15
+        while len(read) < BEFORE + AFTER and time.monotonic() < read_deadline:
+            try:
+                msgs = await sub.fetch(100, timeout=2)
+            except TRANSIENT as exc:
+                print(f"DEBUG fetch {type(exc).__name__} at {time.monotonic() - published_at:.2f}")
+                continue
+            for msg in msgs:
+                assert msg.headers is not None
+                read.append(msg.headers["Nats-Msg-Id"])
+                assert msg.data == read[-1].encode()
+                sequences.append(msg.metadata.sequence.stream)
+                await msg.ack()
+        try:  # nothing beyond what was acknowledged
+            extra = len(await sub.fetch(1, timeout=0.5))
+        except nats.errors.TimeoutError:
+            extra = 0
+        read_s = time.monotonic() - published_at
+
+        print(
+            f"killed {victim} (stream leader; client was on {client_on}), "
+            f"new stream leader {new_leader}; meta leader before the kill {meta_before}, "
+            f"after {await asyncio.to_thread(meta_leader, cluster)}\n"
+            f"acked before kill: {BEFORE}, acked after kill: {len(acked) - BEFORE} "
+            f"(duplicate acks on retry: {duplicates})\n"
+            f"stream unwritable for {first_ack_after_kill - killed_at:.2f} s (kill to first ack; "
+            f"{retrying_s:.2f} s spent retrying); failed attempts: {dict(failures) or 'none'}\n"
+            f"messages read back: {len(read)} (distinct {len(set(read))}) in {read_s:.2f} s, "
+            f"stream messages: {info.state.messages}"
+        )
+
+        counts = Counter(read)
+        assert [i for i, n in counts.items() if n > 1] == []
+        assert extra == 0
+        assert set(read) == set(acked)
+        assert len(read) == len(acked) == BEFORE + AFTER
+        assert sequences == list(range(1, BEFORE + AFTER + 1))
+    finally:
+        await nc.close()
