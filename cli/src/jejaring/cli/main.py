@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import httpx
 import typer
 
 from jejaring.cli.partners import app as partner_app
@@ -74,8 +75,15 @@ def nats_config(
     if missing:
         typer.echo(f"jejaring nats-config: set {', '.join(missing)} (16+ characters)", err=True)
         raise typer.Exit(2)
-    config.refresh_partner_users()
-    partners = [tuple(p) for p in json.loads(config.nats_partners_file.read_text())]
+    try:
+        config.refresh_partner_users()
+    except httpx.HTTPError:
+        typer.echo(
+            f"note: referral not reachable at {config.referral_url}; partners from the last run",
+            err=True,
+        )
+    cached = config.nats_partners_file
+    partners = [tuple(p) for p in json.loads(cached.read_text())] if cached.exists() else []
     hashes = {s: natsconfig.bcrypt_hash(p) for s, p in passwords.items()}
     out.write_text(natsconfig.authorization(hashes, partners))  # type: ignore[arg-type]
     typer.echo(f"{out}: {len(partners)} partner users; reload NATS (nats-server --signal reload)")

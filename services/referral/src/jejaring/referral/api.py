@@ -179,7 +179,10 @@ async def nats_partner_users(who: Who, ctx: Ctx) -> list[dict[str, str]]:
     """Partners' NATS users with their bcrypt hashes, for generating the server configuration."""
     require_admin(who)
     async with ctx.sessions() as session:
-        return [{"slug": slug, "password_hash": hashed} for slug, hashed in await service.nats_users(session)]
+        return [
+            {"slug": slug, "password_hash": hashed}
+            for slug, hashed in await service.nats_users(session)
+        ]
 
 
 @router.get("/partners/{slug}/referrals", response_model=list[ReferralOut], tags=["referrals"])
