@@ -16,6 +16,7 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
@@ -96,18 +97,23 @@ def js(nc: NATS) -> JetStreamContext:
     return nc.jetstream(timeout=5)
 
 
-async def _create_pg_database(admin_url: str) -> tuple[str, str]:
+async def _admin_connection(admin_url: str) -> Any:
     import asyncpg
 
     url = make_url(admin_url)
-    name = f"jt_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(
+    return await asyncpg.connect(
         user=url.username,
         password=url.password,
         host=url.host,
         port=url.port or 5432,
         database=url.database or "postgres",
     )
+
+
+async def _create_pg_database(admin_url: str) -> tuple[str, str]:
+    url = make_url(admin_url)
+    name = f"jt_{uuid.uuid4().hex[:12]}"
+    conn = await _admin_connection(admin_url)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -116,16 +122,7 @@ async def _create_pg_database(admin_url: str) -> tuple[str, str]:
 
 
 async def _drop_pg_database(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    url = make_url(admin_url)
-    conn = await asyncpg.connect(
-        user=url.username,
-        password=url.password,
-        host=url.host,
-        port=url.port or 5432,
-        database=url.database or "postgres",
-    )
+    conn = await _admin_connection(admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

@@ -82,11 +82,10 @@ def nats_config(
             f"note: referral not reachable at {config.referral_url}; partners from the last run",
             err=True,
         )
-    cached = config.nats_partners_file
-    partners = [tuple(p) for p in json.loads(cached.read_text())] if cached.exists() else []
+    users = config.cached_partner_users()
     hashes = {s: natsconfig.bcrypt_hash(p) for s, p in passwords.items()}
-    out.write_text(natsconfig.authorization(hashes, partners))  # type: ignore[arg-type]
-    typer.echo(f"{out}: {len(partners)} partner users; reload NATS (nats-server --signal reload)")
+    out.write_text(natsconfig.authorization(hashes, users))
+    typer.echo(f"{out}: {len(users)} partner users; reload NATS (nats-server --signal reload)")
 
 
 user_app = typer.Typer(help="Manage intake's users (officers, the coordinator, admins).")

@@ -136,10 +136,13 @@ class StackConfig:
         """The embedded server's configuration: secured like production, from the registry."""
         secrets = natsconfig.service_secrets(self.nats_secrets_file)
         hashes = {s: natsconfig.bcrypt_hash(p) for s, p in secrets.items()}
-        partners: list[tuple[str, str]] = []
-        if self.nats_partners_file.exists():
-            partners = [tuple(p) for p in json.loads(self.nats_partners_file.read_text())]  # type: ignore[misc]
-        return nats.write_config(natsconfig.authorization(hashes, partners))
+        return nats.write_config(natsconfig.authorization(hashes, self.cached_partner_users()))
+
+    def cached_partner_users(self) -> list[tuple[str, str]]:
+        """(slug, bcrypt hash) of partners with NATS credentials, as last fetched."""
+        if not self.nats_partners_file.exists():
+            return []
+        return [(slug, hashed) for slug, hashed in json.loads(self.nats_partners_file.read_text())]
 
     def refresh_partner_users(self) -> int:
         """Fetch partners' NATS users from the running referral service into the cache."""

@@ -16,7 +16,7 @@ from jejaring.intake.settings import IntakeSettings
 from jejaring.shared import envelope
 from jejaring.shared.enums import ReferralStatus
 from jejaring.shared.events import CaseCreated, ReferralStatusChanged
-from jejaring.shared.testing import sample_events
+from jejaring.shared.testing import sample_events, until
 
 ADMIN = "admin-token-for-tests-0123456789"
 BODY: dict[str, Any] = {
@@ -31,16 +31,6 @@ BODY: dict[str, Any] = {
     "needs": ["law_enforcement", "legal_aid", "counselling"],
     "consent": {"given_by": "victim", "scope": ["police", "legal_aid", "counselling"]},
 }
-
-
-def until(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

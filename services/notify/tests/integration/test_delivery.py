@@ -26,7 +26,7 @@ from jejaring.shared import envelope
 from jejaring.shared import events as ev
 from jejaring.shared.enums import Priority, ReferralStatus
 from jejaring.shared.natsserver import free_port
-from jejaring.shared.testing import CHILD_NAME, sample_events
+from jejaring.shared.testing import CHILD_NAME, sample_events, until
 
 ADMIN = "admin-token-for-tests-0123456789"
 WITA = dt.timezone(dt.timedelta(hours=8))
@@ -43,16 +43,6 @@ SMS_PARTNER = ev.Contact(
     preferred_channel="sms",
     quiet_hours=ev.QuietHours(start="21:00", end="07:00"),
 )
-
-
-def until(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 class Mailbox:

@@ -23,6 +23,7 @@ from jejaring.referral.settings import ReferralSettings
 from jejaring.shared import envelope, subjects
 from jejaring.shared.enums import ReferralStatus
 from jejaring.shared.events import PartnerReplied, ReferralRequested
+from jejaring.shared.testing import until
 
 ADMIN = "admin-token-for-tests-0123456789"
 CASE: dict[str, Any] = {
@@ -50,16 +51,6 @@ CASE: dict[str, Any] = {
     "legal_aid_proof": {"kind": "sktm", "number": "SKTM/7"},
 }
 ADMIN_H = {"Authorization": f"Bearer {ADMIN}"}
-
-
-def until(predicate, timeout: float = 20.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @dataclass

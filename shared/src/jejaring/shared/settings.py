@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jejaring.shared.db import default_sqlite_url
@@ -17,7 +17,9 @@ PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "password", "jejar
 class ServiceSettings(BaseSettings):
     """Common settings. Subclasses set `service` and `env_prefix` (INTAKE_, REFERRAL_, NOTIFY_)."""
 
-    model_config = SettingsConfigDict(extra="ignore", validate_default=True, env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        extra="ignore", validate_default=True, env_ignore_empty=True, populate_by_name=True
+    )
 
     service: str = Field(default="service", exclude=True)
     environment: Literal["development", "test", "production"] = "development"
@@ -35,12 +37,20 @@ class ServiceSettings(BaseSettings):
     region_file: Path = DEFAULT_REGION_FILE
     relay_poll_interval_s: float = Field(default=1.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    admin_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("JEJARING_ADMIN_TOKEN", "admin_token"),
+        description="The admin's bearer token (users, partners, the delivery log).",
+    )
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> ServiceSettings:
         if self.database_url is None:
             self.database_url = default_sqlite_url(self.service, self.data_dir)
         if self.environment == "production":
+            token = self.admin_token.get_secret_value() if self.admin_token else None
+            if token is not None and len(token) < 24:
+                raise ValueError("JEJARING_ADMIN_TOKEN must be at least 24 random characters")
             password = self.nats_password.get_secret_value() if self.nats_password else None
             if self.nats_user and (password is None or password.lower() in PLACEHOLDER_SECRETS):
                 prefix = self.model_config.get("env_prefix", "")

@@ -195,3 +195,14 @@ def wait_status(port: int, status: int, timeout: float = 30.0) -> dict[str, Any]
             return body
         time.sleep(0.1)
     raise AssertionError(f"/readyz on {port} did not answer {status} within {timeout} s: {body}")
+
+
+def until(predicate: Any, timeout: float = 20.0) -> Any:
+    """Poll `predicate` until it returns something truthy; return that, or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout} s")

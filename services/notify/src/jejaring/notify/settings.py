@@ -5,24 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from jejaring.shared.settings import ServiceSettings
 
 
 class NotifySettings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="NOTIFY_", extra="ignore", validate_default=True, populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_")
 
     service: str = "notify"
     port: int = 8002
-    admin_token: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("NOTIFY_ADMIN_TOKEN", "JEJARING_ADMIN_TOKEN"),
-        description="Whoever presents this token may read the delivery log.",
-    )
     language: Literal["id", "en"] = "id"
     intake_public_url: str = "http://127.0.0.1:8000"
     referral_public_url: str = "http://127.0.0.1:8001"

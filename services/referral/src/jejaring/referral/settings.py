@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from jejaring.shared.settings import ServiceSettings
@@ -13,17 +13,10 @@ DEFAULT_PARTNERS_FILE = Path(__file__).parent / "data" / "partners.json"
 
 
 class ReferralSettings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="REFERRAL_", extra="ignore", validate_default=True, populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="REFERRAL_")
 
     service: str = "referral"
     port: int = 8001
     seed_partners_file: Path | None = DEFAULT_PARTNERS_FILE
-    admin_token: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("REFERRAL_ADMIN_TOKEN", "JEJARING_ADMIN_TOKEN"),
-        description="Whoever presents this token may manage partners.",
-    )
     deadline_check_interval_s: float = Field(default=5.0, gt=0)
     reconcile_interval_s: float = Field(default=60.0, gt=0)
