@@ -269,7 +269,12 @@ class Stack:
             child.start()
         self.wait_ready()
         # Partners given NATS credentials in an earlier run: into the config, then reload.
-        self.config.regenerate_nats_config()
+        try:
+            self.config.regenerate_nats_config()
+        except httpx.HTTPError as exc:
+            self.say(
+                f"warning: partner NATS users not refreshed ({exc}); run `jejaring nats-config`"
+            )
         return time.monotonic() - started
 
     def _start_nats(self) -> None:

@@ -24,13 +24,6 @@ def default_sqlite_url(service: str, data_dir: Path | str = ".data") -> str:
     return f"sqlite+aiosqlite:///{Path(data_dir) / f'{service}.db'}"
 
 
-def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
-    """True for a SQLite URL or engine."""
-    if isinstance(url_or_engine, AsyncEngine):
-        return url_or_engine.dialect.name == "sqlite"
-    return make_url(url_or_engine).get_backend_name() == "sqlite"
-
-
 def create_engine(url: str, *, lock_timeout_ms: int = 30_000, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`; SQLite gets WAL, a busy timeout and foreign keys.
 

@@ -212,14 +212,6 @@ class OutboxRelay:
         if failed:
             raise RuntimeError(f"{len(failed)} of {len(rows)} publishes failed: {failed[0][1]!r}")
 
-    async def pending(self) -> int:
-        """How many rows wait to be published."""
-        async with self.sessions() as session:
-            count = await session.scalar(
-                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
-            )
-        return int(count or 0)
-
     async def _maybe_prune(self) -> None:
         loop_now = asyncio.get_running_loop().time()
         if loop_now - self._last_prune < 60:
@@ -229,3 +221,12 @@ class OutboxRelay:
             await session.execute(
                 delete(outbox).where(outbox.c.sent_at < _utcnow() - self.retention)
             )
+
+
+async def unsent_count(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """How many events wait in the outbox (it grows while NATS is away)."""
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+        )
+    return int(count or 0)
