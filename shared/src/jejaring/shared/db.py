@@ -31,6 +31,8 @@ def create_engine(url: str, *, lock_timeout_ms: int = 30_000, **kwargs: Any) -> 
     before failing with a (transient, retried) error.
     """
     parsed = make_url(url)
+    # Statement parameters may be a victim's name: never put them into error messages (logs).
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":

@@ -6,7 +6,10 @@ import datetime as dt
 import json
 import logging
 import sys
+import traceback
 from typing import Any
+
+from pydantic import ValidationError
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
@@ -32,6 +35,19 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+    def formatException(self, ei: Any) -> str:
+        """Tracebacks without messages that may echo input: a ValidationError names fields
+        only (its message would repeat the values it refused)."""
+        _type, exc, tb = ei
+        if isinstance(exc, ValidationError):
+            fields = ", ".join(
+                ".".join(str(p) for p in e["loc"]) or "<root>"
+                for e in exc.errors(include_input=False, include_url=False)
+            )
+            frames = "".join(traceback.format_tb(tb))
+            return f"Traceback (most recent call last):\n{frames}ValidationError at: {fields}"
+        return super().formatException(ei)
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
