@@ -59,6 +59,7 @@ def test_ready_only_while_nats_answers_and_back_without_restart(
     body = wait_status(port, 503)
     assert body["checks"]["nats"] == "disconnected"
     assert body["checks"]["database"] == "ok"
+    assert body["outbox_unsent"] == 0
 
     nats_server.start()  # same port, same JetStream directory
     wait_status(port, 200)

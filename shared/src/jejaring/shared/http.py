@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from jejaring.shared.errors import install_error_handlers
+from jejaring.shared.outbox import unsent_count
 from jejaring.shared.runtime import ServiceRuntime
 
 
@@ -24,14 +25,14 @@ def health_router(runtime: ServiceRuntime) -> APIRouter:
     async def readyz() -> JSONResponse:
         checks = await runtime.readiness()
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {
-                "status": "ready" if ready else "not ready",
-                "service": runtime.name,
-                "checks": checks,
-            },
-            status_code=200 if ready else 503,
-        )
+        body: dict[str, object] = {
+            "status": "ready" if ready else "not ready",
+            "service": runtime.name,
+            "checks": checks,
+        }
+        if checks["database"] == "ok":
+            body["outbox_unsent"] = await unsent_count(runtime.sessions)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return router
 
