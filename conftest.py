@@ -176,3 +176,20 @@ async def service_dbs(
     finally:
         for db_name, _ in created.values():
             await _drop_pg_database(admin, db_name)
+
+
+@pytest.fixture
+async def system_dbs(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    """One database per service for whole-system tests: PostgreSQL when configured (as in CI),
+    SQLite files otherwise."""
+    names = ("intake", "referral", "notify")
+    if not PG_URL:
+        yield {n: f"sqlite+aiosqlite:///{tmp_path / f'{n}.db'}" for n in names}
+        return
+    admin = PG_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
+    created = {n: await _create_pg_database(admin) for n in names}
+    try:
+        yield {n: url for n, (_, url) in created.items()}
+    finally:
+        for db_name, _ in created.values():
+            await _drop_pg_database(admin, db_name)

@@ -20,6 +20,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jejaring.shared.db import is_transient_db_error
+
 log = logging.getLogger(__name__)
 
 
@@ -255,6 +257,23 @@ def install_error_handlers(app: FastAPI, *, body_limit: int = 256 * 1024) -> Non
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_transient_db_error(exc):
+            log.warning(
+                "database unavailable",
+                extra={"path": request.url.path, "error": type(exc).__name__},
+            )
+            return error_response(
+                503,
+                [
+                    FieldError(
+                        "request",
+                        "database_unavailable",
+                        "Basis data sedang tidak dapat dihubungi; tidak ada yang tersimpan. Coba lagi sebentar.",
+                        "The database cannot be reached right now; nothing was saved. Try again shortly.",
+                    )
+                ],
+                headers={"Retry-After": "5"},
+            )
         log.error(
             "unhandled error",
             extra={"path": request.url.path, "error": type(exc).__name__},

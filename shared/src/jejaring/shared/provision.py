@@ -74,7 +74,9 @@ class ConsumerSpec:
     durable: str
     filter_subjects: tuple[str, ...] = ()
     description: str = ""
-    ack_wait_s: float = 30.0
+    # Short, so a message held by a consumer that died comes back quickly; a slow handler
+    # keeps its message with in_progress() heartbeats (IdempotentConsumer does).
+    ack_wait_s: float = 10.0
     max_deliver: int = -1
     max_ack_pending: int = 1000
     deliver_policy: DeliverPolicy = DeliverPolicy.ALL

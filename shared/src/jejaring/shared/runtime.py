@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,21 @@ log = logging.getLogger(__name__)
 EXIT_CONFIG = 78  # EX_CONFIG: provisioning drift that needs an operator
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+def _fault_after_publish() -> Callable[[Sequence[int]], None] | None:
+    """Fault injection for the system tests, off unless JEJARING_FAULT asks for it: the process
+    dies (SIGKILL) right after its first PubAcks, before it marks those rows sent."""
+    if os.environ.get("JEJARING_FAULT") != "kill-relay-after-puback":
+        return None
+
+    def die(published: Sequence[int]) -> None:
+        if published:
+            log.warning("fault injection: killing this process after the PubAck")
+            logging.shutdown()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return die
 
 
 @dataclass
@@ -172,6 +188,7 @@ class ServiceRuntime:
             js=self.js,
             outbox_=self.outbox,
             poll_interval=s.relay_poll_interval_s,
+            after_publish=_fault_after_publish(),
         )
         self._spawn(self.relay.run(), "relay")
         for sub in self.subscriptions:
