@@ -398,3 +398,30 @@ def test_a_partner_accepting_twice_and_one_answering_for_another(system: System)
         )
     )
     assert [(r.status, r.sequence) for r in rows] == [("accepted", 2)], "accepted once"
+
+
+def test_a_request_lost_from_a_partner_stream_is_restored(system: System) -> None:
+    system.post_cases(3)
+    system.converge()
+
+    async def lose_one() -> None:
+        nc = await nats.connect(system.nats.url)
+        js = nc.jetstream()
+        info = await js.stream_info("AGENCY_POSBAKUM_AISYIYAH")
+        await js.delete_msg("AGENCY_POSBAKUM_AISYIYAH", info.state.first_seq)  # an acked write lost
+        await nc.close()
+
+    asyncio.run(lose_one())
+    assert isinstance(asyncio.run(system.check(0)), str), "the loss is visible"
+    assert system.converge(timeout=60).duplicates == 0
+
+
+def test_a_handler_slower_than_the_ack_wait(system: System) -> None:
+    system.kill("referral")
+    system.start(
+        "referral", JEJARING_FAULT="slow-handler"
+    )  # 15 s for the first case, ack-wait 10 s
+    system.post_cases(3)
+    figures = system.converge(timeout=90)
+    assert figures.duplicates == 0
+    assert figures.seconds_to_converge > 10, "the slow handler really ran past the ack-wait"

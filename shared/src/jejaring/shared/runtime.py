@@ -58,6 +58,23 @@ def _fault_after_publish() -> Callable[[Sequence[int]], None] | None:
     return die
 
 
+def _fault_slow_handler(handler: Handler, ack_wait: float) -> Handler:
+    """Fault injection for the system tests, off unless JEJARING_FAULT=slow-handler: the first
+    message takes one and a half ack-waits to handle."""
+    if os.environ.get("JEJARING_FAULT") != "slow-handler":
+        return handler
+    slow_once = [True]
+
+    async def slow(session: AsyncSession, envelope: Any) -> None:
+        if slow_once[0]:
+            slow_once[0] = False
+            log.warning("fault injection: a handler slower than the ack-wait")
+            await asyncio.sleep(ack_wait * 1.5)
+        await handler(session, envelope)
+
+    return slow
+
+
 @dataclass
 class Subscription:
     spec: ConsumerSpec
@@ -195,7 +212,7 @@ class ServiceRuntime:
             consumer = IdempotentConsumer(
                 service=self.name,
                 spec=sub.spec,
-                handler=sub.handler,
+                handler=_fault_slow_handler(sub.handler, sub.spec.ack_wait_s),
                 sessions=self.sessions,
                 js=self.js,
             )

@@ -9,12 +9,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI
+from nats.js.errors import NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.referral import asyncapi, service
 from jejaring.referral.api import Clock, Context, docs_router, router
 from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER, case_handler, reply_handler
 from jejaring.referral.settings import ReferralSettings
+from jejaring.shared import subjects
 from jejaring.shared.http import service_app
 from jejaring.shared.provision import agency_consumer_spec, agency_stream_spec, contract_streams
 from jejaring.shared.region import load_region
@@ -80,7 +82,26 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
         Subscription(CASES_CONSUMER, case_handler(d, clock)),
         Subscription(REPLIES_CONSUMER, reply_handler(d, clock)),
     ]
+
+    async def repair_streams(session: AsyncSession) -> int:
+        """The reconciler's second half: a request JetStream acknowledged but no longer holds
+        (a broker that lost an acknowledged write) is published again."""
+        assert runtime.js is not None
+        missing = []
+        for referral, slug, seq in await service.published_requests(session):
+            try:
+                await runtime.js.get_msg(subjects.agency_stream(slug), seq)
+            except NotFoundError:
+                missing.append(referral)
+        for referral in missing:
+            await service.redrive_request(session, referral=referral, deps=d, now=clock())
+        return len(missing)
+
     runtime.workers = [
+        (
+            "stream-repair",
+            _periodic("stream repair", settings.reconcile_interval_s, repair_streams),
+        ),
         (
             "deadlines",
             _periodic(

@@ -74,6 +74,8 @@ class Referral(Base):
     note: Mapped[str | None] = mapped_column(Text)
     escalated_from: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     overdue_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # Nats-Msg-Id of the latest `requested` message on the partner's stream (for repairs).
+    request_msg_id: Mapped[str | None] = mapped_column(String(100))
 
 
 class UnmetNeed(Base):

@@ -29,9 +29,11 @@ from jejaring.shared.enums import (
     ReferralStatus,
     Service,
 )
+from jejaring.shared.envelope import NATS_MSG_ID, OutgoingMessage
 from jejaring.shared.errors import api_error, not_found
 from jejaring.shared.outbox import Outbox
 from jejaring.shared.region import Region
+from jejaring.shared.tables import outbox
 from jejaring.shared.tokens import new_token, token_hash
 
 log = logging.getLogger(__name__)
@@ -310,7 +312,7 @@ async def _request(
     )
     session.add(r)
     await session.flush()
-    await deps.outbox.add(
+    request = await deps.outbox.add(
         session,
         ev.ReferralRequested(
             referral_id=r.id,
@@ -325,6 +327,7 @@ async def _request(
         ),
         time=now,
     )
+    r.request_msg_id = request.msg_id
     await deps.outbox.add(
         session, ev.ReferralStatusChanged(**await _fact_fields(session, r, now)), time=now
     )
@@ -653,6 +656,45 @@ async def _offer_elsewhere(
 
 
 # --- reconciler ----------------------------------------------------------------------------------
+
+
+async def published_requests(
+    session: AsyncSession, *, limit: int = 1000
+) -> list[tuple[uuid.UUID, str, int]]:
+    """(referral id, partner slug, stream sequence) of open requests whose message JetStream
+    acknowledged: what the stream must still hold."""
+    rows = await session.execute(
+        select(Referral.id, Referral.partner_slug, outbox.c.stream_seq)
+        .join(outbox, outbox.c.msg_id == Referral.request_msg_id)
+        .where(Referral.status == ReferralStatus.REQUESTED.value, outbox.c.stream_seq.is_not(None))
+        .order_by(Referral.requested_at.desc())
+        .limit(limit)
+    )
+    return [(rid, slug, int(seq)) for rid, slug, seq in rows.all()]
+
+
+async def redrive_request(
+    session: AsyncSession, *, referral: uuid.UUID, deps: Deps, now: dt.datetime
+) -> None:
+    """Publish a referral's request again, with the same CloudEvents id (partners deduplicate on
+    it) and a new Nats-Msg-Id (JetStream would drop the old one as a duplicate)."""
+    r = await session.get(Referral, referral, with_for_update=True)
+    if r is None or r.status != ReferralStatus.REQUESTED.value or r.request_msg_id is None:
+        return
+    row = (await session.execute(select(outbox).where(outbox.c.msg_id == r.request_msg_id))).one()
+    ce_id = row.headers["ce-id"]
+    msg_id = f"{ce_id}.redrive.{int(now.timestamp() * 1000)}"
+    await deps.outbox.add_message(
+        session,
+        OutgoingMessage(
+            subject=row.subject, headers={**row.headers, NATS_MSG_ID: msg_id}, body=row.body
+        ),
+    )
+    r.request_msg_id = msg_id
+    log.warning(
+        "referral request re-driven: missing from the partner stream",
+        extra={"referral": str(r.id), "partner": r.partner_slug},
+    )
 
 
 async def reconcile(
