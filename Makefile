@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 SOURCES := requirements-dev.txt constraints.txt shared/pyproject.toml cli/pyproject.toml \
            $(wildcard services/*/pyproject.toml)
 
-.PHONY: up test install lint typecheck schemas clean check-python
+.PHONY: up test soak install lint typecheck schemas clean check-python
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
@@ -28,6 +28,10 @@ up: install
 ## Run every test (SQLite always; PostgreSQL too when JEJARING_TEST_DATABASE_URL is set).
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Ten minutes of steady load with a random fault a minute (SOAK_SECONDS shortens it; not in CI).
+soak: install
+	$(BIN)/python -m pytest tests/system/test_soak.py -m soak -s -q $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

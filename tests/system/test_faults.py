@@ -2,7 +2,7 @@
 cases, one fault per test. After the fault, within a bounded time: every committed case has
 exactly one referral per expected (service, partner); each partner stream holds exactly those
 requests, no Nats-Msg-Id twice; every expected notification is in the delivery log once; the DLQ
-holds only what the test put there; every outbox is empty.
+holds only what the test put there; every outbox is empty (the invariants: conftest.py here).
 
 PostgreSQL when JEJARING_TEST_DATABASE_URL is set (as in CI), SQLite files otherwise.
 """
@@ -11,278 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 import time
 import uuid
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import httpx
 import nats
 import pytest
-from sqlalchemy import text
 
-from jejaring.shared import db, envelope
+from jejaring.shared import envelope
 from jejaring.shared.enums import ReferralStatus
 from jejaring.shared.events import PartnerReplied
-from jejaring.shared.natsserver import NatsServer, free_port
-
-ADMIN = "admin-token-for-fault-tests-000000"
-EXPECTED = {
-    ("law_enforcement", "polresta-ppa"),
-    ("legal_aid", "posbakum-aisyiyah"),
-    ("counselling", "bikksa-mentari"),
-}
-PARTNERS = sorted({p for _, p in EXPECTED})
-SERVICES = ("intake", "referral", "notify")
-CASE: dict[str, Any] = {
-    "kelurahan_code": "64.71.04.1003",
-    "reported_at": "2026-11-20T09:00:00+08:00",
-    "place": "household",
-    "violence_forms": ["physical"],
-    "risk_level": "medium",
-    "reporter": {"kind": "neighbour"},
-    "victims": [{"name": "Siti Rahmawati", "sex": "female", "age": 34}],
-    "perpetrator": {"relationship": "spouse", "sex": "male"},
-    "needs": ["law_enforcement", "legal_aid", "counselling"],
-    "consent": {"given_by": "victim", "scope": ["police", "legal_aid", "counselling"]},
-    "legal_aid_proof": {"kind": "sktm", "number": "SKTM/9"},
-}
+from jejaring.shared.natsserver import free_port
 
 
-def norm(value: Any) -> str:
-    """A UUID as SQLite (hex) and PostgreSQL (dashed) both give it."""
-    return str(value).replace("-", "").lower()
-
-
-@dataclass
-class Figures:
-    cases: int
-    referrals_expected: int
-    referrals_found: int
-    duplicates: int
-    notifications: int
-    dlq: int
-    seconds_to_converge: float
-
-    def line(self) -> str:
-        return (
-            f"cases {self.cases}, referrals expected {self.referrals_expected} / found "
-            f"{self.referrals_found}, duplicates {self.duplicates}, notifications "
-            f"{self.notifications}, DLQ {self.dlq}, converged in {self.seconds_to_converge:.1f} s"
-        )
-
-
-@dataclass
-class System:
-    tmp: Path
-    dbs: dict[str, str]
-    nats: NatsServer
-    ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    officer: dict[str, str] = field(default_factory=dict)
-    failed_posts: int = 0
-
-    def env(self, name: str, **extra: str) -> dict[str, str]:
-        p = name.upper() + "_"
-        return {
-            **os.environ,
-            p + "DATABASE_URL": self.dbs[name],
-            p + "NATS_URL": self.nats.url,
-            p + "PORT": str(self.ports[name]),
-            p + "DATA_DIR": str(self.tmp / "data"),
-            p + "RELAY_POLL_INTERVAL_S": "0.5",
-            "REFERRAL_RECONCILE_INTERVAL_S": "5",
-            "NOTIFY_DISPATCH_INTERVAL_S": "0.2",
-            "JEJARING_ADMIN_TOKEN": ADMIN,
-            **extra,
-        }
-
-    def start(self, name: str, **extra: str) -> None:
-        log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", f"jejaring.{name}"],
-            env=self.env(name, **extra),
-            stdout=log,
-            stderr=log,
-        )
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.ports[name]}"
-
-    def wait_ready(self, *names: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        for name in names or SERVICES:
-            while True:
-                try:
-                    if httpx.get(f"{self.url(name)}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert self.procs[name].poll() is None, f"{name} exited: see {self.tmp / name}.log"
-                assert time.monotonic() < deadline, f"{name} not ready"
-                time.sleep(0.1)
-
-    def wait_healthy(self, name: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url(name)}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError(f"{name} not up")
-
-    def kill(self, name: str) -> None:
-        self.procs[name].send_signal(signal.SIGKILL)
-        self.procs[name].wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        self.nats.stop()
-
-    def post_cases(self, n: int, *, pause: float = 0.0) -> None:
-        """Post n cases; a post refused while a part is down counts as failed (never as sent)."""
-        with httpx.Client(base_url=self.url("intake"), headers=self.officer, timeout=10) as client:
-            for _ in range(n):
-                try:
-                    r = client.post("/api/v1/cases", json=CASE)
-                    if r.status_code != 201:
-                        self.failed_posts += 1
-                except httpx.HTTPError:
-                    self.failed_posts += 1
-                time.sleep(pause)
-
-    def burst_in_background(self, n: int, pause: float = 0.02) -> threading.Thread:
-        thread = threading.Thread(target=self.post_cases, args=(n,), kwargs={"pause": pause})
-        thread.start()
-        return thread
-
-    # --- the invariants ------------------------------------------------------------------------
-
-    async def _rows(self, name: str, sql: str) -> list[Any]:
-        engine = db.create_engine(self.dbs[name])
-        try:
-            async with engine.connect() as conn:
-                return list((await conn.execute(text(sql))).all())
-        finally:
-            await engine.dispose()
-
-    async def _stream(self, stream: str) -> list[Any]:
-        nc = await nats.connect(self.nats.url)
-        try:
-            js = nc.jetstream()
-            info = await js.stream_info(stream)
-            out = []
-            if not info.state.messages:
-                return out
-            for seq in range(max(1, info.state.first_seq), info.state.last_seq + 1):
-                try:
-                    out.append(await js.get_msg(stream, seq))
-                except nats.js.errors.NotFoundError:
-                    continue
-            return out
-        finally:
-            await nc.close()
-
-    async def check(self, expected_dlq: int) -> Figures | str:
-        """The figures if every invariant holds, else the first one that does not."""
-        cases = await self._rows("intake", "SELECT id FROM case_record")
-        refs = await self._rows(
-            "referral", "SELECT id, case_id, service, partner_slug FROM referral"
-        )
-        by_case: dict[str, set[tuple[str, str]]] = {}
-        for r in refs:
-            by_case.setdefault(norm(r.case_id), set()).add((r.service, r.partner_slug))
-        dup_keys = sum(
-            c - 1
-            for c in Counter((str(r.case_id), r.service, r.partner_slug) for r in refs).values()
-        )
-        for case in cases:
-            if by_case.get(norm(case.id)) != EXPECTED:
-                return f"case {case.id} has referrals {by_case.get(norm(case.id))}"
-        if len(refs) != 3 * len(cases):
-            return f"{len(refs)} referrals for {len(cases)} cases"
-        duplicates = dup_keys
-        for slug in PARTNERS:
-            msgs = await self._stream("AGENCY_" + slug.upper().replace("-", "_"))
-            ids = Counter(m.headers["Nats-Msg-Id"] for m in msgs if m.headers)
-            referral_ids = Counter(norm(m.headers.get("ce-subject")) for m in msgs if m.headers)
-            duplicates += sum(c - 1 for c in ids.values()) + sum(
-                c - 1 for c in referral_ids.values()
-            )
-            wanted = {norm(r.id) for r in refs if r.partner_slug == slug}
-            if set(referral_ids) != wanted:
-                return f"stream of {slug}: {len(referral_ids)} referrals, database {len(wanted)}"
-        sent = await self._rows(
-            "notify",
-            "SELECT referral_id, status FROM delivery WHERE trigger = 'referral_requested'",
-        )
-        per_referral = Counter(norm(r.referral_id) for r in sent)
-        duplicates += sum(c - 1 for c in per_referral.values())
-        if len(per_referral) != len(refs) or any(r.status != "sent" for r in sent):
-            return f"{len(per_referral)} referrals notified ({Counter(r.status for r in sent)}) of {len(refs)}"
-        dlq = await self._stream("DLQ")
-        if len(dlq) != expected_dlq:
-            return f"DLQ holds {len(dlq)}, expected {expected_dlq}"
-        for name in SERVICES:
-            (unsent,) = await self._rows(name, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
-            if unsent[0]:
-                return f"{name} outbox holds {unsent[0]} unsent"
-        if duplicates:
-            return f"{duplicates} duplicates"
-        return Figures(len(cases), 3 * len(cases), len(refs), duplicates, len(sent), len(dlq), 0.0)
-
-    def converge(self, *, expected_dlq: int = 0, timeout: float = 90) -> Figures:
-        started = time.monotonic()
-        last: Figures | str = "not checked"
-        while time.monotonic() - started < timeout:
-            last = asyncio.run(self.check(expected_dlq))
-            if isinstance(last, Figures):
-                last.seconds_to_converge = time.monotonic() - started
-                print(f"\n  {last.line()}; posts refused during the fault: {self.failed_posts}")
-                return last
-            time.sleep(0.5)
-        raise AssertionError(f"not converged after {timeout} s: {last}")
-
-
-@pytest.fixture
-def system(tmp_path: Path, system_dbs: dict[str, str]) -> Iterator[System]:
-    nats_server = NatsServer(
-        store_dir=tmp_path / "jetstream", log_file=tmp_path / "nats.log"
-    ).start()
-    s = System(tmp_path, system_dbs, nats_server)
-    try:
-        for name in SERVICES:
-            s.start(name)
-        s.wait_ready()
-        user = httpx.post(
-            f"{s.url('intake')}/api/v1/users",
-            json={"name": "Ibu Wulan", "role": "officer", "kelurahan_code": "64.71.04.1003"},
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        ).json()
-        s.officer = {"Authorization": f"Bearer {user['token']}"}
-        yield s
-    finally:
-        s.stop_all()
-
-
-def test_intake_killed_after_commit_before_publish(system: System) -> None:
+def test_intake_killed_after_commit_before_publish(system) -> None:
     system.kill("intake")
     system.start("intake", INTAKE_NATS_URL=f"nats://127.0.0.1:{free_port()}")  # cannot publish
     system.wait_healthy("intake")
@@ -294,7 +38,7 @@ def test_intake_killed_after_commit_before_publish(system: System) -> None:
     assert figures.cases == 10
 
 
-def test_referral_killed_mid_burst(system: System) -> None:
+def test_referral_killed_mid_burst(system) -> None:
     burst = system.burst_in_background(30)
     time.sleep(0.5)
     system.kill("referral")
@@ -304,7 +48,7 @@ def test_referral_killed_mid_burst(system: System) -> None:
     assert system.converge().cases == 30 - system.failed_posts
 
 
-def test_relay_killed_after_puback_before_marking_sent(system: System) -> None:
+def test_relay_killed_after_puback_before_marking_sent(system) -> None:
     system.kill("referral")
     system.start("referral", JEJARING_FAULT="kill-relay-after-puback")
     system.post_cases(5)
@@ -316,7 +60,7 @@ def test_relay_killed_after_puback_before_marking_sent(system: System) -> None:
     assert system.converge().duplicates == 0
 
 
-def test_nats_killed_mid_burst(system: System) -> None:
+def test_nats_killed_mid_burst(system) -> None:
     burst = system.burst_in_background(30)
     time.sleep(0.5)
     system.nats.kill()
@@ -326,7 +70,7 @@ def test_nats_killed_mid_burst(system: System) -> None:
     assert system.converge().cases == 30 - system.failed_posts
 
 
-def test_nats_stopped_for_15_seconds(system: System) -> None:
+def test_nats_stopped_for_15_seconds(system) -> None:
     burst = system.burst_in_background(20, pause=0.1)
     time.sleep(0.5)
     system.nats.kill(signal.SIGSTOP)
@@ -339,7 +83,7 @@ def test_nats_stopped_for_15_seconds(system: System) -> None:
 @pytest.mark.skipif(
     not shutil.which("pg_ctlcluster"), reason="needs the machine's PostgreSQL cluster"
 )
-def test_postgresql_stopped_for_10_seconds(system: System) -> None:
+def test_postgresql_stopped_for_10_seconds(system) -> None:
     if not system.dbs["intake"].startswith("postgresql"):
         pytest.skip("runs on PostgreSQL (JEJARING_TEST_DATABASE_URL)")
     cluster = subprocess.run(
@@ -355,7 +99,7 @@ def test_postgresql_stopped_for_10_seconds(system: System) -> None:
     assert system.converge(timeout=120).cases == 30 - system.failed_posts
 
 
-def test_a_poison_message_goes_to_the_dlq_and_everything_else_flows(system: System) -> None:
+def test_a_poison_message_goes_to_the_dlq_and_everything_else_flows(system) -> None:
     async def poison() -> None:
         nc = await nats.connect(system.nats.url)
         await nc.jetstream().publish(
@@ -369,7 +113,7 @@ def test_a_poison_message_goes_to_the_dlq_and_everything_else_flows(system: Syst
     assert system.converge(expected_dlq=1).cases == 10
 
 
-def test_a_partner_accepting_twice_and_one_answering_for_another(system: System) -> None:
+def test_a_partner_accepting_twice_and_one_answering_for_another(system) -> None:
     system.post_cases(2)
     system.converge()
 
@@ -400,7 +144,7 @@ def test_a_partner_accepting_twice_and_one_answering_for_another(system: System)
     assert [(r.status, r.sequence) for r in rows] == [("accepted", 2)], "accepted once"
 
 
-def test_a_request_lost_from_a_partner_stream_is_restored(system: System) -> None:
+def test_a_request_lost_from_a_partner_stream_is_restored(system) -> None:
     system.post_cases(3)
     system.converge()
 
@@ -416,7 +160,7 @@ def test_a_request_lost_from_a_partner_stream_is_restored(system: System) -> Non
     assert system.converge(timeout=60).duplicates == 0
 
 
-def test_a_handler_slower_than_the_ack_wait(system: System) -> None:
+def test_a_handler_slower_than_the_ack_wait(system) -> None:
     system.kill("referral")
     system.start(
         "referral", JEJARING_FAULT="slow-handler"
