@@ -31,7 +31,7 @@ test: install
 
 ## Ten minutes of steady load with a random fault a minute (SOAK_SECONDS shortens it; not in CI).
 soak: install
-	$(BIN)/python -m pytest tests/system/test_soak.py -m soak -s -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/system/test_soak.py -m soak -s -q --timeout=0 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
