@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -137,9 +138,7 @@ async def database_url(
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
-    admin = containers.get("postgresql") or PG_URL
-    if not admin.startswith("postgresql+asyncpg"):
-        admin = admin.replace("postgresql://", "postgresql+asyncpg://", 1)
+    admin = _admin_url(containers)
     name, url = await _create_pg_database(admin)
     try:
         yield url
@@ -158,38 +157,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@contextlib.asynccontextmanager
+async def _service_databases(
+    kind: str, tmp_path: Path, admin: str
+) -> AsyncIterator[dict[str, str]]:
+    """One fresh database per service (intake, referral, notify), as each owns its own."""
+    names = ("intake", "referral", "notify")
+    if kind == "sqlite":
+        yield {n: f"sqlite+aiosqlite:///{tmp_path / f'{n}.db'}" for n in names}
+        return
+    created = {n: await _create_pg_database(admin) for n in names}
+    try:
+        yield {n: url for n, (_, url) in created.items()}
+    finally:
+        for db_name, _ in created.values():
+            await _drop_pg_database(admin, db_name)
+
+
+def _admin_url(containers: dict[str, str]) -> str:
+    admin = containers.get("postgresql") or PG_URL
+    return (
+        admin
+        if admin.startswith("postgresql+asyncpg")
+        else admin.replace("postgresql://", "postgresql+asyncpg://", 1)
+    )
+
+
 @pytest.fixture(params=DB_KINDS)
 async def service_dbs(
     request: pytest.FixtureRequest, tmp_path: Path, containers: dict[str, str]
 ) -> AsyncIterator[dict[str, str]]:
-    """One fresh database per service (intake, referral, notify), as each owns its own."""
-    names = ("intake", "referral", "notify")
-    if request.param == "sqlite":
-        yield {n: f"sqlite+aiosqlite:///{tmp_path / f'{n}.db'}" for n in names}
-        return
-    admin = containers.get("postgresql") or PG_URL
-    if not admin.startswith("postgresql+asyncpg"):
-        admin = admin.replace("postgresql://", "postgresql+asyncpg://", 1)
-    created = {n: await _create_pg_database(admin) for n in names}
-    try:
-        yield {n: url for n, (_, url) in created.items()}
-    finally:
-        for db_name, _ in created.values():
-            await _drop_pg_database(admin, db_name)
+    """One fresh database per service, on each database kind."""
+    async with _service_databases(request.param, tmp_path, _admin_url(containers)) as dbs:
+        yield dbs
 
 
 @pytest.fixture
-async def system_dbs(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+async def system_dbs(tmp_path: Path, containers: dict[str, str]) -> AsyncIterator[dict[str, str]]:
     """One database per service for whole-system tests: PostgreSQL when configured (as in CI),
     SQLite files otherwise."""
-    names = ("intake", "referral", "notify")
-    if not PG_URL:
-        yield {n: f"sqlite+aiosqlite:///{tmp_path / f'{n}.db'}" for n in names}
-        return
-    admin = PG_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
-    created = {n: await _create_pg_database(admin) for n in names}
-    try:
-        yield {n: url for n, (_, url) in created.items()}
-    finally:
-        for db_name, _ in created.values():
-            await _drop_pg_database(admin, db_name)
+    kind = "postgresql" if PG_URL or containers else "sqlite"
+    async with _service_databases(kind, tmp_path, _admin_url(containers)) as dbs:
+        yield dbs

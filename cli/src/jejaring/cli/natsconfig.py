@@ -10,6 +10,7 @@ Passwords appear in the configuration only as bcrypt hashes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -74,7 +75,10 @@ def partner_permissions(slug: str) -> dict[str, dict[str, list[str]]]:
     }
 
 
+@functools.cache
 def bcrypt_hash(password: str) -> str:
+    """The hash the server configuration holds; computed once per password and process
+    (bcrypt is slow on purpose, and the stack writes its configuration twice at start)."""
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(11)).decode()
 
 
