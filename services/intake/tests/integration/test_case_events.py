@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,33 @@ def test_referral_statuses_show_on_the_case(client: TestClient, nats_url: str) -
     assert [(r["partner_slug"], r["service"], r["status"]) for r in referrals] == [
         ("posbakum-aisyiyah", "legal_aid", "accepted")
     ]
+
+
+def test_a_retried_post_with_its_idempotency_key_records_the_case_once(
+    client: TestClient, nats_url: str
+) -> None:
+    who = officer(client)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    # The officer's phone lost the answer and sent the same case again, several times at once.
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(
+            pool.map(lambda _: client.post("/api/v1/cases", json=BODY, headers=who | key), range(5))
+        )
+
+    assert [a.status_code for a in answers] == [201] * 5, [a.text for a in answers]
+    assert sum("Idempotent-Replayed" not in a.headers for a in answers) == 1
+    assert len({a.headers["Location"] for a in answers}) == 1
+    assert len({a.json()["reference"] for a in answers}) == 1
+    assert client.get("/api/v1/cases", headers=who).json()["total"] == 1
+    until(lambda: client.portal.call(_stream_messages, nats_url, "case.v1.created"))  # type: ignore[union-attr]
+    time.sleep(0.5)
+    assert len(client.portal.call(_stream_messages, nats_url, "case.v1.created")) == 1  # type: ignore[union-attr]
+
+    other = client.post("/api/v1/cases", json=BODY | {"risk_level": "low"}, headers=who | key)
+    assert other.status_code == 422
+    assert [e["field"] for e in other.json()["detail"]] == ["Idempotency-Key"]
+    assert client.get("/api/v1/cases", headers=who).json()["total"] == 1
+
+    bad = client.post("/api/v1/cases", json=BODY, headers=who | {"Idempotency-Key": "a b"})
+    assert bad.status_code == 422
+    assert "idempotency-key" in bad.json()["detail"][0]["field"].lower()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.intake import rules, service
@@ -112,13 +113,54 @@ async def _case_out(session: AsyncSession, case: Case, region: Region) -> CaseOu
 
 
 @router.post("/cases", status_code=201, response_model=CaseOut, tags=["cases"])
-async def create_case(body: CaseIn, who: Who, ctx: Ctx, response: Response) -> CaseOut:
+async def create_case(
+    body: CaseIn,
+    who: Who,
+    ctx: Ctx,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=8,
+            max_length=64,
+            pattern=r"^[A-Za-z0-9._:-]+$",
+            description="A key the client makes once per case (a UUID, say) and sends again "
+            "when it retries: if the first POST was recorded, the retry answers with that case "
+            "(header `Idempotent-Replayed: true`) instead of recording it twice.",
+        ),
+    ] = None,
+) -> CaseOut:
     """Record a case. Refused with 422 naming each field and rule that is not met."""
     async with ctx.sessions() as session:
-        async with session.begin():
-            case = await service.create_case(
-                session, data=body, by=who, region=ctx.region, outbox=ctx.outbox, now=ctx.clock()
-            )
+        try:
+            async with session.begin():
+                case = None
+                if idempotency_key:
+                    case = await service.case_for_key(
+                        session, key=idempotency_key, data=body, by=who
+                    )
+                replayed = case is not None
+                if case is None:
+                    case = await service.create_case(
+                        session,
+                        data=body,
+                        by=who,
+                        region=ctx.region,
+                        outbox=ctx.outbox,
+                        now=ctx.clock(),
+                        idempotency_key=idempotency_key,
+                    )
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            # A second request with the same key committed first: answer with its case.
+            async with session.begin():
+                case = await service.case_for_key(session, key=idempotency_key, data=body, by=who)
+            if case is None:
+                raise
+            replayed = True
+        if replayed:
+            response.headers["Idempotent-Replayed"] = "true"
         response.headers["Location"] = f"/api/v1/cases/{case.id}"
         return await _case_out(session, case, ctx.region)
 

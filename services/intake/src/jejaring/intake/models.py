@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Integer, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from jejaring.shared.db import UtcDateTime
@@ -44,6 +44,14 @@ class Case(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer)
+    # The client's Idempotency-Key for the POST that created the case, and a hash of its body:
+    # a retried POST (the answer was lost) returns this case instead of recording a second one.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("uq_case_record_idempotency", "created_by", "idempotency_key", unique=True),
+    )
 
 
 class ReferenceCounter(Base):

@@ -7,6 +7,7 @@ and the event it causes (written to the outbox here) commit together or not at a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -100,6 +101,35 @@ def _consent(consent: ConsentIn, *, by: Principal, now: dt.datetime) -> dict[str
     }
 
 
+def _request_hash(data: CaseIn) -> str:
+    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()
+
+
+async def case_for_key(
+    session: AsyncSession, *, key: str, data: CaseIn, by: Principal
+) -> Case | None:
+    """The case an earlier POST with this Idempotency-Key recorded, if any.
+
+    The key is the client's, per user: reusing it for a different body is refused (422), as the
+    IETF Idempotency-Key draft asks, rather than answered with a case the client did not send.
+    """
+    _require_case_role(by)
+    case = (
+        await session.execute(
+            select(Case).where(Case.created_by == by.id, Case.idempotency_key == key)
+        )
+    ).scalar_one_or_none()
+    if case is not None and case.request_hash != _request_hash(data):
+        raise api_error(
+            422,
+            "Idempotency-Key",
+            "key_reused",
+            "Idempotency-Key ini sudah dipakai untuk kasus lain; buat kunci baru untuk kasus baru.",
+            "This Idempotency-Key was used for a different case; use a new key for a new case.",
+        )
+    return case
+
+
 async def create_case(
     session: AsyncSession,
     *,
@@ -108,6 +138,7 @@ async def create_case(
     region: Region,
     outbox: Outbox,
     now: dt.datetime,
+    idempotency_key: str | None = None,
 ) -> Case:
     """Record a case and stage `case.v1.created`; 422 with every broken rule at once."""
     _require_case_role(by)
@@ -165,6 +196,8 @@ async def create_case(
         created_at=now,
         updated_at=now,
         version=1,
+        idempotency_key=idempotency_key,
+        request_hash=_request_hash(data) if idempotency_key else None,
     )
     session.add(case)
     await session.flush()
