@@ -25,28 +25,13 @@ from sqlalchemy import text
 
 from jejaring.shared import db
 from jejaring.shared.natsserver import NatsServer, free_port
+from jejaring.shared.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
 
 ADMIN = "admin-token-for-fault-tests-000000"
-EXPECTED = {
-    ("law_enforcement", "polresta-ppa"),
-    ("legal_aid", "posbakum-aisyiyah"),
-    ("counselling", "bikksa-mentari"),
-}
+EXPECTED = THREE_WAY_REFERRALS
 PARTNERS = sorted({p for _, p in EXPECTED})
 SERVICES = ("intake", "referral", "notify")
-CASE: dict[str, Any] = {
-    "kelurahan_code": "64.71.04.1003",
-    "reported_at": "2026-11-20T09:00:00+08:00",
-    "place": "household",
-    "violence_forms": ["physical"],
-    "risk_level": "medium",
-    "reporter": {"kind": "neighbour"},
-    "victims": [{"name": "Siti Rahmawati", "sex": "female", "age": 34}],
-    "perpetrator": {"relationship": "spouse", "sex": "male"},
-    "needs": ["law_enforcement", "legal_aid", "counselling"],
-    "consent": {"given_by": "victim", "scope": ["police", "legal_aid", "counselling"]},
-    "legal_aid_proof": {"kind": "sktm", "number": "SKTM/9"},
-}
+CASE = THREE_WAY_CASE
 
 
 def norm(value: Any) -> str:

@@ -44,6 +44,27 @@ T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
 VICTIM_NAME = "Siti Rahmawati"
 CHILD_NAME = "Putri Ayu Lestari"
 
+# A case posted to intake (POST /api/v1/cases) that the seeded partners refer three ways: the
+# load of the fault tests and of `make bench`.
+THREE_WAY_CASE: dict[str, Any] = {
+    "kelurahan_code": "64.71.04.1003",
+    "reported_at": "2026-11-20T09:00:00+08:00",
+    "place": "household",
+    "violence_forms": ["physical"],
+    "risk_level": "medium",
+    "reporter": {"kind": "neighbour"},
+    "victims": [{"name": VICTIM_NAME, "sex": "female", "age": 34}],
+    "perpetrator": {"relationship": "spouse", "sex": "male"},
+    "needs": ["law_enforcement", "legal_aid", "counselling"],
+    "consent": {"given_by": "victim", "scope": ["police", "legal_aid", "counselling"]},
+    "legal_aid_proof": {"kind": "sktm", "number": "SKTM/9"},
+}
+THREE_WAY_REFERRALS = {
+    ("law_enforcement", "polresta-ppa"),
+    ("legal_aid", "posbakum-aisyiyah"),
+    ("counselling", "bikksa-mentari"),
+}
+
 
 def case_snapshot_fields(case_id: uuid.UUID | None = None, version: int = 1) -> dict[str, object]:
     """The fields of a realistic high-risk case (a child, domestic violence)."""
