@@ -151,6 +151,31 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_keeps_going(
     assert original.subject == "dlq.v1.test.case.v1.created"
 
 
+async def test_a_backlog_is_handled_together_and_one_bad_message_stays_alone(
+    plumbing, js, streams
+) -> None:
+    # Published before the consumer starts: the first fetch brings all 21 at once.
+    references = [f"BPT-2026-{n:06d}" for n in range(1, 21)]
+    for n, reference in enumerate(references):
+        await publish(js, CASE.model_copy(update={"reference": reference}))
+        if n == 9:
+            await publish(js, CASE.model_copy(update={"reference": "BPT-2026-999999"}))
+
+    async def refuse_one(session, env):  # type: ignore[no-untyped-def]
+        await count_effect(session, env)  # written, then rolled back with the batch
+        if env.data.reference == "BPT-2026-999999":
+            raise PoisonMessage("this case can never be routed")
+
+    async with running(consumer_for(plumbing, js, refuse_one)) as consumer:
+        await until(lambda: _eq(_dead(consumer), 1))
+        await until(lambda: _pending_acks(js, 0))
+    assert [await effect_count(plumbing, r) for r in references] == [1] * 20
+    assert await effect_count(plumbing, "BPT-2026-999999") == 0
+    assert consumer.stats.handled == 20
+    (dead,) = await dlq_messages(js)
+    assert "this case can never be routed" in dead.headers[DLQ_REASON]
+
+
 async def test_a_handler_that_keeps_failing_is_dead_lettered_not_looped_forever(
     plumbing, js, streams
 ) -> None:

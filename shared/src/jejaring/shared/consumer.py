@@ -7,6 +7,12 @@ JetStream redelivers it; a poison message (not a valid event, or refused by the 
 such), or one that keeps failing, is published to `DLQ` with the reason and its original headers
 before it is terminated. Nothing is dropped silently: if even the DLQ cannot be reached, the
 message is nak'ed and comes back.
+
+When a fetch brings several messages (the consumer is behind), they share one transaction: each
+still gets its own inbox row and handler run, but the BEGIN/COMMIT and the session are paid once,
+so a backlog drains faster the longer it is. If anything in such a batch fails, the transaction
+rolls back and each message is processed alone, so only the failing one is retried or
+dead-lettered.
 """
 
 from __future__ import annotations
@@ -112,10 +118,7 @@ class IdempotentConsumer:
                     msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
                 except (TimeoutError, NatsTimeoutError):
                     continue
-                for msg in msgs:
-                    if not self._running:
-                        break  # unacked: redelivered to whoever consumes next
-                    await self.process(msg)
+                await self.process_batch(msgs)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -125,14 +128,48 @@ class IdempotentConsumer:
                 )
                 await asyncio.sleep(1.0)
 
+    async def process_batch(self, msgs: list[Msg]) -> None:
+        """Handle fetched messages in one transaction, or one by one if that fails."""
+        decoded = []
+        for msg in msgs:
+            try:
+                decoded.append((msg, decode(msg.headers, msg.data, nats_subject=msg.subject)))
+            except EnvelopeError as exc:
+                await self._dead_letter(msg, str(exc), msg.metadata.num_delivered or 1)
+        if len(decoded) > 1 and self._running:
+            try:
+                async with self._keep_alive(*(m for m, _ in decoded)):
+                    fresh = await self._handle_together(decoded)
+            except Exception as exc:  # each alone below: only the failing one is retried
+                log.info(
+                    "batch failed, handling its messages one by one",
+                    extra={
+                        "consumer": self.spec.durable,
+                        "messages": len(decoded),
+                        "error": type(exc).__name__,
+                    },
+                )
+            else:
+                self.stats.handled += fresh
+                self.stats.duplicates += len(decoded) - fresh
+                await asyncio.gather(*(m.ack_sync() for m, _ in decoded))
+                return
+        for msg, envelope in decoded:
+            if not self._running:
+                break  # unacked: redelivered to whoever consumes next
+            await self._process_decoded(msg, envelope)
+
     async def process(self, msg: Msg) -> None:
         """Handle one message: exactly one effect, then ack; or retry; or dead-letter."""
-        deliveries = msg.metadata.num_delivered or 1
         try:
             envelope = decode(msg.headers, msg.data, nats_subject=msg.subject)
         except EnvelopeError as exc:
-            await self._dead_letter(msg, str(exc), deliveries)
+            await self._dead_letter(msg, str(exc), msg.metadata.num_delivered or 1)
             return
+        await self._process_decoded(msg, envelope)
+
+    async def _process_decoded(self, msg: Msg, envelope: Envelope) -> None:
+        deliveries = msg.metadata.num_delivered or 1
         try:
             async with self._keep_alive(msg):
                 fresh = await self._handle_once(msg, envelope)
@@ -170,32 +207,44 @@ class IdempotentConsumer:
 
     async def _handle_once(self, msg: Msg, envelope: Envelope) -> bool:
         async with self.sessions() as session, session.begin():
-            dialect = session.get_bind().dialect.name
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            result = await session.execute(
-                insert(inbox)
-                .values(
-                    consumer=self.spec.durable,
-                    msg_id=envelope.id,
-                    subject=msg.subject,
-                    received_at=dt.datetime.now(dt.UTC),
-                )
-                .on_conflict_do_nothing()
+            return await self._record_and_handle(session, msg, envelope)
+
+    async def _handle_together(self, decoded: list[tuple[Msg, Envelope]]) -> int:
+        async with self.sessions() as session, session.begin():
+            fresh = 0
+            for msg, envelope in decoded:
+                fresh += await self._record_and_handle(session, msg, envelope)
+            return fresh
+
+    async def _record_and_handle(self, session: AsyncSession, msg: Msg, envelope: Envelope) -> bool:
+        """Record the message id in the inbox and run the handler, unless it was seen before."""
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        result = await session.execute(
+            insert(inbox)
+            .values(
+                consumer=self.spec.durable,
+                msg_id=envelope.id,
+                subject=msg.subject,
+                received_at=dt.datetime.now(dt.UTC),
             )
-            if result.rowcount == 0:  # type: ignore[attr-defined]
-                return False
-            await self.handler(session, envelope)
+            .on_conflict_do_nothing()
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            return False
+        await self.handler(session, envelope)
         return True
 
     @contextlib.asynccontextmanager
-    async def _keep_alive(self, msg: Msg):  # type: ignore[no-untyped-def]
+    async def _keep_alive(self, *msgs: Msg):  # type: ignore[no-untyped-def]
         """Tell JetStream we are still working while a slow handler runs past ack-wait."""
 
         async def beat() -> None:
             while True:
                 await asyncio.sleep(max(self.spec.ack_wait / 3, 0.5))
-                with contextlib.suppress(Exception):
-                    await msg.in_progress()
+                for msg in msgs:
+                    with contextlib.suppress(Exception):
+                        await msg.in_progress()
 
         task = asyncio.create_task(beat())
         try:
