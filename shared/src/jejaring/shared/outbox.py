@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from nats.js import JetStreamContext
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.shared.db import on_commit
@@ -198,9 +198,12 @@ class OutboxRelay:
                 await maybe
         now = _utcnow()
         async with _transaction(session):
-            for row_id, seq in acked:
+            if acked:  # one statement for the batch (executemany)
                 await session.execute(
-                    update(outbox).where(outbox.c.id == row_id).values(sent_at=now, stream_seq=seq)
+                    update(outbox)
+                    .where(outbox.c.id == bindparam("row_id"))
+                    .values(sent_at=bindparam("now"), stream_seq=bindparam("seq")),
+                    [{"row_id": row_id, "seq": seq, "now": now} for row_id, seq in acked],
                 )
             for row_id, error in failed:
                 await session.execute(

@@ -67,9 +67,12 @@ Who = Annotated[Principal, Depends(principal)]
 router = APIRouter(prefix="/api/v1")
 
 
-async def _case_out(session: AsyncSession, case: Case, region: Region) -> CaseOut:
+async def _case_out(
+    session: AsyncSession, case: Case, region: Region, *, new: bool = False
+) -> CaseOut:
     zone = rules.local_zone(region)
-    referrals, unmet = await service.referrals_of(session, case_id=case.id)
+    # A case recorded by this very request has no referral statuses yet: skip the queries.
+    referrals, unmet = ([], []) if new else await service.referrals_of(session, case_id=case.id)
     kelurahan = region.kelurahan_by_code(case.kelurahan_code)
 
     def local(value: dt.datetime | None) -> dt.datetime | None:
@@ -162,7 +165,7 @@ async def create_case(
         if replayed:
             response.headers["Idempotent-Replayed"] = "true"
         response.headers["Location"] = f"/api/v1/cases/{case.id}"
-        return await _case_out(session, case, ctx.region)
+        return await _case_out(session, case, ctx.region, new=not replayed)
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, tags=["cases"])

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from jejaring.notify.api import Context, router
 from jejaring.notify.channels import Channel, build_channels
 from jejaring.notify.handlers import REFERRAL_EVENTS_CONSUMER, referral_event_handler
-from jejaring.notify.service import Dispatcher
+from jejaring.notify.service import DISPATCH_BATCH, Dispatcher
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared.http import service_app
 from jejaring.shared.provision import contract_streams
@@ -50,8 +50,8 @@ def create_runtime(
     async def dispatch(rt: ServiceRuntime) -> None:
         while not rt.stopping:
             try:
-                while await dispatcher.dispatch_due():
-                    pass
+                while await dispatcher.dispatch_due() == DISPATCH_BATCH:
+                    pass  # a full batch: there may be more due
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 DUE = ("queued", "deferred", "sending")
 LEASE = dt.timedelta(seconds=60)
+DISPATCH_BATCH = 50
 
 
 def coordinator(settings: NotifySettings) -> ev.Contact:
@@ -124,63 +125,64 @@ class Dispatcher:
     settings: NotifySettings
     clock: Callable[[], dt.datetime]
 
-    async def dispatch_due(self, limit: int = 50) -> int:
-        """Claim and send what is due now; return how many rows were handled."""
-        now = self.clock()
-        async with self.sessions() as session, session.begin():
-            query = (
-                select(Delivery)
-                .where(Delivery.status.in_(DUE), Delivery.next_attempt_at <= now)
-                .order_by(Delivery.urgent.desc(), Delivery.created_at)
-                .limit(limit)
-            )
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = list((await session.scalars(query)).all())
-            for row in rows:  # a lease: another dispatcher skips them until it runs out
-                row.status = "sending"
-                row.next_attempt_at = now + LEASE
-        for row in rows:
-            await self._deliver(row.id)
-        return len(rows)
-
-    async def _deliver(self, delivery_id: uuid.UUID) -> None:
+    async def dispatch_due(self, limit: int = DISPATCH_BATCH) -> int:
+        """Claim what is due now, defer what falls in quiet hours, send the rest; return how
+        many rows were handled. One transaction claims the batch; each send is then marked in a
+        transaction of its own, so a crash resends at most the message in flight."""
         now = self.clock()
         async with self.sessions() as session:
             async with session.begin():
-                row = await session.get(Delivery, delivery_id)
-                assert row is not None
-                until = quiet_until(row, now)
-                if until is not None:
-                    row.status, row.next_attempt_at = "deferred", until
-            if until is not None:
-                log.info(
-                    "delivery deferred for quiet hours",
-                    extra={"delivery": str(row.id), "until": until.isoformat()},
+                query = (
+                    select(Delivery)
+                    .where(Delivery.status.in_(DUE), Delivery.next_attempt_at <= now)
+                    .order_by(Delivery.urgent.desc(), Delivery.created_at)
+                    .limit(limit)
                 )
-                return
-            try:
-                provider_id = await self.channels[row.channel].send(
-                    to=row.recipient, subject=row.subject, text=row.body
-                )
-            except SendError as exc:
-                async with session.begin():
-                    await self._failed(session, row, exc, now)
-                return
-            async with session.begin():
-                row.status, row.sent_at, row.provider_message_id = "sent", self.clock(), provider_id
-                row.attempts += 1
-                row.last_error = None
-            log.info(
-                "delivery sent",
-                extra={
-                    "delivery": str(row.id),
-                    "case": row.case_reference,
-                    "channel": row.channel,
-                    "trigger": row.trigger,
-                    "role": row.recipient_role,
-                },
+                if session.get_bind().dialect.name == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                rows = list((await session.scalars(query)).all())
+                sending = []
+                for row in rows:
+                    until = quiet_until(row, now)
+                    if until is not None:
+                        row.status, row.next_attempt_at = "deferred", until
+                        continue
+                    # A lease: another dispatcher skips the row until it runs out.
+                    row.status, row.next_attempt_at = "sending", now + LEASE
+                    sending.append(row)
+            for row in rows:
+                if row.status == "deferred":
+                    log.info(
+                        "delivery deferred for quiet hours",
+                        extra={"delivery": str(row.id), "until": row.next_attempt_at.isoformat()},
+                    )
+            for row in sending:
+                await self._deliver(session, row, now)
+        return len(rows)
+
+    async def _deliver(self, session: AsyncSession, row: Delivery, now: dt.datetime) -> None:
+        try:
+            provider_id = await self.channels[row.channel].send(
+                to=row.recipient, subject=row.subject, text=row.body
             )
+        except SendError as exc:
+            async with session.begin():
+                await self._failed(session, row, exc, now)
+            return
+        async with session.begin():
+            row.status, row.sent_at, row.provider_message_id = "sent", self.clock(), provider_id
+            row.attempts += 1
+            row.last_error = None
+        log.info(
+            "delivery sent",
+            extra={
+                "delivery": str(row.id),
+                "case": row.case_reference,
+                "channel": row.channel,
+                "trigger": row.trigger,
+                "role": row.recipient_role,
+            },
+        )
 
     async def _failed(
         self, session: AsyncSession, row: Delivery, exc: SendError, now: dt.datetime

@@ -268,15 +268,19 @@ async def _transition(
 # --- routing ----------------------------------------------------------------------------------
 
 
-async def _candidates(
-    session: AsyncSession, *, case: ev.CaseSnapshot, service: Service
-) -> tuple[list[Partner], list[Partner]]:
-    """Active partners offering `service` in the case's kelurahan; and those consent covers."""
+async def _active_partners(session: AsyncSession) -> list[Partner]:
     rows = await session.scalars(
         select(Partner).where(Partner.active.is_(True)).order_by(Partner.created_at, Partner.slug)
     )
+    return list(rows.all())
+
+
+def _candidates(
+    partners: list[Partner], *, case: ev.CaseSnapshot, service: Service
+) -> tuple[list[Partner], list[Partner]]:
+    """Active partners offering `service` in the case's kelurahan; and those consent covers."""
     offering = [
-        p for p in rows.all() if service.value in p.services and p.covers(case.kelurahan_code)
+        p for p in partners if service.value in p.services and p.covers(case.kelurahan_code)
     ]
     allowed = [p for p in offering if PartnerKind(p.kind) in case.consent.scope]
     return offering, allowed
@@ -291,6 +295,7 @@ async def _request(
     deps: Deps,
     now: dt.datetime,
     escalated_from: uuid.UUID | None = None,
+    clear_unmet: bool = True,
 ) -> Referral:
     deadline = Deadlines.model_validate(partner.deadlines).for_risk(case.risk_level)
     r = Referral(
@@ -309,10 +314,13 @@ async def _request(
         updated_at=now,
         sequence=1,
         escalated_from=escalated_from,
+        # The request's id, known before the row is written (Nats-Msg-Id = ce-id), so the
+        # reconciler can find it on the partner's stream.
+        request_msg_id=str(uuid.uuid4()),
     )
     session.add(r)
     await session.flush()
-    request = await deps.outbox.add(
+    await deps.outbox.add(
         session,
         ev.ReferralRequested(
             referral_id=r.id,
@@ -325,17 +333,18 @@ async def _request(
             requested_at=now,
             case=policy.partner_view(case, PartnerKind(partner.kind), deps.region),
         ),
+        event_id=r.request_msg_id,
         time=now,
     )
-    r.request_msg_id = request.msg_id
     await deps.outbox.add(
         session, ev.ReferralStatusChanged(**await _fact_fields(session, r, now)), time=now
     )
-    await session.execute(
-        delete(UnmetNeed).where(
-            UnmetNeed.case_id == case.case_id, UnmetNeed.service == service.value
+    if clear_unmet:
+        await session.execute(
+            delete(UnmetNeed).where(
+                UnmetNeed.case_id == case.case_id, UnmetNeed.service == service.value
+            )
         )
-    )
     log.info(
         "referral requested",
         extra={
@@ -390,11 +399,20 @@ async def route_case(
         select(Referral.service).where(Referral.case_id == case.case_id)
     )
     routed = set(existing.all())
+    needed = [s for s in policy.services_needed(case) if s.value not in routed]
+    if not needed:
+        return []
+    partners = await _active_partners(session)
+    unmet = set(
+        (
+            await session.scalars(
+                select(UnmetNeed.service).where(UnmetNeed.case_id == case.case_id)
+            )
+        ).all()
+    )
     created = []
-    for service in policy.services_needed(case):
-        if service.value in routed:
-            continue
-        offering, allowed = await _candidates(session, case=case, service=service)
+    for service in needed:
+        offering, allowed = _candidates(partners, case=case, service=service)
         if not offering:
             reason = f"no active partner offers {service.value} in kelurahan {case.kelurahan_code}"
             await _unmet(session, case=case, service=service, reason=reason, deps=deps, now=now)
@@ -405,7 +423,13 @@ async def route_case(
         else:
             created.append(
                 await _request(
-                    session, case=case, service=service, partner=allowed[0], deps=deps, now=now
+                    session,
+                    case=case,
+                    service=service,
+                    partner=allowed[0],
+                    deps=deps,
+                    now=now,
+                    clear_unmet=service.value in unmet,
                 )
             )
     return created
@@ -639,7 +663,7 @@ async def _offer_elsewhere(
             )
         ).all()
     )
-    _, allowed = await _candidates(session, case=case, service=service)
+    _, allowed = _candidates(await _active_partners(session), case=case, service=service)
     others = [p for p in allowed if p.slug not in taken]
     if not others:
         return ()
