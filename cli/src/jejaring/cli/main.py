@@ -12,7 +12,6 @@ import typer
 
 from jejaring.cli.partners import app as partner_app
 from jejaring.cli.stack import StackConfig, StackError, run_stack
-from jejaring.shared.events import json_schemas
 
 app = typer.Typer(
     help="Jejaring: referrals for the PPATBM protection network.",
@@ -39,6 +38,8 @@ def schemas(
     """Write the JSON Schema of every event payload into OUT (one file per CloudEvents type)."""
     out.mkdir(parents=True, exist_ok=True)
     written = 0
+    from jejaring.shared.events import json_schemas
+
     for ce_type, schema in json_schemas().items():
         path = out / f"{ce_type}.json"
         path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

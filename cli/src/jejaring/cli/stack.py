@@ -22,9 +22,7 @@ from typing import TextIO
 import httpx
 
 from jejaring.cli import natsconfig
-from jejaring.shared.natsserver import NatsServer, NatsServerError, die_with_parent
-from jejaring.shared.runtime import EXIT_CONFIG
-from jejaring.shared.serve import port_free
+from jejaring.shared.natsserver import NatsServer, NatsServerError, die_with_parent, port_free
 from jejaring.shared.tokens import new_token
 
 SERVICES = ("intake", "referral", "notify")
@@ -338,7 +336,7 @@ class Stack:
                 if child.alive or should_stop():
                     continue
                 code = child.process.returncode if child.process else None
-                if code == EXIT_CONFIG:
+                if code == os.EX_CONFIG:  # a service found provisioning drift
                     raise StackError(
                         f"{child.name} stopped on a configuration problem it cannot fix "
                         f"(provisioning drift); see {child.log_path}"

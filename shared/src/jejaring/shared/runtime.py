@@ -38,7 +38,7 @@ from jejaring.shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-EXIT_CONFIG = 78  # EX_CONFIG: provisioning drift that needs an operator
+EXIT_CONFIG = os.EX_CONFIG  # 78: provisioning drift that needs an operator
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 
