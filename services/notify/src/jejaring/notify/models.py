@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from jejaring.shared.db import UtcDateTime
@@ -15,12 +15,26 @@ class Base(DeclarativeBase):
     pass
 
 
+# Statuses of a delivery still to send: the dispatcher claims only these.
+DUE = ("queued", "deferred", "sending")
+_DUE_SQL = text("status IN (" + ", ".join(f"'{status}'" for status in DUE) + ")")
+
+
 class Delivery(Base):
     """One message to one recipient on one channel. Holds no victim data by construction:
     the text is rendered from references, services and deadlines only."""
 
     __tablename__ = "delivery"
-    __table_args__ = (UniqueConstraint("event_id", "recipient", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "recipient", "channel"),
+        # The dispatcher's claim reads only rows still to send (migration notify_0002).
+        Index(
+            "ix_delivery_due",
+            "next_attempt_at",
+            postgresql_where=_DUE_SQL,
+            sqlite_where=_DUE_SQL,
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(100))

@@ -21,14 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.notify import render, triggers
 from jejaring.notify.channels import Channel, SendError
-from jejaring.notify.models import Delivery
+from jejaring.notify.models import DUE, Delivery
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared import events as ev
 from jejaring.shared.envelope import Envelope
 
 log = logging.getLogger(__name__)
 
-DUE = ("queued", "deferred", "sending")
 LEASE = dt.timedelta(seconds=60)
 DISPATCH_BATCH = 50
 

@@ -31,15 +31,24 @@ def _utcnow() -> dt.datetime:
 
 
 def _periodic(
-    name: str, interval: float, job: Callable[[AsyncSession], Awaitable[int]]
+    name: str,
+    interval: float,
+    job: Callable[[AsyncSession], Awaitable[int]],
+    *,
+    transaction: bool = True,
 ) -> Callable[[ServiceRuntime], Awaitable[None]]:
-    """A worker that runs `job` in its own transaction every `interval` seconds."""
+    """A worker that runs `job` every `interval` seconds, in its own transaction unless the job
+    opens its own (one that waits on the network must not hold SQLite's write lock)."""
 
     async def worker(runtime: ServiceRuntime) -> None:
         while not runtime.stopping:
             try:
-                async with runtime.sessions() as session, session.begin():
-                    await job(session)
+                async with runtime.sessions() as session:
+                    if transaction:
+                        async with session.begin():
+                            await job(session)
+                    else:
+                        await job(session)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -87,20 +96,26 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
         """The reconciler's second half: a request JetStream acknowledged but no longer holds
         (a broker that lost an acknowledged write) is published again."""
         assert runtime.js is not None
+        async with session.begin():
+            published = await service.published_requests(session)
         missing = []
-        for referral, slug, seq in await service.published_requests(session):
+        for referral, slug, seq in published:  # no transaction open while asking JetStream
             try:
                 await runtime.js.get_msg(subjects.agency_stream(slug), seq)
             except NotFoundError:
                 missing.append(referral)
-        for referral in missing:
-            await service.redrive_request(session, referral=referral, deps=d, now=clock())
+        if missing:
+            async with session.begin():
+                for referral in missing:
+                    await service.redrive_request(session, referral=referral, deps=d, now=clock())
         return len(missing)
 
     runtime.workers = [
         (
             "stream-repair",
-            _periodic("stream repair", settings.reconcile_interval_s, repair_streams),
+            _periodic(
+                "stream repair", settings.reconcile_interval_s, repair_streams, transaction=False
+            ),
         ),
         (
             "deadlines",

@@ -729,15 +729,31 @@ async def reconcile(
     horizon: dt.timedelta = dt.timedelta(days=30),
 ) -> int:
     """Re-drive open cases: any needed service without a referral gets one, with the same id
-    routing would have given it. Returns how many referrals were created."""
-    states = await session.scalars(
-        select(CaseState).where(CaseState.status == "open", CaseState.updated_at >= now - horizon)
+    routing would have given it. Returns how many referrals were created.
+
+    Runs every minute over every open case, so it first finds, with two queries, the cases that
+    lack a referral for a needed service, and routes only those: a pass over a thousand open
+    cases with nothing missing costs milliseconds, not a route per case.
+    """
+    recent = (CaseState.status == "open", CaseState.updated_at >= now - horizon)
+    referred = set(
+        (
+            await session.execute(
+                select(Referral.case_id, Referral.service)
+                .join(CaseState, CaseState.case_id == Referral.case_id)
+                .where(*recent)
+            )
+        ).all()
     )
+    states = await session.execute(select(CaseState.case_id, CaseState.snapshot).where(*recent))
     created = 0
-    for state in states.all():
-        if state.snapshot:
-            case = ev.CaseSnapshot.model_validate(state.snapshot)
-            created += len(await route_case(session, case=case, deps=deps, now=now))
+    for case_id, snapshot in states.all():
+        if not snapshot:
+            continue
+        case = ev.CaseSnapshot.model_validate(snapshot)
+        if all((case_id, s.value) in referred for s in policy.services_needed(case)):
+            continue
+        created += len(await route_case(session, case=case, deps=deps, now=now))
     if created:
         log.warning("reconciler re-drove missing referrals", extra={"referrals_created": created})
     return created
