@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 SOURCES := requirements-dev.txt constraints.txt shared/pyproject.toml cli/pyproject.toml \
            $(wildcard services/*/pyproject.toml)
 
-.PHONY: up test soak install lint typecheck schemas clean check-python
+.PHONY: up test soak bench install lint typecheck schemas clean check-python
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
@@ -33,12 +33,21 @@ test: install
 soak: install
 	$(BIN)/python -m pytest tests/system/test_soak.py -m soak -s -q --timeout=0 $(PYTEST_ARGS)
 
+## Latency, throughput and memory against the raw NATS and database limits, on SQLite and
+## PostgreSQL (starts this machine's cluster; BENCH_SECONDS shortens it; not in CI).
+## Writes bench/results/latest.md and bench/results/latency.png.
+bench: install
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	BENCH_POSTGRES="$${BENCH_POSTGRES:-$$(bash scripts/local-postgres jejaring_bench_intake \
+	  jejaring_bench_referral jejaring_bench_notify jejaring_bench_limits)}" \
+	  $(BIN)/python -m bench.run
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy shared/src services/intake/src services/referral/src services/notify/src cli/src
+	$(BIN)/mypy shared/src services/intake/src services/referral/src services/notify/src cli/src bench
 
 ## Regenerate docs/schemas/ from the event models.
 schemas: install

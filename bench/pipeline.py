@@ -1,0 +1,408 @@
+"""The pipeline under load: the embedded stack (`jejaring up`), cases posted over HTTP at an
+open-loop rate, and per case the times a user would see.
+
+Times are wall-clock on one machine: the client's receipt of intake's 201, the time JetStream
+stored each referral on its partner's stream (the stream's own timestamp, read back afterwards),
+and the time notify marked each notification sent in its delivery log (file channel). Nothing
+is read from the services while the load runs, so the measuring does not compete for the CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import nats
+from nats.aio.client import Client as NATS
+from sqlalchemy import text
+
+from jejaring.cli import natsconfig
+from jejaring.shared import db, subjects
+from jejaring.shared.natsserver import free_port
+from jejaring.shared.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
+
+SERVICES = ("intake", "referral", "notify")
+PARTNERS = sorted({slug for _, slug in THREE_WAY_REFERRALS})
+CASE = THREE_WAY_CASE
+
+
+@dataclass
+class Post:
+    sent: float  # wall clock, s
+    answered: float
+    status: int | str
+    reference: str | None = None
+    retried: bool = False  # the first attempt failed on the connection; the retry's answer
+    to_stream: list[float] = field(default_factory=list)  # s after the 201, one per referral
+    to_sent: list[float] = field(default_factory=list)  # s after the 201, one per notification
+
+    @property
+    def latency(self) -> float:
+        return self.answered - self.sent
+
+
+@dataclass
+class Phase:
+    name: str
+    rate: float
+    seconds: float
+    posts: list[Post]
+    rss_mb: dict[str, float]  # peak per service during the phase
+    cpu_s: dict[str, float]  # CPU time per service from the first post until drained
+    achieved_rate: float = 0.0
+    drain_s: float | None = None  # from the last post until every referral and message was out
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.posts if p.status != 201)
+
+    def error_kinds(self) -> str:
+        kinds = Counter(str(p.status) for p in self.posts if p.status != 201)
+        retried = sum(p.retried for p in self.posts)
+        parts = [f"{k}: {n}" for k, n in kinds.items()] + (
+            [f"retried {retried}"] if retried else []
+        )
+        return f" ({', '.join(parts)})" if parts else ""
+
+    @property
+    def ok(self) -> list[Post]:
+        return [p for p in self.posts if p.status == 201]
+
+    def growing(self) -> bool:
+        """Latency to the notification in the last third well above the first third."""
+        ok = sorted(self.ok, key=lambda p: p.sent)
+        third = len(ok) // 3
+        if third < 5:
+            return False
+        first = statistics.median(max(p.to_sent, default=0) for p in ok[:third])
+        last = statistics.median(max(p.to_sent, default=0) for p in ok[-third:])
+        return last > 2 * first + 0.25
+
+    def sustained(self) -> bool:
+        return (
+            self.errors == 0
+            and self.achieved_rate >= 0.95 * self.rate
+            and self.drain_s is not None
+            and self.drain_s <= 5.0
+            and not self.growing()
+        )
+
+
+def cpu_per_case(phase: Phase) -> str:
+    n = max(1, len(phase.ok))
+    return " ".join(f"{name} {1000 * used / n:.1f}" for name, used in phase.cpu_s.items())
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(parent: int) -> dict[str, int]:
+    """The services `jejaring up` started: name -> pid."""
+    found: dict[str, int] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid != parent:
+            continue
+        for name in SERVICES:
+            if f"jejaring.{name}".encode() in cmdline:
+                found[name] = int(proc.name)
+    return found
+
+
+class Stack:
+    """`jejaring up` in a fresh data directory on free ports, optionally on PostgreSQL."""
+
+    def __init__(self, tmp: Path, databases: dict[str, str] | None) -> None:
+        self.data_dir = tmp / "data"
+        self.ports = {name: free_port() for name in SERVICES}
+        self.nats_port = free_port()
+        self.env = dict(os.environ)
+        self.env.update(
+            JEJARING_DATA_DIR=str(self.data_dir),
+            JEJARING_NATS_PORT=str(self.nats_port),
+            JEJARING_NATS_MONITOR_PORT=str(free_port()),
+            **{f"JEJARING_{n.upper()}_PORT": str(p) for n, p in self.ports.items()},
+        )
+        self.env.pop("JEJARING_ADMIN_TOKEN", None)
+        self.databases = {
+            name: (databases or {}).get(name) or db.default_sqlite_url(name, self.data_dir)
+            for name in SERVICES
+        }
+        for name in SERVICES:
+            self.env[f"{name.upper()}_DATABASE_URL"] = self.databases[name]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pids: dict[str, int] = {}
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def start(self, timeout: float = 60) -> float:
+        """Start the stack; seconds until every service answered /readyz 200."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.data_dir.parent / "jejaring-up.log", "ab")  # noqa: SIM115
+        started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("jejaring")), "up"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        waiting = set(SERVICES)
+        with httpx.Client(timeout=1) as client:
+            while waiting and time.monotonic() - started < timeout:
+                for name in list(waiting):
+                    try:
+                        if client.get(self.url(name) + "/readyz").status_code == 200:
+                            waiting.discard(name)
+                    except httpx.HTTPError:
+                        pass
+                if waiting:
+                    time.sleep(0.05)
+        if waiting:
+            raise RuntimeError(f"not ready after {timeout} s: {sorted(waiting)}")
+        ready = time.monotonic() - started
+        self.pids = children(self.proc.pid)
+        return ready
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    @property
+    def admin(self) -> dict[str, str]:
+        token = (self.data_dir / "admin-token").read_text().strip()
+        return {"Authorization": f"Bearer {token}"}
+
+    def officer(self) -> dict[str, str]:
+        r = httpx.post(
+            self.url("intake") + "/api/v1/users",
+            json={"name": "Petugas Bench", "role": "officer", "kelurahan_code": "64.71.04.1003"},
+            headers=self.admin,
+        )
+        r.raise_for_status()
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+    def cpu(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def rss(self) -> dict[str, float]:
+        return {name: rss_mb(pid) for name, pid in self.pids.items()}
+
+    async def nats(self) -> NATS:
+        secrets = natsconfig.service_secrets(self.data_dir / "nats-secrets.json")
+        return await nats.connect(
+            f"nats://127.0.0.1:{self.nats_port}",
+            user=natsconfig.service_user("referral"),
+            password=secrets["referral"],
+        )
+
+
+async def post_open_loop(
+    stack: Stack, officer: dict[str, str], rate: float, seconds: float
+) -> tuple[list[Post], float]:
+    """Post `rate` cases a second for `seconds`, each on its slot whatever the answers do."""
+    posts: list[Post] = []
+    limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
+    async with httpx.AsyncClient(
+        base_url=stack.url("intake"), headers=officer, timeout=30, limits=limits
+    ) as client:
+
+        async def one() -> None:
+            # As an officer's app does: its own Idempotency-Key, and one retry with it when the
+            # connection fails (a keep-alive connection the server closed as it was reused).
+            sent, key, retried = time.time(), str(uuid.uuid4()), False
+            while True:
+                try:
+                    r = await client.post(
+                        "/api/v1/cases", json=CASE, headers={"Idempotency-Key": key}
+                    )
+                    post = Post(sent, time.time(), r.status_code, retried=retried)
+                    if r.status_code == 201:
+                        post.reference = r.json()["reference"]
+                except httpx.TransportError as exc:
+                    if not retried:
+                        retried = True
+                        continue
+                    post = Post(sent, time.time(), type(exc).__name__, retried=True)
+                except httpx.HTTPError as exc:
+                    post = Post(sent, time.time(), type(exc).__name__, retried=retried)
+                posts.append(post)
+                return
+
+        n = max(1, int(rate * seconds))
+        tasks = []
+        start = time.monotonic()
+        for i in range(n):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one()))
+        achieved = n / max(time.monotonic() - start, 1e-9) if n > 1 else rate
+        await asyncio.gather(*tasks)
+    return posts, achieved
+
+
+class Collector:
+    """Reads back, after a phase, when each referral reached its stream and each message went."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.seen_seq = dict.fromkeys(PARTNERS, 0)
+        self.on_stream: dict[str, list[float]] = {}  # case reference -> stream times
+
+    async def read_streams(self) -> None:
+        nc = await self.stack.nats()
+        try:
+            js = nc.jetstream()
+            for slug in PARTNERS:
+                stream = subjects.agency_stream(slug)
+                last = (await js.stream_info(stream)).state.last_seq
+                for seq in range(self.seen_seq[slug] + 1, last + 1):
+                    msg = await js.get_msg(stream, seq, direct=True)
+                    if msg.data and msg.time and msg.subject and msg.subject.endswith(".requested"):
+                        ref = json.loads(msg.data)["case_reference"]
+                        self.on_stream.setdefault(ref, []).append(msg.time.timestamp())
+                self.seen_seq[slug] = last
+        finally:
+            await nc.close()
+
+    async def deliveries(self, references: set[str]) -> dict[str, list[tuple[str, float | None]]]:
+        engine = db.create_engine(self.stack.databases["notify"])
+        try:
+            async with engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        text(
+                            "SELECT case_reference, status, sent_at FROM delivery "
+                            "WHERE trigger = 'referral_requested'"
+                        )
+                    )
+                ).all()
+        finally:
+            await engine.dispose()
+        out: dict[str, list[tuple[str, float | None]]] = {}
+        for ref, status, sent_at in rows:
+            if ref in references:
+                if isinstance(sent_at, str):
+                    sent_at = dt.datetime.fromisoformat(sent_at)
+                if sent_at is not None and sent_at.tzinfo is None:
+                    sent_at = sent_at.replace(tzinfo=dt.UTC)
+                out.setdefault(ref, []).append(
+                    (status, sent_at.timestamp() if sent_at is not None else None)
+                )
+        return out
+
+    async def settle(self, posts: list[Post], wait_s: float = 60) -> float | None:
+        """Wait until every referral of these posts is on its stream and every message sent;
+        fill in the times. Seconds from the last answer until then, or None on timeout."""
+        ok = [p for p in posts if p.status == 201 and p.reference]
+        refs = {p.reference for p in ok if p.reference}
+        last_answer = max((p.answered for p in ok), default=time.time())
+        deadline = time.monotonic() + wait_s
+        done_at: float | None = None
+        while time.monotonic() < deadline:
+            await self.read_streams()
+            sent = await self.deliveries(refs)
+            streams_done = all(len(self.on_stream.get(r, [])) >= len(PARTNERS) for r in refs)
+            sent_done = all(
+                r in sent and all(status == "sent" for status, _ in sent[r]) for r in refs
+            )
+            if streams_done and sent_done:
+                done_at = max(
+                    [t for r in refs for t in self.on_stream[r]]
+                    + [t for r in refs for _, t in sent[r] if t is not None]
+                    + [last_answer]
+                )
+                for p in ok:
+                    assert p.reference is not None
+                    p.to_stream = [t - p.answered for t in self.on_stream[p.reference]]
+                    p.to_sent = [t - p.answered for _, t in sent[p.reference] if t is not None]
+                return done_at - last_answer
+            await asyncio.sleep(0.5)
+        return None
+
+
+async def run_phase(
+    stack: Stack,
+    collector: Collector,
+    officer: dict[str, str],
+    name: str,
+    rate: float,
+    seconds: float,
+) -> Phase:
+    peak = dict.fromkeys(SERVICES, 0.0)
+    stop = asyncio.Event()
+
+    async def sample() -> None:
+        while not stop.is_set():
+            for service, mb in stack.rss().items():
+                peak[service] = max(peak[service], mb)
+            await asyncio.sleep(0.5)
+
+    sampler = asyncio.create_task(sample())
+    cpu_before = stack.cpu()
+    posts, achieved = await post_open_loop(stack, officer, rate, seconds)
+    drain = await collector.settle(posts)
+    cpu = {name: used - cpu_before[name] for name, used in stack.cpu().items()}
+    stop.set()
+    await sampler
+    phase = Phase(name, rate, seconds, posts, peak, cpu, achieved, drain)
+    print(
+        f"  {name}: {rate:g} cases/s for {seconds:g} s, sent {achieved:.1f}/s, "
+        f"errors {phase.errors}{phase.error_kinds()}, drained {drain if drain is None else round(drain, 2)} s, "
+        f"p99 to stream {1000 * percentile([t for p in phase.ok for t in p.to_stream], 0.99):.0f} ms, "
+        f"p99 to sent {1000 * percentile([t for p in phase.ok for t in p.to_sent], 0.99):.0f} ms"
+        f", CPU ms per case {cpu_per_case(phase)}"
+        f" -> {'sustained' if phase.sustained() else 'NOT sustained'}",
+        flush=True,
+    )
+    return phase
