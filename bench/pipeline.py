@@ -183,15 +183,15 @@ class Stack:
     def start(self, timeout: float = 60) -> float:
         """Start the stack; seconds until every service answered /readyz 200."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.data_dir.parent / "jejaring-up.log", "ab")  # noqa: SIM115
         started = time.monotonic()
-        self.proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("jejaring")), "up"],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+        with open(self.data_dir.parent / "jejaring-up.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(Path(sys.executable).with_name("jejaring")), "up"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         waiting = set(SERVICES)
         with httpx.Client(timeout=1) as client:
             while waiting and time.monotonic() - started < timeout:

@@ -732,8 +732,8 @@ async def reconcile(
     routing would have given it. Returns how many referrals were created.
 
     Runs every minute over every open case, so it first finds, with two queries, the cases that
-    lack a referral for a needed service, and routes only those: a pass over a thousand open
-    cases with nothing missing costs milliseconds, not a route per case.
+    lack a referral for a needed service, and routes only those (routing every open case each
+    minute was a burst of seconds of CPU at 1,200 open cases, growing with every case).
     """
     recent = (CaseState.status == "open", CaseState.updated_at >= now - horizon)
     referred = set(
