@@ -65,6 +65,26 @@ async def test_an_event_is_published_only_when_its_transaction_commits(plumbing,
     assert await _unsent(plumbing) == 0
 
 
+async def test_a_rolled_back_transaction_drops_its_events_and_the_next_keeps_their_order(
+    plumbing, js
+) -> None:
+    stream = await _cases_stream(js)
+    box = Outbox(source="/test")
+    async with plumbing.sessions() as session:
+        with pytest.raises(RuntimeError, match="rolled back"):
+            async with session.begin():
+                await box.add(session, CASE_EVENT, event_id="dropped")
+                raise RuntimeError("rolled back")
+        async with session.begin():
+            kept = [
+                (await box.add(session, CASE_EVENT, event_id=f"kept-{i}")).msg_id for i in range(5)
+            ]
+    relay = OutboxRelay(sessions=plumbing.sessions, js=js, outbox_=box)
+    assert await relay.relay_once() == 5
+    published = [(await js.get_msg(stream, seq)).headers["Nats-Msg-Id"] for seq in range(1, 6)]
+    assert published == kept == [f"kept-{i}" for i in range(5)]
+
+
 async def test_published_exactly_once_when_relay_dies_between_puback_and_marking_sent(
     plumbing, js, nats_url: str
 ) -> None:

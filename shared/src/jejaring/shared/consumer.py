@@ -27,12 +27,10 @@ from dataclasses import dataclass, field
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.shared import subjects
-from jejaring.shared.db import is_transient_db_error
+from jejaring.shared.db import insert_or_ignore, is_transient_db_error
 from jejaring.shared.envelope import NATS_MSG_ID, Envelope, EnvelopeError, decode
 from jejaring.shared.provision import ConsumerSpec
 from jejaring.shared.tables import inbox
@@ -40,6 +38,8 @@ from jejaring.shared.tables import inbox
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+_INBOX_INSERT = insert_or_ignore(inbox)
 
 DLQ_REASON = "Jejaring-DLQ-Reason"
 DLQ_SERVICE = "Jejaring-DLQ-Service"
@@ -218,17 +218,14 @@ class IdempotentConsumer:
 
     async def _record_and_handle(self, session: AsyncSession, msg: Msg, envelope: Envelope) -> bool:
         """Record the message id in the inbox and run the handler, unless it was seen before."""
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
         result = await session.execute(
-            insert(inbox)
-            .values(
-                consumer=self.spec.durable,
-                msg_id=envelope.id,
-                subject=msg.subject,
-                received_at=dt.datetime.now(dt.UTC),
-            )
-            .on_conflict_do_nothing()
+            _INBOX_INSERT,
+            {
+                "consumer": self.spec.durable,
+                "msg_id": envelope.id,
+                "subject": msg.subject,
+                "received_at": dt.datetime.now(dt.UTC),
+            },
         )
         if result.rowcount == 0:  # type: ignore[attr-defined]
             return False

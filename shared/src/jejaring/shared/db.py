@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import TableClause
+from sqlalchemy.sql.dml import Insert
 
 
 def default_sqlite_url(service: str, data_dir: Path | str = ".data") -> str:
@@ -137,3 +140,47 @@ def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
 def _run_commit_callbacks(sync_session: Any) -> None:
     for callback in sync_session.info.get("on_commit", []):
         callback()
+
+
+class _OnConflict(Insert):
+    """An INSERT with an ON CONFLICT clause fixed per subclass (so it is in the cache key)."""
+
+    inherit_cache = True
+    clause = ""
+
+
+@compiles(_OnConflict)
+def _compile_on_conflict(element: _OnConflict, compiler: Any, **kw: Any) -> str:
+    return f"{compiler.visit_insert(element, **kw)} {element.clause}"
+
+
+def _on_conflict(table: TableClause, clause: str) -> Insert:
+    kind: type[_OnConflict] = type(
+        "OnConflict", (_OnConflict,), {"inherit_cache": True, "clause": clause}
+    )
+    return kind(table)
+
+
+# Both build SQL that SQLite and PostgreSQL share. Unlike the dialects' own
+# `insert().on_conflict_*()`, which SQLAlchemy compiles anew on every execution (those
+# constructs opt out of its statement cache), these compile once per set of columns; they run
+# for every consumed message. Pass the row as execute parameters; `rowcount` is 0 when nothing
+# was written.
+
+
+def insert_or_ignore(table: TableClause) -> Insert:
+    """`INSERT … ON CONFLICT DO NOTHING`."""
+    return _on_conflict(table, "ON CONFLICT DO NOTHING")
+
+
+def upsert_if_newer(table: TableClause, *, key: str, version: str) -> Insert:
+    """`INSERT …`, or on a conflict of `key` overwrite every column, but only where the stored
+    row's `version` is lower: an older or repeated event never overwrites a newer one.
+    Every column of the table must be given."""
+    columns = [c.name for c in table.columns if c.name != key]
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in columns)
+    return _on_conflict(
+        table,
+        f"ON CONFLICT ({key}) DO UPDATE SET {assignments} "
+        f"WHERE {table.name}.{version} < excluded.{version}",
+    )

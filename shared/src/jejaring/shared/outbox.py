@@ -1,7 +1,8 @@
 """Transactional outbox (DESIGN §5).
 
-`Outbox.add` writes an event into the `outbox` table inside the caller's transaction, so a state
-change and the events it causes commit together or not at all. `OutboxRelay` publishes unsent
+`Outbox.add` writes an event into the `outbox` table inside the caller's transaction (all of a
+transaction's events in one executemany as it commits), so a state change and the events it
+causes commit together or not at all. `OutboxRelay` publishes unsent
 rows to JetStream with `Nats-Msg-Id` = `ce-id`, waits for the PubAck, and only then marks a row
 sent. A relay that dies between the PubAck and the mark publishes the row again on restart, and
 JetStream's duplicate window drops the repeat. A commit wakes the relay at once; a poll covers
@@ -19,8 +20,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from nats.js import JetStreamContext
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
 
 from jejaring.shared.db import on_commit
 from jejaring.shared.envelope import OutgoingMessage, encode
@@ -68,16 +70,44 @@ class Outbox:
 
     async def add_message(self, session: AsyncSession, message: OutgoingMessage) -> None:
         """Write an already encoded message (re-drives keep their ids this way)."""
-        await session.execute(
-            outbox.insert().values(
-                msg_id=message.msg_id,
-                subject=message.subject,
-                headers=message.headers,
-                body=message.body,
-                created_at=_utcnow(),
-            )
+        _pending_rows(session).append(
+            {
+                "msg_id": message.msg_id,
+                "subject": message.subject,
+                "headers": message.headers,
+                "body": message.body,
+                "created_at": _utcnow(),
+            }
         )
         on_commit(session, self.committed.set)
+
+
+# The rows a transaction adds are written in one executemany just before it commits, in the
+# order they were added: a case and its three referrals cost one INSERT into the outbox, not
+# six. They are still part of the transaction: a failed insert fails the commit.
+_PENDING = "outbox_pending"
+
+
+def _pending_rows(session: AsyncSession) -> list[dict[str, Any]]:
+    info = session.sync_session.info
+    if _PENDING not in info:
+        info[_PENDING] = []
+        event.listen(session.sync_session, "before_commit", _write_pending)
+        event.listen(session.sync_session, "after_soft_rollback", _drop_pending)
+    rows: list[dict[str, Any]] = info[_PENDING]
+    return rows
+
+
+def _write_pending(sync_session: Session) -> None:
+    rows = sync_session.info[_PENDING]
+    if rows:
+        sync_session.info[_PENDING] = []
+        sync_session.execute(outbox.insert(), rows)
+
+
+def _drop_pending(sync_session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.parent is None:
+        sync_session.info[_PENDING] = []
 
 
 class OutboxRelay:

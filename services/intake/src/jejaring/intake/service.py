@@ -11,18 +11,17 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Integer, Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake import rules
 from jejaring.intake.auth import Principal
-from jejaring.intake.models import Case, ReferenceCounter, ReferralView, UnmetNeed, User
+from jejaring.intake.models import Case, ReferralView, UnmetNeed, User
 from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn, PerpetratorIn, UserIn
 from jejaring.shared import events as ev
+from jejaring.shared.db import upsert_if_newer
 from jejaring.shared.enums import RiskLevel, Service, ViolenceForm
 from jejaring.shared.errors import ApiError, FieldError, api_error, forbidden, not_found
 from jejaring.shared.outbox import Outbox
@@ -80,16 +79,17 @@ def _check_case_rules(
     ]
 
 
+# The same SQL on SQLite and PostgreSQL; as text it is compiled once (the dialects' on_conflict
+# constructs are compiled on every execution).
+_BUMP_REFERENCE = text(
+    "INSERT INTO reference_counter (year, last) VALUES (:year, 1) "
+    "ON CONFLICT (year) DO UPDATE SET last = reference_counter.last + 1 RETURNING last"
+).columns(last=Integer)
+
+
 async def _next_reference(session: AsyncSession, *, region: Region, now: dt.datetime) -> str:
     year = now.astimezone(rules.local_zone(region)).year
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    bumped = await session.execute(
-        insert(ReferenceCounter)
-        .values(year=year, last=1)
-        .on_conflict_do_update(index_elements=["year"], set_={"last": ReferenceCounter.last + 1})
-        .returning(ReferenceCounter.last)
-    )
-    number = bumped.scalar_one()
+    number = (await session.execute(_BUMP_REFERENCE, {"year": year})).scalar_one()
     return f"{region.reference_prefix}-{year}-{number:06d}"
 
 
@@ -476,6 +476,11 @@ async def list_users(session: AsyncSession) -> list[User]:
 # --- read model of referrals ----------------------------------------------------------------
 
 
+_RECORD_FACT = upsert_if_newer(
+    cast(Table, ReferralView.__table__), key="referral_id", version="sequence"
+)
+
+
 async def record_referral_fact(
     session: AsyncSession,
     *,
@@ -485,21 +490,21 @@ async def record_referral_fact(
 
     Returns whether the view changed.
     """
-    view = await session.get(ReferralView, fact.referral_id, with_for_update=True)
-    if view is not None and view.sequence >= fact.sequence:
-        return False
-    if view is None:
-        view = ReferralView(referral_id=fact.referral_id)
-        session.add(view)
-    view.case_id = fact.case_id
-    view.partner_slug = fact.partner_slug
-    view.service = fact.service.value
-    view.status = fact.status.value
-    view.business_status = [b.value for b in fact.business_status]
-    view.sequence = fact.sequence
-    view.accept_by = fact.accept_by
-    view.updated_at = fact.occurred_at
-    return True
+    result = await session.execute(
+        _RECORD_FACT,
+        {
+            "referral_id": fact.referral_id,
+            "case_id": fact.case_id,
+            "partner_slug": fact.partner_slug,
+            "service": fact.service.value,
+            "status": fact.status.value,
+            "business_status": [b.value for b in fact.business_status],
+            "sequence": fact.sequence,
+            "accept_by": fact.accept_by,
+            "updated_at": fact.occurred_at,
+        },
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def record_unmet_need(session: AsyncSession, *, fact: ev.ReferralNeedUnmet) -> None:

@@ -13,10 +13,9 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.notify import render, triggers
@@ -24,11 +23,14 @@ from jejaring.notify.channels import Channel, SendError
 from jejaring.notify.models import DUE, Delivery
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared import events as ev
+from jejaring.shared.db import insert_or_ignore
 from jejaring.shared.envelope import Envelope
 
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(seconds=60)
+# A redelivered event plans nothing twice: (event, recipient, channel) is unique.
+_PLAN_DELIVERY = insert_or_ignore(cast(Table, Delivery.__table__))
 DISPATCH_BATCH = 50
 
 
@@ -48,7 +50,6 @@ async def plan(
     if alert is None:
         return 0
     event = envelope.data
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     queued = 0
     for recipient in alert.recipients:
         route = triggers.channel_for(recipient.contact, urgent=alert.urgent)
@@ -70,8 +71,8 @@ async def plan(
         subject, text = render.render(alert.template, data, settings.language)
         quiet = recipient.contact.quiet_hours
         result = await session.execute(
-            insert(Delivery)
-            .values(
+            _PLAN_DELIVERY,
+            dict(
                 id=uuid.uuid4(),
                 event_id=envelope.id,
                 trigger=alert.template,
@@ -91,8 +92,7 @@ async def plan(
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
-            )
-            .on_conflict_do_nothing()
+            ),
         )
         queued += result.rowcount or 0  # type: ignore[attr-defined]
     return queued

@@ -319,7 +319,6 @@ async def _request(
         request_msg_id=str(uuid.uuid4()),
     )
     session.add(r)
-    await session.flush()
     await deps.outbox.add(
         session,
         ev.ReferralRequested(
@@ -388,28 +387,38 @@ async def _unmet(
 
 
 async def route_case(
-    session: AsyncSession, *, case: ev.CaseSnapshot, deps: Deps, now: dt.datetime
+    session: AsyncSession,
+    *,
+    case: ev.CaseSnapshot,
+    deps: Deps,
+    now: dt.datetime,
+    first_seen: bool = False,
 ) -> list[Referral]:
     """Refer every needed service that has no referral yet; record the ones nobody can take.
 
     Idempotent: a service already referred (to any partner) is left alone, so replays,
-    reconciler runs and escalations never duplicate or re-route.
+    reconciler runs and escalations never duplicate or re-route. `first_seen`: the case has
+    just got its state row, so it can have no referral and no unmet need yet.
     """
-    existing = await session.scalars(
-        select(Referral.service).where(Referral.case_id == case.case_id)
-    )
-    routed = set(existing.all())
+    routed: set[str] = set()
+    if not first_seen:
+        existing = await session.scalars(
+            select(Referral.service).where(Referral.case_id == case.case_id)
+        )
+        routed = set(existing.all())
     needed = [s for s in policy.services_needed(case) if s.value not in routed]
     if not needed:
         return []
     partners = await _active_partners(session)
-    unmet = set(
-        (
-            await session.scalars(
-                select(UnmetNeed.service).where(UnmetNeed.case_id == case.case_id)
-            )
-        ).all()
-    )
+    unmet: set[str] = set()
+    if not first_seen:
+        unmet = set(
+            (
+                await session.scalars(
+                    select(UnmetNeed.service).where(UnmetNeed.case_id == case.case_id)
+                )
+            ).all()
+        )
     created = []
     for service in needed:
         offering, allowed = _candidates(partners, case=case, service=service)
@@ -444,6 +453,7 @@ async def record_case(
         return []  # an older or repeated version, or a closed case: nothing to do
     previous = ev.CaseSnapshot.model_validate(state.snapshot) if state and state.snapshot else None
     snapshot = case.model_dump(mode="json", exclude={"changed"})
+    first_seen = state is None
     if state is None:
         state = CaseState(case_id=case.case_id)
         session.add(state)
@@ -455,7 +465,7 @@ async def record_case(
     await session.flush()
     if previous is not None:
         await _apply_changes(session, previous=previous, case=case, deps=deps, now=now)
-    return await route_case(session, case=case, deps=deps, now=now)
+    return await route_case(session, case=case, deps=deps, now=now, first_seen=first_seen)
 
 
 async def _apply_changes(
