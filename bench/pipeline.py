@@ -62,7 +62,8 @@ class Phase:
     rss_mb: dict[str, float]  # peak per service during the phase
     cpu_s: dict[str, float]  # CPU time per service from the first post until drained
     achieved_rate: float = 0.0
-    drain_s: float | None = None  # from the last post until every referral and message was out
+    drain_s: float | None = None  # from the last post sent until every answer, referral and
+    # message was out
 
     @property
     def errors(self) -> int:
@@ -81,13 +82,18 @@ class Phase:
         return [p for p in self.posts if p.status == 201]
 
     def growing(self) -> bool:
-        """Latency to the notification in the last third well above the first third."""
+        """Time from sending the post to its last notification, in the last third well above
+        the first third (counted from the send, so a queue in front of intake shows too)."""
         ok = sorted(self.ok, key=lambda p: p.sent)
         third = len(ok) // 3
         if third < 5:
             return False
-        first = statistics.median(max(p.to_sent, default=0) for p in ok[:third])
-        last = statistics.median(max(p.to_sent, default=0) for p in ok[-third:])
+
+        def end_to_end(p: Post) -> float:
+            return p.latency + max(p.to_sent, default=0)
+
+        first = statistics.median(end_to_end(p) for p in ok[:third])
+        last = statistics.median(end_to_end(p) for p in ok[-third:])
         return last > 2 * first + 0.25
 
     def sustained(self) -> bool:
@@ -343,10 +349,12 @@ class Collector:
 
     async def settle(self, posts: list[Post], wait_s: float = 60) -> float | None:
         """Wait until every referral of these posts is on its stream and every message sent;
-        fill in the times. Seconds from the last answer until then, or None on timeout."""
+        fill in the times. Seconds from the last post sent until then (a late 201 counts too),
+        or None on timeout."""
         ok = [p for p in posts if p.status == 201 and p.reference]
         refs = {p.reference for p in ok if p.reference}
         last_answer = max((p.answered for p in ok), default=time.time())
+        last_sent = max((p.sent for p in posts), default=time.time())
         deadline = time.monotonic() + wait_s
         done_at: float | None = None
         while time.monotonic() < deadline:
@@ -366,7 +374,7 @@ class Collector:
                     assert p.reference is not None
                     p.to_stream = [t - p.answered for t in self.on_stream[p.reference]]
                     p.to_sent = [t - p.answered for _, t in sent[p.reference] if t is not None]
-                return done_at - last_answer
+                return done_at - last_sent
             await asyncio.sleep(0.5)
         return None
 

@@ -72,7 +72,7 @@ def markdown(limits: Limits, runs: list[Run], seconds: float, elapsed: float) ->
             "receipt of intake's 201.",
             "",
             "| phase | cases/s asked / sent | errors | intake 201 | → partner stream | "
-            "→ notification sent | drained after last post | sustained |",
+            "→ notification sent | drained after last post sent | sustained |",
             "|---|---|---:|---|---|---|---:|---|",
         ]
         for p in run.phases:
@@ -144,9 +144,10 @@ def markdown(limits: Limits, runs: list[Run], seconds: float, elapsed: float) ->
         "A step is *sustained* when every post got its 201 (a post whose connection failed is "
         "sent once more with its Idempotency-Key, as an officer's app would, and counted as "
         "retried), the client kept the asked rate "
-        "(≥ 95 %), every referral and notification of the step was out within 5 s of its last "
-        "post, and the median latency to the notification in the step's last third stayed "
-        "below twice the first third's + 250 ms (no growing backlog).",
+        "(≥ 95 %), every 201, referral and notification of the step was out within 5 s of its "
+        "last post being sent, and the median time from sending a post to its last "
+        "notification in the step's last third stayed below twice the first third's + 250 ms "
+        "(no growing backlog, in front of intake or behind it).",
         "",
     ]
     return "\n".join(lines)
