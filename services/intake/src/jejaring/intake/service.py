@@ -201,7 +201,9 @@ async def create_case(
     )
     session.add(case)
     await session.flush()
-    await outbox.add(session, ev.CaseCreated(**await _snapshot(session, case)), time=now)
+    await outbox.add(
+        session, ev.CaseCreated(**await _snapshot(session, case, creator=by)), time=now
+    )
     return case
 
 
@@ -367,9 +369,12 @@ async def close_case(
     return case
 
 
-async def _snapshot(session: AsyncSession, case: Case) -> dict[str, Any]:
-    """The fields of CaseCreated/CaseUpdated for `case`."""
-    officer = await session.get(User, case.created_by)
+async def _snapshot(
+    session: AsyncSession, case: Case, *, creator: Principal | None = None
+) -> dict[str, Any]:
+    """The fields of CaseCreated/CaseUpdated for `case` (`creator`: who is recording it now,
+    saving a lookup of the user who did)."""
+    officer: Principal | User | None = creator or await session.get(User, case.created_by)
     contact = (
         ev.Contact(name=officer.name, phone=officer.phone, email=officer.email)
         if officer is not None

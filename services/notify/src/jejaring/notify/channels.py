@@ -3,6 +3,7 @@ an HTTP SMS gateway configurable to fit common Indonesian providers."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -42,10 +43,8 @@ class FileChannel:
         self.kind = kind
 
     async def send(self, *, to: str, subject: str, text: str) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
         now = dt.datetime.now(dt.UTC)
         message_id = f"{now:%Y%m%dT%H%M%S%f}-{self.kind}-{uuid.uuid4().hex[:8]}"
-        path = self.directory / f"{message_id}.json"
         body = {
             "channel": self.kind,
             "to": to,
@@ -53,11 +52,18 @@ class FileChannel:
             "text": text,
             "at": now.isoformat(),
         }
+        # Creating a file waits on the disk: off the event loop, so consuming and claiming go on.
+        path = await asyncio.to_thread(self._write, message_id, body)
+        log.info("message written", extra={"channel": self.kind, "file": path.name})
+        return message_id
+
+    def _write(self, message_id: str, body: dict[str, str]) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{message_id}.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
         tmp.rename(path)  # readers never see a half-written message
-        log.info("message written", extra={"channel": self.kind, "file": path.name})
-        return message_id
+        return path
 
 
 class SmtpChannel:
