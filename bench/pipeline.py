@@ -60,7 +60,7 @@ class Phase:
     seconds: float
     posts: list[Post]
     rss_mb: dict[str, float]  # peak per service during the phase
-    cpu_s: dict[str, float]  # CPU time per service from the first post until drained
+    cpu_s: dict[str, float]  # CPU time per process from the first post until drained
     achieved_rate: float = 0.0
     drain_s: float | None = None  # from the last post sent until every answer, referral and
     # message was out
@@ -139,24 +139,36 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def children(parent: int) -> dict[str, int]:
-    """The services `jejaring up` started: name -> pid."""
+def children(parent: int, names: tuple[str, ...] = SERVICES) -> dict[str, int]:
+    """The processes `jejaring up` started (the services, or nats-server): name -> pid."""
     found: dict[str, int] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             stat = (proc / "stat").read_text()
-            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            cmdline = (proc / "cmdline").read_bytes()
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         if ppid != parent:
             continue
-        for name in SERVICES:
-            if f"jejaring.{name}".encode() in cmdline:
+        for name in names:
+            marker = f"jejaring.{name}" if name in SERVICES else name
+            if marker.encode() in cmdline:
                 found[name] = int(proc.name)
     return found
+
+
+def _pids_named(command: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().strip() == command:
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
 
 
 class Stack:
@@ -182,6 +194,7 @@ class Stack:
             self.env[f"{name.upper()}_DATABASE_URL"] = self.databases[name]
         self.proc: subprocess.Popen[bytes] | None = None
         self.pids: dict[str, int] = {}
+        self.nats_pid: int | None = None
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -213,6 +226,7 @@ class Stack:
             raise RuntimeError(f"not ready after {timeout} s: {sorted(waiting)}")
         ready = time.monotonic() - started
         self.pids = children(self.proc.pid)
+        self.nats_pid = next(iter(children(self.proc.pid, ("nats-server",)).values()), None)
         return ready
 
     def stop(self) -> None:
@@ -238,7 +252,13 @@ class Stack:
         return {"Authorization": f"Bearer {r.json()['token']}"}
 
     def cpu(self) -> dict[str, float]:
-        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        """CPU seconds used so far: each service, nats-server, every PostgreSQL process on this
+        machine (only the bench uses it while it runs)."""
+        used = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        used["nats-server"] = cpu_seconds(self.nats_pid) if self.nats_pid else 0.0
+        if any(url.startswith("postgresql") for url in self.databases.values()):
+            used["postgresql"] = sum(cpu_seconds(pid) for pid in _pids_named("postgres"))
+        return used
 
     def rss(self) -> dict[str, float]:
         return {name: rss_mb(pid) for name, pid in self.pids.items()}
@@ -398,9 +418,12 @@ async def run_phase(
 
     sampler = asyncio.create_task(sample())
     cpu_before = stack.cpu()
+    client_before = time.process_time()
     posts, achieved = await post_open_loop(stack, officer, rate, seconds)
+    client = time.process_time() - client_before  # posting only, not the reading back
     drain = await collector.settle(posts)
     cpu = {name: used - cpu_before[name] for name, used in stack.cpu().items()}
+    cpu["client"] = client
     stop.set()
     await sampler
     phase = Phase(name, rate, seconds, posts, peak, cpu, achieved, drain)

@@ -84,6 +84,7 @@ def markdown(limits: Limits, runs: list[Run], seconds: float, elapsed: float) ->
                 f"{ms([t for q in p.ok for t in q.to_sent])} | {drain} | "
                 f"{'yes' if p.sustained() else 'no'} |"
             )
+        lines += _cpu_table(run)
         peak = run.peak_mb()
         lines += [
             "",
@@ -151,6 +152,28 @@ def markdown(limits: Limits, runs: list[Run], seconds: float, elapsed: float) ->
         "",
     ]
     return "\n".join(lines)
+
+
+def _cpu_table(run: Run) -> list[str]:
+    """CPU ms per case of every process on the machine, per phase: where the cores went."""
+    names = list(run.phases[0].cpu_s) if run.phases else []
+    lines = [
+        "",
+        "CPU time per case in ms, from the phase's first post until it drained (PostgreSQL: "
+        "all its processes; client: the load generator while it posts).",
+        "",
+        "| phase | " + " | ".join(names) + " | total |",
+        "|---|" + "---:|" * (len(names) + 1),
+    ]
+    for p in run.phases:
+        n = max(1, len(p.ok))
+        per_case = [1000 * p.cpu_s.get(name, 0.0) / n for name in names]
+        lines.append(
+            f"| {p.name} | "
+            + " | ".join(f"{v:.1f}" for v in per_case)
+            + f" | {sum(per_case):.1f} |"
+        )
+    return lines
 
 
 def plot(runs: list[Run], path: Path) -> None:
