@@ -176,6 +176,27 @@ async def test_a_backlog_is_handled_together_and_one_bad_message_stays_alone(
     assert "this case can never be routed" in dead.headers[DLQ_REASON]
 
 
+async def test_a_backlog_with_repeats_handles_each_event_once(plumbing, js, streams) -> None:
+    seen = await publish(js, CASE.model_copy(update={"reference": "BPT-2026-000001"}))
+    consumer = consumer_for(plumbing, js)
+    sub = await js.pull_subscribe_bind(SPEC.durable, SPEC.stream)
+    (first,) = await sub.fetch(1, timeout=5)
+    assert await consumer._handle_once(first, envelope.decode(first.headers, first.data))
+    await first.ack_sync()
+    # One fetch brings: the seen event again, a new one twice, and another new one.
+    twice = envelope.encode(CASE.model_copy(update={"reference": "BPT-2026-000002"}), source="/t")
+    for message, msg_id in ((seen, "again"), (twice, "twice-1"), (twice, "twice-2")):
+        await js.publish(
+            message.subject, message.body, headers={**message.headers, "Nats-Msg-Id": msg_id}
+        )
+    await publish(js, CASE.model_copy(update={"reference": "BPT-2026-000003"}))
+    async with running(consumer):
+        await until(lambda: _eq(_duplicates(consumer), 2))
+        await until(lambda: _pending_acks(js, 0))
+    assert [await effect_count(plumbing, f"BPT-2026-00000{n}") for n in (1, 2, 3)] == [1, 1, 1]
+    assert consumer.stats.handled == 2
+
+
 async def test_a_handler_that_keeps_failing_is_dead_lettered_not_looped_forever(
     plumbing, js, streams
 ) -> None:

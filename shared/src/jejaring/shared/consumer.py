@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -210,27 +211,37 @@ class IdempotentConsumer:
             return await self._record_and_handle(session, msg, envelope)
 
     async def _handle_together(self, decoded: list[tuple[Msg, Envelope]]) -> int:
+        """Record the batch in the inbox with one statement, then handle the messages it had
+        not seen (each id once, even if it came twice in the batch), in order."""
         async with self.sessions() as session, session.begin():
+            recorded = await session.execute(
+                _INBOX_INSERT.returning(inbox.c.msg_id),
+                [self._inbox_row(msg, envelope) for msg, envelope in decoded],
+            )
+            unseen = set(recorded.scalars())
             fresh = 0
-            for msg, envelope in decoded:
-                fresh += await self._record_and_handle(session, msg, envelope)
+            for _, envelope in decoded:
+                if envelope.id in unseen:
+                    unseen.discard(envelope.id)
+                    await self.handler(session, envelope)
+                    fresh += 1
             return fresh
 
     async def _record_and_handle(self, session: AsyncSession, msg: Msg, envelope: Envelope) -> bool:
         """Record the message id in the inbox and run the handler, unless it was seen before."""
-        result = await session.execute(
-            _INBOX_INSERT,
-            {
-                "consumer": self.spec.durable,
-                "msg_id": envelope.id,
-                "subject": msg.subject,
-                "received_at": dt.datetime.now(dt.UTC),
-            },
-        )
+        result = await session.execute(_INBOX_INSERT, self._inbox_row(msg, envelope))
         if result.rowcount == 0:  # type: ignore[attr-defined]
             return False
         await self.handler(session, envelope)
         return True
+
+    def _inbox_row(self, msg: Msg, envelope: Envelope) -> dict[str, Any]:
+        return {
+            "consumer": self.spec.durable,
+            "msg_id": envelope.id,
+            "subject": msg.subject,
+            "received_at": dt.datetime.now(dt.UTC),
+        }
 
     @contextlib.asynccontextmanager
     async def _keep_alive(self, *msgs: Msg):  # type: ignore[no-untyped-def]

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import TableClause
 from sqlalchemy.sql.dml import Insert
 
@@ -142,30 +141,19 @@ def _run_commit_callbacks(sync_session: Any) -> None:
         callback()
 
 
-class _OnConflict(Insert):
-    """An INSERT with an ON CONFLICT clause fixed per subclass (so it is in the cache key)."""
-
-    inherit_cache = True
-    clause = ""
-
-
-@compiles(_OnConflict)
-def _compile_on_conflict(element: _OnConflict, compiler: Any, **kw: Any) -> str:
-    return f"{compiler.visit_insert(element, **kw)} {element.clause}"
-
-
 def _on_conflict(table: TableClause, clause: str) -> Insert:
-    kind: type[_OnConflict] = type(
-        "OnConflict", (_OnConflict,), {"inherit_cache": True, "clause": clause}
-    )
-    return kind(table)
+    statement = Insert(table)
+    # Where the dialects put their own ON CONFLICT (after VALUES, before RETURNING); as text it
+    # is part of the statement's cache key.
+    statement._post_values_clause = text(clause)
+    return statement
 
 
 # Both build SQL that SQLite and PostgreSQL share. Unlike the dialects' own
 # `insert().on_conflict_*()`, which SQLAlchemy compiles anew on every execution (those
 # constructs opt out of its statement cache), these compile once per set of columns; they run
-# for every consumed message. Pass the row as execute parameters; `rowcount` is 0 when nothing
-# was written.
+# for every consumed message. Pass the rows as execute parameters; `rowcount` is 0 when nothing
+# was written, and RETURNING lists only the rows written.
 
 
 def insert_or_ignore(table: TableClause) -> Insert:
