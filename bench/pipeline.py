@@ -160,15 +160,29 @@ def children(parent: int, names: tuple[str, ...] = SERVICES) -> dict[str, int]:
     return found
 
 
-def _pids_named(command: str) -> list[int]:
-    pids = []
+def postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on this machine, those that have exited included (the
+    postmaster's reaped children: a closed connection's server process counts too)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and (proc / "comm").read_text().strip() == command:
-                pids.append(int(proc.name))
+            if not proc.name.isdigit() or (proc / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-    return pids
+        total += (int(fields[11]) + int(fields[12])) / tick
+        if fields[1] == "1" or not _is_postgres(int(fields[1])):  # the postmaster
+            total += (int(fields[13]) + int(fields[14])) / tick
+    return total
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
+    except OSError:
+        return False
 
 
 class Stack:
@@ -257,7 +271,7 @@ class Stack:
         used = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         used["nats-server"] = cpu_seconds(self.nats_pid) if self.nats_pid else 0.0
         if any(url.startswith("postgresql") for url in self.databases.values()):
-            used["postgresql"] = sum(cpu_seconds(pid) for pid in _pids_named("postgres"))
+            used["postgresql"] = postgres_cpu_seconds()
         return used
 
     def rss(self) -> dict[str, float]:

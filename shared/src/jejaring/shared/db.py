@@ -56,8 +56,10 @@ def create_engine(url: str, *, lock_timeout_ms: int = 30_000, **kwargs: Any) -> 
     # invalidates the whole pool and is transient (is_transient_db_error): a consumer retries
     # the message, an HTTP caller gets 503 and retries (with its Idempotency-Key).
     kwargs.setdefault("pool_pre_ping", False)
-    kwargs.setdefault("pool_size", 5)
-    kwargs.setdefault("max_overflow", 5)
+    # Ten kept open: with five, bursts of concurrent requests opened and closed overflow
+    # connections (a server process each, and asyncpg's type introspection) every few seconds.
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 10)
     return create_async_engine(url, **kwargs)
 
 
