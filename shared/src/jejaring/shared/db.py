@@ -47,8 +47,9 @@ def create_engine(url: str, *, lock_timeout_ms: int = 30_000, **kwargs: Any) -> 
             _sqlite_pragmas(dbapi_connection, lock_timeout_ms)
 
         event.listen(engine.sync_engine, "connect", pragmas)
-        # BEGIN IMMEDIATE: a writer takes the lock up front instead of failing on upgrade.
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        # BEGIN IMMEDIATE: a writer takes the lock up front instead of failing on upgrade;
+        # a reader (see `read_only`) begins deferred and never waits for the writer (WAL).
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("connect_args", {"server_settings": {"lock_timeout": str(lock_timeout_ms)}})
     # No pre-ping: it cost a BEGIN/ROLLBACK round trip on every checkout (about a third of
@@ -74,8 +75,17 @@ def _sqlite_pragmas(dbapi_connection: Any, lock_timeout_ms: int) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(conn: Any) -> None:
+    reader = conn.get_execution_options().get("jejaring_read_only")
+    conn.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
+
+
+async def read_only(session: AsyncSession) -> None:
+    """Begin `session`'s transaction as one that only reads. On SQLite it then does not take
+    the database's single write lock, so reads on every request (a token's user, unsent outbox
+    rows) no longer queue behind the service's writes. Call before the first statement; a write
+    in such a transaction may fail as busy (a transient error)."""
+    await session.connection(execution_options={"jejaring_read_only": True})
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

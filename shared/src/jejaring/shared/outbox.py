@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
-from jejaring.shared.db import on_commit
+from jejaring.shared.db import on_commit, read_only
 from jejaring.shared.envelope import OutgoingMessage, encode
 from jejaring.shared.events import Event
 from jejaring.shared.tables import outbox
@@ -186,6 +186,7 @@ class OutboxRelay:
             # SQLite: one relay per database. No write lock is held while publishing, so a
             # slow or absent NATS never blocks the service's own writes.
             async with session.begin():
+                await read_only(session)
                 rows = await self._unsent_rows(session, lock=False)
             if rows:
                 await self._publish_and_mark(session, rows)

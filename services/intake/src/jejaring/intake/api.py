@@ -30,6 +30,7 @@ from jejaring.intake.schemas import (
     UserOut,
 )
 from jejaring.intake.settings import IntakeSettings
+from jejaring.shared.db import read_only
 from jejaring.shared.enums import RiskLevel
 from jejaring.shared.outbox import Outbox
 from jejaring.shared.region import Region
@@ -59,6 +60,7 @@ async def principal(
 ) -> Principal:
     admin = ctx.settings.admin_token.get_secret_value() if ctx.settings.admin_token else None
     async with ctx.sessions() as session:
+        await read_only(session)
         return await authenticate(session, authorization=authorization, admin_token=admin)
 
 

@@ -25,6 +25,7 @@ from jejaring.referral.schemas import (
 )
 from jejaring.referral.settings import ReferralSettings
 from jejaring.shared import subjects
+from jejaring.shared.db import read_only
 from jejaring.shared.enums import ReferralStatus
 from jejaring.shared.errors import api_error, forbidden, unauthorized
 from jejaring.shared.provision import agency_consumer_spec, agency_stream_spec
@@ -72,6 +73,7 @@ async def caller(ctx: Ctx, authorization: Authorization = None) -> Caller:
     if same_token(token, admin):
         return Caller(admin=True)
     async with ctx.sessions() as session:
+        await read_only(session)
         partner = await service.partner_by_token(session, token=token)
     if partner is None:
         raise unauthorized()
