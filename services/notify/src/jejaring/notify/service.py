@@ -8,6 +8,7 @@ failures retry with backoff, and after `max_attempts` the contact's other channe
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -139,8 +140,9 @@ class Dispatcher:
 
     async def dispatch_due(self, limit: int = DISPATCH_BATCH) -> int:
         """Claim what is due now, defer what falls in quiet hours, send the rest; return how
-        many rows were handled. One transaction claims the batch; each send is then marked in a
-        transaction of its own, so a crash resends at most the message in flight."""
+        many rows were handled. One transaction claims the batch; up to `send_concurrency`
+        messages are then sent at once (a slow gateway answers them in parallel), each marked
+        in a transaction of its own, so a crash resends at most the messages in flight."""
         now = self.clock()
         async with self.sessions() as session:
             async with session.begin():
@@ -168,20 +170,29 @@ class Dispatcher:
                         "delivery deferred for quiet hours",
                         extra={"delivery": str(row.id), "until": row.next_attempt_at.isoformat()},
                     )
-            for row in sending:
-                await self._deliver(session, row, now)
+        gate = asyncio.Semaphore(self.settings.send_concurrency)
+
+        async def deliver(row: Delivery) -> None:
+            async with gate:
+                await self._deliver(row, now)
+
+        outcomes = await asyncio.gather(*(deliver(row) for row in sending), return_exceptions=True)
+        for outcome in outcomes:  # an unexpected error: its row is sent again after the lease
+            if isinstance(outcome, BaseException):
+                raise outcome
         return len(rows)
 
-    async def _deliver(self, session: AsyncSession, row: Delivery, now: dt.datetime) -> None:
+    async def _deliver(self, row: Delivery, now: dt.datetime) -> None:
         try:
             provider_id = await self.channels[row.channel].send(
                 to=row.recipient, subject=row.subject, text=row.body
             )
         except SendError as exc:
-            async with session.begin():
+            async with self.sessions() as session, session.begin():
+                session.add(row)  # claimed by a session now closed
                 await self._failed(session, row, exc, now)
             return
-        async with session.begin():
+        async with self.sessions() as session, session.begin():
             await session.execute(
                 _MARK_SENT, {"row_id": row.id, "sent_at": self.clock(), "provider": provider_id}
             )

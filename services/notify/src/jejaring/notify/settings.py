@@ -56,6 +56,12 @@ class NotifySettings(ServiceSettings):
     max_attempts: int = Field(default=3, ge=1, le=20, description="Before falling back")
     retry_base_s: float = Field(default=2.0, gt=0)
     dispatch_interval_s: float = Field(default=0.5, gt=0)
+    send_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Messages sent at once (a crash resends at most these); 1 sends in order",
+    )
 
     @model_validator(mode="after")
     def _channels_configured(self) -> NotifySettings:
