@@ -12,6 +12,8 @@ R1 and R5 are intake's: a case that breaks them is refused at the door and never
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from jejaring.shared import events as ev
 from jejaring.shared.enums import (
     BusinessStatus,
@@ -30,8 +32,13 @@ HIGH_RISK_SERVICES: tuple[Service, ...] = (Service.PROTECTION, Service.SECURITY_
 
 def services_needed(case: ev.CaseSnapshot) -> list[Service]:
     """The case's needs, plus police protection and the Babinsa when the risk is high (R3)."""
-    needed = list(case.needs)
-    if case.risk_level == RiskLevel.HIGH:
+    return needed_for(case.needs, case.risk_level)
+
+
+def needed_for(needs: Iterable[Service], risk_level: RiskLevel) -> list[Service]:
+    """`services_needed` from the two fields it reads (the reconciler has no snapshot object)."""
+    needed = list(needs)
+    if risk_level == RiskLevel.HIGH:
         needed += [s for s in HIGH_RISK_SERVICES if s not in needed]
     return needed
 
