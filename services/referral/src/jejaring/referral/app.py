@@ -30,17 +30,22 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+REPAIR_PACE = 50  # stream checks between short pauses
+
+
 def _periodic(
     name: str,
     interval: float,
     job: Callable[[AsyncSession], Awaitable[int]],
     *,
     transaction: bool = True,
+    first_delay: float = 0.0,
 ) -> Callable[[ServiceRuntime], Awaitable[None]]:
     """A worker that runs `job` every `interval` seconds, in its own transaction unless the job
     opens its own (one that waits on the network must not hold SQLite's write lock)."""
 
     async def worker(runtime: ServiceRuntime) -> None:
+        await asyncio.sleep(first_delay)
         while not runtime.stopping:
             try:
                 async with runtime.sessions() as session:
@@ -99,7 +104,9 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
         async with session.begin():
             published = await service.published_requests(session)
         missing = []
-        for referral, slug, seq in published:  # no transaction open while asking JetStream
+        for n, (referral, slug, seq) in enumerate(published):  # no transaction open here
+            if n % REPAIR_PACE == REPAIR_PACE - 1:
+                await asyncio.sleep(0.05)  # a thousand checks at once were a latency spike
             try:
                 await runtime.js.get_msg(subjects.agency_stream(slug), seq)
             except NotFoundError:
@@ -114,7 +121,11 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
         (
             "stream-repair",
             _periodic(
-                "stream repair", settings.reconcile_interval_s, repair_streams, transaction=False
+                "stream repair",
+                settings.reconcile_interval_s,
+                repair_streams,
+                transaction=False,
+                first_delay=settings.reconcile_interval_s / 2,  # not in the reconciler's minute
             ),
         ),
         (
