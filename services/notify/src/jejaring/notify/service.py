@@ -9,12 +9,13 @@ failures retry with backoff, and after `max_attempts` the contact's other channe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -137,6 +138,7 @@ class Dispatcher:
     channels: dict[str, Channel]
     settings: NotifySettings
     clock: Callable[[], dt.datetime]
+    _writes: Any = field(default=None, init=False)
 
     async def dispatch_due(self, limit: int = DISPATCH_BATCH) -> int:
         """Claim what is due now, defer what falls in quiet hours, send the rest; return how
@@ -171,6 +173,12 @@ class Dispatcher:
                         extra={"delivery": str(row.id), "until": row.next_attempt_at.isoformat()},
                     )
         gate = asyncio.Semaphore(self.settings.send_concurrency)
+        if self._writes is None:
+            # SQLite has one writer: marks from parallel sends queue here, in order, instead of
+            # in SQLite's busy handler (which sleeps up to 100 ms a try: a sawtooth of seconds).
+            bind = self.sessions.kw.get("bind")
+            sqlite = bind is not None and bind.dialect.name == "sqlite"
+            self._writes = asyncio.Lock() if sqlite else contextlib.nullcontext()
 
         async def deliver(row: Delivery) -> None:
             async with gate:
@@ -188,11 +196,11 @@ class Dispatcher:
                 to=row.recipient, subject=row.subject, text=row.body
             )
         except SendError as exc:
-            async with self.sessions() as session, session.begin():
+            async with self._writes, self.sessions() as session, session.begin():
                 session.add(row)  # claimed by a session now closed
                 await self._failed(session, row, exc, now)
             return
-        async with self.sessions() as session, session.begin():
+        async with self._writes, self.sessions() as session, session.begin():
             await session.execute(
                 _MARK_SENT, {"row_id": row.id, "sent_at": self.clock(), "provider": provider_id}
             )
