@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +89,16 @@ async def read_only(session: AsyncSession) -> None:
     rows) no longer queue behind the service's writes. Call before the first statement; a write
     in such a transaction may fail as busy (a transient error)."""
     await session.connection(execution_options={"jejaring_read_only": True})
+
+
+def single_writer(sessions: async_sessionmaker[AsyncSession]) -> AbstractAsyncContextManager[Any]:
+    """What to hold around a write that runs in parallel with others of the same process: on
+    SQLite (one writer at a time) a lock, so they queue in order here instead of in SQLite's busy
+    handler, which sleeps up to 100 ms a try; nothing on PostgreSQL."""
+    bind = sessions.kw.get("bind")
+    if bind is not None and bind.dialect.name == "sqlite":
+        return asyncio.Lock()
+    return contextlib.nullcontext()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -9,11 +9,11 @@ failures retry with backoff, and after `max_attempts` the contact's other channe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -25,7 +25,7 @@ from jejaring.notify.channels import Channel, SendError
 from jejaring.notify.models import DUE, Delivery
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared import events as ev
-from jejaring.shared.db import insert_or_ignore
+from jejaring.shared.db import insert_or_ignore, single_writer
 from jejaring.shared.envelope import Envelope
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,11 @@ class Dispatcher:
     channels: dict[str, Channel]
     settings: NotifySettings
     clock: Callable[[], dt.datetime]
-    _writes: Any = field(default=None, init=False)
+    _writes: AbstractAsyncContextManager[Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Marks from parallel sends: on SQLite they queue here rather than in its busy handler.
+        self._writes = single_writer(self.sessions)
 
     async def dispatch_due(self, limit: int = DISPATCH_BATCH) -> int:
         """Claim what is due now, defer what falls in quiet hours, send the rest; return how
@@ -173,12 +177,6 @@ class Dispatcher:
                         extra={"delivery": str(row.id), "until": row.next_attempt_at.isoformat()},
                     )
         gate = asyncio.Semaphore(self.settings.send_concurrency)
-        if self._writes is None:
-            # SQLite has one writer: marks from parallel sends queue here, in order, instead of
-            # in SQLite's busy handler (which sleeps up to 100 ms a try: a sawtooth of seconds).
-            bind = self.sessions.kw.get("bind")
-            sqlite = bind is not None and bind.dialect.name == "sqlite"
-            self._writes = asyncio.Lock() if sqlite else contextlib.nullcontext()
 
         async def deliver(row: Delivery) -> None:
             async with gate:
