@@ -27,7 +27,7 @@ from jejaring.referral.settings import ReferralSettings
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
-COMPOSE_SCHEMA = ROOT.parent / "shared" / "data" / "compose-spec.json"
+COMPOSE_SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"  # vendored: data/README.md
 NATS_CONF = ROOT / "deploy" / "nats" / "nats.conf"
 PG_INIT = ROOT / "deploy" / "postgres" / "init-databases.sh"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +15,13 @@ from sqlalchemy import text
 
 from jejaring.intake.app import create_app
 from jejaring.intake.settings import IntakeSettings
+from jejaring.shared.testing import ShiftedClock
 
 ADMIN = "admin-token-for-tests-0123456789"
 KARANG_REJO = "64.71.04.1003"
 MEKAR_SARI = "64.71.04.1005"
 VICTIM = "Putri Ayu Lestari"
+WITA = dt.timezone(dt.timedelta(hours=8))
 
 CASE: dict[str, Any] = {
     "kelurahan_code": KARANG_REJO,
@@ -56,9 +59,10 @@ def bearer(token: str) -> dict[str, str]:
 
 
 class Intake:
-    def __init__(self, client: TestClient, database_url: str) -> None:
+    def __init__(self, client: TestClient, database_url: str, clock: ShiftedClock) -> None:
         self.client = client
         self.database_url = database_url
+        self.clock = clock
         self.tokens: dict[str, str] = {}
 
     def user(self, name: str, role: str, kelurahan: str | None = None) -> str:
@@ -93,8 +97,9 @@ def intake(database_url: str, nats_url: str, tmp_path: Path) -> Iterator[Intake]
         data_dir=tmp_path,
         admin_token=ADMIN,
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        yield Intake(client, database_url)
+    clock = ShiftedClock(dt.datetime(2026, 11, 20, 10, 0, tzinfo=WITA))  # an hour after CASE
+    with TestClient(create_app(settings, clock=clock), raise_server_exceptions=False) as client:
+        yield Intake(client, database_url, clock)
 
 
 @pytest.fixture
@@ -334,6 +339,36 @@ def test_impossible_victim_ages_are_refused(intake: Intake, officer: str) -> Non
     )
     stated = {**no_age, "age": 15}
     assert intake.post(officer, case(victims=[stated])).json()["victims"][0]["age_group"] == "13-17"
+
+
+def test_the_day_and_the_year_are_wita_ones_not_utc_ones(intake: Intake, officer: str) -> None:
+    """At 00:30 WITA on 1 January it is still 31 December in UTC: the new year's numbering has
+    begun, an incident of that day is not in the future, and a child born on 1 January 2009
+    turned 18 that morning."""
+    intake.clock.set(dt.datetime(2026, 12, 31, 23, 30, tzinfo=WITA))
+    assert intake.post(officer, CASE).json()["reference"] == "BPT-2026-000001"
+
+    intake.clock.set(dt.datetime(2027, 1, 1, 0, 30, tzinfo=WITA))  # 16:30 UTC, 31 December
+    birthday = {"name": VICTIM, "sex": "female", "birth_date": "2009-01-01"}
+    first = case(
+        reported_at="2027-01-01T00:10:00+08:00",
+        incident_date="2027-01-01",
+        victims=[birthday],
+        consent={"given_by": "victim", "scope": ["police", "tni", "legal_aid", "counselling"]},
+    )
+    created = intake.post(officer, first)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["reference"] == "BPT-2027-000001"
+    victim = body["victims"][0]
+    assert (victim["age"], victim["age_group"], victim["is_child"]) == (18, "18-24", False)
+
+    day_before = case(reported_at="2026-12-31T23:50:00+08:00", victims=[birthday])
+    victim = intake.post(officer, day_before).json()["victims"][0]
+    assert (victim["age"], victim["is_child"]) == (17, True), "a child until her birthday"
+
+    tomorrow = case(reported_at="2027-01-01T00:10:00+08:00", incident_date="2027-01-02")
+    assert_refused(intake.post(officer, tomorrow), "incident_date", "incident_after_report")
 
 
 def test_malformed_and_oversized_bodies(intake: Intake, officer: str) -> None:

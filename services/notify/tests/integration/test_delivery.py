@@ -26,7 +26,7 @@ from jejaring.shared import envelope
 from jejaring.shared import events as ev
 from jejaring.shared.enums import Priority, ReferralStatus
 from jejaring.shared.natsserver import free_port
-from jejaring.shared.testing import CHILD_NAME, sample_events, until
+from jejaring.shared.testing import CHILD_NAME, ShiftedClock, sample_events, until
 
 ADMIN = "admin-token-for-tests-0123456789"
 WITA = dt.timezone(dt.timedelta(hours=8))
@@ -111,24 +111,11 @@ def gateway() -> Iterator[Gateway]:
         server.shutdown()
 
 
-class Clock:
-    """Real time, shifted: tests jump to an hour of the day and time goes on from there."""
-
-    def __init__(self, start: dt.datetime) -> None:
-        self.set(start)
-
-    def set(self, when: dt.datetime) -> None:
-        self.offset = when - dt.datetime.now(dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + self.offset
-
-
 @dataclass
 class Notify:
     client: TestClient
     nats_url: str
-    clock: Clock
+    clock: ShiftedClock
 
     def publish(self, event: ev.Event, msg_id: str | None = None) -> envelope.OutgoingMessage:
         message = envelope.encode(event, source="/jejaring/referral")
@@ -154,7 +141,7 @@ class Notify:
 def notify(
     database_url: str, nats_url: str, tmp_path: Path, smtp: tuple[Mailbox, int], gateway: Gateway
 ) -> Iterator[Notify]:
-    clock = Clock(dt.datetime(2026, 11, 28, 10, 0, tzinfo=WITA))
+    clock = ShiftedClock(dt.datetime(2026, 11, 28, 10, 0, tzinfo=WITA))
     settings = NotifySettings(
         database_url=database_url,
         nats_url=nats_url,

@@ -194,6 +194,23 @@ def sample_events() -> list[ev.Event]:
     ]
 
 
+# --- time -----------------------------------------------------------------------------
+
+
+class ShiftedClock:
+    """Real time, shifted: a test jumps to a moment (an hour of the night, New Year's Eve in
+    WITA) and time goes on from there. Passed as the `clock` of a service's app factory."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.set(start)
+
+    def set(self, when: dt.datetime) -> None:
+        self.offset = when - dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.offset
+
+
 # --- HTTP probes -----------------------------------------------------------------------
 
 
