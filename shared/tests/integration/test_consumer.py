@@ -20,6 +20,7 @@ from jejaring.shared.consumer import (
     PoisonMessage,
 )
 from jejaring.shared.provision import ConsumerSpec, contract_streams, ensure_consumer, ensure_stream
+from jejaring.shared.refusals import Conflict
 from jejaring.shared.testing import effects, sample_events
 
 CASE = sample_events()[0]
@@ -149,6 +150,24 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_keeps_going(
     original = next(m for m in dead if "exploded" in m.headers[DLQ_REASON])
     assert original.headers["ce-type"] == "org.jejaring.case.exploded.v1", "original headers kept"
     assert original.subject == "dlq.v1.test.case.v1.created"
+
+
+async def test_a_refusal_by_a_business_rule_is_dead_lettered_at_once_with_its_reason(
+    plumbing, js, streams
+) -> None:
+    async def refuse(session, env):  # type: ignore[no-untyped-def]
+        await count_effect(session, env)  # written, then rolled back
+        raise Conflict.of("status", "illegal_transition", "Tidak boleh.", "Not allowed now.")
+
+    await publish(js)
+    async with running(consumer_for(plumbing, js, refuse)) as consumer:
+        await until(lambda: _eq(_dead(consumer), 1))
+        await until(lambda: _pending_acks(js, 0))
+    (dead,) = await dlq_messages(js)
+    assert dead.headers[DLQ_REASON] == "refused by handler (illegal_transition): Not allowed now."
+    assert dead.headers["Jejaring-DLQ-Deliveries"] == "1", "not retried: it would be refused again"
+    assert await effect_count(plumbing) == 0
+    assert consumer.stats.retried == 0
 
 
 async def test_a_backlog_is_handled_together_and_one_bad_message_stays_alone(

@@ -34,6 +34,7 @@ from jejaring.shared import subjects
 from jejaring.shared.db import insert_or_ignore, is_transient_db_error
 from jejaring.shared.envelope import NATS_MSG_ID, Envelope, EnvelopeError, decode
 from jejaring.shared.provision import ConsumerSpec
+from jejaring.shared.refusals import Refusal
 from jejaring.shared.tables import inbox
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,12 @@ class IdempotentConsumer:
                 fresh = await self._handle_once(msg, envelope)
         except PoisonMessage as exc:
             await self._dead_letter(msg, f"refused by handler: {exc}", deliveries)
+            return
+        except Refusal as exc:  # a business rule: a retry would be refused again
+            e = exc.errors[0]
+            await self._dead_letter(
+                msg, f"refused by handler ({e.code}): {e.message_en}", deliveries
+            )
             return
         except Exception as exc:
             transient = is_transient_db_error(exc)

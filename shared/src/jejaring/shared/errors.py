@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,20 +21,31 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jejaring.shared.db import is_transient_db_error
+from jejaring.shared.refusals import Conflict, Forbidden, Invalid, NotFound, Refusal
+from jejaring.shared.refusals import FieldError as FieldError  # where the API edge has it
 
 log = logging.getLogger(__name__)
 
+# The one place a domain refusal becomes an HTTP status.
+REFUSAL_STATUS: dict[type[Refusal], int] = {
+    Invalid: 422,
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+}
 
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    code: str
-    message: str
-    message_en: str
+
+def status_of(refusal: Refusal) -> int:
+    """The HTTP status of a refusal: that of the nearest kind in REFUSAL_STATUS."""
+    for kind in type(refusal).__mro__:
+        if kind in REFUSAL_STATUS:
+            return REFUSAL_STATUS[kind]
+    return 422
 
 
 class ApiError(Exception):
-    """An error answered with `status` and one or more FieldErrors."""
+    """An HTTP-level error (authentication, transport) answered with `status` and FieldErrors.
+    Business rules raise `refusals.Refusal` instead."""
 
     def __init__(self, status: int, errors: Sequence[FieldError]) -> None:
         super().__init__(errors[0].message_en if errors else str(status))
@@ -234,6 +245,10 @@ def install_error_handlers(app: FastAPI, *, body_limit: int = 256 * 1024) -> Non
     async def on_api_error(_request: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return error_response(exc.status, exc.errors, headers)
+
+    @app.exception_handler(Refusal)
+    async def on_refusal(_request: Request, exc: Refusal) -> JSONResponse:
+        return error_response(status_of(exc), exc.errors)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
