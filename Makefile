@@ -5,10 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-SOURCES := requirements-dev.txt constraints.txt shared/pyproject.toml cli/pyproject.toml \
+SOURCES := requirements-dev.txt constraints.txt shared/pyproject.toml cli/pyproject.toml testing/pyproject.toml \
            $(wildcard services/*/pyproject.toml)
 
-.PHONY: up test soak bench install lint typecheck schemas clean check-python
+.PHONY: up test test-fast soak bench install lint typecheck schemas clean check-python
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
@@ -29,6 +29,10 @@ up: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## The fast tier: rules, state machine, contract and rendering, no servers (seconds).
+test-fast: install
+	$(BIN)/python -m pytest $(wildcard shared/tests/unit services/*/tests/unit cli/tests/unit) $(PYTEST_ARGS)
+
 ## Ten minutes of steady load with a random fault a minute (SOAK_SECONDS shortens it; not in CI).
 soak: install
 	$(BIN)/python -m pytest tests/system/test_soak.py -m soak -s -q --timeout=0 $(PYTEST_ARGS)
@@ -47,7 +51,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy shared/src services/intake/src services/referral/src services/notify/src cli/src bench
+	$(BIN)/mypy shared/src services/intake/src services/referral/src services/notify/src cli/src testing/src bench
 
 ## Regenerate docs/schemas/ from the event models.
 schemas: install

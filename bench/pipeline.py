@@ -31,7 +31,7 @@ from sqlalchemy import text
 from jejaring.cli import natsconfig
 from jejaring.shared import db, subjects
 from jejaring.shared.natsserver import free_port
-from jejaring.shared.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
+from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
 
 SERVICES = ("intake", "referral", "notify")
 PARTNERS = sorted({slug for _, slug in THREE_WAY_REFERRALS})

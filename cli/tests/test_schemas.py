@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 
 from jejaring.shared.envelope import encode
-from jejaring.shared.testing import sample_events
+from jejaring.testing import sample_events
 
 REPO = Path(__file__).resolve().parents[2]
 JEJARING = str(Path(sys.executable).parent / "jejaring")

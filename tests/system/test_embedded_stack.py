@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from jejaring.shared.natsserver import free_port
-from jejaring.shared.testing import wait_status
+from jejaring.testing import wait_status
 
 JEJARING = str(Path(sys.executable).parent / "jejaring")
 SERVICES = ("intake", "referral", "notify")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from jejaring.shared.natsserver import NatsServer, free_port
-from jejaring.shared.testing import wait_status
+from jejaring.testing import wait_status
 
 SERVICES = ["intake", "referral", "notify"]
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from jejaring.shared import db
 from jejaring.shared.migrate import migrate
-from jejaring.shared.testing import effects_metadata
+from jejaring.testing import effects_metadata
 
 
 @dataclass

@@ -21,7 +21,7 @@ from jejaring.shared.consumer import (
 )
 from jejaring.shared.provision import ConsumerSpec, contract_streams, ensure_consumer, ensure_stream
 from jejaring.shared.refusals import Conflict
-from jejaring.shared.testing import effects, sample_events
+from jejaring.testing import effects, sample_events
 
 CASE = sample_events()[0]
 SPEC = ConsumerSpec(stream="CASES", durable="test-cases", ack_wait_s=1.0)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from jejaring.shared.db import is_transient_db_error, read_only
 from jejaring.shared.tables import outbox
-from jejaring.shared.testing import effects
+from jejaring.testing import effects
 
 
 async def test_a_reader_does_not_wait_for_an_open_writer(plumbing) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from jejaring.shared.natsserver import NatsServer
 from jejaring.shared.outbox import Outbox, OutboxRelay
 from jejaring.shared.provision import StreamSpec, ensure_stream
 from jejaring.shared.tables import outbox
-from jejaring.shared.testing import sample_events
+from jejaring.testing import sample_events
 
 PG_ONLY = [pytest.param("postgresql", marks=pytest.mark.postgres)]
 CHILD = Path(__file__).with_name("relay_child.py")

@@ -9,7 +9,7 @@ import pytest
 from jejaring.shared import envelope, subjects
 from jejaring.shared.enums import AgeGroup, ViolenceForm
 from jejaring.shared.events import BY_CE_TYPE, EVENT_TYPES, json_schemas
-from jejaring.shared.testing import sample_events
+from jejaring.testing import sample_events
 
 
 def test_there_is_a_sample_of_every_event_type() -> None:

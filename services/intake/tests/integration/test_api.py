@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from jejaring.intake.app import create_app
 from jejaring.intake.settings import IntakeSettings
-from jejaring.shared.testing import ShiftedClock
+from jejaring.testing import ShiftedClock
 
 ADMIN = "admin-token-for-tests-0123456789"
 KARANG_REJO = "64.71.04.1003"

@@ -17,7 +17,7 @@ from jejaring.intake.settings import IntakeSettings
 from jejaring.shared import envelope
 from jejaring.shared.enums import ReferralStatus
 from jejaring.shared.events import CaseCreated, ReferralStatusChanged
-from jejaring.shared.testing import sample_events, until
+from jejaring.testing import sample_events, until
 
 ADMIN = "admin-token-for-tests-0123456789"
 BODY: dict[str, Any] = {

@@ -14,7 +14,7 @@ from jejaring.intake.settings import IntakeSettings
 from jejaring.shared.enums import ReferralStatus
 from jejaring.shared.envelope import encode
 from jejaring.shared.events import ReferralStatusChanged
-from jejaring.shared.testing import sample_events
+from jejaring.testing import sample_events
 
 
 def fact(sequence: int, status: ReferralStatus) -> ReferralStatusChanged:

@@ -26,7 +26,7 @@ from jejaring.shared import envelope
 from jejaring.shared import events as ev
 from jejaring.shared.enums import Priority, ReferralStatus
 from jejaring.shared.natsserver import free_port
-from jejaring.shared.testing import CHILD_NAME, ShiftedClock, sample_events, until
+from jejaring.testing import CHILD_NAME, ShiftedClock, sample_events, until
 
 ADMIN = "admin-token-for-tests-0123456789"
 WITA = dt.timezone(dt.timedelta(hours=8))

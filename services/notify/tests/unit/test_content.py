@@ -12,7 +12,7 @@ from jejaring.notify.models import Delivery
 from jejaring.notify.service import quiet_until
 from jejaring.shared import events as ev
 from jejaring.shared.enums import Priority, ReferralStatus
-from jejaring.shared.testing import CHILD_NAME, VICTIM_NAME, sample_events
+from jejaring.testing import CHILD_NAME, VICTIM_NAME, sample_events
 
 FORBIDDEN = [
     CHILD_NAME,

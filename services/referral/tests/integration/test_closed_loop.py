@@ -23,7 +23,7 @@ from jejaring.referral.settings import ReferralSettings
 from jejaring.shared import envelope, subjects
 from jejaring.shared.enums import ReferralStatus
 from jejaring.shared.events import PartnerReplied, ReferralRequested
-from jejaring.shared.testing import until
+from jejaring.testing import until
 
 ADMIN = "admin-token-for-tests-0123456789"
 CASE: dict[str, Any] = {

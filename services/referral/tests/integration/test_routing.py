@@ -27,7 +27,7 @@ from jejaring.shared.migrate import migrate
 from jejaring.shared.outbox import Outbox
 from jejaring.shared.region import load_region
 from jejaring.shared.tables import outbox
-from jejaring.shared.testing import CHILD_NAME, case_snapshot_fields
+from jejaring.testing import CHILD_NAME, case_snapshot_fields
 
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
 ALL_KINDS = tuple(PartnerKind)
