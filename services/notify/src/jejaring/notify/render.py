@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from jejaring.notify.models import RecipientRole
 from jejaring.shared import events as ev
 from jejaring.shared.enums import Lang, Service
 
@@ -39,7 +40,7 @@ def local_time(value: dt.datetime | None, lang: Lang) -> str:
 def context(
     event: ev.Event,
     *,
-    role: str,
+    role: RecipientRole,
     lang: Lang,
     urgent: bool,
     intake_url: str,
@@ -60,7 +61,7 @@ def context(
     )
     if isinstance(event, ev.ReferralEscalated):
         data["offered_to"] = ", ".join(event.offered_to)
-    if role == "partner":
+    if role == RecipientRole.PARTNER:
         data["link"] = f"{referral_url}/api/v1/partners/{event.partner_slug}/referrals"
     else:
         data["link"] = f"{intake_url}/api/v1/cases/{event.case_id}"
