@@ -3,7 +3,8 @@
 Planning runs in the consumer's transaction (with the inbox), so a redelivered event plans
 nothing twice; the unique key (event, recipient, channel) holds it in the database as well.
 Delivery runs apart: each due row is claimed with a short lease, sent, and recorded; transient
-failures retry with backoff, and after `max_attempts` the contact's other channel is tried.
+failures retry with backoff, and after `max_attempts` the channel the registry names as the
+fallback is tried, on the contact's address for it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jejaring.notify import render, triggers
 from jejaring.notify.channels import Channel, SendError
 from jejaring.notify.models import DUE, Delivery, DeliveryStatus
+from jejaring.notify.registry import CHANNELS, ChannelRegistry
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared import events as ev
 from jejaring.shared.db import insert_or_ignore, single_writer
@@ -138,6 +140,7 @@ class Dispatcher:
     channels: dict[str, Channel]
     settings: NotifySettings
     clock: Callable[[], dt.datetime]
+    registry: ChannelRegistry = field(default=CHANNELS)
     _writes: AbstractAsyncContextManager[Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -232,8 +235,10 @@ class Dispatcher:
             "delivery failed",
             extra={"delivery": str(row.id), "channel": row.channel, "error": row.last_error},
         )
-        if row.alternate and row.fallback_of is None:
-            other = "email" if row.channel == "sms" else "sms"
+        if not row.alternate or row.fallback_of is not None:
+            return  # one fallback at most, and only to an address the contact has
+        other = self.registry.fallback(row.channel)
+        if other is not None:
             session.add(
                 Delivery(
                     id=uuid.uuid4(),

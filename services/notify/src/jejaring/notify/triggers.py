@@ -9,7 +9,8 @@
 | need unmet                    | the coordinator               |
 
 An urgent referral (a high-risk case, R3) goes by SMS at once, whatever the hour; everything
-else honours each contact's preferred channel and quiet hours.
+else honours each contact's preferred channel and quiet hours. Which channel that is, and the
+fallback, is the channel registry's (registry.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jejaring.notify.models import RecipientRole
+from jejaring.notify.registry import CHANNELS, ChannelRegistry, Route
 from jejaring.shared import events as ev
 from jejaring.shared.enums import Priority, ReferralStatus
 
@@ -72,15 +74,9 @@ def alert_for(event: ev.Event, *, coordinator: ev.Contact) -> Alert | None:
     return None
 
 
-def channel_for(contact: ev.Contact, *, urgent: bool) -> tuple[str, str, str | None] | None:
-    """(channel, address, the other address for fallback) for a contact, or None if it has no
-    address at all. Urgent alerts go by SMS when there is a phone."""
-    addresses = {"sms": contact.phone, "email": contact.email}
-    order = ["sms", "email"] if urgent else [contact.preferred_channel or "sms"]
-    order += [c for c in ("sms", "email") if c not in order]
-    usable = [(c, addresses[c]) for c in order if addresses[c]]
-    if not usable:
-        return None
-    (channel, address), *rest = usable
-    assert address is not None
-    return channel, address, rest[0][1] if rest else None
+def channel_for(
+    contact: ev.Contact, *, urgent: bool, registry: ChannelRegistry = CHANNELS
+) -> Route | None:
+    """(channel, address, the fallback channel's address) for a contact, or None if it has no
+    address at all. Urgent alerts go on the urgent channel (SMS) when there is a phone."""
+    return registry.route(contact, urgent=urgent)
