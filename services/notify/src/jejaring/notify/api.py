@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.notify import service
+from jejaring.notify.models import DeliveryStatus
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared.errors import unauthorized
 from jejaring.shared.tokens import bearer_token, same_token
@@ -64,6 +65,7 @@ class DeliveryOut(BaseModel):
 
 
 router = APIRouter(prefix="/api/v1")
+STATUS_PATTERN = "^(" + "|".join(DeliveryStatus) + ")$"
 
 
 @router.get(
@@ -76,11 +78,14 @@ async def deliveries(
     ctx: Ctx,
     case_reference: Annotated[str | None, Query(max_length=32)] = None,
     referral_id: uuid.UUID | None = None,
-    status: Annotated[str | None, Query(pattern="^(queued|sending|sent|failed|deferred)$")] = None,
+    status: Annotated[str | None, Query(pattern=STATUS_PATTERN)] = None,
 ) -> list[DeliveryOut]:
     """The delivery log (admin), oldest first: who was told what, on which channel, when."""
     async with ctx.sessions() as session:
         rows = await service.list_deliveries(
-            session, case_reference=case_reference, referral_id=referral_id, status=status
+            session,
+            case_reference=case_reference,
+            referral_id=referral_id,
+            status=DeliveryStatus(status) if status else None,
         )
         return [DeliveryOut.model_validate(r) for r in rows]

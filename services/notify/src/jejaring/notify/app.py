@@ -12,8 +12,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from jejaring.notify.api import Context, router
-from jejaring.notify.channels import Channel, build_channels
+from jejaring.notify.channels import Channel
 from jejaring.notify.handlers import REFERRAL_EVENTS_CONSUMER, referral_event_handler
+from jejaring.notify.registry import CHANNELS
 from jejaring.notify.service import DISPATCH_BATCH, Dispatcher
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared.http import service_app
@@ -35,7 +36,9 @@ def create_runtime(
     clock: Clock = _utcnow,
     channels: dict[str, Channel] | None = None,
 ) -> ServiceRuntime:
-    """Notify's messaging and database runtime, with its dispatcher."""
+    """Notify's messaging and database runtime, with its dispatcher. Refuses to start
+    (ChannelConfigError) if the settings name a channel or backend the registry does not have."""
+    CHANNELS.check(settings)
     wake = asyncio.Event()
     runtime = ServiceRuntime(
         settings=settings,
@@ -45,7 +48,7 @@ def create_runtime(
             Subscription(REFERRAL_EVENTS_CONSUMER, referral_event_handler(settings, clock, wake))
         ],
     )
-    dispatcher = Dispatcher(runtime.sessions, channels or build_channels(settings), settings, clock)
+    dispatcher = Dispatcher(runtime.sessions, channels or CHANNELS.build(settings), settings, clock)
 
     async def dispatch(rt: ServiceRuntime) -> None:
         while not rt.stopping:

@@ -1,5 +1,6 @@
-"""Delivery channels behind one small protocol: a file (the embedded default), SMTP email, and
-an HTTP SMS gateway configurable to fit common Indonesian providers."""
+"""The senders behind one small protocol: a file (the embedded default), SMTP email, and an
+HTTP SMS gateway configurable to fit common Indonesian providers. Which channel uses which is
+the channel registry's business (registry.py)."""
 
 from __future__ import annotations
 
@@ -140,19 +141,3 @@ class SmsGatewayChannel:
             except (ValueError, AttributeError):
                 provider_id = ""
         return provider_id or f"http-{response.status_code}"
-
-
-def build_channels(settings: NotifySettings) -> dict[str, Channel]:
-    """The channel for "sms" and for "email", as configured."""
-    assert settings.outbox_dir is not None
-    sms: Channel = (
-        SmsGatewayChannel(settings)
-        if settings.sms_channel == "gateway"
-        else FileChannel(settings.outbox_dir, "sms")
-    )
-    email: Channel = (
-        SmtpChannel(settings)
-        if settings.email_channel == "smtp"
-        else FileChannel(settings.outbox_dir, "email")
-    )
-    return {"sms": sms, "email": email}

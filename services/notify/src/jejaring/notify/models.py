@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from enum import StrEnum
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, Uuid, text
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from jejaring.shared.db import UtcDateTime
@@ -15,9 +26,39 @@ class Base(DeclarativeBase):
     pass
 
 
+class DeliveryStatus(StrEnum):
+    """Where a delivery stands; the values are what `delivery.status` stores."""
+
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by a dispatcher, under a lease
+    SENT = "sent"
+    FAILED = "failed"
+    DEFERRED = "deferred"  # waiting for the end of the recipient's quiet hours
+
+
+class RecipientRole(StrEnum):
+    """Who a recipient is to the case; the values are what `delivery.recipient_role` stores."""
+
+    PARTNER = "partner"
+    OFFICER = "officer"
+    COORDINATOR = "coordinator"
+
+
+def stored_as_text(values: type[StrEnum], length: int) -> Enum:
+    """A column of `values` kept as their plain strings in a VARCHAR(length), exactly as a
+    String(length) column would (no database enum, no CHECK); read back as the enum."""
+    return Enum(
+        values,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
 # Statuses of a delivery still to send: the dispatcher claims only these.
-DUE = ("queued", "deferred", "sending")
-_DUE_SQL = text("status IN (" + ", ".join(f"'{status}'" for status in DUE) + ")")
+DUE = (DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED, DeliveryStatus.SENDING)
+_DUE_SQL = text("status IN (" + ", ".join(f"'{status.value}'" for status in DUE) + ")")
 
 
 class Delivery(Base):
@@ -42,16 +83,16 @@ class Delivery(Base):
     case_reference: Mapped[str] = mapped_column(String(32), index=True)
     referral_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     recipient_name: Mapped[str] = mapped_column(String(200))
-    recipient_role: Mapped[str] = mapped_column(String(20))
+    recipient_role: Mapped[RecipientRole] = mapped_column(stored_as_text(RecipientRole, 20))
     recipient: Mapped[str] = mapped_column(String(200))
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(10))  # a name in the channel registry
     alternate: Mapped[str | None] = mapped_column(String(200))
     urgent: Mapped[bool] = mapped_column(Boolean)
     quiet_start: Mapped[str | None] = mapped_column(String(5))
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(stored_as_text(DeliveryStatus, 10), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
     provider_message_id: Mapped[str | None] = mapped_column(String(200))

@@ -2,17 +2,20 @@
 
 The context is built here from an allow-list of fields: references, the service, the partner's
 name, the deadline and a link. No victim's name, no offence type, nothing identifying a child
-can reach a template, because none is ever put in the context (R6).
+can reach a template, because none is ever put in the context (R6); a context holding any other
+field is refused with TemplateContextNotAllowed before anything is rendered.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from jejaring.notify.models import RecipientRole
 from jejaring.shared import events as ev
 from jejaring.shared.enums import Lang, Service
 
@@ -28,6 +31,24 @@ CONTEXT_FIELDS = frozenset(
 )
 
 
+class TemplateContextNotAllowed(Exception):
+    """A template was given fields outside the allow-list (R6): nothing is rendered. Only the
+    fields' names are kept, never their values."""
+
+    def __init__(self, fields: Iterable[str]) -> None:
+        self.fields = tuple(sorted(fields))
+        super().__init__(
+            "fields outside the template allow-list (R6): " + ", ".join(map(repr, self.fields))
+        )
+
+
+def check_context(data: dict[str, Any]) -> None:
+    """Raise TemplateContextNotAllowed unless every field of `data` is allow-listed."""
+    extra = set(data) - CONTEXT_FIELDS
+    if extra:
+        raise TemplateContextNotAllowed(extra)
+
+
 def local_time(value: dt.datetime | None, lang: Lang) -> str:
     if value is None:
         return "-"
@@ -39,7 +60,7 @@ def local_time(value: dt.datetime | None, lang: Lang) -> str:
 def context(
     event: ev.Event,
     *,
-    role: str,
+    role: RecipientRole,
     lang: Lang,
     urgent: bool,
     intake_url: str,
@@ -60,7 +81,7 @@ def context(
     )
     if isinstance(event, ev.ReferralEscalated):
         data["offered_to"] = ", ".join(event.offered_to)
-    if role == "partner":
+    if role == RecipientRole.PARTNER:
         data["link"] = f"{referral_url}/api/v1/partners/{event.partner_slug}/referrals"
     else:
         data["link"] = f"{intake_url}/api/v1/cases/{event.case_id}"
@@ -69,7 +90,7 @@ def context(
 
 def render(template: str, data: dict[str, Any], lang: Lang) -> tuple[str, str]:
     """(subject, text) of `template` in `lang`."""
-    assert set(data) <= CONTEXT_FIELDS, set(data) - CONTEXT_FIELDS
+    check_context(data)
     subject = _env.get_template(f"{lang}/{template}.subject.j2").render(**data).strip()
     text = " ".join(_env.get_template(f"{lang}/{template}.j2").render(**data).split())
     return subject, text

@@ -3,7 +3,8 @@
 Planning runs in the consumer's transaction (with the inbox), so a redelivered event plans
 nothing twice; the unique key (event, recipient, channel) holds it in the database as well.
 Delivery runs apart: each due row is claimed with a short lease, sent, and recorded; transient
-failures retry with backoff, and after `max_attempts` the contact's other channel is tried.
+failures retry with backoff, and after `max_attempts` the channel the registry names as the
+fallback is tried, on the contact's address for it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.notify import render, triggers
 from jejaring.notify.channels import Channel, SendError
-from jejaring.notify.models import DUE, Delivery
+from jejaring.notify.models import DUE, Delivery, DeliveryStatus
+from jejaring.notify.registry import CHANNELS, ChannelRegistry
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared import events as ev
 from jejaring.shared.db import insert_or_ignore, single_writer
@@ -39,7 +41,7 @@ _MARK_SENT = (
     update(_DELIVERY)
     .where(_DELIVERY.c.id == bindparam("row_id"))
     .values(
-        status="sent",
+        status=DeliveryStatus.SENT,
         sent_at=bindparam("sent_at"),
         provider_message_id=bindparam("provider"),
         attempts=_DELIVERY.c.attempts + 1,
@@ -103,7 +105,7 @@ async def plan(
                 quiet_end=quiet.end if quiet else None,
                 subject=subject,
                 body=text,
-                status="queued",
+                status=DeliveryStatus.QUEUED,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
@@ -138,6 +140,7 @@ class Dispatcher:
     channels: dict[str, Channel]
     settings: NotifySettings
     clock: Callable[[], dt.datetime]
+    registry: ChannelRegistry = field(default=CHANNELS)
     _writes: AbstractAsyncContextManager[Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -165,13 +168,13 @@ class Dispatcher:
                 for row in rows:
                     until = quiet_until(row, now)
                     if until is not None:
-                        row.status, row.next_attempt_at = "deferred", until
+                        row.status, row.next_attempt_at = DeliveryStatus.DEFERRED, until
                         continue
                     # A lease: another dispatcher skips the row until it runs out.
-                    row.status, row.next_attempt_at = "sending", now + LEASE
+                    row.status, row.next_attempt_at = DeliveryStatus.SENDING, now + LEASE
                     sending.append(row)
             for row in rows:
-                if row.status == "deferred":
+                if row.status == DeliveryStatus.DEFERRED:
                     log.info(
                         "delivery deferred for quiet hours",
                         extra={"delivery": str(row.id), "until": row.next_attempt_at.isoformat()},
@@ -220,19 +223,22 @@ class Dispatcher:
         row.last_error = str(exc)[:500]
         if not exc.permanent and row.attempts < self.settings.max_attempts:
             delay = self.settings.retry_base_s * 2 ** (row.attempts - 1)
-            row.status, row.next_attempt_at = "queued", now + dt.timedelta(seconds=delay)
+            row.status = DeliveryStatus.QUEUED
+            row.next_attempt_at = now + dt.timedelta(seconds=delay)
             log.warning(
                 "delivery failed, will retry",
                 extra={"delivery": str(row.id), "attempt": row.attempts, "error": row.last_error},
             )
             return
-        row.status = "failed"
+        row.status = DeliveryStatus.FAILED
         log.error(
             "delivery failed",
             extra={"delivery": str(row.id), "channel": row.channel, "error": row.last_error},
         )
-        if row.alternate and row.fallback_of is None:
-            other = "email" if row.channel == "sms" else "sms"
+        if not row.alternate or row.fallback_of is not None:
+            return  # one fallback at most, and only to an address the contact has
+        other = self.registry.fallback(row.channel)
+        if other is not None:
             session.add(
                 Delivery(
                     id=uuid.uuid4(),
@@ -250,7 +256,7 @@ class Dispatcher:
                     quiet_end=row.quiet_end,
                     subject=row.subject,
                     body=row.body,
-                    status="queued",
+                    status=DeliveryStatus.QUEUED,
                     attempts=0,
                     next_attempt_at=now,
                     fallback_of=row.id,
@@ -268,7 +274,7 @@ async def list_deliveries(
     *,
     case_reference: str | None,
     referral_id: uuid.UUID | None,
-    status: str | None,
+    status: DeliveryStatus | None,
     limit: int = 200,
 ) -> list[Delivery]:
     query = select(Delivery)

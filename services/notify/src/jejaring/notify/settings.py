@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,16 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from jejaring.shared.settings import ServiceSettings
+
+
+class Backend(StrEnum):
+    """What sends a channel's messages; `NOTIFY_<CHANNEL>_CHANNEL` picks one of the backends
+    the channel registry (registry.py) gives that channel. The fields below spell them out as
+    literals so that a wrong value is refused with pydantic's own message."""
+
+    FILE = "file"
+    SMTP = "smtp"
+    GATEWAY = "gateway"
 
 
 class NotifySettings(ServiceSettings):
@@ -23,7 +34,8 @@ class NotifySettings(ServiceSettings):
     coordinator_phone: str | None = None
     coordinator_email: str | None = None
 
-    # Channels: "file" writes each message under outbox_dir (the embedded default).
+    # Each channel's backend (the channel registry holds them): "file" writes each message
+    # under outbox_dir (the embedded default).
     sms_channel: Literal["file", "gateway"] = "file"
     email_channel: Literal["file", "smtp"] = "file"
     outbox_dir: Path | None = Field(default=None, description="Default: <data_dir>/outbox")
@@ -67,6 +79,6 @@ class NotifySettings(ServiceSettings):
     def _channels_configured(self) -> NotifySettings:
         if self.outbox_dir is None:
             self.outbox_dir = self.data_dir / "outbox"
-        if self.sms_channel == "gateway" and not self.sms_gateway_url:
+        if self.sms_channel == Backend.GATEWAY.value and not self.sms_gateway_url:
             raise ValueError("NOTIFY_SMS_GATEWAY_URL is required when NOTIFY_SMS_CHANNEL=gateway")
         return self

@@ -9,23 +9,23 @@
 | need unmet                    | the coordinator               |
 
 An urgent referral (a high-risk case, R3) goes by SMS at once, whatever the hour; everything
-else honours each contact's preferred channel and quiet hours.
+else honours each contact's preferred channel and quiet hours. Which channel that is, and the
+fallback, is the channel registry's (registry.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from jejaring.notify.models import RecipientRole
+from jejaring.notify.registry import CHANNELS, ChannelRegistry, Route
 from jejaring.shared import events as ev
 from jejaring.shared.enums import Priority, ReferralStatus
-
-Role = Literal["partner", "officer", "coordinator"]
 
 
 @dataclass(frozen=True)
 class Recipient:
-    role: Role
+    role: RecipientRole
     contact: ev.Contact
 
 
@@ -36,32 +36,32 @@ class Alert:
     urgent: bool
 
 
-_ON_STATUS: dict[ReferralStatus, tuple[str, Role]] = {
-    ReferralStatus.REQUESTED: ("referral_requested", "partner"),
-    ReferralStatus.ACCEPTED: ("referral_accepted", "officer"),
-    ReferralStatus.REJECTED: ("referral_rejected", "officer"),
-    ReferralStatus.CANCELLED: ("referral_cancelled", "partner"),
+_ON_STATUS: dict[ReferralStatus, tuple[str, RecipientRole]] = {
+    ReferralStatus.REQUESTED: ("referral_requested", RecipientRole.PARTNER),
+    ReferralStatus.ACCEPTED: ("referral_accepted", RecipientRole.OFFICER),
+    ReferralStatus.REJECTED: ("referral_rejected", RecipientRole.OFFICER),
+    ReferralStatus.CANCELLED: ("referral_cancelled", RecipientRole.PARTNER),
 }
 
 
 def _partners(
     fact: ev.ReferralStatusChanged | ev.ReferralOverdue | ev.ReferralEscalated,
 ) -> tuple[Recipient, ...]:
-    return tuple(Recipient("partner", c) for c in fact.partner_contacts)
+    return tuple(Recipient(RecipientRole.PARTNER, c) for c in fact.partner_contacts)
 
 
 def alert_for(event: ev.Event, *, coordinator: ev.Contact) -> Alert | None:
     """The alert an event causes, if any."""
-    boss = (Recipient("coordinator", coordinator),)
+    boss = (Recipient(RecipientRole.COORDINATOR, coordinator),)
     if isinstance(event, ev.ReferralStatusChanged):
         rule = _ON_STATUS.get(event.status)
         if rule is None:
             return None
         template, role = rule
-        if role == "partner":
+        if role == RecipientRole.PARTNER:
             recipients = _partners(event)
         else:
-            recipients = (Recipient("officer", event.officer),) if event.officer else ()
+            recipients = (Recipient(role, event.officer),) if event.officer else ()
         return Alert(template, recipients, event.priority == Priority.URGENT)
     if isinstance(event, ev.ReferralOverdue):
         return Alert("referral_overdue", _partners(event) + boss, event.priority == Priority.URGENT)
@@ -74,15 +74,9 @@ def alert_for(event: ev.Event, *, coordinator: ev.Contact) -> Alert | None:
     return None
 
 
-def channel_for(contact: ev.Contact, *, urgent: bool) -> tuple[str, str, str | None] | None:
-    """(channel, address, the other address for fallback) for a contact, or None if it has no
-    address at all. Urgent alerts go by SMS when there is a phone."""
-    addresses = {"sms": contact.phone, "email": contact.email}
-    order = ["sms", "email"] if urgent else [contact.preferred_channel or "sms"]
-    order += [c for c in ("sms", "email") if c not in order]
-    usable = [(c, addresses[c]) for c in order if addresses[c]]
-    if not usable:
-        return None
-    (channel, address), *rest = usable
-    assert address is not None
-    return channel, address, rest[0][1] if rest else None
+def channel_for(
+    contact: ev.Contact, *, urgent: bool, registry: ChannelRegistry = CHANNELS
+) -> Route | None:
+    """(channel, address, the fallback channel's address) for a contact, or None if it has no
+    address at all. Urgent alerts go on the urgent channel (SMS) when there is a phone."""
+    return registry.route(contact, urgent=urgent)
