@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from jejaring.notify import render
-from jejaring.shared.testing import CHILD_NAME
+from jejaring.testing import CHILD_NAME
 
 
 def test_every_allow_listed_field_may_be_given() -> None:

@@ -8,7 +8,7 @@ from jejaring.notify import triggers
 from jejaring.notify.models import RecipientRole
 from jejaring.shared import events as ev
 from jejaring.shared.enums import Priority, ReferralStatus
-from jejaring.shared.testing import sample_events
+from jejaring.testing import sample_events
 
 P1 = ev.Contact(name="Piket PPA", phone="+62 811 0000 101")
 P2 = ev.Contact(name="Posbakum", email="posbakum@example.org")
