@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import jsonschema
 import pytest
+from pydantic import ValidationError
 
 from jejaring.shared import envelope, subjects
 from jejaring.shared.enums import AgeGroup, ViolenceForm
-from jejaring.shared.events import BY_CE_TYPE, EVENT_TYPES, json_schemas
-from jejaring.shared.testing import sample_events
+from jejaring.shared.events import BY_CE_TYPE, EVENT_TYPES, QuietHours, json_schemas
+from jejaring.shared.testing import CHILD_NAME, sample_events
+
+CASE = sample_events()[0]
 
 
 def test_there_is_a_sample_of_every_event_type() -> None:
@@ -49,6 +54,39 @@ def test_an_unknown_ce_type_is_refused_naming_the_type() -> None:
     headers = {**message.headers, "ce-type": "org.jejaring.case.exploded.v1"}
     with pytest.raises(envelope.UnknownEventType, match="org.jejaring.case.exploded.v1"):
         envelope.decode(headers, message.body)
+
+
+def _with_extra_fields(data: dict[str, Any], value: str) -> dict[str, Any]:
+    """`data` as a newer v1 producer might send it: an unknown field at every level."""
+    data = {**data, "reopened_by": value}
+    data["victims"][0]["nickname"] = value
+    data["officer"]["quiet_hours"] = {"start": "21:00", "end": "06:00", "weekends": value}
+    return data
+
+
+def test_fields_this_version_does_not_know_are_ignored_and_never_kept() -> None:
+    unknown = "Wulan Sari (a value no v1 field holds)"
+    message = envelope.encode(CASE, source="/jejaring/test")
+    newer = _with_extra_fields(json.loads(message.body), unknown)
+    parsed = envelope.decode(message.headers, json.dumps(newer).encode())
+    assert parsed.data.model_dump(exclude={"officer"}) == CASE.model_dump(exclude={"officer"})
+    assert parsed.data.officer.quiet_hours == QuietHours(start="21:00", end="06:00")
+    assert unknown not in parsed.data.model_dump_json() + repr(parsed.data), "dropped"
+
+
+def test_wire_models_stay_frozen() -> None:
+    with pytest.raises(ValidationError):
+        CASE.reference = "changed"  # type: ignore[misc]
+
+
+def test_a_refusal_caused_next_to_unknown_fields_names_fields_never_values() -> None:
+    message = envelope.encode(CASE, source="/jejaring/test")
+    data = _with_extra_fields(json.loads(message.body), CHILD_NAME)
+    data["victims"][0]["age_group"] = CHILD_NAME
+    with pytest.raises(envelope.InvalidPayload) as caught:
+        envelope.decode(message.headers, json.dumps(data).encode())
+    assert "victims.0.age_group" in str(caught.value)
+    assert "Putri" not in str(caught.value)
 
 
 def test_invalid_data_names_the_field_and_never_echoes_values() -> None:
@@ -113,3 +151,14 @@ def test_json_schemas_cover_every_payload() -> None:
     schemas = json_schemas()
     assert set(schemas) == set(BY_CE_TYPE)
     assert "violence_forms" in schemas["org.jejaring.case.created.v1"]["properties"]
+
+
+def test_published_schemas_let_the_contract_grow() -> None:
+    schemas = json_schemas()
+    for schema in schemas.values():
+        for part in (schema, *schema.get("$defs", {}).values()):
+            if part.get("type") == "object":
+                assert part["additionalProperties"] is True, part["title"]
+    message = envelope.encode(CASE, source="/jejaring/test")
+    newer = _with_extra_fields(json.loads(message.body), "anything")
+    jsonschema.Draft202012Validator(schemas[CASE.ce_type]).validate(newer)
