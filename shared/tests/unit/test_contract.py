@@ -29,7 +29,8 @@ def test_every_event_round_trips_through_its_message(event) -> None:
     assert parsed.type == event.ce_type
     assert message.headers["Nats-Msg-Id"] == message.headers["ce-id"] == parsed.id
     assert message.headers["ce-specversion"] == "1.0"
-    assert message.headers["content-type"] == "application/json"
+    assert message.headers["ce-datacontenttype"] == "application/json"
+    assert message.headers["content-type"] == "application/json", "for first-release readers"
     assert message.subject == event.nats_subject()
 
 
@@ -49,11 +50,65 @@ def test_a_message_without_cloudevents_headers_is_refused_naming_the_header() ->
         envelope.decode(None, message.body)
 
 
-def test_an_unknown_ce_type_is_refused_naming_the_type() -> None:
-    message = envelope.encode(sample_events()[0], source="/jejaring/test")
-    headers = {**message.headers, "ce-type": "org.jejaring.case.exploded.v1"}
-    with pytest.raises(envelope.UnknownEventType, match="org.jejaring.case.exploded.v1"):
-        envelope.decode(headers, message.body)
+def test_an_event_of_a_type_this_version_does_not_know_is_reported_as_unknown() -> None:
+    message = envelope.encode(CASE, source="/jejaring/test")
+    headers = {**message.headers, "ce-type": "org.jejaring.case.reopened.v1"}
+    with pytest.raises(envelope.UnknownEventType, match="org.jejaring.case.reopened.v1") as c:
+        envelope.decode(headers, b'{"case_id": "x", "anything": [1, 2]}')
+    assert (c.value.ce_type, c.value.id) == ("org.jejaring.case.reopened.v1", headers["ce-id"])
+
+
+@pytest.mark.parametrize(
+    ("change", "body", "reason"),
+    [
+        ({"ce-type": "com.example.case.reopened.v1"}, b"{}", "is not an org.jejaring"),
+        ({"ce-type": "org.jejaring.reopened"}, b"{}", "is not an org.jejaring"),
+        ({"ce-type": "org.jejaring.case.reopened.v1"}, b"{not json", "is not JSON"),
+        ({"ce-type": "org.jejaring.case.reopened.v1", "ce-time": "noon"}, b"{}", "ce-time"),
+        ({"ce-type": "org.jejaring.case.reopened.v1", "ce-specversion": "0.3"}, b"{}", "0.3"),
+    ],
+    ids=["foreign-type", "not-a-type-name", "data-not-json", "bad-time", "old-specversion"],
+)
+def test_an_unknown_type_that_is_not_a_well_formed_jejaring_event_is_refused(
+    change: dict[str, str], body: bytes, reason: str
+) -> None:
+    message = envelope.encode(CASE, source="/jejaring/test")
+    with pytest.raises(envelope.EnvelopeError, match=reason) as caught:
+        envelope.decode({**message.headers, **change}, body)
+    assert not isinstance(caught.value, envelope.UnknownEventType)
+
+
+@pytest.mark.parametrize(
+    "content_types",
+    [
+        {},  # an older producer that named no content type
+        {"content-type": "application/json"},  # a producer of the first v1 release
+        {"ce-datacontenttype": "application/json"},
+        {"ce-datacontenttype": "Application/JSON; charset=utf-8"},
+    ],
+    ids=["none", "content-type-only", "datacontenttype-only", "with-parameter"],
+)
+def test_json_data_is_read_whichever_header_names_it(content_types: dict[str, str]) -> None:
+    message = envelope.encode(CASE, source="/jejaring/test")
+    headers = {
+        k: v for k, v in message.headers.items() if k not in ("content-type", "ce-datacontenttype")
+    }
+    assert envelope.decode({**headers, **content_types}, message.body).data == CASE
+
+
+@pytest.mark.parametrize(
+    ("header", "media_type"),
+    [
+        ("ce-datacontenttype", "application/xml"),
+        ("ce-datacontenttype", "text/plain"),
+        ("content-type", "application/cloudevents+json"),  # structured mode: not ours
+    ],
+)
+def test_data_in_another_media_type_is_refused_naming_it(header: str, media_type: str) -> None:
+    message = envelope.encode(CASE, source="/jejaring/test")
+    with pytest.raises(envelope.EnvelopeError, match=f"unsupported {header}") as caught:
+        envelope.decode({**message.headers, header: media_type}, message.body)
+    assert not isinstance(caught.value, envelope.UnknownEventType)
 
 
 def _with_extra_fields(data: dict[str, Any], value: str) -> dict[str, Any]:
@@ -119,8 +174,7 @@ def test_subjects_and_stream_names_follow_the_contract() -> None:
 
 def test_every_ce_type_follows_the_naming_rule() -> None:
     for ce_type in BY_CE_TYPE:
-        parts = ce_type.split(".")
-        assert parts[:2] == ["org", "jejaring"] and parts[-1] == "v1" and len(parts) == 5
+        assert subjects.CE_TYPE_RE.fullmatch(ce_type) and ce_type.endswith(".v1")
 
 
 def test_vocabulary_has_labels_in_both_languages() -> None:
