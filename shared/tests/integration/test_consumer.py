@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -21,10 +23,12 @@ from jejaring.shared.consumer import (
 )
 from jejaring.shared.provision import ConsumerSpec, contract_streams, ensure_consumer, ensure_stream
 from jejaring.shared.refusals import Conflict
+from jejaring.shared.tables import inbox
 from jejaring.testing import effects, sample_events
 
 CASE = sample_events()[0]
 SPEC = ConsumerSpec(stream="CASES", durable="test-cases", ack_wait_s=1.0)
+REOPENED = "org.jejaring.case.reopened.v1"  # a type a later v1 may add; this version knows none
 
 
 async def count_effect(session, env: envelope.Envelope) -> None:  # type: ignore[no-untyped-def]
@@ -72,6 +76,12 @@ async def publish(js, event=CASE, **headers: str) -> envelope.OutgoingMessage:  
     message = envelope.encode(event, source="/test")
     await js.publish(message.subject, message.body, headers={**message.headers, **headers})
     return message
+
+
+async def publish_raw(js, subject: str, ce_type: str, body: bytes, ce_id: str) -> None:  # type: ignore[no-untyped-def]
+    """A CloudEvent as another producer (a later version, a partner) might send it."""
+    headers = {"ce-specversion": "1.0", "ce-id": ce_id, "ce-source": "/newer", "ce-type": ce_type}
+    await js.publish(subject, body, headers={**headers, "Nats-Msg-Id": ce_id})
 
 
 def consumer_for(plumbing, js, handler=count_effect) -> IdempotentConsumer:  # type: ignore[no-untyped-def]
@@ -127,7 +137,9 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_keeps_going(
     plumbing, js, streams
 ) -> None:
     await js.publish("case.v1.created", b"{not json", headers={"ce-id": "x1"})
-    await publish(js, **{"ce-type": "org.jejaring.case.exploded.v1"})
+    invalid = json.loads(envelope.encode(CASE, source="/test").body) | {"violence_forms": []}
+    await publish_raw(js, "case.v1.created", CASE.ce_type, json.dumps(invalid).encode(), "x2")
+    await publish_raw(js, "case.v1.reopened", REOPENED, b"{not json", "x3")
 
     async def refuse(session, env):  # type: ignore[no-untyped-def]
         if env.data.version == 99:
@@ -141,15 +153,62 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_keeps_going(
         await until(lambda: _pending_acks(js, 0))
     dead = await dlq_messages(js)
     reasons = sorted(m.headers[DLQ_REASON] for m in dead)
-    assert len(dead) == 3
-    assert consumer.stats.dead_lettered == 3
+    assert len(dead) == 4
+    assert consumer.stats.dead_lettered == 4
+    assert consumer.stats.unknown_types == 0, "data that is not JSON is no event, of any type"
     assert any("missing CloudEvents header 'ce-specversion'" in r for r in reasons)
-    assert any("unknown ce-type 'org.jejaring.case.exploded.v1'" in r for r in reasons)
+    assert any(
+        "invalid data for org.jejaring.case.created.v1: violence_forms" in r for r in reasons
+    )
+    assert any(f"data of {REOPENED} is not JSON" in r for r in reasons)
     assert any("case version 99 can never be routed" in r for r in reasons)
-    assert {m.headers[DLQ_SUBJECT] for m in dead} == {"case.v1.created"}
-    original = next(m for m in dead if "exploded" in m.headers[DLQ_REASON])
-    assert original.headers["ce-type"] == "org.jejaring.case.exploded.v1", "original headers kept"
+    assert {m.headers[DLQ_SUBJECT] for m in dead} == {"case.v1.created", "case.v1.reopened"}
+    original = next(m for m in dead if "invalid data" in m.headers[DLQ_REASON])
+    assert original.headers["ce-id"] == "x2", "original headers kept"
     assert original.subject == "dlq.v1.test.case.v1.created"
+
+
+async def test_a_newer_producers_events_flow_through_without_a_dlq_entry(
+    plumbing, js, streams, caplog
+) -> None:
+    """A field added in a later v1 is ignored and the event handled; an event of a type this
+    version does not know is acked and counted, in a batch and alone, and never handled."""
+    newer = json.loads(envelope.encode(CASE, source="/test").body)
+    newer["reopen_count"] = 2
+    newer["victims"][0]["nickname"] = "Wulan"
+    await publish_raw(js, CASE.nats_subject(), CASE.ce_type, json.dumps(newer).encode(), "new-1")
+    await publish_raw(js, "case.v1.reopened", REOPENED, b'{"note": "Wulan"}', "reopened-1")
+    await publish(js, CASE.model_copy(update={"reference": "BPT-2026-000002"}))
+    await publish_raw(js, "case.v1.reopened", REOPENED, b'{"note": "Wulan"}', "reopened-2")
+    seen: list[envelope.Envelope] = []
+
+    async def record(session, env):  # type: ignore[no-untyped-def]
+        seen.append(env)
+        await count_effect(session, env)
+
+    consumer = consumer_for(plumbing, js, record)
+    with caplog.at_level(logging.INFO, logger="jejaring.shared.consumer"):
+        async with running(consumer):  # one fetch brings all four: the batch path
+            await until(lambda: _eq(_handled(consumer), 2))
+            await until(lambda: _pending_acks(js, 0))
+        await publish_raw(js, "case.v1.reopened", REOPENED, b"{}", "reopened-3")
+        sub = await js.pull_subscribe_bind(SPEC.durable, SPEC.stream)
+        (alone,) = await sub.fetch(1, timeout=5)
+        await consumer.process(alone)  # the single-message path
+        await until(lambda: _pending_acks(js, 0))
+
+    assert [await effect_count(plumbing, r) for r in (CASE.reference, "BPT-2026-000002")] == [1, 1]
+    assert seen[0].data == CASE, "the added fields are ignored"
+    assert {env.type for env in seen} == {CASE.ce_type}, "handlers see known types only"
+    assert (consumer.stats.unknown_types, consumer.stats.dead_lettered) == (3, 0)
+    assert await dlq_messages(js) == []
+    async with plumbing.sessions() as s:
+        recorded = set(await s.scalars(select(inbox.c.msg_id)))
+    assert not recorded & {"reopened-1", "reopened-2", "reopened-3"}, "no inbox row: no effect"
+    skipped = [r for r in caplog.records if getattr(r, "ce_type", None) == REOPENED]
+    assert [r.msg_id for r in skipped] == ["reopened-1", "reopened-2", "reopened-3"]
+    assert all(r.levelno == logging.INFO for r in skipped)
+    assert not any("Wulan" in r.getMessage() + str(r.__dict__) for r in caplog.records)
 
 
 async def test_a_refusal_by_a_business_rule_is_dead_lettered_at_once_with_its_reason(
@@ -267,6 +326,10 @@ async def _ge(awaitable, expected) -> bool:  # type: ignore[no-untyped-def]
 
 async def _duplicates(consumer: IdempotentConsumer) -> int:
     return consumer.stats.duplicates
+
+
+async def _handled(consumer: IdempotentConsumer) -> int:
+    return consumer.stats.handled
 
 
 async def _retried(consumer: IdempotentConsumer) -> int:

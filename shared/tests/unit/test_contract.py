@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import jsonschema
 import pytest
+from pydantic import ValidationError
 
 from jejaring.shared import envelope, subjects
 from jejaring.shared.enums import AgeGroup, ViolenceForm
-from jejaring.shared.events import BY_CE_TYPE, EVENT_TYPES, json_schemas
-from jejaring.testing import sample_events
+from jejaring.shared.events import BY_CE_TYPE, EVENT_TYPES, QuietHours, json_schemas
+from jejaring.testing import CHILD_NAME, sample_events
+
+CASE = sample_events()[0]
 
 
 def test_there_is_a_sample_of_every_event_type() -> None:
@@ -24,7 +29,8 @@ def test_every_event_round_trips_through_its_message(event) -> None:
     assert parsed.type == event.ce_type
     assert message.headers["Nats-Msg-Id"] == message.headers["ce-id"] == parsed.id
     assert message.headers["ce-specversion"] == "1.0"
-    assert message.headers["content-type"] == "application/json"
+    assert message.headers["ce-datacontenttype"] == "application/json"
+    assert message.headers["content-type"] == "application/json", "for first-release readers"
     assert message.subject == event.nats_subject()
 
 
@@ -44,11 +50,98 @@ def test_a_message_without_cloudevents_headers_is_refused_naming_the_header() ->
         envelope.decode(None, message.body)
 
 
-def test_an_unknown_ce_type_is_refused_naming_the_type() -> None:
-    message = envelope.encode(sample_events()[0], source="/jejaring/test")
-    headers = {**message.headers, "ce-type": "org.jejaring.case.exploded.v1"}
-    with pytest.raises(envelope.UnknownEventType, match="org.jejaring.case.exploded.v1"):
-        envelope.decode(headers, message.body)
+def test_an_event_of_a_type_this_version_does_not_know_is_reported_as_unknown() -> None:
+    message = envelope.encode(CASE, source="/jejaring/test")
+    headers = {**message.headers, "ce-type": "org.jejaring.case.reopened.v1"}
+    with pytest.raises(envelope.UnknownEventType, match="org.jejaring.case.reopened.v1") as c:
+        envelope.decode(headers, b'{"case_id": "x", "anything": [1, 2]}')
+    assert (c.value.ce_type, c.value.id) == ("org.jejaring.case.reopened.v1", headers["ce-id"])
+
+
+@pytest.mark.parametrize(
+    ("change", "body", "reason"),
+    [
+        ({"ce-type": "com.example.case.reopened.v1"}, b"{}", "is not an org.jejaring"),
+        ({"ce-type": "org.jejaring.reopened"}, b"{}", "is not an org.jejaring"),
+        ({"ce-type": "org.jejaring.case.reopened.v1"}, b"{not json", "is not JSON"),
+        ({"ce-type": "org.jejaring.case.reopened.v1", "ce-time": "noon"}, b"{}", "ce-time"),
+        ({"ce-type": "org.jejaring.case.reopened.v1", "ce-specversion": "0.3"}, b"{}", "0.3"),
+    ],
+    ids=["foreign-type", "not-a-type-name", "data-not-json", "bad-time", "old-specversion"],
+)
+def test_an_unknown_type_that_is_not_a_well_formed_jejaring_event_is_refused(
+    change: dict[str, str], body: bytes, reason: str
+) -> None:
+    message = envelope.encode(CASE, source="/jejaring/test")
+    with pytest.raises(envelope.EnvelopeError, match=reason) as caught:
+        envelope.decode({**message.headers, **change}, body)
+    assert not isinstance(caught.value, envelope.UnknownEventType)
+
+
+@pytest.mark.parametrize(
+    "content_types",
+    [
+        {},  # an older producer that named no content type
+        {"content-type": "application/json"},  # a producer of the first v1 release
+        {"ce-datacontenttype": "application/json"},
+        {"ce-datacontenttype": "Application/JSON; charset=utf-8"},
+    ],
+    ids=["none", "content-type-only", "datacontenttype-only", "with-parameter"],
+)
+def test_json_data_is_read_whichever_header_names_it(content_types: dict[str, str]) -> None:
+    message = envelope.encode(CASE, source="/jejaring/test")
+    headers = {
+        k: v for k, v in message.headers.items() if k not in ("content-type", "ce-datacontenttype")
+    }
+    assert envelope.decode({**headers, **content_types}, message.body).data == CASE
+
+
+@pytest.mark.parametrize(
+    ("header", "media_type"),
+    [
+        ("ce-datacontenttype", "application/xml"),
+        ("ce-datacontenttype", "text/plain"),
+        ("content-type", "application/cloudevents+json"),  # structured mode: not ours
+    ],
+)
+def test_data_in_another_media_type_is_refused_naming_it(header: str, media_type: str) -> None:
+    message = envelope.encode(CASE, source="/jejaring/test")
+    with pytest.raises(envelope.EnvelopeError, match=f"unsupported {header}") as caught:
+        envelope.decode({**message.headers, header: media_type}, message.body)
+    assert not isinstance(caught.value, envelope.UnknownEventType)
+
+
+def _with_extra_fields(data: dict[str, Any], value: str) -> dict[str, Any]:
+    """`data` as a newer v1 producer might send it: an unknown field at every level."""
+    data = {**data, "reopened_by": value}
+    data["victims"][0]["nickname"] = value
+    data["officer"]["quiet_hours"] = {"start": "21:00", "end": "06:00", "weekends": value}
+    return data
+
+
+def test_fields_this_version_does_not_know_are_ignored_and_never_kept() -> None:
+    unknown = "Wulan Sari (a value no v1 field holds)"
+    message = envelope.encode(CASE, source="/jejaring/test")
+    newer = _with_extra_fields(json.loads(message.body), unknown)
+    parsed = envelope.decode(message.headers, json.dumps(newer).encode())
+    assert parsed.data.model_dump(exclude={"officer"}) == CASE.model_dump(exclude={"officer"})
+    assert parsed.data.officer.quiet_hours == QuietHours(start="21:00", end="06:00")
+    assert unknown not in parsed.data.model_dump_json() + repr(parsed.data), "dropped"
+
+
+def test_wire_models_stay_frozen() -> None:
+    with pytest.raises(ValidationError):
+        CASE.reference = "changed"  # type: ignore[misc]
+
+
+def test_a_refusal_caused_next_to_unknown_fields_names_fields_never_values() -> None:
+    message = envelope.encode(CASE, source="/jejaring/test")
+    data = _with_extra_fields(json.loads(message.body), CHILD_NAME)
+    data["victims"][0]["age_group"] = CHILD_NAME
+    with pytest.raises(envelope.InvalidPayload) as caught:
+        envelope.decode(message.headers, json.dumps(data).encode())
+    assert "victims.0.age_group" in str(caught.value)
+    assert "Putri" not in str(caught.value)
 
 
 def test_invalid_data_names_the_field_and_never_echoes_values() -> None:
@@ -81,8 +174,7 @@ def test_subjects_and_stream_names_follow_the_contract() -> None:
 
 def test_every_ce_type_follows_the_naming_rule() -> None:
     for ce_type in BY_CE_TYPE:
-        parts = ce_type.split(".")
-        assert parts[:2] == ["org", "jejaring"] and parts[-1] == "v1" and len(parts) == 5
+        assert subjects.CE_TYPE_RE.fullmatch(ce_type) and ce_type.endswith(".v1")
 
 
 def test_vocabulary_has_labels_in_both_languages() -> None:
@@ -113,3 +205,14 @@ def test_json_schemas_cover_every_payload() -> None:
     schemas = json_schemas()
     assert set(schemas) == set(BY_CE_TYPE)
     assert "violence_forms" in schemas["org.jejaring.case.created.v1"]["properties"]
+
+
+def test_published_schemas_let_the_contract_grow() -> None:
+    schemas = json_schemas()
+    for schema in schemas.values():
+        for part in (schema, *schema.get("$defs", {}).values()):
+            if part.get("type") == "object":
+                assert part["additionalProperties"] is True, part["title"]
+    message = envelope.encode(CASE, source="/jejaring/test")
+    newer = _with_extra_fields(json.loads(message.body), "anything")
+    jsonschema.Draft202012Validator(schemas[CASE.ce_type]).validate(newer)

@@ -8,6 +8,11 @@ such), or one that keeps failing, is published to `DLQ` with the reason and its 
 before it is terminated. Nothing is dropped silently: if even the DLQ cannot be reached, the
 message is nak'ed and comes back.
 
+A well-formed event of a type this version does not know (a newer producer's) is not poison: it
+is acked, counted in `stats.unknown_types` and logged with its type and id, and the handler never
+sees it. It gets no inbox row: the inbox records effects that happened, and nothing happened;
+a row would make a later version that knows the type skip the event as a duplicate on replay.
+
 When a fetch brings several messages (the consumer is behind), they share one transaction: each
 still gets its own inbox row and handler run, but the BEGIN/COMMIT and the session are paid once,
 so a backlog drains faster the longer it is. If anything in such a batch fails, the transaction
@@ -32,7 +37,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.shared import subjects
 from jejaring.shared.db import insert_or_ignore, is_transient_db_error
-from jejaring.shared.envelope import NATS_MSG_ID, Envelope, EnvelopeError, decode
+from jejaring.shared.envelope import (
+    NATS_MSG_ID,
+    Envelope,
+    EnvelopeError,
+    UnknownEventType,
+    decode,
+)
 from jejaring.shared.provision import ConsumerSpec
 from jejaring.shared.refusals import Refusal
 from jejaring.shared.tables import inbox
@@ -72,6 +83,7 @@ class ConsumerStats:
     duplicates: int = 0
     retried: int = 0
     dead_lettered: int = 0
+    unknown_types: int = 0
     last_error: str | None = field(default=None)
 
 
@@ -134,10 +146,9 @@ class IdempotentConsumer:
         """Handle fetched messages in one transaction, or one by one if that fails."""
         decoded = []
         for msg in msgs:
-            try:
-                decoded.append((msg, decode(msg.headers, msg.data, nats_subject=msg.subject)))
-            except EnvelopeError as exc:
-                await self._dead_letter(msg, str(exc), msg.metadata.num_delivered or 1)
+            envelope = await self._decode(msg)
+            if envelope is not None:
+                decoded.append((msg, envelope))
         if len(decoded) > 1 and self._running:
             try:
                 async with self._keep_alive(*(m for m, _ in decoded)):
@@ -163,12 +174,30 @@ class IdempotentConsumer:
 
     async def process(self, msg: Msg) -> None:
         """Handle one message: exactly one effect, then ack; or retry; or dead-letter."""
+        envelope = await self._decode(msg)
+        if envelope is not None:
+            await self._process_decoded(msg, envelope)
+
+    async def _decode(self, msg: Msg) -> Envelope | None:
+        """The message's event, or None once a message of an unknown type has been acked or
+        one that is not a valid event has been dead-lettered."""
         try:
-            envelope = decode(msg.headers, msg.data, nats_subject=msg.subject)
+            return decode(msg.headers, msg.data, nats_subject=msg.subject)
+        except UnknownEventType as exc:
+            self.stats.unknown_types += 1
+            log.info(
+                "event of an unknown type acked, not handled",
+                extra={
+                    "consumer": self.spec.durable,
+                    "ce_type": exc.ce_type,
+                    "msg_id": exc.id,
+                    "subject": msg.subject,
+                },
+            )
+            await msg.ack_sync()
         except EnvelopeError as exc:
             await self._dead_letter(msg, str(exc), msg.metadata.num_delivered or 1)
-            return
-        await self._process_decoded(msg, envelope)
+        return None
 
     async def _process_decoded(self, msg: Msg, envelope: Envelope) -> None:
         deliveries = msg.metadata.num_delivered or 1

@@ -2,11 +2,21 @@
 
 Attributes travel as `ce-*` headers, the payload as JSON data; `Nats-Msg-Id` equals `ce-id` so
 that JetStream drops a repeated publish. Headers never carry personal data: ids only.
+
+The data is always JSON: `ce-datacontenttype: application/json` (the binding's name for the
+attribute) and, for readers of the first v1 release, `content-type` with the same value. A
+reader assumes JSON when neither is present (older producers) and refuses any other media type:
+a change of encoding is never an optional addition, so it is not something v1 may grow into.
+
+A well-formed event of a type this version does not know (`org.jejaring.<thing>.<event>.v<n>`,
+added by a newer producer) is reported as UnknownEventType, and only after every other part of
+the envelope checked out: its reader acknowledges and skips it instead of dead-lettering it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,9 +24,11 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from jejaring.shared.events import BY_CE_TYPE, Event
+from jejaring.shared.subjects import CE_TYPE_RE
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
+DATACONTENTTYPE = "ce-datacontenttype"
 NATS_MSG_ID = "Nats-Msg-Id"
 
 REQUIRED_HEADERS = ("ce-specversion", "ce-id", "ce-source", "ce-type")
@@ -33,9 +45,14 @@ class MissingHeader(EnvelopeError):
 
 
 class UnknownEventType(EnvelopeError):
-    def __init__(self, ce_type: str) -> None:
+    """A well-formed Jejaring CloudEvent of a type this version does not know (a newer
+    producer's): not poison, its reader acknowledges and skips it. Its data was only checked
+    to be JSON, and is not kept."""
+
+    def __init__(self, ce_type: str, ce_id: str) -> None:
         super().__init__(f"unknown ce-type {ce_type!r}")
         self.ce_type = ce_type
+        self.id = ce_id
 
 
 class InvalidPayload(EnvelopeError):
@@ -102,6 +119,7 @@ def encode(
         "ce-type": event.ce_type,
         "ce-time": when.isoformat().replace("+00:00", "Z"),
         "ce-subject": event.ce_subject(),
+        DATACONTENTTYPE: CONTENT_TYPE,
         "content-type": CONTENT_TYPE,
         NATS_MSG_ID: ce_id,
     }
@@ -115,29 +133,31 @@ def encode(
 def decode(
     headers: Mapping[str, str] | None, body: bytes, *, nats_subject: str | None = None
 ) -> Envelope:
-    """Parse a NATS message into an Envelope, or raise EnvelopeError saying what is wrong."""
+    """Parse a NATS message into an Envelope, or raise EnvelopeError saying what is wrong
+    (UnknownEventType for a well-formed event of a type this version does not know)."""
     headers = headers or {}
     for name in REQUIRED_HEADERS:
         if not headers.get(name):
             raise MissingHeader(name)
     if headers["ce-specversion"] != SPECVERSION:
         raise EnvelopeError(f"unsupported ce-specversion {headers['ce-specversion']!r}")
-    content_type = headers.get("content-type", CONTENT_TYPE)
-    if content_type.split(";")[0].strip() != CONTENT_TYPE:
-        raise EnvelopeError(f"unsupported content-type {content_type!r}")
-    ce_type = headers["ce-type"]
-    model = BY_CE_TYPE.get(ce_type)
-    if model is None:
-        raise UnknownEventType(ce_type)
-    try:
-        data = model.model_validate_json(body)
-    except ValidationError as exc:
-        raise InvalidPayload(ce_type, exc) from None
+    for name in (DATACONTENTTYPE, "content-type"):
+        media_type = headers.get(name, CONTENT_TYPE)
+        if media_type.split(";")[0].strip().lower() != CONTENT_TYPE:
+            raise EnvelopeError(f"unsupported {name} {media_type!r}")
     raw_time = headers.get("ce-time")
     try:
         time = dt.datetime.fromisoformat(raw_time) if raw_time else dt.datetime.now(dt.UTC)
     except ValueError:
         raise EnvelopeError(f"ce-time is not an RFC 3339 time: {raw_time!r}") from None
+    ce_type = headers["ce-type"]
+    model = BY_CE_TYPE.get(ce_type)
+    if model is None:
+        raise _unknown(ce_type, headers["ce-id"], body)
+    try:
+        data = model.model_validate_json(body)
+    except ValidationError as exc:
+        raise InvalidPayload(ce_type, exc) from None
     return Envelope(
         data=data,
         id=headers["ce-id"],
@@ -147,3 +167,15 @@ def decode(
         correlation_id=headers.get("ce-correlationid"),
         nats_subject=nats_subject,
     )
+
+
+def _unknown(ce_type: str, ce_id: str, body: bytes) -> EnvelopeError:
+    """UnknownEventType for a type the contract may grow into with JSON data; otherwise the
+    message is not a Jejaring event at all (a foreign type, or data that is not JSON)."""
+    if not CE_TYPE_RE.fullmatch(ce_type):
+        return EnvelopeError(f"ce-type {ce_type!r} is not an org.jejaring.<thing>.<event>.v<n>")
+    try:
+        json.loads(body)
+    except ValueError:
+        return EnvelopeError(f"data of {ce_type} is not JSON")
+    return UnknownEventType(ce_type, ce_id)

@@ -3,6 +3,11 @@
 Events are past-tense, frozen pydantic models. Each knows its CloudEvents type and the NATS
 subject it travels on. Partners build on these shapes: add optional fields, never change or
 remove one; anything else is a v2.
+
+Readers are tolerant so that the contract can grow without every consumer redeployed at once: a
+field this version does not know (added by a newer v1 producer) is ignored, not refused, and
+the published JSON Schemas say so (`additionalProperties: true`). These models are for the wire
+only; HTTP input keeps its own strict schemas in each service.
 """
 
 from __future__ import annotations
@@ -35,13 +40,17 @@ KelurahanCode = Annotated[str, StringConstraints(pattern=r"^\d{2}\.\d{2}\.\d{2}\
 Slug = Annotated[str, StringConstraints(pattern=subjects.SLUG_RE.pattern)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=4000)]
+HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Channel = Literal["sms", "email"]
 
 
 class Model(BaseModel):
-    """Base of every wire model: immutable, and strict about unknown fields."""
+    """Base of every wire model: immutable, and tolerant of fields it does not know (a newer
+    v1 producer may add optional ones): they are dropped on reading, never kept or echoed."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", json_schema_extra={"additionalProperties": True}
+    )
 
 
 class Event(Model):
@@ -68,8 +77,8 @@ class Event(Model):
 class QuietHours(Model):
     """Local (WITA) hours in which only urgent alerts are sent, e.g. 21:00-06:00."""
 
-    start: Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-    end: Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    start: HourMinute
+    end: HourMinute
 
 
 class Contact(Model):

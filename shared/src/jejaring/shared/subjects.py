@@ -25,6 +25,8 @@ DLQ_ALL = "dlq.v1.>"
 
 # CloudEvents type prefix: org.jejaring.<thing>.<event>.v1
 CE_TYPE_PREFIX = "org.jejaring."
+# Every type the contract has or may grow into (a reader skips one it does not know yet).
+CE_TYPE_RE = re.compile(re.escape(CE_TYPE_PREFIX) + r"[a-z][a-z_]*\.[a-z][a-z_]*\.v[1-9][0-9]*")
 
 
 class InvalidSlug(ValueError):
