@@ -7,7 +7,7 @@ import uuid
 
 from pydantic import ValidationError
 
-from jejaring.intake import service as intake_service
+from jejaring.intake import users as intake_users
 from jejaring.intake.app import MIGRATIONS as INTAKE_MIGRATIONS
 from jejaring.intake.schemas import UserIn
 from jejaring.intake.settings import IntakeSettings
@@ -47,7 +47,7 @@ async def add_user(
         await migrate(engine, INTAKE_MIGRATIONS, lock_name="jejaring-intake")
         sessions = db.session_factory(engine)
         async with sessions() as session, session.begin():
-            user, token = await intake_service.create_user(
+            user, token = await intake_users.create_user(
                 session, data=data, region=load_region(settings.region_file)
             )
     except ApiError as exc:

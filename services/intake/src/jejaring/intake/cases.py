@@ -1,4 +1,4 @@
-"""Intake's business logic: cases, users, and the read model of referrals.
+"""Cases: record (once per Idempotency-Key), read, list, change and close, with their events.
 
 Functions take keyword-only arguments and a session; the caller owns the transaction, so a case
 and the event it causes (written to the outbox here) commit together or not at all.
@@ -11,30 +11,26 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Integer, Table, func, select, text
+from sqlalchemy import Integer, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake import rules
 from jejaring.intake.auth import Principal
-from jejaring.intake.models import Case, ReferralView, UnmetNeed, User
-from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn, PerpetratorIn, UserIn
+from jejaring.intake.case_events import snapshot
+from jejaring.intake.models import Case
+from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn, PerpetratorIn
 from jejaring.shared import events as ev
-from jejaring.shared.db import upsert_if_newer
 from jejaring.shared.enums import RiskLevel, Service, ViolenceForm
 from jejaring.shared.errors import ApiError, FieldError, api_error, forbidden, not_found
 from jejaring.shared.outbox import Outbox
 from jejaring.shared.region import Region
-from jejaring.shared.tokens import new_token, token_hash
 
 
 def _refuse(errors: Sequence[FieldError]) -> None:
     if errors:
         raise ApiError(422, errors)
-
-
-# --- cases ---------------------------------------------------------------------------------
 
 
 def _require_case_role(by: Principal) -> None:
@@ -201,9 +197,7 @@ async def create_case(
     )
     session.add(case)
     await session.flush()
-    await outbox.add(
-        session, ev.CaseCreated(**await _snapshot(session, case, creator=by)), time=now
-    )
+    await outbox.add(session, ev.CaseCreated(**await snapshot(session, case, creator=by)), time=now)
     return case
 
 
@@ -330,7 +324,7 @@ async def update_case(
     case.updated_at = now
     await session.flush()
     await outbox.add(
-        session, ev.CaseUpdated(**await _snapshot(session, case), changed=tuple(changed)), time=now
+        session, ev.CaseUpdated(**await snapshot(session, case), changed=tuple(changed)), time=now
     )
     return case
 
@@ -367,160 +361,3 @@ async def close_case(
         time=now,
     )
     return case
-
-
-async def _snapshot(
-    session: AsyncSession, case: Case, *, creator: Principal | None = None
-) -> dict[str, Any]:
-    """The fields of CaseCreated/CaseUpdated for `case` (`creator`: who is recording it now,
-    saving a lookup of the user who did)."""
-    officer: Principal | User | None = creator or await session.get(User, case.created_by)
-    contact = (
-        ev.Contact(name=officer.name, phone=officer.phone, email=officer.email)
-        if officer is not None
-        else ev.Contact(name="Koordinator kecamatan")
-    )
-    consent = case.consent
-    return {
-        "case_id": case.id,
-        "reference": case.reference,
-        "version": case.version,
-        "kelurahan_code": case.kelurahan_code,
-        "reported_at": case.reported_at,
-        "incident_date": case.incident_date,
-        "place": case.place,
-        "violence_forms": tuple(case.violence_forms),
-        "description": case.description,
-        "risk_level": case.risk_level,
-        "victims": tuple(
-            ev.Victim(
-                name=v["name"],
-                sex=v["sex"],
-                age_group=v["age_group"],
-                is_child=v["is_child"],
-                birth_date=v.get("birth_date"),
-                phone=v.get("phone"),
-                safe_to_contact=v.get("safe_to_contact", False),
-                preferred_channel=v.get("preferred_channel"),
-                address=v.get("address"),
-                disability=v.get("disability"),
-            )
-            for v in case.victims
-        ),
-        "perpetrator": ev.Perpetrator(**case.perpetrator) if case.perpetrator else None,
-        "needs": tuple(case.needs),
-        "consent": ev.Consent(
-            given_by=consent["given_by"],
-            scope=tuple(consent["scope"]),
-            override_reason=consent.get("override_reason"),
-            recorded_at=dt.datetime.fromisoformat(consent["recorded_at"]),
-            recorded_by=consent["recorded_by"],
-        ),
-        "legal_aid_proof": ev.LegalAidProof(**case.legal_aid_proof)
-        if case.legal_aid_proof
-        else None,
-        "officer": contact,
-    }
-
-
-async def referrals_of(
-    session: AsyncSession, *, case_id: uuid.UUID
-) -> tuple[list[ReferralView], list[UnmetNeed]]:
-    """The referral statuses and unmet needs intake has seen for a case."""
-    referrals = await session.scalars(
-        select(ReferralView).where(ReferralView.case_id == case_id).order_by(ReferralView.service)
-    )
-    unmet = await session.scalars(select(UnmetNeed).where(UnmetNeed.case_id == case_id))
-    return list(referrals.all()), list(unmet.all())
-
-
-# --- users ---------------------------------------------------------------------------------
-
-
-async def create_user(session: AsyncSession, *, data: UserIn, region: Region) -> tuple[User, str]:
-    """Create a user and return it with its token (shown once; only the hash is kept)."""
-    if data.role == "officer":
-        if data.kelurahan_code is None:
-            raise api_error(
-                422,
-                "kelurahan_code",
-                "officer_needs_kelurahan",
-                "Petugas harus terikat pada satu kelurahan.",
-                "An officer must be bound to one kelurahan.",
-            )
-        _refuse(rules.check_kelurahan(data.kelurahan_code, region))
-    elif data.kelurahan_code is not None:
-        raise api_error(
-            422,
-            "kelurahan_code",
-            "only_officers_have_kelurahan",
-            "Hanya petugas yang terikat pada kelurahan.",
-            "Only officers are bound to a kelurahan.",
-        )
-    token = new_token()
-    user = User(
-        id=uuid.uuid4(),
-        name=data.name,
-        role=data.role,
-        kelurahan_code=data.kelurahan_code,
-        phone=data.phone,
-        email=data.email,
-        token_hash=token_hash(token),
-        active=True,
-        created_at=dt.datetime.now(dt.UTC),
-    )
-    session.add(user)
-    await session.flush()
-    return user, token
-
-
-async def list_users(session: AsyncSession) -> list[User]:
-    return list((await session.scalars(select(User).order_by(User.created_at))).all())
-
-
-# --- read model of referrals ----------------------------------------------------------------
-
-
-_RECORD_FACT = upsert_if_newer(
-    cast(Table, ReferralView.__table__), key="referral_id", version="sequence"
-)
-
-
-async def record_referral_fact(
-    session: AsyncSession,
-    *,
-    fact: ev.ReferralStatusChanged | ev.ReferralOverdue | ev.ReferralEscalated,
-) -> bool:
-    """Update the read model from a referral event; an older event never overwrites a newer.
-
-    Returns whether the view changed.
-    """
-    result = await session.execute(
-        _RECORD_FACT,
-        {
-            "referral_id": fact.referral_id,
-            "case_id": fact.case_id,
-            "partner_slug": fact.partner_slug,
-            "service": fact.service.value,
-            "status": fact.status.value,
-            "business_status": [b.value for b in fact.business_status],
-            "sequence": fact.sequence,
-            "accept_by": fact.accept_by,
-            "updated_at": fact.occurred_at,
-        },
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def record_unmet_need(session: AsyncSession, *, fact: ev.ReferralNeedUnmet) -> None:
-    """Remember a need no partner could take, so the officer sees it on the case."""
-    existing = await session.get(UnmetNeed, (fact.case_id, fact.service.value))
-    if existing is None:
-        session.add(
-            UnmetNeed(
-                case_id=fact.case_id,
-                service=fact.service.value,
-                reason=fact.reason,
-                occurred_at=fact.occurred_at,
-            )
-        )
