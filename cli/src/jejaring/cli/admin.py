@@ -12,8 +12,8 @@ from jejaring.intake.app import MIGRATIONS as INTAKE_MIGRATIONS
 from jejaring.intake.schemas import UserIn
 from jejaring.intake.settings import IntakeSettings
 from jejaring.shared import db
-from jejaring.shared.errors import ApiError
 from jejaring.shared.migrate import migrate
+from jejaring.shared.refusals import Refusal
 from jejaring.shared.region import load_region
 
 
@@ -50,7 +50,7 @@ async def add_user(
             user, token = await intake_users.create_user(
                 session, data=data, region=load_region(settings.region_file)
             )
-    except ApiError as exc:
+    except Refusal as exc:
         e = exc.errors[0]
         raise ValueError(f"{e.field}: {e.message_en}") from None
     finally:

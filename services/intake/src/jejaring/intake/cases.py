@@ -19,26 +19,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jejaring.intake import rules
 from jejaring.intake.auth import Principal
 from jejaring.intake.case_events import snapshot
+from jejaring.intake.errors import (
+    AdminHasNoCases,
+    CaseClosed,
+    CaseNotFound,
+    IdempotencyKeyReused,
+    OutsideOwnKelurahan,
+)
 from jejaring.intake.models import Case
 from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn, PerpetratorIn
 from jejaring.shared import events as ev
 from jejaring.shared.enums import RiskLevel, Service, ViolenceForm
-from jejaring.shared.errors import ApiError, FieldError, api_error, forbidden, not_found
 from jejaring.shared.outbox import Outbox
+from jejaring.shared.refusals import FieldError, Invalid
 from jejaring.shared.region import Region
 
 
 def _refuse(errors: Sequence[FieldError]) -> None:
     if errors:
-        raise ApiError(422, errors)
+        raise Invalid(*errors)
 
 
 def _require_case_role(by: Principal) -> None:
     if by.role not in ("officer", "coordinator"):
-        raise forbidden(
-            "Peran admin mengelola pengguna, bukan kasus.",
-            "The admin role manages users, not cases.",
-        )
+        raise AdminHasNoCases()
 
 
 def _victims(data: CaseIn, report_day: dt.date) -> list[dict[str, Any]]:
@@ -116,13 +120,7 @@ async def case_for_key(
         )
     ).scalar_one_or_none()
     if case is not None and case.request_hash != _request_hash(data):
-        raise api_error(
-            422,
-            "Idempotency-Key",
-            "key_reused",
-            "Idempotency-Key ini sudah dipakai untuk kasus lain; buat kunci baru untuk kasus baru.",
-            "This Idempotency-Key was used for a different case; use a new key for a new case.",
-        )
+        raise IdempotencyKeyReused()
     return case
 
 
@@ -140,10 +138,7 @@ async def create_case(
     _require_case_role(by)
     known = region.kelurahan_by_code(data.kelurahan_code) is not None
     if known and not by.sees(data.kelurahan_code):
-        raise forbidden(
-            "Petugas hanya boleh mencatat kasus di kelurahannya sendiri.",
-            "An officer may record cases only in their own kelurahan.",
-        )
+        raise OutsideOwnKelurahan()
     reported_at = rules.as_utc(data.reported_at, region)
     errors = [
         *rules.check_kelurahan(data.kelurahan_code, region),
@@ -208,7 +203,7 @@ async def get_case(
     _require_case_role(by)
     case = await session.get(Case, case_id, with_for_update=lock)
     if case is None or not by.sees(case.kelurahan_code):
-        raise not_found("Kasus", "Case")
+        raise CaseNotFound()
     return case
 
 
@@ -259,13 +254,7 @@ async def list_cases(
 
 def _ensure_open(case: Case) -> None:
     if case.status != "open":
-        raise api_error(
-            409,
-            "status",
-            "case_closed",
-            "Kasus sudah ditutup dan tidak dapat diubah.",
-            "The case is closed and cannot be changed.",
-        )
+        raise CaseClosed()
 
 
 async def update_case(

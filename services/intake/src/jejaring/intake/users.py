@@ -4,44 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake import rules
+from jejaring.intake.errors import OfficerNeedsKelurahan, OnlyOfficersHaveKelurahan
 from jejaring.intake.models import User
 from jejaring.intake.schemas import UserIn
-from jejaring.shared.errors import ApiError, FieldError, api_error
+from jejaring.shared.refusals import Invalid
 from jejaring.shared.region import Region
 from jejaring.shared.tokens import new_token, token_hash
-
-
-def _refuse(errors: Sequence[FieldError]) -> None:
-    if errors:
-        raise ApiError(422, errors)
 
 
 async def create_user(session: AsyncSession, *, data: UserIn, region: Region) -> tuple[User, str]:
     """Create a user and return it with its token (shown once; only the hash is kept)."""
     if data.role == "officer":
         if data.kelurahan_code is None:
-            raise api_error(
-                422,
-                "kelurahan_code",
-                "officer_needs_kelurahan",
-                "Petugas harus terikat pada satu kelurahan.",
-                "An officer must be bound to one kelurahan.",
-            )
-        _refuse(rules.check_kelurahan(data.kelurahan_code, region))
+            raise OfficerNeedsKelurahan()
+        if errors := rules.check_kelurahan(data.kelurahan_code, region):
+            raise Invalid(*errors)
     elif data.kelurahan_code is not None:
-        raise api_error(
-            422,
-            "kelurahan_code",
-            "only_officers_have_kelurahan",
-            "Hanya petugas yang terikat pada kelurahan.",
-            "Only officers are bound to a kelurahan.",
-        )
+        raise OnlyOfficersHaveKelurahan()
     token = new_token()
     user = User(
         id=uuid.uuid4(),
