@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.intake import cases, read_model, rules, users
@@ -137,35 +136,19 @@ async def create_case(
 ) -> CaseOut:
     """Record a case. Refused with 422 naming each field and rule that is not met."""
     async with ctx.sessions() as session:
-        try:
-            async with session.begin():
-                case = None
-                if idempotency_key:
-                    case = await cases.case_for_key(session, key=idempotency_key, data=body, by=who)
-                replayed = case is not None
-                if case is None:
-                    case = await cases.create_case(
-                        session,
-                        data=body,
-                        by=who,
-                        region=ctx.region,
-                        outbox=ctx.outbox,
-                        now=ctx.clock(),
-                        idempotency_key=idempotency_key,
-                    )
-        except IntegrityError:
-            if not idempotency_key:
-                raise
-            # A second request with the same key committed first: answer with its case.
-            async with session.begin():
-                case = await cases.case_for_key(session, key=idempotency_key, data=body, by=who)
-            if case is None:
-                raise
-            replayed = True
-        if replayed:
+        recorded = await cases.record_case(
+            session,
+            data=body,
+            by=who,
+            region=ctx.region,
+            outbox=ctx.outbox,
+            now=ctx.clock(),
+            idempotency_key=idempotency_key,
+        )
+        if recorded.replayed:
             response.headers["Idempotent-Replayed"] = "true"
-        response.headers["Location"] = f"/api/v1/cases/{case.id}"
-        return await _case_out(session, case, ctx.region, new=not replayed)
+        response.headers["Location"] = f"/api/v1/cases/{recorded.case.id}"
+        return await _case_out(session, recorded.case, ctx.region, new=not recorded.replayed)
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, tags=["cases"])

@@ -1,7 +1,8 @@
 """Cases: record (once per Idempotency-Key), read, list, change and close, with their events.
 
-Functions take keyword-only arguments and a session; the caller owns the transaction, so a case
-and the event it causes (written to the outbox here) commit together or not at all.
+Functions take keyword-only arguments and a session. The caller owns the transaction, so a case
+and the event it causes (written to the outbox here) commit together or not at all; only
+`record_case` runs its own, to settle two requests that race with one Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake import rules
@@ -38,11 +40,6 @@ from jejaring.shared.region import Region
 def _refuse(errors: Sequence[FieldError]) -> None:
     if errors:
         raise Invalid(*errors)
-
-
-def _require_case_role(by: Principal) -> None:
-    if by.role not in ("officer", "coordinator"):
-        raise AdminHasNoCases()
 
 
 def _victims(data: CaseIn, report_day: dt.date) -> list[dict[str, Any]]:
@@ -79,6 +76,19 @@ def _check_case_rules(
     ]
 
 
+def _require_case_role(by: Principal) -> None:
+    if by.role not in ("officer", "coordinator"):
+        raise AdminHasNoCases()
+
+
+def _stored_consent(consent: ConsentIn, *, by: Principal, now: dt.datetime) -> dict[str, Any]:
+    return {
+        **consent.model_dump(mode="json"),
+        "recorded_at": now.isoformat(),
+        "recorded_by": str(by.id),
+    }
+
+
 # The same SQL on SQLite and PostgreSQL; as text it is compiled once (the dialects' on_conflict
 # constructs are compiled on every execution).
 _BUMP_REFERENCE = text(
@@ -93,19 +103,59 @@ async def _next_reference(session: AsyncSession, *, region: Region, now: dt.date
     return f"{region.reference_prefix}-{year}-{number:06d}"
 
 
-def _consent(consent: ConsentIn, *, by: Principal, now: dt.datetime) -> dict[str, Any]:
-    return {
-        **consent.model_dump(mode="json"),
-        "recorded_at": now.isoformat(),
-        "recorded_by": str(by.id),
-    }
-
-
 def _request_hash(data: CaseIn) -> str:
     return hashlib.sha256(data.model_dump_json().encode()).hexdigest()
 
 
-async def case_for_key(
+# --- record ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    case: Case
+    replayed: bool  # recorded by an earlier POST with the same Idempotency-Key, not this one
+
+
+async def record_case(
+    session: AsyncSession,
+    *,
+    data: CaseIn,
+    by: Principal,
+    region: Region,
+    outbox: Outbox,
+    now: dt.datetime,
+    idempotency_key: str | None = None,
+) -> Recorded:
+    """Record a case and stage `case.v1.created` (422 with every broken rule at once); or, when
+    `idempotency_key` was used before with the same case, answer with the case recorded then.
+
+    Runs its own transactions: if another request with the same key commits first, this one's
+    insert breaks the unique key, and a second transaction answers with that request's case.
+    """
+    try:
+        async with session.begin():
+            if idempotency_key:
+                earlier = await _case_for_key(session, key=idempotency_key, data=data, by=by)
+                if earlier is not None:
+                    return Recorded(earlier, replayed=True)
+            case = await _new_case(
+                session, data, by=by, region=region, now=now, key=idempotency_key
+            )
+            await outbox.add(
+                session, ev.CaseCreated(**await snapshot(session, case, creator=by)), time=now
+            )
+            return Recorded(case, replayed=False)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        async with session.begin():
+            earlier = await _case_for_key(session, key=idempotency_key, data=data, by=by)
+        if earlier is None:
+            raise
+        return Recorded(earlier, replayed=True)
+
+
+async def _case_for_key(
     session: AsyncSession, *, key: str, data: CaseIn, by: Principal
 ) -> Case | None:
     """The case an earlier POST with this Idempotency-Key recorded, if any.
@@ -124,17 +174,16 @@ async def case_for_key(
     return case
 
 
-async def create_case(
+async def _new_case(
     session: AsyncSession,
-    *,
     data: CaseIn,
+    *,
     by: Principal,
     region: Region,
-    outbox: Outbox,
     now: dt.datetime,
-    idempotency_key: str | None = None,
+    key: str | None,
 ) -> Case:
-    """Record a case and stage `case.v1.created`; 422 with every broken rule at once."""
+    """The case `data` describes, numbered and flushed, if it meets every rule."""
     _require_case_role(by)
     known = region.kelurahan_by_code(data.kelurahan_code) is not None
     if known and not by.sees(data.kelurahan_code):
@@ -179,7 +228,7 @@ async def create_case(
         victims=victims,
         perpetrator=data.perpetrator.model_dump(mode="json") if data.perpetrator else None,
         needs=[n.value for n in data.needs],
-        consent=_consent(data.consent, by=by, now=now),
+        consent=_stored_consent(data.consent, by=by, now=now),
         legal_aid_proof=data.legal_aid_proof.model_dump(mode="json")
         if data.legal_aid_proof
         else None,
@@ -187,13 +236,15 @@ async def create_case(
         created_at=now,
         updated_at=now,
         version=1,
-        idempotency_key=idempotency_key,
-        request_hash=_request_hash(data) if idempotency_key else None,
+        idempotency_key=key,
+        request_hash=_request_hash(data) if key else None,
     )
     session.add(case)
     await session.flush()
-    await outbox.add(session, ev.CaseCreated(**await snapshot(session, case, creator=by)), time=now)
     return case
+
+
+# --- read --------------------------------------------------------------------------------------
 
 
 async def get_case(
@@ -252,9 +303,15 @@ async def list_cases(
     return list(rows.all()), int(total or 0)
 
 
-def _ensure_open(case: Case) -> None:
+# --- change and close --------------------------------------------------------------------------
+
+
+async def _open_case(session: AsyncSession, *, case_id: uuid.UUID, by: Principal) -> Case:
+    """The case, locked for a change, if `by` may see it and it is still open."""
+    case = await get_case(session, case_id=case_id, by=by, lock=True)
     if case.status != "open":
         raise CaseClosed()
+    return case
 
 
 async def update_case(
@@ -266,9 +323,10 @@ async def update_case(
     outbox: Outbox,
     now: dt.datetime,
 ) -> Case:
-    """Add needs, change risk, consent or proof; stage `case.v1.updated` if anything changed."""
-    case = await get_case(session, case_id=case_id, by=by, lock=True)
-    _ensure_open(case)
+    """Add needs, change risk, consent or proof; stage `case.v1.updated` if anything changed.
+
+    R1 and R5 hold for the case as changed (422 otherwise, and nothing changes)."""
+    case = await _open_case(session, case_id=case_id, by=by)
     changed: list[str] = []
     needs = [Service(n) for n in case.needs]
     if patch.add_needs:
@@ -298,7 +356,7 @@ async def update_case(
     if "needs" in changed:
         case.needs = [n.value for n in needs]
     if "consent" in changed:
-        case.consent = _consent(consent, by=by, now=now)
+        case.consent = _stored_consent(consent, by=by, now=now)
     if patch.risk_level is not None and patch.risk_level.value != case.risk_level:
         case.risk_level = patch.risk_level.value
         changed.append("risk_level")
@@ -328,8 +386,7 @@ async def close_case(
     now: dt.datetime,
 ) -> Case:
     """Close an open case with its outcome and stage `case.v1.closed`."""
-    case = await get_case(session, case_id=case_id, by=by, lock=True)
-    _ensure_open(case)
+    case = await _open_case(session, case_id=case_id, by=by)
     case.status = "closed"
     case.outcome = data.outcome.value
     case.outcome_note = data.note
