@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,56 +28,21 @@ from jejaring.intake.errors import (
     OutsideOwnKelurahan,
 )
 from jejaring.intake.models import Case
-from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn, PerpetratorIn
+from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn
 from jejaring.shared import events as ev
 from jejaring.shared.enums import RiskLevel, Service, ViolenceForm
 from jejaring.shared.outbox import Outbox
-from jejaring.shared.refusals import FieldError, Invalid
+from jejaring.shared.refusals import Invalid
 from jejaring.shared.region import Region
-
-
-def _refuse(errors: Sequence[FieldError]) -> None:
-    if errors:
-        raise Invalid(*errors)
-
-
-def _victims(data: CaseIn, report_day: dt.date) -> list[dict[str, Any]]:
-    out = []
-    for v in data.victims:
-        age = rules.age_at(v, report_day)
-        assert age is not None  # rules.check_dates refused the case otherwise
-        out.append(
-            {
-                **v.model_dump(mode="json"),
-                "age": age.years,
-                "age_group": age.group.value,
-                "is_child": age.is_child,
-            }
-        )
-    return out
-
-
-def _check_case_rules(
-    *,
-    violence_forms: list[ViolenceForm],
-    needs: list[Service],
-    perpetrator: PerpetratorIn | None,
-    consent: ConsentIn,
-    any_child: bool,
-    needs_field: str,
-    consent_field: str,
-) -> list[FieldError]:
-    return [
-        *rules.check_no_mediation_for_sexual_violence(
-            violence_forms=violence_forms, needs=needs, perpetrator=perpetrator, field=needs_field
-        ),
-        *rules.check_child_consent(consent=consent, any_child=any_child, field=consent_field),
-    ]
 
 
 def _require_case_role(by: Principal) -> None:
     if by.role not in ("officer", "coordinator"):
         raise AdminHasNoCases()
+
+
+def _rules_consent(consent: ConsentIn) -> rules.Consent:
+    return rules.Consent(given_by=consent.given_by, override_reason=consent.override_reason)
 
 
 def _stored_consent(consent: ConsentIn, *, by: Principal, now: dt.datetime) -> dict[str, Any]:
@@ -189,30 +153,20 @@ async def _new_case(
     if known and not by.sees(data.kelurahan_code):
         raise OutsideOwnKelurahan()
     reported_at = rules.as_utc(data.reported_at, region)
-    errors = [
-        *rules.check_kelurahan(data.kelurahan_code, region),
-        *rules.check_dates(
-            reported_at=reported_at,
-            incident_date=data.incident_date,
-            victims=data.victims,
-            region=region,
-            now=now,
-        ),
-    ]
-    _refuse(errors)
-    report_day = reported_at.astimezone(rules.local_zone(region)).date()
-    victims = _victims(data, report_day)
-    _refuse(
-        _check_case_rules(
-            violence_forms=data.violence_forms,
-            needs=data.needs,
-            perpetrator=data.perpetrator,
-            consent=data.consent,
-            any_child=any(v["is_child"] for v in victims),
-            needs_field="needs",
-            consent_field="consent",
-        )
+    check = rules.check_case(
+        kelurahan_code=data.kelurahan_code,
+        reported_at=reported_at,
+        incident_date=data.incident_date,
+        victims=[rules.Victim(birth_date=v.birth_date, age=v.age) for v in data.victims],
+        violence_forms=data.violence_forms,
+        needs=data.needs,
+        perpetrator_is_child=data.perpetrator is not None and data.perpetrator.is_child,
+        consent=_rules_consent(data.consent),
+        region=region,
+        now=now,
     )
+    if check.errors:
+        raise Invalid(*check.errors)
     case = Case(
         id=uuid.uuid4(),
         reference=await _next_reference(session, region=region, now=now),
@@ -225,7 +179,15 @@ async def _new_case(
         violence_forms=[f.value for f in data.violence_forms],
         description=data.description,
         reporter=data.reporter.model_dump(mode="json", exclude_none=True),
-        victims=victims,
+        victims=[
+            {
+                **v.model_dump(mode="json"),
+                "age": age.years,
+                "age_group": age.group.value,
+                "is_child": age.is_child,
+            }
+            for v, age in zip(data.victims, check.ages, strict=True)
+        ],
         perpetrator=data.perpetrator.model_dump(mode="json") if data.perpetrator else None,
         needs=[n.value for n in data.needs],
         consent=_stored_consent(data.consent, by=by, now=now),
@@ -340,19 +302,15 @@ async def update_case(
     if patch.consent is not None and patch.consent != consent:
         consent = patch.consent
         changed.append("consent")
-    _refuse(
-        _check_case_rules(
-            violence_forms=[ViolenceForm(f) for f in case.violence_forms],
-            needs=needs,
-            perpetrator=PerpetratorIn.model_validate(case.perpetrator)
-            if case.perpetrator
-            else None,
-            consent=consent,
-            any_child=any(v["is_child"] for v in case.victims),
-            needs_field="add_needs",
-            consent_field="consent",
-        )
-    )
+    if errors := rules.check_protections(
+        violence_forms=[ViolenceForm(f) for f in case.violence_forms],
+        needs=needs,
+        perpetrator_is_child=bool(case.perpetrator and case.perpetrator.get("is_child", False)),
+        consent=_rules_consent(consent),
+        any_child=any(v["is_child"] for v in case.victims),
+        needs_field="add_needs",
+    ):
+        raise Invalid(*errors)
     if "needs" in changed:
         case.needs = [n.value for n in needs]
     if "consent" in changed:
