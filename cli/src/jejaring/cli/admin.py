@@ -7,13 +7,13 @@ import uuid
 
 from pydantic import ValidationError
 
-from jejaring.intake import service as intake_service
+from jejaring.intake import users as intake_users
 from jejaring.intake.app import MIGRATIONS as INTAKE_MIGRATIONS
 from jejaring.intake.schemas import UserIn
 from jejaring.intake.settings import IntakeSettings
 from jejaring.shared import db
-from jejaring.shared.errors import ApiError
 from jejaring.shared.migrate import migrate
+from jejaring.shared.refusals import Refusal
 from jejaring.shared.region import load_region
 
 
@@ -47,10 +47,10 @@ async def add_user(
         await migrate(engine, INTAKE_MIGRATIONS, lock_name="jejaring-intake")
         sessions = db.session_factory(engine)
         async with sessions() as session, session.begin():
-            user, token = await intake_service.create_user(
+            user, token = await intake_users.create_user(
                 session, data=data, region=load_region(settings.region_file)
             )
-    except ApiError as exc:
+    except Refusal as exc:
         e = exc.errors[0]
         raise ValueError(f"{e.field}: {e.message_en}") from None
     finally:

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.intake import rules, service
+from jejaring.intake import cases, read_model, rules, users
 from jejaring.intake.auth import Principal, authenticate, require_role
 from jejaring.intake.models import Case
 from jejaring.intake.schemas import (
@@ -74,7 +73,7 @@ async def _case_out(
 ) -> CaseOut:
     zone = rules.local_zone(region)
     # A case recorded by this very request has no referral statuses yet: skip the queries.
-    referrals, unmet = ([], []) if new else await service.referrals_of(session, case_id=case.id)
+    referrals, unmet = ([], []) if new else await read_model.referrals_of(session, case_id=case.id)
     kelurahan = region.kelurahan_by_code(case.kelurahan_code)
 
     def local(value: dt.datetime | None) -> dt.datetime | None:
@@ -137,44 +136,26 @@ async def create_case(
 ) -> CaseOut:
     """Record a case. Refused with 422 naming each field and rule that is not met."""
     async with ctx.sessions() as session:
-        try:
-            async with session.begin():
-                case = None
-                if idempotency_key:
-                    case = await service.case_for_key(
-                        session, key=idempotency_key, data=body, by=who
-                    )
-                replayed = case is not None
-                if case is None:
-                    case = await service.create_case(
-                        session,
-                        data=body,
-                        by=who,
-                        region=ctx.region,
-                        outbox=ctx.outbox,
-                        now=ctx.clock(),
-                        idempotency_key=idempotency_key,
-                    )
-        except IntegrityError:
-            if not idempotency_key:
-                raise
-            # A second request with the same key committed first: answer with its case.
-            async with session.begin():
-                case = await service.case_for_key(session, key=idempotency_key, data=body, by=who)
-            if case is None:
-                raise
-            replayed = True
-        if replayed:
+        recorded = await cases.record_case(
+            session,
+            data=body,
+            by=who,
+            region=ctx.region,
+            outbox=ctx.outbox,
+            now=ctx.clock(),
+            idempotency_key=idempotency_key,
+        )
+        if recorded.replayed:
             response.headers["Idempotent-Replayed"] = "true"
-        response.headers["Location"] = f"/api/v1/cases/{case.id}"
-        return await _case_out(session, case, ctx.region, new=not replayed)
+        response.headers["Location"] = f"/api/v1/cases/{recorded.case.id}"
+        return await _case_out(session, recorded.case, ctx.region, new=not recorded.replayed)
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, tags=["cases"])
 async def read_case(case_id: uuid.UUID, who: Who, ctx: Ctx) -> CaseOut:
     """A case with the referral statuses intake has seen."""
     async with ctx.sessions() as session:
-        case = await service.get_case(session, case_id=case_id, by=who)
+        case = await cases.get_case(session, case_id=case_id, by=who)
         return await _case_out(session, case, ctx.region)
 
 
@@ -191,9 +172,9 @@ async def list_cases(
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> CasePage:
     """Cases the caller may see (an officer: their kelurahan), newest report first."""
-    filters = service.CaseFilter(kelurahan, status, risk, reported_from, reported_to)
+    filters = cases.CaseFilter(kelurahan, status, risk, reported_from, reported_to)
     async with ctx.sessions() as session:
-        cases, total = await service.list_cases(
+        found, total = await cases.list_cases(
             session, by=who, region=ctx.region, filters=filters, page=page, per_page=per_page
         )
     zone = rules.local_zone(ctx.region)
@@ -204,7 +185,7 @@ async def list_cases(
                 "updated_at": c.updated_at.astimezone(zone),
             }
         )
-        for c in cases
+        for c in found
     ]
     return CasePage(items=items, total=total, page=page, per_page=per_page)
 
@@ -214,7 +195,7 @@ async def update_case(case_id: uuid.UUID, body: CasePatch, who: Who, ctx: Ctx) -
     """Add needs, change the risk level, the consent or the legal-aid proof."""
     async with ctx.sessions() as session:
         async with session.begin():
-            case = await service.update_case(
+            case = await cases.update_case(
                 session, case_id=case_id, patch=body, by=who, outbox=ctx.outbox, now=ctx.clock()
             )
         return await _case_out(session, case, ctx.region)
@@ -225,7 +206,7 @@ async def close_case(case_id: uuid.UUID, body: CloseIn, who: Who, ctx: Ctx) -> C
     """Close a case with its outcome; its open referrals are cancelled by referral."""
     async with ctx.sessions() as session:
         async with session.begin():
-            case = await service.close_case(
+            case = await cases.close_case(
                 session, case_id=case_id, data=body, by=who, outbox=ctx.outbox, now=ctx.clock()
             )
         return await _case_out(session, case, ctx.region)
@@ -236,7 +217,7 @@ async def create_user(body: UserIn, who: Who, ctx: Ctx, response: Response) -> U
     """Create a user (admin only). The token is in this answer and nowhere else."""
     require_role(who, "admin")
     async with ctx.sessions() as session, session.begin():
-        user, token = await service.create_user(session, data=body, region=ctx.region)
+        user, token = await users.create_user(session, data=body, region=ctx.region)
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return UserCreated(**UserOut.model_validate(user).model_dump(), token=token)
 
@@ -246,4 +227,4 @@ async def list_users(who: Who, ctx: Ctx) -> list[UserOut]:
     """Every user (admin only); tokens are never shown again."""
     require_role(who, "admin")
     async with ctx.sessions() as session:
-        return [UserOut.model_validate(u) for u in await service.list_users(session)]
+        return [UserOut.model_validate(u) for u in await users.list_users(session)]

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jejaring.intake.errors import RoleNotAllowed
 from jejaring.intake.models import User
-from jejaring.shared.errors import forbidden, unauthorized
+from jejaring.shared.errors import unauthorized
 from jejaring.shared.tokens import bearer_token, same_token, token_hash
 
 BOOTSTRAP_ADMIN_ID = uuid.UUID(int=0)
@@ -55,8 +56,4 @@ _BY_TOKEN = select(
 def require_role(principal: Principal, *roles: str) -> None:
     """403 unless `principal` has one of `roles`."""
     if principal.role not in roles:
-        allowed = ", ".join(roles)
-        raise forbidden(
-            f"Peran '{principal.role}' tidak boleh melakukan ini (hanya: {allowed}).",
-            f"Role '{principal.role}' may not do this (only: {allowed}).",
-        )
+        raise RoleNotAllowed(principal.role, roles)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.intake import service
+from jejaring.intake import read_model
 from jejaring.shared import subjects
 from jejaring.shared.consumer import PoisonMessage
 from jejaring.shared.envelope import Envelope
@@ -28,8 +28,8 @@ async def on_referral_event(session: AsyncSession, envelope: Envelope) -> None:
     """referral.v1.event.* -> the read model of referral statuses."""
     data = envelope.data
     if isinstance(data, ReferralStatusChanged | ReferralOverdue | ReferralEscalated):
-        await service.record_referral_fact(session, fact=data)
+        await read_model.record_referral_fact(session, fact=data)
     elif isinstance(data, ReferralNeedUnmet):
-        await service.record_unmet_need(session, fact=data)
+        await read_model.record_unmet_need(session, fact=data)
     else:
         raise PoisonMessage(f"unexpected event type {envelope.type} on referral events")

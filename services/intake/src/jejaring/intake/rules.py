@@ -2,20 +2,24 @@
 
 Intake owns R1 (no mediation for sexual violence) and R5 (a child's data needs a guardian's
 consent): a case that breaks them is never recorded, so no other service sees one.
+
+The rules take plain facts (the dataclasses below, enums, dates), never an HTTP body, and
+answer with FieldErrors; the service layer raises them as one `Invalid`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from jejaring.intake.schemas import ConsentIn, PerpetratorIn, VictimIn
 from jejaring.shared.enums import AgeGroup, ConsentGiver, Service, ViolenceForm
-from jejaring.shared.errors import FieldError
+from jejaring.shared.refusals import FieldError
 from jejaring.shared.region import Region
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
+OLDEST = 120  # years: an older victim is a typing mistake
 
 
 def local_zone(region: Region) -> ZoneInfo:
@@ -30,6 +34,22 @@ def as_utc(value: dt.datetime, region: Region) -> dt.datetime:
 
 
 @dataclass(frozen=True)
+class Victim:
+    """What the rules need of a victim: a date of birth, or the age they gave, or neither."""
+
+    birth_date: dt.date | None = None
+    age: int | None = None
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Who consented to sharing the case, and why a guardian did not (an override)."""
+
+    given_by: ConsentGiver
+    override_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Age:
     years: int
     group: AgeGroup
@@ -39,8 +59,9 @@ class Age:
         return self.group.is_child
 
 
-def age_at(victim: VictimIn, on: dt.date) -> Age | None:
-    """The victim's age on `on`, from the date of birth or the stated age."""
+def age_at(victim: Victim, on: dt.date) -> Age | None:
+    """The victim's age on `on`, from the date of birth or the stated age; None if unknown or
+    impossible (born after `on`, older than OLDEST)."""
     if victim.birth_date is not None:
         b = victim.birth_date
         years = on.year - b.year - ((on.month, on.day) < (b.month, b.day))
@@ -48,12 +69,65 @@ def age_at(victim: VictimIn, on: dt.date) -> Age | None:
         years = victim.age
     else:
         return None
-    if years < 0 or years > 120:
+    if years < 0 or years > OLDEST:
         return None
     return Age(years, AgeGroup.of_age(years))
 
 
+@dataclass(frozen=True)
+class CaseCheck:
+    """The verdict on a new case: every broken rule (`errors`, in the order of the form) and,
+    when its dates are sound, each victim's age on the day of the report (`ages`)."""
+
+    errors: list[FieldError]
+    ages: list[Age]
+
+
+def check_case(
+    *,
+    kelurahan_code: str,
+    reported_at: dt.datetime,
+    incident_date: dt.date | None,
+    victims: Sequence[Victim],
+    violence_forms: Collection[ViolenceForm],
+    needs: Collection[Service],
+    perpetrator_is_child: bool,
+    consent: Consent,
+    region: Region,
+    now: dt.datetime,
+) -> CaseCheck:
+    """Every rule a new case must meet, in one pass: the kelurahan, the dates and the victims'
+    ages; then, on a case whose ages are known, R1 and R5 (`check_protections`). Ages are taken
+    on the day of the report in the region's zone (WITA), not in UTC.
+
+    `reported_at` is aware (see `as_utc`); `now` is the server's time.
+    """
+    report_day = reported_at.astimezone(local_zone(region)).date()
+    errors = [
+        *check_kelurahan(kelurahan_code, region),
+        *_check_report(reported_at, incident_date, report_day=report_day, now=now),
+    ]
+    ages: list[Age] = []
+    for i, victim in enumerate(victims):
+        age = _victim_age(victim, report_day, field=f"victims.{i}.birth_date")
+        if isinstance(age, Age):
+            ages.append(age)
+        else:
+            errors.append(age)
+    if errors:
+        return CaseCheck(errors, ages=[])
+    protections = check_protections(
+        violence_forms=violence_forms,
+        needs=needs,
+        perpetrator_is_child=perpetrator_is_child,
+        consent=consent,
+        any_child=any(age.is_child for age in ages),
+    )
+    return CaseCheck(protections, ages)
+
+
 def check_kelurahan(code: str, region: Region) -> list[FieldError]:
+    """The kelurahan is one of the region's (its Kemendagri code)."""
     if region.kelurahan_by_code(code) is not None:
         return []
     known = ", ".join(f"{k.code} {k.name}" for k in region.kelurahan)
@@ -67,17 +141,16 @@ def check_kelurahan(code: str, region: Region) -> list[FieldError]:
     ]
 
 
-def check_dates(
-    *,
+def _check_report(
     reported_at: dt.datetime,
     incident_date: dt.date | None,
-    victims: list[VictimIn],
-    region: Region,
+    *,
+    report_day: dt.date,
     now: dt.datetime,
 ) -> list[FieldError]:
-    """Report not in the future; incident not after the report; births before the report."""
+    """The report is not in the future (beyond CLOCK_SKEW of the server's clock), and the
+    incident not after the day of the report."""
     errors: list[FieldError] = []
-    zone = local_zone(region)
     if reported_at > now + CLOCK_SKEW:
         errors.append(
             FieldError(
@@ -87,7 +160,6 @@ def check_dates(
                 "The report time cannot be in the future.",
             )
         )
-    report_day = reported_at.astimezone(zone).date()
     if incident_date is not None and incident_date > report_day:
         errors.append(
             FieldError(
@@ -97,50 +169,70 @@ def check_dates(
                 "The incident date cannot be after the report date or in the future.",
             )
         )
-    for i, victim in enumerate(victims):
-        field = f"victims.{i}"
-        if victim.birth_date is None and victim.age is None:
-            errors.append(
-                FieldError(
-                    f"{field}.birth_date",
-                    "age_missing",
-                    "Isi tanggal lahir atau usia korban (untuk menentukan apakah korban anak).",
-                    "Give the victim's date of birth or age (to know whether a child is involved).",
-                )
-            )
-        elif victim.birth_date is not None and victim.birth_date > report_day:
-            errors.append(
-                FieldError(
-                    f"{field}.birth_date",
-                    "birth_after_report",
-                    "Tanggal lahir tidak boleh sesudah tanggal laporan.",
-                    "The date of birth cannot be after the report date.",
-                )
-            )
-        elif age_at(victim, report_day) is None:
-            errors.append(
-                FieldError(
-                    f"{field}.birth_date",
-                    "impossible_age",
-                    "Usia korban tidak mungkin (lebih dari 120 tahun).",
-                    "The victim's age is impossible (over 120 years).",
-                )
-            )
     return errors
+
+
+def _victim_age(victim: Victim, report_day: dt.date, *, field: str) -> Age | FieldError:
+    """The victim's age on the day of the report, or why it cannot be known."""
+    if victim.birth_date is None and victim.age is None:
+        return FieldError(
+            field,
+            "age_missing",
+            "Isi tanggal lahir atau usia korban (untuk menentukan apakah korban anak).",
+            "Give the victim's date of birth or age (to know whether a child is involved).",
+        )
+    if victim.birth_date is not None and victim.birth_date > report_day:
+        return FieldError(
+            field,
+            "birth_after_report",
+            "Tanggal lahir tidak boleh sesudah tanggal laporan.",
+            "The date of birth cannot be after the report date.",
+        )
+    age = age_at(victim, report_day)
+    if age is None:
+        return FieldError(
+            field,
+            "impossible_age",
+            "Usia korban tidak mungkin (lebih dari 120 tahun).",
+            "The victim's age is impossible (over 120 years).",
+        )
+    return age
+
+
+def check_protections(
+    *,
+    violence_forms: Collection[ViolenceForm],
+    needs: Collection[Service],
+    perpetrator_is_child: bool,
+    consent: Consent,
+    any_child: bool,
+    needs_field: str = "needs",
+) -> list[FieldError]:
+    """R1 and R5: they hold as long as a case is open, so every change is checked again
+    (`needs_field`: where the needs came from, `needs` or a PATCH's `add_needs`)."""
+    return [
+        *check_no_mediation_for_sexual_violence(
+            violence_forms=violence_forms,
+            needs=needs,
+            perpetrator_is_child=perpetrator_is_child,
+            field=needs_field,
+        ),
+        *check_child_consent(consent=consent, any_child=any_child),
+    ]
 
 
 def check_no_mediation_for_sexual_violence(
     *,
-    violence_forms: list[ViolenceForm],
-    needs: list[Service],
-    perpetrator: PerpetratorIn | None,
+    violence_forms: Collection[ViolenceForm],
+    needs: Collection[Service],
+    perpetrator_is_child: bool,
     field: str = "needs",
 ) -> list[FieldError]:
     """R1 — UU 12/2022 (TPKS) Pasal 23: sexual violence may not be settled out of court,
     unless the perpetrator is a child. Counselling stays allowed."""
     if ViolenceForm.SEXUAL not in violence_forms or Service.MEDIATION not in needs:
         return []
-    if perpetrator is not None and perpetrator.is_child:
+    if perpetrator_is_child:
         return []
     return [
         FieldError(
@@ -154,15 +246,13 @@ def check_no_mediation_for_sexual_violence(
     ]
 
 
-def check_child_consent(
-    *, consent: ConsentIn, any_child: bool, field: str = "consent"
-) -> list[FieldError]:
+def check_child_consent(*, consent: Consent, any_child: bool) -> list[FieldError]:
     """R5 — UU 27/2022 (PDP) Pasal 25: a child's data needs a guardian's consent, unless the
     guardian is the alleged perpetrator or the child is in danger (a recorded override)."""
     if consent.given_by == ConsentGiver.OVERRIDE and consent.override_reason is None:
         return [
             FieldError(
-                f"{field}.override_reason",
+                "consent.override_reason",
                 "r5_override_reason_missing",
                 "Pengecualian persetujuan harus mencatat alasannya: wali adalah terduga pelaku "
                 "(guardian_is_alleged_perpetrator) atau anak dalam bahaya (child_in_danger).",
@@ -173,7 +263,7 @@ def check_child_consent(
     if any_child and consent.given_by == ConsentGiver.VICTIM:
         return [
             FieldError(
-                f"{field}.given_by",
+                "consent.given_by",
                 "r5_child_needs_guardian_consent",
                 "Korban anak memerlukan persetujuan wali (UU 27/2022 PDP Pasal 25), atau "
                 "pengecualian tercatat bila wali adalah terduga pelaku atau anak dalam bahaya.",

@@ -1,0 +1,367 @@
+"""Cases: record (once per Idempotency-Key), read, list, change and close, with their events.
+
+Functions take keyword-only arguments and a session. The caller owns the transaction, so a case
+and the event it causes (written to the outbox here) commit together or not at all; only
+`record_case` runs its own, to settle two requests that race with one Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jejaring.intake import rules
+from jejaring.intake.auth import Principal
+from jejaring.intake.case_events import snapshot
+from jejaring.intake.errors import (
+    AdminHasNoCases,
+    CaseClosed,
+    CaseNotFound,
+    IdempotencyKeyReused,
+    OutsideOwnKelurahan,
+)
+from jejaring.intake.models import Case
+from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn
+from jejaring.shared import events as ev
+from jejaring.shared.enums import RiskLevel, Service, ViolenceForm
+from jejaring.shared.outbox import Outbox
+from jejaring.shared.refusals import Invalid
+from jejaring.shared.region import Region
+
+
+def _require_case_role(by: Principal) -> None:
+    if by.role not in ("officer", "coordinator"):
+        raise AdminHasNoCases()
+
+
+def _rules_consent(consent: ConsentIn) -> rules.Consent:
+    return rules.Consent(given_by=consent.given_by, override_reason=consent.override_reason)
+
+
+def _stored_consent(consent: ConsentIn, *, by: Principal, now: dt.datetime) -> dict[str, Any]:
+    return {
+        **consent.model_dump(mode="json"),
+        "recorded_at": now.isoformat(),
+        "recorded_by": str(by.id),
+    }
+
+
+# The same SQL on SQLite and PostgreSQL; as text it is compiled once (the dialects' on_conflict
+# constructs are compiled on every execution).
+_BUMP_REFERENCE = text(
+    "INSERT INTO reference_counter (year, last) VALUES (:year, 1) "
+    "ON CONFLICT (year) DO UPDATE SET last = reference_counter.last + 1 RETURNING last"
+).columns(last=Integer)
+
+
+async def _next_reference(session: AsyncSession, *, region: Region, now: dt.datetime) -> str:
+    year = now.astimezone(rules.local_zone(region)).year
+    number = (await session.execute(_BUMP_REFERENCE, {"year": year})).scalar_one()
+    return f"{region.reference_prefix}-{year}-{number:06d}"
+
+
+def _request_hash(data: CaseIn) -> str:
+    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()
+
+
+# --- record ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    case: Case
+    replayed: bool  # recorded by an earlier POST with the same Idempotency-Key, not this one
+
+
+async def record_case(
+    session: AsyncSession,
+    *,
+    data: CaseIn,
+    by: Principal,
+    region: Region,
+    outbox: Outbox,
+    now: dt.datetime,
+    idempotency_key: str | None = None,
+) -> Recorded:
+    """Record a case and stage `case.v1.created` (422 with every broken rule at once); or, when
+    `idempotency_key` was used before with the same case, answer with the case recorded then.
+
+    Runs its own transactions: if another request with the same key commits first, this one's
+    insert breaks the unique key, and a second transaction answers with that request's case.
+    """
+    try:
+        async with session.begin():
+            if idempotency_key:
+                earlier = await _case_for_key(session, key=idempotency_key, data=data, by=by)
+                if earlier is not None:
+                    return Recorded(earlier, replayed=True)
+            case = await _new_case(
+                session, data, by=by, region=region, now=now, key=idempotency_key
+            )
+            await outbox.add(
+                session, ev.CaseCreated(**await snapshot(session, case, creator=by)), time=now
+            )
+            return Recorded(case, replayed=False)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        async with session.begin():
+            earlier = await _case_for_key(session, key=idempotency_key, data=data, by=by)
+        if earlier is None:
+            raise
+        return Recorded(earlier, replayed=True)
+
+
+async def _case_for_key(
+    session: AsyncSession, *, key: str, data: CaseIn, by: Principal
+) -> Case | None:
+    """The case an earlier POST with this Idempotency-Key recorded, if any.
+
+    The key is the client's, per user: reusing it for a different body is refused (422), as the
+    IETF Idempotency-Key draft asks, rather than answered with a case the client did not send.
+    """
+    _require_case_role(by)
+    case = (
+        await session.execute(
+            select(Case).where(Case.created_by == by.id, Case.idempotency_key == key)
+        )
+    ).scalar_one_or_none()
+    if case is not None and case.request_hash != _request_hash(data):
+        raise IdempotencyKeyReused()
+    return case
+
+
+async def _new_case(
+    session: AsyncSession,
+    data: CaseIn,
+    *,
+    by: Principal,
+    region: Region,
+    now: dt.datetime,
+    key: str | None,
+) -> Case:
+    """The case `data` describes, numbered and flushed, if it meets every rule."""
+    _require_case_role(by)
+    known = region.kelurahan_by_code(data.kelurahan_code) is not None
+    if known and not by.sees(data.kelurahan_code):
+        raise OutsideOwnKelurahan()
+    reported_at = rules.as_utc(data.reported_at, region)
+    check = rules.check_case(
+        kelurahan_code=data.kelurahan_code,
+        reported_at=reported_at,
+        incident_date=data.incident_date,
+        victims=[rules.Victim(birth_date=v.birth_date, age=v.age) for v in data.victims],
+        violence_forms=data.violence_forms,
+        needs=data.needs,
+        perpetrator_is_child=data.perpetrator is not None and data.perpetrator.is_child,
+        consent=_rules_consent(data.consent),
+        region=region,
+        now=now,
+    )
+    if check.errors:
+        raise Invalid(*check.errors)
+    case = Case(
+        id=uuid.uuid4(),
+        reference=await _next_reference(session, region=region, now=now),
+        kelurahan_code=data.kelurahan_code,
+        status="open",
+        risk_level=data.risk_level.value,
+        reported_at=reported_at,
+        incident_date=data.incident_date,
+        place=data.place.value,
+        violence_forms=[f.value for f in data.violence_forms],
+        description=data.description,
+        reporter=data.reporter.model_dump(mode="json", exclude_none=True),
+        victims=[
+            {
+                **v.model_dump(mode="json"),
+                "age": age.years,
+                "age_group": age.group.value,
+                "is_child": age.is_child,
+            }
+            for v, age in zip(data.victims, check.ages, strict=True)
+        ],
+        perpetrator=data.perpetrator.model_dump(mode="json") if data.perpetrator else None,
+        needs=[n.value for n in data.needs],
+        consent=_stored_consent(data.consent, by=by, now=now),
+        legal_aid_proof=data.legal_aid_proof.model_dump(mode="json")
+        if data.legal_aid_proof
+        else None,
+        created_by=by.id,
+        created_at=now,
+        updated_at=now,
+        version=1,
+        idempotency_key=key,
+        request_hash=_request_hash(data) if key else None,
+    )
+    session.add(case)
+    await session.flush()
+    return case
+
+
+# --- read --------------------------------------------------------------------------------------
+
+
+async def get_case(
+    session: AsyncSession, *, case_id: uuid.UUID, by: Principal, lock: bool = False
+) -> Case:
+    """The case, if `by` may see it; another kelurahan's case is answered as not found."""
+    _require_case_role(by)
+    case = await session.get(Case, case_id, with_for_update=lock)
+    if case is None or not by.sees(case.kelurahan_code):
+        raise CaseNotFound()
+    return case
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    kelurahan_code: str | None = None
+    status: str | None = None
+    risk_level: RiskLevel | None = None
+    reported_from: dt.date | None = None
+    reported_to: dt.date | None = None
+
+
+async def list_cases(
+    session: AsyncSession,
+    *,
+    by: Principal,
+    region: Region,
+    filters: CaseFilter,
+    page: int,
+    per_page: int,
+) -> tuple[list[Case], int]:
+    """The cases `by` may see that match `filters`, newest report first."""
+    _require_case_role(by)
+    query = select(Case)
+    if by.role == "officer":
+        query = query.where(Case.kelurahan_code == by.kelurahan_code)
+    if filters.kelurahan_code:
+        query = query.where(Case.kelurahan_code == filters.kelurahan_code)
+    if filters.status:
+        query = query.where(Case.status == filters.status)
+    if filters.risk_level:
+        query = query.where(Case.risk_level == filters.risk_level.value)
+    zone = rules.local_zone(region)
+    if filters.reported_from:
+        start = dt.datetime.combine(filters.reported_from, dt.time(), zone).astimezone(dt.UTC)
+        query = query.where(Case.reported_at >= start)
+    if filters.reported_to:
+        end = dt.datetime.combine(filters.reported_to + dt.timedelta(days=1), dt.time(), zone)
+        query = query.where(Case.reported_at < end.astimezone(dt.UTC))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(Case.reported_at.desc(), Case.reference.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+# --- change and close --------------------------------------------------------------------------
+
+
+async def _open_case(session: AsyncSession, *, case_id: uuid.UUID, by: Principal) -> Case:
+    """The case, locked for a change, if `by` may see it and it is still open."""
+    case = await get_case(session, case_id=case_id, by=by, lock=True)
+    if case.status != "open":
+        raise CaseClosed()
+    return case
+
+
+async def update_case(
+    session: AsyncSession,
+    *,
+    case_id: uuid.UUID,
+    patch: CasePatch,
+    by: Principal,
+    outbox: Outbox,
+    now: dt.datetime,
+) -> Case:
+    """Add needs, change risk, consent or proof; stage `case.v1.updated` if anything changed.
+
+    R1 and R5 hold for the case as changed (422 otherwise, and nothing changes)."""
+    case = await _open_case(session, case_id=case_id, by=by)
+    changed: list[str] = []
+    needs = [Service(n) for n in case.needs]
+    if patch.add_needs:
+        added = [n for n in patch.add_needs if n not in needs]
+        if added:
+            needs += added
+            changed.append("needs")
+    consent = ConsentIn.model_validate(
+        {k: v for k, v in case.consent.items() if k in ConsentIn.model_fields}
+    )
+    if patch.consent is not None and patch.consent != consent:
+        consent = patch.consent
+        changed.append("consent")
+    if errors := rules.check_protections(
+        violence_forms=[ViolenceForm(f) for f in case.violence_forms],
+        needs=needs,
+        perpetrator_is_child=bool(case.perpetrator and case.perpetrator.get("is_child", False)),
+        consent=_rules_consent(consent),
+        any_child=any(v["is_child"] for v in case.victims),
+        needs_field="add_needs",
+    ):
+        raise Invalid(*errors)
+    if "needs" in changed:
+        case.needs = [n.value for n in needs]
+    if "consent" in changed:
+        case.consent = _stored_consent(consent, by=by, now=now)
+    if patch.risk_level is not None and patch.risk_level.value != case.risk_level:
+        case.risk_level = patch.risk_level.value
+        changed.append("risk_level")
+    if patch.legal_aid_proof is not None:
+        proof = patch.legal_aid_proof.model_dump(mode="json")
+        if proof != case.legal_aid_proof:
+            case.legal_aid_proof = proof
+            changed.append("legal_aid_proof")
+    if not changed:
+        return case
+    case.version += 1
+    case.updated_at = now
+    await session.flush()
+    await outbox.add(
+        session, ev.CaseUpdated(**await snapshot(session, case), changed=tuple(changed)), time=now
+    )
+    return case
+
+
+async def close_case(
+    session: AsyncSession,
+    *,
+    case_id: uuid.UUID,
+    data: CloseIn,
+    by: Principal,
+    outbox: Outbox,
+    now: dt.datetime,
+) -> Case:
+    """Close an open case with its outcome and stage `case.v1.closed`."""
+    case = await _open_case(session, case_id=case_id, by=by)
+    case.status = "closed"
+    case.outcome = data.outcome.value
+    case.outcome_note = data.note
+    case.closed_at = now
+    case.updated_at = now
+    case.version += 1
+    await session.flush()
+    await outbox.add(
+        session,
+        ev.CaseClosed(
+            case_id=case.id,
+            reference=case.reference,
+            version=case.version,
+            outcome=data.outcome,
+            closed_at=now,
+            note=None,  # the note may name people; partners learn the outcome only
+        ),
+        time=now,
+    )
+    return case

@@ -1,0 +1,69 @@
+"""Intake's read model of referrals: the statuses and unmet needs referral's events report."""
+
+from __future__ import annotations
+
+import uuid
+from typing import cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jejaring.intake.models import ReferralView, UnmetNeed
+from jejaring.shared import events as ev
+from jejaring.shared.db import upsert_if_newer
+
+
+async def referrals_of(
+    session: AsyncSession, *, case_id: uuid.UUID
+) -> tuple[list[ReferralView], list[UnmetNeed]]:
+    """The referral statuses and unmet needs intake has seen for a case."""
+    referrals = await session.scalars(
+        select(ReferralView).where(ReferralView.case_id == case_id).order_by(ReferralView.service)
+    )
+    unmet = await session.scalars(select(UnmetNeed).where(UnmetNeed.case_id == case_id))
+    return list(referrals.all()), list(unmet.all())
+
+
+_RECORD_FACT = upsert_if_newer(
+    cast(Table, ReferralView.__table__), key="referral_id", version="sequence"
+)
+
+
+async def record_referral_fact(
+    session: AsyncSession,
+    *,
+    fact: ev.ReferralStatusChanged | ev.ReferralOverdue | ev.ReferralEscalated,
+) -> bool:
+    """Update the read model from a referral event; an older event never overwrites a newer.
+
+    Returns whether the view changed.
+    """
+    result = await session.execute(
+        _RECORD_FACT,
+        {
+            "referral_id": fact.referral_id,
+            "case_id": fact.case_id,
+            "partner_slug": fact.partner_slug,
+            "service": fact.service.value,
+            "status": fact.status.value,
+            "business_status": [b.value for b in fact.business_status],
+            "sequence": fact.sequence,
+            "accept_by": fact.accept_by,
+            "updated_at": fact.occurred_at,
+        },
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record_unmet_need(session: AsyncSession, *, fact: ev.ReferralNeedUnmet) -> None:
+    """Remember a need no partner could take, so the officer sees it on the case."""
+    existing = await session.get(UnmetNeed, (fact.case_id, fact.service.value))
+    if existing is None:
+        session.add(
+            UnmetNeed(
+                case_id=fact.case_id,
+                service=fact.service.value,
+                reason=fact.reason,
+                occurred_at=fact.occurred_at,
+            )
+        )
