@@ -46,6 +46,7 @@ def cloudevent_headers(slug: str, ce_type: str, subject: str) -> dict[str, str]:
         "ce-type": ce_type,
         "ce-time": dt.datetime.now(dt.UTC).isoformat(),
         "ce-subject": subject,
+        "ce-datacontenttype": "application/json",
         "content-type": "application/json",
         "Nats-Msg-Id": ce_id,  # JetStream drops a repeated publish with the same id
     }

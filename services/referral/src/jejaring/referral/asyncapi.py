@@ -19,8 +19,10 @@ from jejaring.shared.events import (
 
 HEADERS = (
     "CloudEvents 1.0 binary mode: attributes in the NATS headers ce-specversion, ce-id, ce-source, "
-    "ce-type, ce-time, ce-subject (the referral id); content-type application/json; "
-    "Nats-Msg-Id equals ce-id. Headers never carry personal data."
+    "ce-type, ce-time, ce-subject (the referral id); ce-datacontenttype application/json (and "
+    "content-type, for first-release readers); Nats-Msg-Id equals ce-id. Headers never carry "
+    "personal data. Within v1 producers only add optional fields and event types: readers "
+    "ignore fields they do not know and acknowledge event types they do not know."
 )
 
 
