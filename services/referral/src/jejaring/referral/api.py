@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.referral import service
+from jejaring.referral import partners, replies
+from jejaring.referral.facts import Deps
 from jejaring.referral.models import Partner
 from jejaring.referral.schemas import (
     ContactIn,
@@ -38,7 +39,7 @@ Clock = Callable[[], dt.datetime]
 @dataclass(frozen=True)
 class Context:
     settings: ReferralSettings
-    deps: service.Deps
+    deps: Deps
     runtime: ServiceRuntime
     clock: Clock
     asyncapi: Callable[[], dict[str, Any]]
@@ -74,7 +75,7 @@ async def caller(ctx: Ctx, authorization: Authorization = None) -> Caller:
         return Caller(admin=True)
     async with ctx.sessions() as session:
         await read_only(session)
-        partner = await service.partner_by_token(session, token=token)
+        partner = await partners.partner_by_token(session, token=token)
     if partner is None:
         raise unauthorized()
     return Caller(admin=False, partner=partner.slug)
@@ -127,7 +128,7 @@ async def add_partner(body: PartnerIn, who: Who, ctx: Ctx, response: Response) -
                 [agency_stream_spec(body.slug, ctx.settings.stream_replicas)],
                 [agency_consumer_spec(body.slug)],
             )
-        partner, token = await service.add_partner(
+        partner, token = await partners.add_partner(
             session, data=body, region=ctx.deps.region, now=ctx.clock()
         )
     response.headers["Location"] = f"/api/v1/partners/{partner.slug}"
@@ -139,7 +140,7 @@ async def list_partners(who: Who, ctx: Ctx) -> list[PartnerOut]:
     """Every partner, active or not (admin)."""
     require_admin(who)
     async with ctx.sessions() as session:
-        return [partner_out(p) for p in await service.list_partners(session)]
+        return [partner_out(p) for p in await partners.list_partners(session)]
 
 
 @router.post("/partners/{slug}/deactivate", response_model=PartnerOut, tags=["partners"])
@@ -147,7 +148,7 @@ async def deactivate_partner(slug: str, who: Who, ctx: Ctx) -> PartnerOut:
     """Stop new referrals to a partner (admin); its open referrals stay answerable."""
     require_admin(who)
     async with ctx.sessions() as session, session.begin():
-        return partner_out(await service.deactivate_partner(session, slug=slug))
+        return partner_out(await partners.deactivate_partner(session, slug=slug))
 
 
 @router.post("/partners/{slug}/token", tags=["partners"])
@@ -155,7 +156,7 @@ async def issue_token(slug: str, who: Who, ctx: Ctx) -> dict[str, str]:
     """Issue a new API token for a partner (admin); the old one stops working."""
     require_admin(who)
     async with ctx.sessions() as session, session.begin():
-        partner, token = await service.issue_token(session, slug=slug)
+        partner, token = await partners.issue_token(session, slug=slug)
     return {"slug": partner.slug, "token": token}
 
 
@@ -165,7 +166,7 @@ async def issue_nats_credentials(slug: str, who: Who, ctx: Ctx) -> dict[str, Any
     configuration is regenerated (`jejaring nats-config`, done by `jejaring partner credentials`)."""
     require_admin(who)
     async with ctx.sessions() as session, session.begin():
-        partner, password = await service.issue_nats_credentials(session, slug=slug)
+        partner, password = await partners.issue_nats_credentials(session, slug=slug)
     return {
         "user": f"partner-{partner.slug}",
         "password": password,
@@ -183,7 +184,7 @@ async def nats_partner_users(who: Who, ctx: Ctx) -> list[dict[str, str]]:
     async with ctx.sessions() as session:
         return [
             {"slug": slug, "password_hash": hashed}
-            for slug, hashed in await service.nats_users(session)
+            for slug, hashed in await partners.nats_users(session)
         ]
 
 
@@ -198,8 +199,8 @@ async def partner_referrals(
             "A partner may see only its own referrals.",
         )
     async with ctx.sessions() as session:
-        await service.get_partner(session, slug=slug)
-        rows = await service.partner_referrals(session, slug=slug, status=status)
+        await partners.get_partner(session, slug=slug)
+        rows = await partners.partner_referrals(session, slug=slug, status=status)
         return [ReferralOut.model_validate(r) for r in rows]
 
 
@@ -214,7 +215,7 @@ async def answer_referral(
             "Only the partner holding a referral may answer it.",
         )
     async with ctx.sessions() as session, session.begin():
-        r = await service.apply_reply(
+        r = await replies.apply_reply(
             session,
             referral=referral_id,
             slug=who.partner,

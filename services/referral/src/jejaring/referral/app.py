@@ -12,8 +12,9 @@ from fastapi import FastAPI
 from nats.js.errors import NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral import asyncapi, service
+from jejaring.referral import asyncapi, deadlines, partners, repair
 from jejaring.referral.api import Clock, Context, docs_router, router
+from jejaring.referral.facts import Deps
 from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER, case_handler, reply_handler
 from jejaring.referral.settings import ReferralSettings
 from jejaring.shared import subjects
@@ -72,13 +73,13 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
     async def seed(runtime: ServiceRuntime) -> None:
         if settings.seed_partners_file is None:
             return
-        partners = service.read_partner_file(settings.seed_partners_file)
+        seeded = partners.read_partner_file(settings.seed_partners_file)
         async with runtime.sessions() as session, session.begin():
-            await service.seed_partners(session, partners=partners)
+            await partners.seed_partners(session, partners=seeded)
 
     async def provision_partner_streams(runtime: ServiceRuntime) -> None:
         async with runtime.sessions() as session:
-            slugs = await service.partner_slugs(session)
+            slugs = await partners.partner_slugs(session)
         await runtime.provision(
             [agency_stream_spec(slug, settings.stream_replicas) for slug in slugs],
             [agency_consumer_spec(slug) for slug in slugs],
@@ -91,7 +92,7 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
         on_started=[seed],
         on_connected=[provision_partner_streams],
     )
-    d = service.Deps(outbox=runtime.outbox, region=load_region(settings.region_file))
+    d = Deps(outbox=runtime.outbox, region=load_region(settings.region_file))
     runtime.subscriptions = [
         Subscription(CASES_CONSUMER, case_handler(d, clock)),
         Subscription(REPLIES_CONSUMER, reply_handler(d, clock)),
@@ -102,7 +103,7 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
         (a broker that lost an acknowledged write) is published again."""
         assert runtime.js is not None
         async with session.begin():
-            published = await service.published_requests(session)
+            published = await repair.published_requests(session)
         missing = []
         for n, (referral, slug, seq) in enumerate(published):  # no transaction open here
             if n % REPAIR_PACE == REPAIR_PACE - 1:
@@ -114,7 +115,7 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
         if missing:
             async with session.begin():
                 for referral in missing:
-                    await service.redrive_request(session, referral=referral, deps=d, now=clock())
+                    await repair.redrive_request(session, referral=referral, deps=d, now=clock())
         return len(missing)
 
     runtime.workers = [
@@ -133,7 +134,7 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
             _periodic(
                 "deadline check",
                 settings.deadline_check_interval_s,
-                lambda s: service.check_deadlines(s, deps=d, now=clock()),
+                lambda s: deadlines.check_deadlines(s, deps=d, now=clock()),
             ),
         ),
         (
@@ -141,7 +142,7 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
             _periodic(
                 "reconciler",
                 settings.reconcile_interval_s,
-                lambda s: service.reconcile(s, deps=d, now=clock()),
+                lambda s: repair.reconcile(s, deps=d, now=clock()),
             ),
         ),
     ]
@@ -155,7 +156,7 @@ def create_app(settings: ReferralSettings | None = None, *, clock: Clock = _utcn
     app = service_app(title="Jejaring referral", runtime=runtime)
     app.state.referral = Context(
         settings=settings,
-        deps=service.Deps(outbox=runtime.outbox, region=load_region(settings.region_file)),
+        deps=Deps(outbox=runtime.outbox, region=load_region(settings.region_file)),
         runtime=runtime,
         clock=clock,
         asyncapi=lambda: asyncapi.partner_contract(settings.nats_url.split(",")[0]),

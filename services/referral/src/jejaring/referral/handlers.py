@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral import service
+from jejaring.referral.cases import close_case, record_case
+from jejaring.referral.facts import Deps
+from jejaring.referral.replies import apply_reply
 from jejaring.referral.schemas import StatusIn
 from jejaring.shared import subjects
 from jejaring.shared.consumer import Handler, PoisonMessage
@@ -30,21 +32,21 @@ REPLIES_CONSUMER = ConsumerSpec(
 )
 
 
-def case_handler(deps: service.Deps, clock: Callable[[], dt.datetime]) -> Handler:
+def case_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:
     async def on_case_event(session: AsyncSession, envelope: Envelope) -> None:
         """case.v1.* -> routing (created, updated) or cancellation (closed)."""
         data = envelope.data
         if isinstance(data, CaseCreated | CaseUpdated):
-            await service.record_case(session, case=data, deps=deps, now=clock())
+            await record_case(session, case=data, deps=deps, now=clock())
         elif isinstance(data, CaseClosed):
-            await service.close_case(session, closed=data, deps=deps, now=clock())
+            await close_case(session, closed=data, deps=deps, now=clock())
         else:
             raise PoisonMessage(f"unexpected event type {envelope.type} on the CASES stream")
 
     return on_case_event
 
 
-def reply_handler(deps: service.Deps, clock: Callable[[], dt.datetime]) -> Handler:
+def reply_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:
     async def on_reply(session: AsyncSession, envelope: Envelope) -> None:
         """referral.v1.from.<slug>.<status> -> the referral's next status, or the DLQ."""
         reply = envelope.data
@@ -55,7 +57,7 @@ def reply_handler(deps: service.Deps, clock: Callable[[], dt.datetime]) -> Handl
                 f"subject {envelope.nats_subject} does not match the reply's partner and status"
             )
         try:
-            await service.apply_reply(
+            await apply_reply(
                 session,
                 referral=reply.referral_id,
                 slug=reply.partner_slug,
