@@ -24,9 +24,10 @@ from jejaring.referral.settings import DEFAULT_PARTNERS_FILE
 from jejaring.shared import db, envelope
 from jejaring.shared import events as ev
 from jejaring.shared.enums import PartnerKind, RiskLevel, Service
-from jejaring.shared.errors import ApiError
+from jejaring.shared.errors import status_of
 from jejaring.shared.migrate import migrate
 from jejaring.shared.outbox import Outbox
+from jejaring.shared.refusals import Refusal
 from jejaring.shared.region import load_region
 from jejaring.shared.tables import outbox
 from jejaring.shared.testing import CHILD_NAME, case_snapshot_fields
@@ -265,13 +266,13 @@ async def test_the_fhir_state_machine(world: World, caplog: pytest.LogCaptureFix
             now=NOW,  # type: ignore[arg-type]
         )
 
-    with pytest.raises(ApiError) as illegal:
+    with pytest.raises(Refusal) as illegal:
         await reply("completed")
-    assert illegal.value.status == 409
+    assert status_of(illegal.value) == 409
     assert "Allowed: accepted, rejected" in illegal.value.errors[0].message_en
-    with caplog.at_level(logging.WARNING), pytest.raises(ApiError) as foreign:
+    with caplog.at_level(logging.WARNING), pytest.raises(Refusal) as foreign:
         await reply("accepted", who="polresta-ppa")
-    assert foreign.value.status == 404
+    assert status_of(foreign.value) == 404
     assert any(getattr(rec, "security", False) for rec in caplog.records), (
         "logged as a security event"
     )
@@ -279,11 +280,11 @@ async def test_the_fhir_state_machine(world: World, caplog: pytest.LogCaptureFix
     assert (await reply("accepted")).status == "accepted"
     assert (await reply("accepted")).sequence == 2, "the same answer twice is a no-op"
     assert (await reply("in-progress")).status == "in-progress"
-    with pytest.raises(ApiError) as no_reason:
+    with pytest.raises(Refusal) as no_reason:
         await reply("failed")
     assert no_reason.value.errors[0].field == "reason"
     assert (await reply("failed", reason="victim moved away")).status == "failed"
-    with pytest.raises(ApiError) as final:
+    with pytest.raises(Refusal) as final:
         await reply("completed")
     assert "none (final status)" in final.value.errors[0].message_en
     statuses = [

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.referral import partners, replies
+from jejaring.referral.errors import AdminOnly, HolderOnly, OwnReferralsOnly
 from jejaring.referral.facts import Deps
 from jejaring.referral.models import Partner
 from jejaring.referral.schemas import (
@@ -28,7 +29,7 @@ from jejaring.referral.settings import ReferralSettings
 from jejaring.shared import subjects
 from jejaring.shared.db import read_only
 from jejaring.shared.enums import ReferralStatus
-from jejaring.shared.errors import api_error, forbidden, unauthorized
+from jejaring.shared.errors import api_error, unauthorized
 from jejaring.shared.provision import agency_consumer_spec, agency_stream_spec
 from jejaring.shared.runtime import ServiceRuntime
 from jejaring.shared.tokens import bearer_token, same_token
@@ -86,7 +87,7 @@ Who = Annotated[Caller, Depends(caller)]
 
 def require_admin(who: Caller) -> None:
     if not who.admin:
-        raise forbidden("Hanya admin yang boleh melakukan ini.", "Only an admin may do this.")
+        raise AdminOnly()
 
 
 def partner_out(p: Partner) -> PartnerOut:
@@ -194,10 +195,7 @@ async def partner_referrals(
 ) -> list[ReferralOut]:
     """A partner's referrals, newest first (that partner, or the admin)."""
     if not who.admin and who.partner != slug:
-        raise forbidden(
-            "Mitra hanya boleh melihat rujukannya sendiri.",
-            "A partner may see only its own referrals.",
-        )
+        raise OwnReferralsOnly()
     async with ctx.sessions() as session:
         await partners.get_partner(session, slug=slug)
         rows = await partners.partner_referrals(session, slug=slug, status=status)
@@ -210,10 +208,7 @@ async def answer_referral(
 ) -> ReferralOut:
     """A partner accepts, rejects or reports progress on one of its referrals."""
     if who.partner is None:
-        raise forbidden(
-            "Hanya mitra pemegang rujukan yang boleh menjawabnya.",
-            "Only the partner holding a referral may answer it.",
-        )
+        raise HolderOnly()
     async with ctx.sessions() as session, session.begin():
         r = await replies.apply_reply(
             session,

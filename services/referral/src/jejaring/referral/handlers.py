@@ -1,4 +1,5 @@
-"""Referral's event handlers: thin, they validate and call the service layer."""
+"""Referral's event handlers: thin, they validate and call the service layer. A refusal from it
+(`jejaring.shared.refusals`) goes to the DLQ through the shared consumer."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from jejaring.referral.schemas import StatusIn
 from jejaring.shared import subjects
 from jejaring.shared.consumer import Handler, PoisonMessage
 from jejaring.shared.envelope import Envelope
-from jejaring.shared.errors import ApiError
 from jejaring.shared.events import CaseClosed, CaseCreated, CaseUpdated, PartnerReplied
 from jejaring.shared.provision import ConsumerSpec
 
@@ -56,17 +56,13 @@ def reply_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:
             raise PoisonMessage(
                 f"subject {envelope.nats_subject} does not match the reply's partner and status"
             )
-        try:
-            await apply_reply(
-                session,
-                referral=reply.referral_id,
-                slug=reply.partner_slug,
-                reply=StatusIn(status=reply.status, reason=reply.reason, note=reply.note),
-                deps=deps,
-                now=clock(),
-            )
-        except ApiError as exc:
-            e = exc.errors[0]
-            raise PoisonMessage(f"reply refused ({e.code}): {e.message_en}") from None
+        await apply_reply(
+            session,
+            referral=reply.referral_id,
+            slug=reply.partner_slug,
+            reply=StatusIn(status=reply.status, reason=reply.reason, note=reply.note),
+            deps=deps,
+            now=clock(),
+        )
 
     return on_reply

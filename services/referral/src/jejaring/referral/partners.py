@@ -11,11 +11,11 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jejaring.referral.errors import PartnerExists, PartnerNotFound, UnknownKelurahan
 from jejaring.referral.facts import log
 from jejaring.referral.models import Partner, Referral
 from jejaring.referral.schemas import PartnerIn
 from jejaring.shared.enums import ReferralStatus
-from jejaring.shared.errors import api_error, not_found
 from jejaring.shared.region import Region
 from jejaring.shared.tokens import new_token, token_hash
 
@@ -62,21 +62,9 @@ async def add_partner(
     """Register a partner; return it with its API token (shown once)."""
     unknown = [k for k in data.kelurahan if region.kelurahan_by_code(k) is None]
     if unknown:
-        raise api_error(
-            422,
-            "kelurahan",
-            "unknown_kelurahan",
-            f"Kode kelurahan tidak dikenal: {', '.join(unknown)}.",
-            f"Unknown kelurahan codes: {', '.join(unknown)}.",
-        )
+        raise UnknownKelurahan(unknown)
     if await session.get(Partner, data.slug) is not None:
-        raise api_error(
-            409,
-            "slug",
-            "partner_exists",
-            f"Mitra '{data.slug}' sudah terdaftar.",
-            f"Partner '{data.slug}' is already registered.",
-        )
+        raise PartnerExists(data.slug)
     token = new_token()
     partner = _new_partner(data, now=now, token=token)
     session.add(partner)
@@ -88,7 +76,7 @@ async def add_partner(
 async def get_partner(session: AsyncSession, *, slug: str, lock: bool = False) -> Partner:
     partner = await session.get(Partner, slug, with_for_update=lock)
     if partner is None:
-        raise not_found("Mitra", "Partner")
+        raise PartnerNotFound()
     return partner
 
 

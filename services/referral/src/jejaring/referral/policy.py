@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from jejaring.referral.errors import IllegalTransition, ReasonRequired
 from jejaring.shared import events as ev
 from jejaring.shared.enums import (
     BusinessStatus,
@@ -159,3 +160,17 @@ def allowed_next(current: ReferralStatus, *, by_partner: bool) -> list[ReferralS
     if by_partner:
         nexts = nexts & PARTNER_MAY_SET
     return sorted(nexts, key=lambda s: list(ReferralStatus).index(s))
+
+
+def partner_moves(current: ReferralStatus, answer: ReferralStatus, *, reason: str | None) -> bool:
+    """Whether a partner's `answer` moves a referral from `current`: False for the same status
+    again (changes nothing); IllegalTransition for a move the state machine does not allow to a
+    partner, ReasonRequired for rejected, failed or cancelled without a reason."""
+    if answer == current:
+        return False
+    allowed = allowed_next(current, by_partner=True)
+    if answer not in allowed:
+        raise IllegalTransition(current, answer, allowed)
+    if answer in REASON_REQUIRED and not reason:
+        raise ReasonRequired(answer)
+    return True
