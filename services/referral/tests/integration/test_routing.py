@@ -19,11 +19,11 @@ from jejaring.referral.app import MIGRATIONS
 from jejaring.referral.facts import Deps
 from jejaring.referral.models import Referral, UnmetNeed
 from jejaring.referral.partners import read_partner_file
-from jejaring.referral.schemas import PartnerIn, StatusIn
+from jejaring.referral.schemas import PartnerIn
 from jejaring.referral.settings import DEFAULT_PARTNERS_FILE
 from jejaring.shared import db, envelope
 from jejaring.shared import events as ev
-from jejaring.shared.enums import PartnerKind, RiskLevel, Service
+from jejaring.shared.enums import PartnerKind, ReferralStatus, RiskLevel, Service
 from jejaring.shared.errors import status_of
 from jejaring.shared.migrate import migrate
 from jejaring.shared.outbox import Outbox
@@ -262,8 +262,9 @@ async def test_the_fhir_state_machine(world: World, caplog: pytest.LogCaptureFix
             replies.apply_reply,
             referral=r.id,
             slug=who,
-            reply=StatusIn(status=status, reason=reason),
-            now=NOW,  # type: ignore[arg-type]
+            status=ReferralStatus(status),
+            reason=reason,
+            now=NOW,
         )
 
     with pytest.raises(Refusal) as illegal:
@@ -310,9 +311,9 @@ async def test_an_overdue_referral_is_escalated_and_offered_to_another_partner(
         replies.apply_reply,
         referral=accepted.id,
         slug="bikksa-mentari",
-        reply=StatusIn(status="accepted"),
+        status=ReferralStatus.ACCEPTED,
         now=NOW,
-    )  # type: ignore[arg-type]
+    )
 
     assert (
         await world.run(deadlines.check_deadlines, now=NOW + dt.timedelta(hours=5, minutes=59)) == 0
@@ -374,9 +375,9 @@ async def test_a_deactivated_partner_gets_no_new_referrals_but_answers_open_ones
         replies.apply_reply,
         referral=open_one.id,
         slug="bikksa-mentari",
-        reply=StatusIn(status="accepted"),
+        status=ReferralStatus.ACCEPTED,
         now=NOW,
-    )  # type: ignore[arg-type]
+    )
     assert answered.status == "accepted"
 
 

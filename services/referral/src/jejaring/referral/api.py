@@ -122,15 +122,19 @@ async def add_partner(body: PartnerIn, who: Who, ctx: Ctx, response: Response) -
             "NATS tidak terhubung; aliran mitra belum dapat dibuat. Coba lagi sebentar.",
             "NATS is not connected; the partner's stream cannot be created yet. Try again shortly.",
         )
+
+    async def provision_stream(slug: str) -> None:
+        await runtime.provision(
+            [agency_stream_spec(slug, ctx.settings.stream_replicas)], [agency_consumer_spec(slug)]
+        )
+
     async with ctx.sessions() as session, session.begin():
-        if await session.get(Partner, body.slug) is None:
-            # The stream first: a partner is never registered without somewhere to send to.
-            await runtime.provision(
-                [agency_stream_spec(body.slug, ctx.settings.stream_replicas)],
-                [agency_consumer_spec(body.slug)],
-            )
-        partner, token = await partners.add_partner(
-            session, data=body, region=ctx.deps.region, now=ctx.clock()
+        partner, token = await partners.register_partner(
+            session,
+            data=body,
+            region=ctx.deps.region,
+            now=ctx.clock(),
+            provision_stream=provision_stream,
         )
     response.headers["Location"] = f"/api/v1/partners/{partner.slug}"
     return PartnerCreated(**partner_out(partner).model_dump(), token=token)
@@ -197,7 +201,6 @@ async def partner_referrals(
     if not who.admin and who.partner != slug:
         raise OwnReferralsOnly()
     async with ctx.sessions() as session:
-        await partners.get_partner(session, slug=slug)
         rows = await partners.partner_referrals(session, slug=slug, status=status)
         return [ReferralOut.model_validate(r) for r in rows]
 
@@ -214,7 +217,9 @@ async def answer_referral(
             session,
             referral=referral_id,
             slug=who.partner,
-            reply=body,
+            status=body.status,
+            reason=body.reason,
+            note=body.note,
             deps=ctx.deps,
             now=ctx.clock(),
         )

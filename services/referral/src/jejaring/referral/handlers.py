@@ -56,11 +56,15 @@ def reply_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:
             raise PoisonMessage(
                 f"subject {envelope.nats_subject} does not match the reply's partner and status"
             )
+        # Parsed as an answer over HTTP is (whitespace stripped): one shape for both ways in.
+        answer = StatusIn(status=reply.status, reason=reply.reason, note=reply.note)
         await apply_reply(
             session,
             referral=reply.referral_id,
             slug=reply.partner_slug,
-            reply=StatusIn(status=reply.status, reason=reply.reason, note=reply.note),
+            status=answer.status,
+            reason=answer.reason,
+            note=answer.note,
             deps=deps,
             now=clock(),
         )

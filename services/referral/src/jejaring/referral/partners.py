@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import bcrypt
@@ -73,6 +73,21 @@ async def add_partner(
     return partner, token
 
 
+async def register_partner(
+    session: AsyncSession,
+    *,
+    data: PartnerIn,
+    region: Region,
+    now: dt.datetime,
+    provision_stream: Callable[[str], Awaitable[None]],
+) -> tuple[Partner, str]:
+    """`add_partner` at run time: a new partner's stream and consumer are made first, so a
+    partner is never registered without somewhere to send to."""
+    if await session.get(Partner, data.slug) is None:
+        await provision_stream(data.slug)
+    return await add_partner(session, data=data, region=region, now=now)
+
+
 async def get_partner(session: AsyncSession, *, slug: str, lock: bool = False) -> Partner:
     partner = await session.get(Partner, slug, with_for_update=lock)
     if partner is None:
@@ -138,6 +153,8 @@ async def partner_slugs(session: AsyncSession) -> list[str]:
 async def partner_referrals(
     session: AsyncSession, *, slug: str, status: ReferralStatus | None = None
 ) -> list[Referral]:
+    """A registered partner's referrals, newest first (at most 500)."""
+    await get_partner(session, slug=slug)
     query = select(Referral).where(Referral.partner_slug == slug)
     if status is not None:
         query = query.where(Referral.status == status.value)

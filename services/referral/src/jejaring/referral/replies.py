@@ -11,7 +11,6 @@ from jejaring.referral import policy
 from jejaring.referral.errors import ReferralNotHeld
 from jejaring.referral.facts import Deps, log, transition
 from jejaring.referral.models import Referral
-from jejaring.referral.schemas import StatusIn
 from jejaring.shared.enums import ReferralStatus
 
 
@@ -20,14 +19,16 @@ async def apply_reply(
     *,
     referral: uuid.UUID,
     slug: str,
-    reply: StatusIn,
+    status: ReferralStatus,
+    reason: str | None = None,
+    note: str | None = None,
     deps: Deps,
     now: dt.datetime,
 ) -> Referral:
-    """A partner's answer, over NATS or HTTP: the FHIR state machine decides.
+    """Partner `slug` answers `status` (with a reason and a note) about one of its referrals.
 
-    Refuses: ReferralNotHeld (no such referral, or not this partner's: logged as a security
-    event), IllegalTransition, ReasonRequired.
+    The same answer again changes nothing. Refuses: ReferralNotHeld (no such referral, or not
+    this partner's: logged as a security event), IllegalTransition, ReasonRequired.
     """
     r = await session.get(Referral, referral, with_for_update=True)
     if r is None or r.partner_slug != slug:
@@ -37,13 +38,11 @@ async def apply_reply(
                 extra={"security": True, "partner": slug, "referral": str(referral)},
             )
         raise ReferralNotHeld()
-    if not policy.partner_moves(ReferralStatus(r.status), reply.status, reason=reply.reason):
-        return r  # the same answer again changes nothing
-    await transition(
-        session, r, reply.status, reason=reply.reason, note=reply.note, deps=deps, now=now
-    )
+    if not policy.partner_moves(ReferralStatus(r.status), status, reason=reason):
+        return r
+    await transition(session, r, status, reason=reason, note=note, deps=deps, now=now)
     log.info(
         "referral answered",
-        extra={"referral": str(r.id), "partner": slug, "status": reply.status.value},
+        extra={"referral": str(r.id), "partner": slug, "status": status.value},
     )
     return r
