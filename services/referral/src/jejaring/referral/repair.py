@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,9 +17,12 @@ from jejaring.referral.facts import Deps, log
 from jejaring.referral.models import CaseState, Referral
 from jejaring.referral.routing import route_case
 from jejaring.shared import events as ev
+from jejaring.shared import subjects
 from jejaring.shared.enums import ReferralStatus, RiskLevel, Service
 from jejaring.shared.envelope import NATS_MSG_ID, OutgoingMessage
 from jejaring.shared.tables import outbox
+
+REPAIR_PACE = 50  # stream checks between short pauses
 
 
 async def reconcile(
@@ -101,3 +107,31 @@ async def redrive_request(
         "referral request re-driven: missing from the partner stream",
         extra={"referral": str(r.id), "partner": r.partner_slug},
     )
+
+
+async def repair_streams(
+    session: AsyncSession,
+    *,
+    js: JetStreamContext,
+    deps: Deps,
+    clock: Callable[[], dt.datetime],
+) -> int:
+    """The reconciler's second half: a request JetStream acknowledged but no longer holds
+    (a broker that lost an acknowledged write) is published again. Opens its own transactions:
+    none is open while it asks JetStream (that held SQLite's write lock for a thousand round
+    trips)."""
+    async with session.begin():
+        published = await published_requests(session)
+    missing = []
+    for n, (referral, slug, seq) in enumerate(published):  # no transaction open here
+        if n % REPAIR_PACE == REPAIR_PACE - 1:
+            await asyncio.sleep(0.05)  # a thousand checks at once were a latency spike
+        try:
+            await js.get_msg(subjects.agency_stream(slug), seq)
+        except NotFoundError:
+            missing.append(referral)
+    if missing:
+        async with session.begin():
+            for referral in missing:
+                await redrive_request(session, referral=referral, deps=deps, now=clock())
+    return len(missing)
