@@ -12,7 +12,6 @@ from jejaring.referral.facts import Deps, transition
 from jejaring.referral.models import CaseState, Referral
 from jejaring.referral.partners import list_partners
 from jejaring.referral.routing import route_case
-from jejaring.referral.schemas import Deadlines
 from jejaring.shared import events as ev
 from jejaring.shared.enums import BusinessStatus, PartnerKind, ReferralStatus
 
@@ -74,7 +73,7 @@ async def _apply_changes(
             r.risk_level = case.risk_level.value
             r.priority = policy.priority_of(case).value
             if r.status == ReferralStatus.REQUESTED and partner is not None:
-                deadline = Deadlines.model_validate(partner.deadlines).for_risk(case.risk_level)
+                deadline = policy.acceptance_deadline(partner.deadlines, case.risk_level)
                 r.accept_by = min(r.accept_by, now + deadline)
             changed.append("risk_level")
         pending = BusinessStatus.ELIGIBILITY_PENDING.value

@@ -12,9 +12,12 @@ R1 and R5 are intake's: a case that breaks them is refused at the door and never
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from jejaring.referral.errors import IllegalTransition, ReasonRequired
+from jejaring.referral.schemas import Deadlines
 from jejaring.shared import events as ev
 from jejaring.shared.enums import (
     BusinessStatus,
@@ -56,6 +59,15 @@ def business_status_at_request(case: ev.CaseSnapshot, service: Service) -> list[
     if service == Service.LEGAL_AID and case.legal_aid_proof is None:
         return [BusinessStatus.ELIGIBILITY_PENDING]
     return []
+
+
+# --- R4 -------------------------------------------------------------------------------------
+
+
+def acceptance_deadline(deadlines: Mapping[str, Any], risk: RiskLevel) -> dt.timedelta:
+    """How long a partner with these `deadlines` (hours per risk level, defaults for those not
+    given) has to accept a referral of `risk`."""
+    return Deadlines.model_validate(deadlines).for_risk(risk)
 
 
 # --- R6 -------------------------------------------------------------------------------------

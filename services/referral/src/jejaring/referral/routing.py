@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jejaring.referral import policy
 from jejaring.referral.facts import Deps, fact_fields, log
 from jejaring.referral.models import Partner, Referral, UnmetNeed
-from jejaring.referral.schemas import Deadlines
 from jejaring.shared import events as ev
 from jejaring.shared.enums import PartnerKind, ReferralStatus, Service
 
@@ -55,7 +54,7 @@ async def request_referral(
 ) -> Referral:
     """Refer `service` of `case` to `partner`: the row, the request on the partner's stream (its
     R6 view of the case) and the status event."""
-    deadline = Deadlines.model_validate(partner.deadlines).for_risk(case.risk_level)
+    deadline = policy.acceptance_deadline(partner.deadlines, case.risk_level)
     r = Referral(
         id=referral_id(case.case_id, service, partner.slug),
         case_id=case.case_id,
