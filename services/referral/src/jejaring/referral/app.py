@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral import asyncapi, deadlines, partners, repair
+from jejaring.referral import asyncapi, deadlines, partners, policy, repair
 from jejaring.referral.api import Clock, Context, docs_router, router
 from jejaring.referral.facts import Deps
 from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER, case_handler, reply_handler
@@ -28,7 +28,9 @@ def _utcnow() -> dt.datetime:
 
 
 def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> ServiceRuntime:
-    """Referral's messaging and database runtime."""
+    """Referral's messaging and database runtime. Refuses to make one if a rule table lacks a
+    partner kind (policy.PolicyIncomplete), rather than dead-letter that kind's cases later."""
+    policy.check_r6()
 
     async def seed(runtime: ServiceRuntime) -> None:
         if settings.seed_partners_file is None:

@@ -122,6 +122,34 @@ VICTIM_FIELDS: dict[PartnerKind, frozenset[str]] = {
 }
 
 
+class PolicyIncomplete(RuntimeError):
+    """A rule table lacks an entry the code needs (found at start, not at the first case)."""
+
+
+def check_r6(
+    case_fields: Mapping[PartnerKind, frozenset[str]] | None = None,
+    victim_fields: Mapping[PartnerKind, frozenset[str]] | None = None,
+) -> None:
+    """Every PartnerKind has its R6 fields (by default in CASE_FIELDS and VICTIM_FIELDS):
+    without them, every case referred to a partner of that kind would fail at routing."""
+    tables = {
+        "CASE_FIELDS": CASE_FIELDS if case_fields is None else case_fields,
+        "VICTIM_FIELDS": VICTIM_FIELDS if victim_fields is None else victim_fields,
+    }
+    gaps = [
+        f"{name} has no entry for partner kind '{kind.value}'"
+        for name, table in tables.items()
+        for kind in PartnerKind
+        if kind not in table
+    ]
+    if gaps:
+        raise PolicyIncomplete(
+            "R6 (jejaring.referral.policy) is incomplete: "
+            + "; ".join(gaps)
+            + ". Every partner kind needs the fields it may see, even if none."
+        )
+
+
 def partner_view(case: ev.CaseSnapshot, kind: PartnerKind, region: Region) -> ev.PartnerCaseView:
     """The part of `case` a partner of `kind` may see (R6)."""
     fields = CASE_FIELDS[kind]
