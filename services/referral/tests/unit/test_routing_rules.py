@@ -40,24 +40,23 @@ def test_r2_other_services_need_no_proof(service: Service) -> None:
 # --- R3 ---------------------------------------------------------------------------------------
 
 
-def test_r3_high_risk_adds_police_protection_and_the_babinsa_after_the_needs() -> None:
-    high = case(risk_level=RiskLevel.HIGH, needs=(Service.COUNSELLING, Service.LEGAL_AID))
-    assert policy.services_needed(high) == [
-        Service.COUNSELLING,
-        Service.LEGAL_AID,
-        Service.PROTECTION,
-        Service.SECURITY_ESCORT,
-    ]
+COUNSELLING, LEGAL_AID, SHELTER = Service.COUNSELLING, Service.LEGAL_AID, Service.SHELTER
+POLICE, BABINSA = Service.PROTECTION, Service.SECURITY_ESCORT
+
+
+@pytest.mark.parametrize(
+    ("needs", "needed"),
+    [
+        ((COUNSELLING, LEGAL_AID), [COUNSELLING, LEGAL_AID, POLICE, BABINSA]),
+        ((BABINSA, SHELTER), [BABINSA, SHELTER, POLICE]),  # a need asked for is not added twice
+    ],
+)
+def test_r3_high_risk_adds_police_protection_and_the_babinsa_after_the_needs(
+    needs: tuple[Service, ...], needed: list[Service]
+) -> None:
+    high = case(risk_level=RiskLevel.HIGH, needs=needs)
+    assert policy.services_needed(high) == needed
     assert policy.priority_of(high) == Priority.URGENT
-
-
-def test_r3_a_need_already_asked_for_is_not_added_twice() -> None:
-    high = case(risk_level=RiskLevel.HIGH, needs=(Service.SECURITY_ESCORT, Service.SHELTER))
-    assert policy.services_needed(high) == [
-        Service.SECURITY_ESCORT,
-        Service.SHELTER,
-        Service.PROTECTION,
-    ]
 
 
 @pytest.mark.parametrize("risk", [RiskLevel.MEDIUM, RiskLevel.LOW])
