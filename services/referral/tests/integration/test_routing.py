@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.referral import cases, deadlines, partners, repair, replies, routing
 from jejaring.referral.app import MIGRATIONS
+from jejaring.referral.errors import ReasonRequired, ReferralNotHeld
 from jejaring.referral.facts import Deps
+from jejaring.referral.handlers import reply_handler
 from jejaring.referral.models import Referral, UnmetNeed
 from jejaring.referral.partners import read_partner_file
 from jejaring.referral.schemas import PartnerIn
@@ -389,3 +391,32 @@ def test_seed_file_is_the_four_partners_of_the_design() -> None:
         ("posbakum-aisyiyah", "legal_aid"),
         ("bikksa-mentari", "counselling"),
     ]
+
+
+async def test_a_reply_over_nats_that_is_refused_goes_to_the_dlq_as_a_refusal(
+    world: World,
+) -> None:
+    """The reply handler lets the refusal through: the shared consumer dead-letters it at once
+    with 'refused by handler (<code>): <message_en>'; a whitespace-only reason is none."""
+    c = case(needs=(Service.LEGAL_AID,))
+    await world.run(cases.record_case, case=c, now=NOW)
+    (r,) = await world.referrals()
+    on_reply = reply_handler(world.deps, lambda: NOW)
+
+    async def answer(slug: str, status: ReferralStatus, reason: str | None = None) -> None:
+        reply = ev.PartnerReplied(
+            referral_id=r.id, partner_slug=slug, status=status, reason=reason, replied_at=NOW
+        )
+        m = envelope.encode(reply, source=f"/partners/{slug}")
+        async with world.sessions() as session, session.begin():
+            await on_reply(session, envelope.decode(m.headers, m.body, nats_subject=m.subject))
+
+    with pytest.raises(ReferralNotHeld) as foreign:
+        await answer("polresta-ppa", ReferralStatus.ACCEPTED)
+    with pytest.raises(ReasonRequired):
+        await answer("posbakum-aisyiyah", ReferralStatus.REJECTED, reason="   ")
+    e = foreign.value.errors[0]
+    assert f"({e.code}): {e.message_en}" == "(not_found): Referral not found."
+    await answer("posbakum-aisyiyah", ReferralStatus.REJECTED, reason="  no lawyer free  ")
+    (r,) = await world.referrals()
+    assert (r.status, r.reason) == ("rejected", "no lawyer free")
