@@ -14,17 +14,22 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.referral import service
+from jejaring.referral import cases, deadlines, partners, repair, replies, routing
 from jejaring.referral.app import MIGRATIONS
+from jejaring.referral.errors import ReasonRequired, ReferralNotHeld
+from jejaring.referral.facts import Deps
+from jejaring.referral.handlers import reply_handler
 from jejaring.referral.models import Referral, UnmetNeed
-from jejaring.referral.schemas import PartnerIn, StatusIn
+from jejaring.referral.partners import read_partner_file
+from jejaring.referral.schemas import PartnerIn
 from jejaring.referral.settings import DEFAULT_PARTNERS_FILE
 from jejaring.shared import db, envelope
 from jejaring.shared import events as ev
-from jejaring.shared.enums import PartnerKind, RiskLevel, Service
-from jejaring.shared.errors import ApiError
+from jejaring.shared.enums import PartnerKind, ReferralStatus, RiskLevel, Service
+from jejaring.shared.errors import status_of
 from jejaring.shared.migrate import migrate
 from jejaring.shared.outbox import Outbox
+from jejaring.shared.refusals import Refusal
 from jejaring.shared.region import load_region
 from jejaring.shared.tables import outbox
 from jejaring.testing import CHILD_NAME, case_snapshot_fields
@@ -36,7 +41,7 @@ ALL_KINDS = tuple(PartnerKind)
 @dataclass
 class World:
     sessions: async_sessionmaker[AsyncSession]
-    deps: service.Deps
+    deps: Deps
 
     async def run(self, fn, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
         async with self.sessions() as session, session.begin():
@@ -65,12 +70,8 @@ async def world(database_url: str) -> AsyncIterator[World]:
     await migrate(engine, MIGRATIONS, lock_name="test")
     sessions = db.session_factory(engine)
     async with sessions() as session, session.begin():
-        await service.seed_partners(
-            session, partners=service.read_partner_file(DEFAULT_PARTNERS_FILE)
-        )
-    yield World(
-        sessions, service.Deps(outbox=Outbox(source="/jejaring/referral"), region=load_region())
-    )
+        await partners.seed_partners(session, partners=read_partner_file(DEFAULT_PARTNERS_FILE))
+    yield World(sessions, Deps(outbox=Outbox(source="/jejaring/referral"), region=load_region()))
     await engine.dispose()
 
 
@@ -90,7 +91,7 @@ def routed(referrals: list[Referral]) -> list[tuple[str, str]]:
 
 async def test_each_need_goes_to_the_partner_offering_it(world: World) -> None:
     c = case(needs=(Service.LAW_ENFORCEMENT, Service.LEGAL_AID, Service.COUNSELLING))
-    await world.run(service.record_case, case=c, now=NOW)
+    await world.run(cases.record_case, case=c, now=NOW)
     refs = await world.referrals()
     assert routed(refs) == [
         ("counselling", "bikksa-mentari"),
@@ -98,7 +99,7 @@ async def test_each_need_goes_to_the_partner_offering_it(world: World) -> None:
         ("legal_aid", "posbakum-aisyiyah"),
     ]
     assert {r.id for r in refs} == {
-        service.referral_id(c.case_id, Service(r.service), r.partner_slug) for r in refs
+        routing.referral_id(c.case_id, Service(r.service), r.partner_slug) for r in refs
     }
     assert all(r.status == "requested" and r.priority == "routine" for r in refs)
     assert all(r.accept_by == NOW + dt.timedelta(hours=6) for r in refs), "R4: medium risk, 6 h"
@@ -113,12 +114,12 @@ async def test_each_need_goes_to_the_partner_offering_it(world: World) -> None:
 
 async def test_a_replayed_or_older_case_event_creates_nothing(world: World) -> None:
     c = case(needs=(Service.LEGAL_AID,))
-    await world.run(service.record_case, case=c, now=NOW)
-    await world.run(service.record_case, case=c, now=NOW)  # replay (a new message id)
+    await world.run(cases.record_case, case=c, now=NOW)
+    await world.run(cases.record_case, case=c, now=NOW)  # replay (a new message id)
     newer = ev.CaseUpdated(**{**c.model_dump(), "version": 3, "risk_level": RiskLevel.LOW})
-    await world.run(service.record_case, case=newer, now=NOW)
+    await world.run(cases.record_case, case=newer, now=NOW)
     older = ev.CaseUpdated(**{**c.model_dump(), "version": 2, "needs": (Service.SHELTER,)})
-    await world.run(service.record_case, case=older, now=NOW)
+    await world.run(cases.record_case, case=older, now=NOW)
     assert routed(await world.referrals()) == [("legal_aid", "posbakum-aisyiyah")]
     assert [s for s in await world.subjects() if "unmet" in s] == [], (
         "the older version was ignored"
@@ -127,7 +128,7 @@ async def test_a_replayed_or_older_case_event_creates_nothing(world: World) -> N
 
 async def test_r3_high_risk_alerts_police_protection_and_babinsa_at_once(world: World) -> None:
     c = case(risk_level=RiskLevel.HIGH, needs=(Service.COUNSELLING,))
-    await world.run(service.record_case, case=c, now=NOW)
+    await world.run(cases.record_case, case=c, now=NOW)
     refs = await world.referrals()
     assert routed(refs) == [
         ("counselling", "bikksa-mentari"),
@@ -142,7 +143,7 @@ async def test_r2_legal_aid_without_proof_is_eligibility_pending_until_proof_arr
     world: World,
 ) -> None:
     c = case(needs=(Service.LEGAL_AID,), legal_aid_proof=None)
-    await world.run(service.record_case, case=c, now=NOW)
+    await world.run(cases.record_case, case=c, now=NOW)
     (r,) = await world.referrals()
     assert r.business_status == ["eligibility-pending"]
     requested = next(e for s, e in await world.events() if s.endswith(".requested") and ".to." in s)
@@ -152,7 +153,7 @@ async def test_r2_legal_aid_without_proof_is_eligibility_pending_until_proof_arr
     updated = ev.CaseUpdated(
         **{**c.model_dump(), "version": 2, "legal_aid_proof": proof}, changed=("legal_aid_proof",)
     )
-    await world.run(service.record_case, case=updated, now=NOW)
+    await world.run(cases.record_case, case=updated, now=NOW)
     (r,) = await world.referrals()
     assert r.business_status == []
     update = next(
@@ -170,7 +171,7 @@ async def test_consent_scope_is_honoured_and_unmet_needs_are_reported(world: Wor
             update={"scope": (PartnerKind.POLICE, PartnerKind.LEGAL_AID)}
         ),
     )
-    await world.run(service.record_case, case=c, now=NOW)
+    await world.run(cases.record_case, case=c, now=NOW)
     assert routed(await world.referrals()) == [
         ("legal_aid", "posbakum-aisyiyah"),
         ("protection", "polresta-ppa"),
@@ -193,7 +194,7 @@ async def test_r6_each_partner_kind_gets_only_its_own_fields(world: World) -> No
         risk_level=RiskLevel.HIGH,
         needs=(Service.LAW_ENFORCEMENT, Service.LEGAL_AID, Service.COUNSELLING),
     )
-    await world.run(service.record_case, case=c, now=NOW)
+    await world.run(cases.record_case, case=c, now=NOW)
     views = {
         e.partner_slug: e.case  # type: ignore[attr-defined]
         for s, e in await world.events()
@@ -220,12 +221,12 @@ async def test_closing_a_case_cancels_its_open_referrals_and_tells_the_partners(
     world: World,
 ) -> None:
     c = case(needs=(Service.LEGAL_AID, Service.COUNSELLING))
-    await world.run(service.record_case, case=c, now=NOW)
+    await world.run(cases.record_case, case=c, now=NOW)
     closed = ev.CaseClosed(
         case_id=c.case_id, reference=c.reference, version=2, outcome="withdrawn", closed_at=NOW
     )  # type: ignore[arg-type]
-    await world.run(service.close_case, closed=closed, now=NOW)
-    await world.run(service.close_case, closed=closed, now=NOW)
+    await world.run(cases.close_case, closed=closed, now=NOW)
+    await world.run(cases.close_case, closed=closed, now=NOW)
     refs = await world.referrals()
     assert {(r.status, r.reason) for r in refs} == {("cancelled", "case closed: withdrawn")}
     subjects = await world.subjects()
@@ -234,15 +235,15 @@ async def test_closing_a_case_cancels_its_open_referrals_and_tells_the_partners(
         "referral.v1.to.posbakum-aisyiyah.cancelled",
     ]
     late = ev.CaseUpdated(**{**c.model_dump(), "version": 3, "needs": (Service.HEALTH,)})
-    assert await world.run(service.record_case, case=late, now=NOW) == []
+    assert await world.run(cases.record_case, case=late, now=NOW) == []
 
 
 async def test_withdrawn_consent_cancels_that_partners_referral(world: World) -> None:
     c = case(needs=(Service.LEGAL_AID, Service.COUNSELLING))
-    await world.run(service.record_case, case=c, now=NOW)
+    await world.run(cases.record_case, case=c, now=NOW)
     narrower = c.consent.model_copy(update={"scope": (PartnerKind.LEGAL_AID,)})
     await world.run(
-        service.record_case,
+        cases.record_case,
         case=ev.CaseUpdated(**{**c.model_dump(), "version": 2, "consent": narrower}),
         now=NOW,
     )
@@ -254,26 +255,27 @@ async def test_withdrawn_consent_cancels_that_partners_referral(world: World) ->
 
 async def test_the_fhir_state_machine(world: World, caplog: pytest.LogCaptureFixture) -> None:
     c = case(needs=(Service.LEGAL_AID,))
-    await world.run(service.record_case, case=c, now=NOW)
+    await world.run(cases.record_case, case=c, now=NOW)
     (r,) = await world.referrals()
     slug = "posbakum-aisyiyah"
 
     async def reply(status: str, *, who: str = slug, reason: str | None = None) -> Referral:
         return await world.run(
-            service.apply_reply,
+            replies.apply_reply,
             referral=r.id,
             slug=who,
-            reply=StatusIn(status=status, reason=reason),
-            now=NOW,  # type: ignore[arg-type]
+            status=ReferralStatus(status),
+            reason=reason,
+            now=NOW,
         )
 
-    with pytest.raises(ApiError) as illegal:
+    with pytest.raises(Refusal) as illegal:
         await reply("completed")
-    assert illegal.value.status == 409
+    assert status_of(illegal.value) == 409
     assert "Allowed: accepted, rejected" in illegal.value.errors[0].message_en
-    with caplog.at_level(logging.WARNING), pytest.raises(ApiError) as foreign:
+    with caplog.at_level(logging.WARNING), pytest.raises(Refusal) as foreign:
         await reply("accepted", who="polresta-ppa")
-    assert foreign.value.status == 404
+    assert status_of(foreign.value) == 404
     assert any(getattr(rec, "security", False) for rec in caplog.records), (
         "logged as a security event"
     )
@@ -281,11 +283,11 @@ async def test_the_fhir_state_machine(world: World, caplog: pytest.LogCaptureFix
     assert (await reply("accepted")).status == "accepted"
     assert (await reply("accepted")).sequence == 2, "the same answer twice is a no-op"
     assert (await reply("in-progress")).status == "in-progress"
-    with pytest.raises(ApiError) as no_reason:
+    with pytest.raises(Refusal) as no_reason:
         await reply("failed")
     assert no_reason.value.errors[0].field == "reason"
     assert (await reply("failed", reason="victim moved away")).status == "failed"
-    with pytest.raises(ApiError) as final:
+    with pytest.raises(Refusal) as final:
         await reply("completed")
     assert "none (final status)" in final.value.errors[0].message_en
     statuses = [
@@ -302,24 +304,24 @@ async def test_an_overdue_referral_is_escalated_and_offered_to_another_partner(
     )  # type: ignore[arg-type]
     joined = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)  # after the seeded partners
     await world.run(
-        lambda s, deps: service.add_partner(s, data=second, region=deps.region, now=joined)
+        lambda s, deps: partners.add_partner(s, data=second, region=deps.region, now=joined)
     )
     c = case(needs=(Service.LEGAL_AID, Service.COUNSELLING))
-    await world.run(service.record_case, case=c, now=NOW)
+    await world.run(cases.record_case, case=c, now=NOW)
     accepted = next(r for r in await world.referrals() if r.service == "counselling")
     await world.run(
-        service.apply_reply,
+        replies.apply_reply,
         referral=accepted.id,
         slug="bikksa-mentari",
-        reply=StatusIn(status="accepted"),
+        status=ReferralStatus.ACCEPTED,
         now=NOW,
-    )  # type: ignore[arg-type]
+    )
 
     assert (
-        await world.run(service.check_deadlines, now=NOW + dt.timedelta(hours=5, minutes=59)) == 0
+        await world.run(deadlines.check_deadlines, now=NOW + dt.timedelta(hours=5, minutes=59)) == 0
     )
-    assert await world.run(service.check_deadlines, now=NOW + dt.timedelta(hours=6)) == 1
-    assert await world.run(service.check_deadlines, now=NOW + dt.timedelta(hours=7)) == 0, "once"
+    assert await world.run(deadlines.check_deadlines, now=NOW + dt.timedelta(hours=6)) == 1
+    assert await world.run(deadlines.check_deadlines, now=NOW + dt.timedelta(hours=7)) == 0, "once"
     refs = {r.partner_slug: r for r in await world.referrals()}
     late = refs["posbakum-aisyiyah"]
     assert late.business_status == ["overdue", "escalated"]
@@ -337,11 +339,11 @@ async def test_deadlines_survive_a_restart_because_they_live_in_the_database(
     world: World, database_url: str
 ) -> None:
     c = case(needs=(Service.COUNSELLING,), risk_level=RiskLevel.LOW)
-    await world.run(service.record_case, case=c, now=NOW)
+    await world.run(cases.record_case, case=c, now=NOW)
     engine = db.create_engine(database_url)  # a new process would start exactly like this
     try:
         async with db.session_factory(engine)() as session, session.begin():
-            n = await service.check_deadlines(
+            n = await deadlines.check_deadlines(
                 session, deps=world.deps, now=NOW + dt.timedelta(hours=72)
             )
     finally:
@@ -351,12 +353,12 @@ async def test_deadlines_survive_a_restart_because_they_live_in_the_database(
 
 async def test_the_reconciler_redrives_missing_referrals_with_the_same_ids(world: World) -> None:
     c = case(needs=(Service.LEGAL_AID, Service.COUNSELLING))
-    await world.run(service.record_case, case=c, now=NOW)
+    await world.run(cases.record_case, case=c, now=NOW)
     before = {r.id for r in await world.referrals()}
     async with world.sessions() as session, session.begin():
         await session.execute(delete(Referral).where(Referral.service == "legal_aid"))
-    assert await world.run(service.reconcile, now=NOW) == 1
-    assert await world.run(service.reconcile, now=NOW) == 0
+    assert await world.run(repair.reconcile, now=NOW) == 1
+    assert await world.run(repair.reconcile, now=NOW) == 0
     assert {r.id for r in await world.referrals()} == before
 
 
@@ -364,28 +366,57 @@ async def test_a_deactivated_partner_gets_no_new_referrals_but_answers_open_ones
     world: World,
 ) -> None:
     first = case(needs=(Service.COUNSELLING,))
-    await world.run(service.record_case, case=first, now=NOW)
+    await world.run(cases.record_case, case=first, now=NOW)
     async with world.sessions() as session, session.begin():
-        await service.deactivate_partner(session, slug="bikksa-mentari")
+        await partners.deactivate_partner(session, slug="bikksa-mentari")
     second = case(needs=(Service.COUNSELLING,))
-    await world.run(service.record_case, case=second, now=NOW)
+    await world.run(cases.record_case, case=second, now=NOW)
     assert routed(await world.referrals(second.case_id)) == []
     (open_one,) = await world.referrals(first.case_id)
     answered = await world.run(
-        service.apply_reply,
+        replies.apply_reply,
         referral=open_one.id,
         slug="bikksa-mentari",
-        reply=StatusIn(status="accepted"),
+        status=ReferralStatus.ACCEPTED,
         now=NOW,
-    )  # type: ignore[arg-type]
+    )
     assert answered.status == "accepted"
 
 
 def test_seed_file_is_the_four_partners_of_the_design() -> None:
-    partners = service.read_partner_file(DEFAULT_PARTNERS_FILE)
+    partners = read_partner_file(DEFAULT_PARTNERS_FILE)
     assert [(p.slug, p.kind.value) for p in partners] == [
         ("polresta-ppa", "police"),
         ("babinsa-bpp-tengah", "tni"),
         ("posbakum-aisyiyah", "legal_aid"),
         ("bikksa-mentari", "counselling"),
     ]
+
+
+async def test_a_reply_over_nats_that_is_refused_goes_to_the_dlq_as_a_refusal(
+    world: World,
+) -> None:
+    """The reply handler lets the refusal through: the shared consumer dead-letters it at once
+    with 'refused by handler (<code>): <message_en>'; a whitespace-only reason is none."""
+    c = case(needs=(Service.LEGAL_AID,))
+    await world.run(cases.record_case, case=c, now=NOW)
+    (r,) = await world.referrals()
+    on_reply = reply_handler(world.deps, lambda: NOW)
+
+    async def answer(slug: str, status: ReferralStatus, reason: str | None = None) -> None:
+        reply = ev.PartnerReplied(
+            referral_id=r.id, partner_slug=slug, status=status, reason=reason, replied_at=NOW
+        )
+        m = envelope.encode(reply, source=f"/partners/{slug}")
+        async with world.sessions() as session, session.begin():
+            await on_reply(session, envelope.decode(m.headers, m.body, nats_subject=m.subject))
+
+    with pytest.raises(ReferralNotHeld) as foreign:
+        await answer("polresta-ppa", ReferralStatus.ACCEPTED)
+    with pytest.raises(ReasonRequired):
+        await answer("posbakum-aisyiyah", ReferralStatus.REJECTED, reason="   ")
+    e = foreign.value.errors[0]
+    assert f"({e.code}): {e.message_en}" == "(not_found): Referral not found."
+    await answer("posbakum-aisyiyah", ReferralStatus.REJECTED, reason="  no lawyer free  ")
+    (r,) = await world.referrals()
+    assert (r.status, r.reason) == ("rejected", "no lawyer free")

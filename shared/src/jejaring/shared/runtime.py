@@ -75,6 +75,43 @@ def _fault_slow_handler(handler: Handler, ack_wait: float) -> Handler:
     return slow
 
 
+def periodic(
+    name: str,
+    interval: float,
+    job: Callable[[AsyncSession], Awaitable[object]],
+    *,
+    first_delay: float = 0.0,
+    transaction: bool = True,
+    logger: logging.Logger | None = None,
+) -> Hook:
+    """A worker (for `ServiceRuntime.workers`) that runs `job` every `interval` seconds, the
+    first time after `first_delay`, until the runtime stops. Each run has its own session, and
+    its own transaction unless the job opens its own (one that waits on the network must not
+    hold SQLite's write lock). A run that fails is logged (on `logger`, by default this
+    module's) as `name` and tried again at the next interval."""
+
+    async def worker(runtime: ServiceRuntime) -> None:
+        await asyncio.sleep(first_delay)
+        while not runtime.stopping:
+            try:
+                async with runtime.sessions() as session:
+                    if transaction:
+                        async with session.begin():
+                            await job(session)
+                    else:
+                        await job(session)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                (logger or log).warning(
+                    "periodic job failed, will retry",
+                    extra={"job": name, "error": type(exc).__name__},
+                )
+            await asyncio.sleep(interval)
+
+    return worker
+
+
 @dataclass
 class Subscription:
     spec: ConsumerSpec

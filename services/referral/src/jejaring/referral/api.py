@@ -12,7 +12,9 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.referral import service
+from jejaring.referral import partners, replies
+from jejaring.referral.errors import AdminOnly, HolderOnly, OwnReferralsOnly
+from jejaring.referral.facts import Deps
 from jejaring.referral.models import Partner
 from jejaring.referral.schemas import (
     ContactIn,
@@ -27,7 +29,7 @@ from jejaring.referral.settings import ReferralSettings
 from jejaring.shared import subjects
 from jejaring.shared.db import read_only
 from jejaring.shared.enums import ReferralStatus
-from jejaring.shared.errors import api_error, forbidden, unauthorized
+from jejaring.shared.errors import api_error, unauthorized
 from jejaring.shared.provision import agency_consumer_spec, agency_stream_spec
 from jejaring.shared.runtime import ServiceRuntime
 from jejaring.shared.tokens import bearer_token, same_token
@@ -38,7 +40,7 @@ Clock = Callable[[], dt.datetime]
 @dataclass(frozen=True)
 class Context:
     settings: ReferralSettings
-    deps: service.Deps
+    deps: Deps
     runtime: ServiceRuntime
     clock: Clock
     asyncapi: Callable[[], dict[str, Any]]
@@ -74,7 +76,7 @@ async def caller(ctx: Ctx, authorization: Authorization = None) -> Caller:
         return Caller(admin=True)
     async with ctx.sessions() as session:
         await read_only(session)
-        partner = await service.partner_by_token(session, token=token)
+        partner = await partners.partner_by_token(session, token=token)
     if partner is None:
         raise unauthorized()
     return Caller(admin=False, partner=partner.slug)
@@ -85,7 +87,7 @@ Who = Annotated[Caller, Depends(caller)]
 
 def require_admin(who: Caller) -> None:
     if not who.admin:
-        raise forbidden("Hanya admin yang boleh melakukan ini.", "Only an admin may do this.")
+        raise AdminOnly()
 
 
 def partner_out(p: Partner) -> PartnerOut:
@@ -120,15 +122,19 @@ async def add_partner(body: PartnerIn, who: Who, ctx: Ctx, response: Response) -
             "NATS tidak terhubung; aliran mitra belum dapat dibuat. Coba lagi sebentar.",
             "NATS is not connected; the partner's stream cannot be created yet. Try again shortly.",
         )
+
+    async def provision_stream(slug: str) -> None:
+        await runtime.provision(
+            [agency_stream_spec(slug, ctx.settings.stream_replicas)], [agency_consumer_spec(slug)]
+        )
+
     async with ctx.sessions() as session, session.begin():
-        if await session.get(Partner, body.slug) is None:
-            # The stream first: a partner is never registered without somewhere to send to.
-            await runtime.provision(
-                [agency_stream_spec(body.slug, ctx.settings.stream_replicas)],
-                [agency_consumer_spec(body.slug)],
-            )
-        partner, token = await service.add_partner(
-            session, data=body, region=ctx.deps.region, now=ctx.clock()
+        partner, token = await partners.register_partner(
+            session,
+            data=body,
+            region=ctx.deps.region,
+            now=ctx.clock(),
+            provision_stream=provision_stream,
         )
     response.headers["Location"] = f"/api/v1/partners/{partner.slug}"
     return PartnerCreated(**partner_out(partner).model_dump(), token=token)
@@ -139,7 +145,7 @@ async def list_partners(who: Who, ctx: Ctx) -> list[PartnerOut]:
     """Every partner, active or not (admin)."""
     require_admin(who)
     async with ctx.sessions() as session:
-        return [partner_out(p) for p in await service.list_partners(session)]
+        return [partner_out(p) for p in await partners.list_partners(session)]
 
 
 @router.post("/partners/{slug}/deactivate", response_model=PartnerOut, tags=["partners"])
@@ -147,7 +153,7 @@ async def deactivate_partner(slug: str, who: Who, ctx: Ctx) -> PartnerOut:
     """Stop new referrals to a partner (admin); its open referrals stay answerable."""
     require_admin(who)
     async with ctx.sessions() as session, session.begin():
-        return partner_out(await service.deactivate_partner(session, slug=slug))
+        return partner_out(await partners.deactivate_partner(session, slug=slug))
 
 
 @router.post("/partners/{slug}/token", tags=["partners"])
@@ -155,7 +161,7 @@ async def issue_token(slug: str, who: Who, ctx: Ctx) -> dict[str, str]:
     """Issue a new API token for a partner (admin); the old one stops working."""
     require_admin(who)
     async with ctx.sessions() as session, session.begin():
-        partner, token = await service.issue_token(session, slug=slug)
+        partner, token = await partners.issue_token(session, slug=slug)
     return {"slug": partner.slug, "token": token}
 
 
@@ -165,7 +171,7 @@ async def issue_nats_credentials(slug: str, who: Who, ctx: Ctx) -> dict[str, Any
     configuration is regenerated (`jejaring nats-config`, done by `jejaring partner credentials`)."""
     require_admin(who)
     async with ctx.sessions() as session, session.begin():
-        partner, password = await service.issue_nats_credentials(session, slug=slug)
+        partner, password = await partners.issue_nats_credentials(session, slug=slug)
     return {
         "user": f"partner-{partner.slug}",
         "password": password,
@@ -183,7 +189,7 @@ async def nats_partner_users(who: Who, ctx: Ctx) -> list[dict[str, str]]:
     async with ctx.sessions() as session:
         return [
             {"slug": slug, "password_hash": hashed}
-            for slug, hashed in await service.nats_users(session)
+            for slug, hashed in await partners.nats_users(session)
         ]
 
 
@@ -193,13 +199,9 @@ async def partner_referrals(
 ) -> list[ReferralOut]:
     """A partner's referrals, newest first (that partner, or the admin)."""
     if not who.admin and who.partner != slug:
-        raise forbidden(
-            "Mitra hanya boleh melihat rujukannya sendiri.",
-            "A partner may see only its own referrals.",
-        )
+        raise OwnReferralsOnly()
     async with ctx.sessions() as session:
-        await service.get_partner(session, slug=slug)
-        rows = await service.partner_referrals(session, slug=slug, status=status)
+        rows = await partners.partner_referrals(session, slug=slug, status=status)
         return [ReferralOut.model_validate(r) for r in rows]
 
 
@@ -209,16 +211,15 @@ async def answer_referral(
 ) -> ReferralOut:
     """A partner accepts, rejects or reports progress on one of its referrals."""
     if who.partner is None:
-        raise forbidden(
-            "Hanya mitra pemegang rujukan yang boleh menjawabnya.",
-            "Only the partner holding a referral may answer it.",
-        )
+        raise HolderOnly()
     async with ctx.sessions() as session, session.begin():
-        r = await service.apply_reply(
+        r = await replies.apply_reply(
             session,
             referral=referral_id,
             slug=who.partner,
-            reply=body,
+            status=body.status,
+            reason=body.reason,
+            note=body.note,
             deps=ctx.deps,
             now=ctx.clock(),
         )

@@ -1,4 +1,5 @@
-"""Referral's event handlers: thin, they validate and call the service layer."""
+"""Referral's event handlers: thin, they validate and call the service layer. A refusal from it
+(`jejaring.shared.refusals`) goes to the DLQ through the shared consumer."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral import service
+from jejaring.referral.cases import close_case, record_case
+from jejaring.referral.facts import Deps
+from jejaring.referral.replies import apply_reply
 from jejaring.referral.schemas import StatusIn
 from jejaring.shared import subjects
 from jejaring.shared.consumer import Handler, PoisonMessage
 from jejaring.shared.envelope import Envelope
-from jejaring.shared.errors import ApiError
 from jejaring.shared.events import CaseClosed, CaseCreated, CaseUpdated, PartnerReplied
 from jejaring.shared.provision import ConsumerSpec
 
@@ -30,21 +32,21 @@ REPLIES_CONSUMER = ConsumerSpec(
 )
 
 
-def case_handler(deps: service.Deps, clock: Callable[[], dt.datetime]) -> Handler:
+def case_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:
     async def on_case_event(session: AsyncSession, envelope: Envelope) -> None:
         """case.v1.* -> routing (created, updated) or cancellation (closed)."""
         data = envelope.data
         if isinstance(data, CaseCreated | CaseUpdated):
-            await service.record_case(session, case=data, deps=deps, now=clock())
+            await record_case(session, case=data, deps=deps, now=clock())
         elif isinstance(data, CaseClosed):
-            await service.close_case(session, closed=data, deps=deps, now=clock())
+            await close_case(session, closed=data, deps=deps, now=clock())
         else:
             raise PoisonMessage(f"unexpected event type {envelope.type} on the CASES stream")
 
     return on_case_event
 
 
-def reply_handler(deps: service.Deps, clock: Callable[[], dt.datetime]) -> Handler:
+def reply_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:
     async def on_reply(session: AsyncSession, envelope: Envelope) -> None:
         """referral.v1.from.<slug>.<status> -> the referral's next status, or the DLQ."""
         reply = envelope.data
@@ -54,17 +56,17 @@ def reply_handler(deps: service.Deps, clock: Callable[[], dt.datetime]) -> Handl
             raise PoisonMessage(
                 f"subject {envelope.nats_subject} does not match the reply's partner and status"
             )
-        try:
-            await service.apply_reply(
-                session,
-                referral=reply.referral_id,
-                slug=reply.partner_slug,
-                reply=StatusIn(status=reply.status, reason=reply.reason, note=reply.note),
-                deps=deps,
-                now=clock(),
-            )
-        except ApiError as exc:
-            e = exc.errors[0]
-            raise PoisonMessage(f"reply refused ({e.code}): {e.message_en}") from None
+        # Parsed as an answer over HTTP is (whitespace stripped): one shape for both ways in.
+        answer = StatusIn(status=reply.status, reason=reply.reason, note=reply.note)
+        await apply_reply(
+            session,
+            referral=reply.referral_id,
+            slug=reply.partner_slug,
+            status=answer.status,
+            reason=answer.reason,
+            note=answer.note,
+            deps=deps,
+            now=clock(),
+        )
 
     return on_reply

@@ -12,8 +12,12 @@ R1 and R5 are intake's: a case that breaks them is refused at the door and never
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from jejaring.referral.errors import IllegalTransition, ReasonRequired
+from jejaring.referral.schemas import Deadlines
 from jejaring.shared import events as ev
 from jejaring.shared.enums import (
     BusinessStatus,
@@ -55,6 +59,15 @@ def business_status_at_request(case: ev.CaseSnapshot, service: Service) -> list[
     if service == Service.LEGAL_AID and case.legal_aid_proof is None:
         return [BusinessStatus.ELIGIBILITY_PENDING]
     return []
+
+
+# --- R4 -------------------------------------------------------------------------------------
+
+
+def acceptance_deadline(deadlines: Mapping[str, Any], risk: RiskLevel) -> dt.timedelta:
+    """How long a partner with these `deadlines` (hours per risk level, defaults for those not
+    given) has to accept a referral of `risk`."""
+    return Deadlines.model_validate(deadlines).for_risk(risk)
 
 
 # --- R6 -------------------------------------------------------------------------------------
@@ -109,6 +122,34 @@ VICTIM_FIELDS: dict[PartnerKind, frozenset[str]] = {
 }
 
 
+class PolicyIncomplete(RuntimeError):
+    """A rule table lacks an entry the code needs (found at start, not at the first case)."""
+
+
+def check_r6(
+    case_fields: Mapping[PartnerKind, frozenset[str]] | None = None,
+    victim_fields: Mapping[PartnerKind, frozenset[str]] | None = None,
+) -> None:
+    """Every PartnerKind has its R6 fields (by default in CASE_FIELDS and VICTIM_FIELDS):
+    without them, every case referred to a partner of that kind would fail at routing."""
+    tables = {
+        "CASE_FIELDS": CASE_FIELDS if case_fields is None else case_fields,
+        "VICTIM_FIELDS": VICTIM_FIELDS if victim_fields is None else victim_fields,
+    }
+    gaps = [
+        f"{name} has no entry for partner kind '{kind.value}'"
+        for name, table in tables.items()
+        for kind in PartnerKind
+        if kind not in table
+    ]
+    if gaps:
+        raise PolicyIncomplete(
+            "R6 (jejaring.referral.policy) is incomplete: "
+            + "; ".join(gaps)
+            + ". Every partner kind needs the fields it may see, even if none."
+        )
+
+
 def partner_view(case: ev.CaseSnapshot, kind: PartnerKind, region: Region) -> ev.PartnerCaseView:
     """The part of `case` a partner of `kind` may see (R6)."""
     fields = CASE_FIELDS[kind]
@@ -159,3 +200,17 @@ def allowed_next(current: ReferralStatus, *, by_partner: bool) -> list[ReferralS
     if by_partner:
         nexts = nexts & PARTNER_MAY_SET
     return sorted(nexts, key=lambda s: list(ReferralStatus).index(s))
+
+
+def partner_moves(current: ReferralStatus, answer: ReferralStatus, *, reason: str | None) -> bool:
+    """Whether a partner's `answer` moves a referral from `current`: False for the same status
+    again (changes nothing); IllegalTransition for a move the state machine does not allow to a
+    partner, ReasonRequired for rejected, failed or cancelled without a reason."""
+    if answer == current:
+        return False
+    allowed = allowed_next(current, by_partner=True)
+    if answer not in allowed:
+        raise IllegalTransition(current, answer, allowed)
+    if answer in REASON_REQUIRED and not reason:
+        raise ReasonRequired(answer)
+    return True

@@ -1,0 +1,129 @@
+"""Case events: the newest snapshot of each case, what a change does to its referrals, closing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jejaring.referral import policy
+from jejaring.referral.facts import Deps, transition
+from jejaring.referral.models import CaseState, Referral
+from jejaring.referral.partners import list_partners
+from jejaring.referral.routing import route_case
+from jejaring.shared import events as ev
+from jejaring.shared.enums import BusinessStatus, PartnerKind, ReferralStatus
+
+
+async def record_case(
+    session: AsyncSession, *, case: ev.CaseSnapshot, deps: Deps, now: dt.datetime
+) -> list[Referral]:
+    """case.v1.created/updated: keep the newest snapshot, apply what changed, route."""
+    state = await session.get(CaseState, case.case_id, with_for_update=True)
+    if state is not None and (state.version >= case.version or state.status == "closed"):
+        return []  # an older or repeated version, or a closed case: nothing to do
+    previous = ev.CaseSnapshot.model_validate(state.snapshot) if state and state.snapshot else None
+    snapshot = case.model_dump(mode="json", exclude={"changed"})
+    first_seen = state is None
+    if state is None:
+        state = CaseState(case_id=case.case_id)
+        session.add(state)
+    state.reference = case.reference
+    state.version = case.version
+    state.status = "open"
+    state.snapshot = snapshot
+    state.updated_at = now
+    await session.flush()
+    if previous is not None:
+        await _apply_changes(session, previous=previous, case=case, deps=deps, now=now)
+    return await route_case(session, case=case, deps=deps, now=now, first_seen=first_seen)
+
+
+async def _apply_changes(
+    session: AsyncSession,
+    *,
+    previous: ev.CaseSnapshot,
+    case: ev.CaseSnapshot,
+    deps: Deps,
+    now: dt.datetime,
+) -> None:
+    """Consent withdrawn from a kind of partner cancels its referrals; a new risk level or a
+    proof of inability to pay updates the open ones."""
+    rows = await session.scalars(select(Referral).where(Referral.case_id == case.case_id))
+    partners = {p.slug: p for p in await list_partners(session)}
+    for r in rows.all():
+        if ReferralStatus(r.status) in policy.FINAL:
+            continue
+        partner = partners.get(r.partner_slug)
+        kind = PartnerKind(partner.kind) if partner else None
+        if kind is not None and kind not in case.consent.scope:
+            await transition(
+                session,
+                r,
+                ReferralStatus.CANCELLED,
+                reason="consent withdrawn",
+                note=None,
+                deps=deps,
+                now=now,
+            )
+            continue
+        changed: list[str] = []
+        if case.risk_level != previous.risk_level:
+            r.risk_level = case.risk_level.value
+            r.priority = policy.priority_of(case).value
+            if r.status == ReferralStatus.REQUESTED and partner is not None:
+                deadline = policy.acceptance_deadline(partner.deadlines, case.risk_level)
+                r.accept_by = min(r.accept_by, now + deadline)
+            changed.append("risk_level")
+        pending = BusinessStatus.ELIGIBILITY_PENDING.value
+        if case.legal_aid_proof is not None and pending in r.business_status:
+            r.business_status = [b for b in r.business_status if b != pending]
+            changed.append("legal_aid_proof")
+        if not changed or kind is None:
+            continue
+        r.sequence += 1
+        r.updated_at = now
+        await deps.outbox.add(
+            session,
+            ev.ReferralUpdated(
+                referral_id=r.id,
+                partner_slug=r.partner_slug,
+                case_reference=r.case_reference,
+                priority=r.priority,
+                accept_by=r.accept_by,
+                business_status=tuple(r.business_status),
+                updated_at=now,
+                case=policy.partner_view(case, kind, deps.region),
+                changed=tuple(changed),
+            ),
+            time=now,
+        )
+
+
+async def close_case(
+    session: AsyncSession, *, closed: ev.CaseClosed, deps: Deps, now: dt.datetime
+) -> None:
+    """case.v1.closed: every referral still open is cancelled (and its partner told)."""
+    state = await session.get(CaseState, closed.case_id, with_for_update=True)
+    if state is not None and state.status == "closed":
+        return
+    if state is None:  # closed before its creation reached us: remember, so it is never routed
+        state = CaseState(case_id=closed.case_id, snapshot={})
+        session.add(state)
+    state.reference = closed.reference
+    state.version = closed.version
+    state.status = "closed"
+    state.updated_at = now
+    rows = await session.scalars(select(Referral).where(Referral.case_id == closed.case_id))
+    for r in rows.all():
+        if ReferralStatus(r.status) not in policy.FINAL:
+            await transition(
+                session,
+                r,
+                ReferralStatus.CANCELLED,
+                reason=f"case closed: {closed.outcome.value}",
+                note=None,
+                deps=deps,
+                now=now,
+            )

@@ -1,0 +1,162 @@
+"""Partners: seeding, registration, tokens and NATS credentials, and what each one holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+import bcrypt
+from pydantic import TypeAdapter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jejaring.referral.errors import PartnerExists, PartnerNotFound, UnknownKelurahan
+from jejaring.referral.facts import log
+from jejaring.referral.models import Partner, Referral
+from jejaring.referral.schemas import PartnerIn
+from jejaring.shared.enums import ReferralStatus
+from jejaring.shared.region import Region
+from jejaring.shared.tokens import new_token, token_hash
+
+
+def read_partner_file(path: Path) -> list[PartnerIn]:
+    """Partners described in a JSON seed file."""
+    return TypeAdapter(list[PartnerIn]).validate_json(path.read_bytes())
+
+
+def _new_partner(data: PartnerIn, *, now: dt.datetime, token: str | None) -> Partner:
+    return Partner(
+        slug=data.slug,
+        name=data.name,
+        kind=data.kind.value,
+        services=[s.value for s in data.services],
+        kelurahan=list(data.kelurahan),
+        contacts=[c.model_dump(mode="json", exclude_none=True) for c in data.contacts],
+        deadlines=data.deadlines.model_dump(),
+        token_hash=token_hash(token) if token else None,
+        active=data.active,
+        created_at=now,
+    )
+
+
+async def seed_partners(session: AsyncSession, *, partners: Sequence[PartnerIn]) -> list[str]:
+    """Add the partners that are not registered yet; return the slugs added.
+
+    Seeded partners get no API token; an admin issues one (`jejaring partner token`).
+    """
+    existing = set((await session.scalars(select(Partner.slug))).all())
+    now = dt.datetime.now(dt.UTC)
+    added = [p.slug for p in partners if p.slug not in existing]
+    for p in partners:
+        if p.slug in added:
+            session.add(_new_partner(p, now=now, token=None))
+    if added:
+        log.info("partners seeded", extra={"partners": added})
+    return added
+
+
+async def add_partner(
+    session: AsyncSession, *, data: PartnerIn, region: Region, now: dt.datetime
+) -> tuple[Partner, str]:
+    """Register a partner; return it with its API token (shown once)."""
+    unknown = [k for k in data.kelurahan if region.kelurahan_by_code(k) is None]
+    if unknown:
+        raise UnknownKelurahan(unknown)
+    if await session.get(Partner, data.slug) is not None:
+        raise PartnerExists(data.slug)
+    token = new_token()
+    partner = _new_partner(data, now=now, token=token)
+    session.add(partner)
+    await session.flush()
+    log.info("partner added", extra={"partner": data.slug, "kind": data.kind.value})
+    return partner, token
+
+
+async def register_partner(
+    session: AsyncSession,
+    *,
+    data: PartnerIn,
+    region: Region,
+    now: dt.datetime,
+    provision_stream: Callable[[str], Awaitable[None]],
+) -> tuple[Partner, str]:
+    """`add_partner` at run time: a new partner's stream and consumer are made first, so a
+    partner is never registered without somewhere to send to."""
+    if await session.get(Partner, data.slug) is None:
+        await provision_stream(data.slug)
+    return await add_partner(session, data=data, region=region, now=now)
+
+
+async def get_partner(session: AsyncSession, *, slug: str, lock: bool = False) -> Partner:
+    partner = await session.get(Partner, slug, with_for_update=lock)
+    if partner is None:
+        raise PartnerNotFound()
+    return partner
+
+
+async def deactivate_partner(session: AsyncSession, *, slug: str) -> Partner:
+    """No new referrals go to the partner; its open referrals stay visible and answerable."""
+    partner = await get_partner(session, slug=slug, lock=True)
+    partner.active = False
+    log.info("partner deactivated", extra={"partner": slug})
+    return partner
+
+
+async def issue_token(session: AsyncSession, *, slug: str) -> tuple[Partner, str]:
+    """A new API token for the partner; the old one stops working."""
+    partner = await get_partner(session, slug=slug, lock=True)
+    token = new_token()
+    partner.token_hash = token_hash(token)
+    log.info("partner token issued", extra={"partner": slug})
+    return partner, token
+
+
+async def issue_nats_credentials(session: AsyncSession, *, slug: str) -> tuple[Partner, str]:
+    """A new NATS password for the partner (its user is `partner-<slug>`); only a bcrypt hash
+    is kept, for the NATS server's configuration. The old password stops working once the
+    configuration is regenerated and reloaded."""
+    partner = await get_partner(session, slug=slug, lock=True)
+    password = new_token()
+    partner.nats_password_hash = bcrypt.hashpw(password.encode(), bcrypt.gensalt(11)).decode()
+    log.info("partner NATS credentials issued", extra={"partner": slug})
+    return partner, password
+
+
+async def nats_users(session: AsyncSession) -> list[tuple[str, str]]:
+    """(slug, bcrypt hash) of every partner that has NATS credentials."""
+    rows = await session.execute(
+        select(Partner.slug, Partner.nats_password_hash)
+        .where(Partner.nats_password_hash.is_not(None))
+        .order_by(Partner.slug)
+    )
+    return [(slug, hashed) for slug, hashed in rows.all()]
+
+
+async def partner_by_token(session: AsyncSession, *, token: str) -> Partner | None:
+    found: Partner | None = await session.scalar(
+        select(Partner).where(Partner.token_hash == token_hash(token))
+    )
+    return found
+
+
+async def list_partners(session: AsyncSession) -> list[Partner]:
+    rows = await session.scalars(select(Partner).order_by(Partner.created_at, Partner.slug))
+    return list(rows.all())
+
+
+async def partner_slugs(session: AsyncSession) -> list[str]:
+    """Every registered partner, active or not (a deactivated one keeps its stream)."""
+    return list((await session.scalars(select(Partner.slug).order_by(Partner.slug))).all())
+
+
+async def partner_referrals(
+    session: AsyncSession, *, slug: str, status: ReferralStatus | None = None
+) -> list[Referral]:
+    """A registered partner's referrals, newest first (at most 500)."""
+    await get_partner(session, slug=slug)
+    query = select(Referral).where(Referral.partner_slug == slug)
+    if status is not None:
+        query = query.where(Referral.status == status.value)
+    rows = await session.scalars(query.order_by(Referral.requested_at.desc()).limit(500))
+    return list(rows.all())

@@ -1,0 +1,48 @@
+"""Partners' answers, over NATS or HTTP: the FHIR Task state machine decides what they move."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jejaring.referral import policy
+from jejaring.referral.errors import ReferralNotHeld
+from jejaring.referral.facts import Deps, log, transition
+from jejaring.referral.models import Referral
+from jejaring.shared.enums import ReferralStatus
+
+
+async def apply_reply(
+    session: AsyncSession,
+    *,
+    referral: uuid.UUID,
+    slug: str,
+    status: ReferralStatus,
+    reason: str | None = None,
+    note: str | None = None,
+    deps: Deps,
+    now: dt.datetime,
+) -> Referral:
+    """Partner `slug` answers `status` (with a reason and a note) about one of its referrals.
+
+    The same answer again changes nothing. Refuses: ReferralNotHeld (no such referral, or not
+    this partner's: logged as a security event), IllegalTransition, ReasonRequired.
+    """
+    r = await session.get(Referral, referral, with_for_update=True)
+    if r is None or r.partner_slug != slug:
+        if r is not None:
+            log.warning(
+                "security event: a partner answered for a referral it does not hold",
+                extra={"security": True, "partner": slug, "referral": str(referral)},
+            )
+        raise ReferralNotHeld()
+    if not policy.partner_moves(ReferralStatus(r.status), status, reason=reason):
+        return r
+    await transition(session, r, status, reason=reason, note=note, deps=deps, now=now)
+    log.info(
+        "referral answered",
+        extra={"referral": str(r.id), "partner": slug, "status": status.value},
+    )
+    return r

@@ -1,0 +1,201 @@
+"""Routing: each need of a case to the first active partner that may take it, or unmet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jejaring.referral import policy
+from jejaring.referral.facts import Deps, fact_fields, log
+from jejaring.referral.models import Partner, Referral, UnmetNeed
+from jejaring.shared import events as ev
+from jejaring.shared.enums import PartnerKind, ReferralStatus, Service
+
+# Referral ids are derived from (case, service, partner): a replayed or re-driven case event
+# yields the same ids, and the unique key holds even across processes.
+REFERRAL_NAMESPACE = uuid.UUID("9a5cf3a4-54d8-4c1e-9f5e-2f0f3c6b7a01")
+
+
+def referral_id(case_id: uuid.UUID, service: Service, slug: str) -> uuid.UUID:
+    return uuid.uuid5(REFERRAL_NAMESPACE, f"{case_id}/{service.value}/{slug}")
+
+
+async def active_partners(session: AsyncSession) -> list[Partner]:
+    rows = await session.scalars(
+        select(Partner).where(Partner.active.is_(True)).order_by(Partner.created_at, Partner.slug)
+    )
+    return list(rows.all())
+
+
+def candidates(
+    partners: list[Partner], *, case: ev.CaseSnapshot, service: Service
+) -> tuple[list[Partner], list[Partner]]:
+    """Active partners offering `service` in the case's kelurahan; and those consent covers."""
+    offering = [
+        p for p in partners if service.value in p.services and p.covers(case.kelurahan_code)
+    ]
+    allowed = [p for p in offering if PartnerKind(p.kind) in case.consent.scope]
+    return offering, allowed
+
+
+async def request_referral(
+    session: AsyncSession,
+    *,
+    case: ev.CaseSnapshot,
+    service: Service,
+    partner: Partner,
+    deps: Deps,
+    now: dt.datetime,
+    escalated_from: uuid.UUID | None = None,
+    clear_unmet: bool = True,
+) -> Referral:
+    """Refer `service` of `case` to `partner`: the row, the request on the partner's stream (its
+    R6 view of the case) and the status event."""
+    deadline = policy.acceptance_deadline(partner.deadlines, case.risk_level)
+    r = Referral(
+        id=referral_id(case.case_id, service, partner.slug),
+        case_id=case.case_id,
+        case_reference=case.reference,
+        partner_slug=partner.slug,
+        service=service.value,
+        status=ReferralStatus.REQUESTED.value,
+        business_status=[b.value for b in policy.business_status_at_request(case, service)],
+        priority=policy.priority_of(case).value,
+        risk_level=case.risk_level.value,
+        kelurahan_code=case.kelurahan_code,
+        accept_by=now + deadline,
+        requested_at=now,
+        updated_at=now,
+        sequence=1,
+        escalated_from=escalated_from,
+        # The request's id, known before the row is written (Nats-Msg-Id = ce-id), so the
+        # reconciler can find it on the partner's stream.
+        request_msg_id=str(uuid.uuid4()),
+    )
+    session.add(r)
+    await deps.outbox.add(
+        session,
+        ev.ReferralRequested(
+            referral_id=r.id,
+            partner_slug=partner.slug,
+            case_reference=case.reference,
+            service=service,
+            priority=r.priority,
+            accept_by=r.accept_by,
+            business_status=tuple(r.business_status),
+            requested_at=now,
+            case=policy.partner_view(case, PartnerKind(partner.kind), deps.region),
+        ),
+        event_id=r.request_msg_id,
+        time=now,
+    )
+    await deps.outbox.add(
+        session, ev.ReferralStatusChanged(**await fact_fields(session, r, now)), time=now
+    )
+    if clear_unmet:
+        await session.execute(
+            delete(UnmetNeed).where(
+                UnmetNeed.case_id == case.case_id, UnmetNeed.service == service.value
+            )
+        )
+    log.info(
+        "referral requested",
+        extra={
+            "referral": str(r.id),
+            "case": case.reference,
+            "partner": partner.slug,
+            "service": service.value,
+            "priority": r.priority,
+        },
+    )
+    return r
+
+
+async def _unmet(
+    session: AsyncSession,
+    *,
+    case: ev.CaseSnapshot,
+    service: Service,
+    reason: str,
+    deps: Deps,
+    now: dt.datetime,
+) -> None:
+    if await session.get(UnmetNeed, (case.case_id, service.value)) is not None:
+        return
+    session.add(
+        UnmetNeed(case_id=case.case_id, service=service.value, reason=reason, recorded_at=now)
+    )
+    await deps.outbox.add(
+        session,
+        ev.ReferralNeedUnmet(
+            case_id=case.case_id,
+            case_reference=case.reference,
+            kelurahan_code=case.kelurahan_code,
+            service=service,
+            reason=reason,
+            occurred_at=now,
+        ),
+        time=now,
+    )
+    log.warning("need unmet", extra={"case": case.reference, "service": service.value})
+
+
+async def route_case(
+    session: AsyncSession,
+    *,
+    case: ev.CaseSnapshot,
+    deps: Deps,
+    now: dt.datetime,
+    first_seen: bool = False,
+) -> list[Referral]:
+    """Refer every needed service that has no referral yet; record the ones nobody can take.
+
+    Idempotent: a service already referred (to any partner) is left alone, so replays,
+    reconciler runs and escalations never duplicate or re-route. `first_seen`: the case has
+    just got its state row, so it can have no referral and no unmet need yet.
+    """
+    routed: set[str] = set()
+    if not first_seen:
+        existing = await session.scalars(
+            select(Referral.service).where(Referral.case_id == case.case_id)
+        )
+        routed = set(existing.all())
+    needed = [s for s in policy.services_needed(case) if s.value not in routed]
+    if not needed:
+        return []
+    partners = await active_partners(session)
+    unmet: set[str] = set()
+    if not first_seen:
+        unmet = set(
+            (
+                await session.scalars(
+                    select(UnmetNeed.service).where(UnmetNeed.case_id == case.case_id)
+                )
+            ).all()
+        )
+    created = []
+    for service in needed:
+        offering, allowed = candidates(partners, case=case, service=service)
+        if not offering:
+            reason = f"no active partner offers {service.value} in kelurahan {case.kelurahan_code}"
+            await _unmet(session, case=case, service=service, reason=reason, deps=deps, now=now)
+        elif not allowed:
+            kinds = sorted({p.kind for p in offering})
+            reason = f"consent does not cover {', '.join(kinds)}"
+            await _unmet(session, case=case, service=service, reason=reason, deps=deps, now=now)
+        else:
+            created.append(
+                await request_referral(
+                    session,
+                    case=case,
+                    service=service,
+                    partner=allowed[0],
+                    deps=deps,
+                    now=now,
+                    clear_unmet=service.value in unmet,
+                )
+            )
+    return created
