@@ -10,7 +10,7 @@ from jejaring.referral import policy
 from jejaring.shared import events as ev
 from jejaring.shared.enums import AgeGroup, PartnerKind, Sex
 from jejaring.shared.region import Region, load_region
-from jejaring.shared.testing import CHILD_NAME, VICTIM_NAME, case_snapshot_fields
+from jejaring.testing import CHILD_NAME, VICTIM_NAME, case_snapshot_fields
 
 ALWAYS = {"kelurahan_code", "kelurahan_name", "risk_level"}  # routing needs them
 VICTIM_ALWAYS = {"sex", "age_group", "is_child"}

@@ -12,7 +12,7 @@ from jejaring.referral.models import Partner
 from jejaring.referral.routing import candidates
 from jejaring.shared import events as ev
 from jejaring.shared.enums import BusinessStatus, PartnerKind, Priority, RiskLevel, Service
-from jejaring.shared.testing import T0, case_snapshot_fields
+from jejaring.testing import T0, case_snapshot_fields
 
 H = dt.timedelta(hours=1)
 
