@@ -112,3 +112,23 @@ def test_the_partner_contract_is_served_as_asyncapi(client: TestClient) -> None:
         "referral.v1.from.<slug>.<status>",
     }
     assert "ReferralRequested" in str(doc["components"]["schemas"])
+
+
+def test_a_partners_contact_is_checked_strictly_though_the_wire_contract_is_tolerant(
+    client: TestClient,
+) -> None:
+    """An admin's typo is refused, naming the field, even though a reader of the wire
+    contract ignores fields it does not know."""
+    typo = {
+        **NEW,
+        "contacts": [
+            {
+                **NEW["contacts"][0],
+                "quiet_hours": {"start": "21:00", "end": "06:00", "ende": "07:00"},
+            }
+        ],
+    }
+    refused = client.post("/api/v1/partners", json=typo, headers=ADMIN)
+    assert refused.status_code == 422, refused.text
+    fields = [(e["field"], e["code"]) for e in refused.json()["detail"]]
+    assert ("contacts.0.quiet_hours.ende", "extra_forbidden") in fields

@@ -9,11 +9,19 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from jejaring.shared.enums import PartnerKind, ReferralStatus, RiskLevel, Service
-from jejaring.shared.events import KelurahanCode, QuietHours, Slug
+from jejaring.shared.events import HourMinute, KelurahanCode, Slug
 
 
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class QuietHoursIn(In):
+    """Local (WITA) hours in which only urgent alerts are sent. Strict, unlike the wire model
+    `events.QuietHours`, which a tolerant reader lets grow."""
+
+    start: HourMinute
+    end: HourMinute
 
 
 class ContactIn(In):
@@ -24,7 +32,7 @@ class ContactIn(In):
         | None
     ) = None
     preferred_channel: Literal["sms", "email"] = "sms"
-    quiet_hours: QuietHours | None = None
+    quiet_hours: QuietHoursIn | None = None
 
     @model_validator(mode="after")
     def _reachable(self) -> ContactIn:
