@@ -25,7 +25,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from sqlalchemy.engine import make_url
 
-from jejaring.shared.natsserver import NatsServer
+from jejaring.shared.messaging.natsserver import NatsServer
 
 PG_URL = os.environ.get("JEJARING_TEST_DATABASE_URL", "").strip()
 USE_CONTAINERS = os.environ.get("JEJARING_TEST_CONTAINERS") == "1"

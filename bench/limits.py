@@ -18,8 +18,13 @@ import nats
 from sqlalchemy import Column, MetaData, String, Table, Text
 
 from jejaring.shared import db
-from jejaring.shared.natsserver import NatsServer
-from jejaring.shared.provision import ConsumerSpec, StreamSpec, ensure_consumer, ensure_stream
+from jejaring.shared.messaging.natsserver import NatsServer
+from jejaring.shared.messaging.provision import (
+    ConsumerSpec,
+    StreamSpec,
+    ensure_consumer,
+    ensure_stream,
+)
 
 BODY = b'{"case_reference": "BPT-2026-000001", "service": "legal_aid"}' + b" " * 600
 

@@ -29,8 +29,9 @@ from nats.aio.client import Client as NATS
 from sqlalchemy import text
 
 from jejaring.cli import natsconfig
-from jejaring.shared import db, subjects
-from jejaring.shared.natsserver import free_port
+from jejaring.shared import db
+from jejaring.shared.contract import subjects
+from jejaring.shared.messaging.natsserver import free_port
 from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
 
 SERVICES = ("intake", "referral", "notify")

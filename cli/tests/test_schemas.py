@@ -9,8 +9,8 @@ from pathlib import Path
 
 import jsonschema
 
-from jejaring.shared.envelope import encode
-from jejaring.shared.events import BY_CE_TYPE
+from jejaring.shared.contract.envelope import encode
+from jejaring.shared.contract.events import BY_CE_TYPE
 from jejaring.testing import sample_events
 
 REPO = Path(__file__).resolve().parents[2]

@@ -30,7 +30,7 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
 from jejaring.cli import natsconfig
-from jejaring.shared.natsserver import die_with_parent, free_port
+from jejaring.shared.messaging.natsserver import die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_DIR = ROOT / "deploy" / "nats" / "cluster"

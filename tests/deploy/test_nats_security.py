@@ -15,8 +15,8 @@ from nats.aio.client import Client as NATS
 from nats.errors import TimeoutError as NatsTimeout
 
 from jejaring.cli import natsconfig
-from jejaring.shared.natsserver import NatsServer
-from jejaring.shared.provision import (
+from jejaring.shared.messaging.natsserver import NatsServer
+from jejaring.shared.messaging.provision import (
     agency_consumer_spec,
     agency_stream_spec,
     contract_streams,

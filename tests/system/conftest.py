@@ -27,7 +27,7 @@ from sqlalchemy import TextClause, text
 
 from jejaring.shared import db
 from jejaring.shared.db import UtcDateTime
-from jejaring.shared.natsserver import NatsServer, free_port
+from jejaring.shared.messaging.natsserver import NatsServer, free_port
 from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
 
 ADMIN = "admin-token-for-fault-tests-000000"

@@ -10,8 +10,8 @@ import time
 
 import nats
 
-from jejaring.shared import subjects
-from jejaring.shared.events import CaseCreated, CaseUpdated
+from jejaring.shared.contract import subjects
+from jejaring.shared.contract.events import CaseCreated, CaseUpdated
 
 UNKNOWN = {  # a subject each service's consumer reads, and a type no service knows yet
     "case.v1.reopened": "org.jejaring.case.reopened.v1",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from jejaring.shared.natsserver import free_port
+from jejaring.shared.messaging.natsserver import free_port
 from jejaring.testing import wait_status
 
 JEJARING = str(Path(sys.executable).parent / "jejaring")

@@ -21,10 +21,10 @@ import uuid
 import nats
 import pytest
 
-from jejaring.shared import envelope
-from jejaring.shared.enums import ReferralStatus
-from jejaring.shared.events import PartnerReplied
-from jejaring.shared.natsserver import free_port
+from jejaring.shared.contract import envelope
+from jejaring.shared.contract.enums import ReferralStatus
+from jejaring.shared.contract.events import PartnerReplied
+from jejaring.shared.messaging.natsserver import free_port
 
 
 def test_intake_killed_after_commit_before_publish(system) -> None:

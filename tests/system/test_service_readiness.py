@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from jejaring.shared.natsserver import NatsServer, free_port
+from jejaring.shared.messaging.natsserver import NatsServer, free_port
 from jejaring.testing import wait_status
 
 SERVICES = ["intake", "referral", "notify"]

@@ -9,7 +9,7 @@ import sys
 import nats
 
 from jejaring.shared import db
-from jejaring.shared.outbox import OutboxRelay
+from jejaring.shared.messaging.outbox import OutboxRelay
 
 
 async def main(database_url: str, nats_url: str) -> None:

@@ -14,16 +14,21 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from jejaring.shared import envelope
-from jejaring.shared.consumer import (
+from jejaring.shared.contract import envelope
+from jejaring.shared.messaging.consumer import (
     DLQ_REASON,
     DLQ_SUBJECT,
     IdempotentConsumer,
     PoisonMessage,
 )
-from jejaring.shared.provision import ConsumerSpec, contract_streams, ensure_consumer, ensure_stream
+from jejaring.shared.messaging.provision import (
+    ConsumerSpec,
+    contract_streams,
+    ensure_consumer,
+    ensure_stream,
+)
+from jejaring.shared.messaging.tables import inbox
 from jejaring.shared.refusals import Conflict
-from jejaring.shared.tables import inbox
 from jejaring.testing import effects, sample_events
 
 CASE = sample_events()[0]
@@ -187,7 +192,7 @@ async def test_a_newer_producers_events_flow_through_without_a_dlq_entry(
         await count_effect(session, env)
 
     consumer = consumer_for(plumbing, js, record)
-    with caplog.at_level(logging.INFO, logger="jejaring.shared.consumer"):
+    with caplog.at_level(logging.INFO, logger="jejaring.shared.messaging.consumer"):
         async with running(consumer):  # one fetch brings all four: the batch path
             await until(lambda: _eq(_handled(consumer), 2))
             await until(lambda: _pending_acks(js, 0))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from jejaring.shared.db import is_transient_db_error, read_only
-from jejaring.shared.tables import outbox
+from jejaring.shared.messaging.tables import outbox
 from jejaring.testing import effects
 
 

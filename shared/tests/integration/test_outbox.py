@@ -13,10 +13,10 @@ import nats
 import pytest
 from sqlalchemy import func, select
 
-from jejaring.shared.natsserver import NatsServer
-from jejaring.shared.outbox import Outbox, OutboxRelay
-from jejaring.shared.provision import StreamSpec, ensure_stream
-from jejaring.shared.tables import outbox
+from jejaring.shared.messaging.natsserver import NatsServer
+from jejaring.shared.messaging.outbox import Outbox, OutboxRelay
+from jejaring.shared.messaging.provision import StreamSpec, ensure_stream
+from jejaring.shared.messaging.tables import outbox
 from jejaring.testing import sample_events
 
 PG_ONLY = [pytest.param("postgresql", marks=pytest.mark.postgres)]

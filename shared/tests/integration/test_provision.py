@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from nats.js.api import StorageType
 
-from jejaring.shared.provision import (
+from jejaring.shared.messaging.provision import (
     ConsumerSpec,
     ProvisioningDrift,
     StreamSpec,

@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from jejaring.shared import envelope, subjects
-from jejaring.shared.enums import AgeGroup, ViolenceForm
-from jejaring.shared.events import BY_CE_TYPE, EVENT_TYPES, QuietHours, json_schemas
+from jejaring.shared.contract import envelope, subjects
+from jejaring.shared.contract.enums import AgeGroup, ViolenceForm
+from jejaring.shared.contract.events import BY_CE_TYPE, EVENT_TYPES, QuietHours, json_schemas
 from jejaring.testing import CHILD_NAME, sample_events
 
 CASE = sample_events()[0]

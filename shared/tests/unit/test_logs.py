@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from jejaring.shared import db
-from jejaring.shared.events import Victim
+from jejaring.shared.contract.events import Victim
 from jejaring.shared.logs import JsonFormatter
 
 NAME = "Putri Ayu Lestari"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jejaring.shared.errors import status_of
 from jejaring.shared.refusals import Conflict, FieldError, Forbidden, Invalid, NotFound, Refusal
+from jejaring.shared.web.errors import status_of
 
 
 class IllegalTransition(Conflict):

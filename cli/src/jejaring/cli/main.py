@@ -38,7 +38,7 @@ def schemas(
     """Write the JSON Schema of every event payload into OUT (one file per CloudEvents type)."""
     out.mkdir(parents=True, exist_ok=True)
     written = 0
-    from jejaring.shared.events import json_schemas
+    from jejaring.shared.contract.events import json_schemas
 
     for ce_type, schema in json_schemas().items():
         path = out / f"{ce_type}.json"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import bcrypt
 
-from jejaring.shared import subjects
-from jejaring.shared.tokens import new_token
+from jejaring.shared.contract import subjects
+from jejaring.shared.web.tokens import new_token
 
 SERVICES = ("intake", "referral", "notify")
 

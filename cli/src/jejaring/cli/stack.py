@@ -22,8 +22,13 @@ from typing import TextIO
 import httpx
 
 from jejaring.cli import natsconfig
-from jejaring.shared.natsserver import NatsServer, NatsServerError, die_with_parent, port_free
-from jejaring.shared.tokens import new_token
+from jejaring.shared.messaging.natsserver import (
+    NatsServer,
+    NatsServerError,
+    die_with_parent,
+    port_free,
+)
+from jejaring.shared.web.tokens import new_token
 
 SERVICES = ("intake", "referral", "notify")
 

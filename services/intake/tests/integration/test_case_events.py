@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from jejaring.intake.app import create_app
 from jejaring.intake.settings import IntakeSettings
-from jejaring.shared import envelope
-from jejaring.shared.enums import ReferralStatus
-from jejaring.shared.events import CaseCreated, ReferralStatusChanged
+from jejaring.shared.contract import envelope
+from jejaring.shared.contract.enums import ReferralStatus
+from jejaring.shared.contract.events import CaseCreated, ReferralStatusChanged
 from jejaring.testing import sample_events, until
 
 ADMIN = "admin-token-for-tests-0123456789"

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from jejaring.intake.app import create_runtime
 from jejaring.intake.models import ReferralView
 from jejaring.intake.settings import IntakeSettings
-from jejaring.shared.enums import ReferralStatus
-from jejaring.shared.envelope import encode
-from jejaring.shared.events import ReferralStatusChanged
+from jejaring.shared.contract.enums import ReferralStatus
+from jejaring.shared.contract.envelope import encode
+from jejaring.shared.contract.events import ReferralStatusChanged
 from jejaring.testing import sample_events
 
 

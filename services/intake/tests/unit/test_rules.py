@@ -9,7 +9,7 @@ import pytest
 
 from jejaring.intake import rules
 from jejaring.intake.rules import Age, Consent, Victim
-from jejaring.shared.enums import AgeGroup, ConsentGiver, Service, ViolenceForm
+from jejaring.shared.contract.enums import AgeGroup, ConsentGiver, Service, ViolenceForm
 from jejaring.shared.refusals import FieldError
 from jejaring.shared.region import load_region
 

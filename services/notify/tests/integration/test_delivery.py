@@ -22,10 +22,10 @@ from fastapi.testclient import TestClient
 
 from jejaring.notify.app import create_app
 from jejaring.notify.settings import NotifySettings
-from jejaring.shared import envelope
-from jejaring.shared import events as ev
-from jejaring.shared.enums import Priority, ReferralStatus
-from jejaring.shared.natsserver import free_port
+from jejaring.shared.contract import envelope
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import Priority, ReferralStatus
+from jejaring.shared.messaging.natsserver import free_port
 from jejaring.testing import CHILD_NAME, ShiftedClock, sample_events, until
 
 ADMIN = "admin-token-for-tests-0123456789"

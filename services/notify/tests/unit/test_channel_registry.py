@@ -24,7 +24,7 @@ from jejaring.notify.registry import (
 )
 from jejaring.notify.service import Dispatcher
 from jejaring.notify.settings import NotifySettings
-from jejaring.shared import events as ev
+from jejaring.shared.contract import events as ev
 
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
 PHONE, EMAIL = "+62 811 0000 301", "p@example.org"

@@ -10,8 +10,8 @@ import pytest
 from jejaring.notify import render, triggers
 from jejaring.notify.models import Delivery
 from jejaring.notify.service import quiet_until
-from jejaring.shared import events as ev
-from jejaring.shared.enums import Priority, ReferralStatus
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import Priority, ReferralStatus
 from jejaring.testing import CHILD_NAME, VICTIM_NAME, sample_events
 
 FORBIDDEN = [

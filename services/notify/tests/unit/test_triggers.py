@@ -6,8 +6,8 @@ import pytest
 
 from jejaring.notify import triggers
 from jejaring.notify.models import RecipientRole
-from jejaring.shared import events as ev
-from jejaring.shared.enums import Priority, ReferralStatus
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import Priority, ReferralStatus
 from jejaring.testing import sample_events
 
 P1 = ev.Contact(name="Piket PPA", phone="+62 811 0000 101")

@@ -20,9 +20,9 @@ from jejaring.intake.app import create_app as create_intake
 from jejaring.intake.settings import IntakeSettings
 from jejaring.referral.app import create_app as create_referral
 from jejaring.referral.settings import ReferralSettings
-from jejaring.shared import envelope, subjects
-from jejaring.shared.enums import ReferralStatus
-from jejaring.shared.events import PartnerReplied, ReferralRequested
+from jejaring.shared.contract import envelope, subjects
+from jejaring.shared.contract.enums import ReferralStatus
+from jejaring.shared.contract.events import PartnerReplied, ReferralRequested
 from jejaring.testing import until
 
 ADMIN = "admin-token-for-tests-0123456789"

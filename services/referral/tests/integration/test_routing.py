@@ -23,15 +23,16 @@ from jejaring.referral.models import Referral, UnmetNeed
 from jejaring.referral.partners import read_partner_file
 from jejaring.referral.schemas import PartnerIn
 from jejaring.referral.settings import DEFAULT_PARTNERS_FILE
-from jejaring.shared import db, envelope
-from jejaring.shared import events as ev
-from jejaring.shared.enums import PartnerKind, ReferralStatus, RiskLevel, Service
-from jejaring.shared.errors import status_of
+from jejaring.shared import db
+from jejaring.shared.contract import envelope
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import PartnerKind, ReferralStatus, RiskLevel, Service
+from jejaring.shared.messaging.outbox import Outbox
+from jejaring.shared.messaging.tables import outbox
 from jejaring.shared.migrate import migrate
-from jejaring.shared.outbox import Outbox
 from jejaring.shared.refusals import Refusal
 from jejaring.shared.region import load_region
-from jejaring.shared.tables import outbox
+from jejaring.shared.web.errors import status_of
 from jejaring.testing import CHILD_NAME, case_snapshot_fields
 
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)

@@ -8,8 +8,8 @@ import pytest
 
 from jejaring.referral import policy
 from jejaring.referral.errors import IllegalTransition, ReasonRequired
-from jejaring.shared.enums import ReferralStatus as S
-from jejaring.shared.errors import status_of
+from jejaring.shared.contract.enums import ReferralStatus as S
+from jejaring.shared.web.errors import status_of
 
 PARTNER_MOVES = {
     S.REQUESTED: {S.ACCEPTED, S.REJECTED},

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from jejaring.referral import policy
-from jejaring.shared import events as ev
-from jejaring.shared.enums import AgeGroup, PartnerKind, Sex
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import AgeGroup, PartnerKind, Sex
 from jejaring.shared.region import Region, load_region
 from jejaring.testing import CHILD_NAME, VICTIM_NAME, case_snapshot_fields
 

@@ -10,8 +10,8 @@ import pytest
 from jejaring.referral import policy
 from jejaring.referral.models import Partner
 from jejaring.referral.routing import candidates
-from jejaring.shared import events as ev
-from jejaring.shared.enums import BusinessStatus, PartnerKind, Priority, RiskLevel, Service
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import BusinessStatus, PartnerKind, Priority, RiskLevel, Service
 from jejaring.testing import T0, case_snapshot_fields
 
 H = dt.timedelta(hours=1)

@@ -9,7 +9,7 @@ import pytest
 from jejaring.referral import policy
 from jejaring.referral.app import create_runtime
 from jejaring.referral.settings import ReferralSettings
-from jejaring.shared.enums import PartnerKind
+from jejaring.shared.contract.enums import PartnerKind
 
 
 def settings(tmp_path: Path) -> ReferralSettings:

@@ -15,7 +15,7 @@ import pytest
 from jejaring.referral import deadlines, repair
 from jejaring.referral.app import create_runtime
 from jejaring.referral.settings import ReferralSettings
-from jejaring.shared import runtime as shared_runtime
+from jejaring.shared.messaging import runtime as shared_runtime
 
 
 class FakeSession:

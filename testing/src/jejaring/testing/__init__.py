@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
-from jejaring.shared import events as ev
-from jejaring.shared.enums import (
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import (
     AgeGroup,
     BusinessStatus,
     CaseOutcome,

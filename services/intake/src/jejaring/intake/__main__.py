@@ -2,7 +2,7 @@
 
 from jejaring.intake.app import create_app
 from jejaring.intake.settings import IntakeSettings
-from jejaring.shared.serve import serve
+from jejaring.shared.web.serve import serve
 
 
 def main() -> None:

@@ -29,9 +29,9 @@ from jejaring.intake.schemas import (
     UserOut,
 )
 from jejaring.intake.settings import IntakeSettings
+from jejaring.shared.contract.enums import RiskLevel
 from jejaring.shared.db import read_only
-from jejaring.shared.enums import RiskLevel
-from jejaring.shared.outbox import Outbox
+from jejaring.shared.messaging.outbox import Outbox
 from jejaring.shared.region import Region
 
 Clock = Callable[[], dt.datetime]

@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from jejaring.intake.api import Clock, Context, router
 from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER, on_referral_event
 from jejaring.intake.settings import IntakeSettings
-from jejaring.shared.http import service_app
-from jejaring.shared.provision import contract_streams
+from jejaring.shared.messaging.provision import contract_streams
+from jejaring.shared.messaging.runtime import ServiceRuntime, Subscription
 from jejaring.shared.region import load_region
-from jejaring.shared.runtime import ServiceRuntime, Subscription
+from jejaring.shared.web.http import service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake.errors import RoleNotAllowed
 from jejaring.intake.models import User
-from jejaring.shared.errors import unauthorized
-from jejaring.shared.tokens import bearer_token, same_token, token_hash
+from jejaring.shared.web.errors import unauthorized
+from jejaring.shared.web.tokens import bearer_token, same_token, token_hash
 
 BOOTSTRAP_ADMIN_ID = uuid.UUID(int=0)
 

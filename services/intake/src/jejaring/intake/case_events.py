@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake.auth import Principal
 from jejaring.intake.models import Case, User
-from jejaring.shared import events as ev
+from jejaring.shared.contract import events as ev
 
 
 async def snapshot(

@@ -29,9 +29,9 @@ from jejaring.intake.errors import (
 )
 from jejaring.intake.models import Case
 from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn
-from jejaring.shared import events as ev
-from jejaring.shared.enums import RiskLevel, Service, ViolenceForm
-from jejaring.shared.outbox import Outbox
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import RiskLevel, Service, ViolenceForm
+from jejaring.shared.messaging.outbox import Outbox
 from jejaring.shared.refusals import Invalid
 from jejaring.shared.region import Region
 

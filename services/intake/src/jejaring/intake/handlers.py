@@ -5,16 +5,16 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake import read_model
-from jejaring.shared import subjects
-from jejaring.shared.consumer import PoisonMessage
-from jejaring.shared.envelope import Envelope
-from jejaring.shared.events import (
+from jejaring.shared.contract import subjects
+from jejaring.shared.contract.envelope import Envelope
+from jejaring.shared.contract.events import (
     ReferralEscalated,
     ReferralNeedUnmet,
     ReferralOverdue,
     ReferralStatusChanged,
 )
-from jejaring.shared.provision import ConsumerSpec
+from jejaring.shared.messaging.consumer import PoisonMessage
+from jejaring.shared.messaging.provision import ConsumerSpec
 
 REFERRAL_EVENTS_CONSUMER = ConsumerSpec(
     stream=subjects.REFERRAL_EVENTS_STREAM,

@@ -9,7 +9,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake.models import ReferralView, UnmetNeed
-from jejaring.shared import events as ev
+from jejaring.shared.contract import events as ev
 from jejaring.shared.db import upsert_if_newer
 
 

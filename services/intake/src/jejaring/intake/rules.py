@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from jejaring.shared.enums import AgeGroup, ConsentGiver, Service, ViolenceForm
+from jejaring.shared.contract.enums import AgeGroup, ConsentGiver, Service, ViolenceForm
 from jejaring.shared.refusals import FieldError
 from jejaring.shared.region import Region
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from jejaring.shared.enums import (
+from jejaring.shared.contract.enums import (
     AgeGroup,
     CaseOutcome,
     ConsentGiver,

@@ -14,7 +14,7 @@ from jejaring.intake.models import User
 from jejaring.intake.schemas import UserIn
 from jejaring.shared.refusals import Invalid
 from jejaring.shared.region import Region
-from jejaring.shared.tokens import new_token, token_hash
+from jejaring.shared.web.tokens import new_token, token_hash
 
 
 async def create_user(session: AsyncSession, *, data: UserIn, region: Region) -> tuple[User, str]:

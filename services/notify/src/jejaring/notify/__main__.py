@@ -2,7 +2,7 @@
 
 from jejaring.notify.app import create_app
 from jejaring.notify.settings import NotifySettings
-from jejaring.shared.serve import serve
+from jejaring.shared.web.serve import serve
 
 
 def main() -> None:

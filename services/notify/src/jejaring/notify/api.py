@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jejaring.notify import service
 from jejaring.notify.models import DeliveryStatus
 from jejaring.notify.settings import NotifySettings
-from jejaring.shared.errors import unauthorized
-from jejaring.shared.tokens import bearer_token, same_token
+from jejaring.shared.web.errors import unauthorized
+from jejaring.shared.web.tokens import bearer_token, same_token
 
 
 @dataclass(frozen=True)

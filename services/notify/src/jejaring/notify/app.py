@@ -17,9 +17,9 @@ from jejaring.notify.handlers import REFERRAL_EVENTS_CONSUMER, referral_event_ha
 from jejaring.notify.registry import CHANNELS
 from jejaring.notify.service import DISPATCH_BATCH, Dispatcher
 from jejaring.notify.settings import NotifySettings
-from jejaring.shared.http import service_app
-from jejaring.shared.provision import contract_streams
-from jejaring.shared.runtime import ServiceRuntime, Subscription
+from jejaring.shared.messaging.provision import contract_streams
+from jejaring.shared.messaging.runtime import ServiceRuntime, Subscription
+from jejaring.shared.web.http import service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 log = logging.getLogger(__name__)

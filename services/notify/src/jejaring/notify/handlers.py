@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.notify import service
 from jejaring.notify.settings import NotifySettings
-from jejaring.shared import subjects
-from jejaring.shared.consumer import Handler
+from jejaring.shared.contract import subjects
+from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.db import on_commit
-from jejaring.shared.envelope import Envelope
-from jejaring.shared.provision import ConsumerSpec
+from jejaring.shared.messaging.consumer import Handler
+from jejaring.shared.messaging.provision import ConsumerSpec
 
 REFERRAL_EVENTS_CONSUMER = ConsumerSpec(
     stream=subjects.REFERRAL_EVENTS_STREAM,

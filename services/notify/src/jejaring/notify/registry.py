@@ -21,7 +21,7 @@ from typing import NamedTuple, get_args
 
 from jejaring.notify.channels import Channel, FileChannel, SmsGatewayChannel, SmtpChannel
 from jejaring.notify.settings import Backend, NotifySettings
-from jejaring.shared import events as ev
+from jejaring.shared.contract import events as ev
 
 # Builds a channel's sender from the settings; it is given the channel's name.
 Builder = Callable[[NotifySettings, str], Channel]

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from jejaring.notify.models import RecipientRole
-from jejaring.shared import events as ev
-from jejaring.shared.enums import Lang, Service
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import Lang, Service
 
 _env = Environment(
     loader=PackageLoader("jejaring.notify", "templates"),

@@ -26,9 +26,9 @@ from jejaring.notify.channels import Channel, SendError
 from jejaring.notify.models import DUE, Delivery, DeliveryStatus
 from jejaring.notify.registry import CHANNELS, ChannelRegistry
 from jejaring.notify.settings import NotifySettings
-from jejaring.shared import events as ev
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.db import insert_or_ignore, single_writer
-from jejaring.shared.envelope import Envelope
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from jejaring.notify.models import RecipientRole
 from jejaring.notify.registry import CHANNELS, ChannelRegistry, Route
-from jejaring.shared import events as ev
-from jejaring.shared.enums import Priority, ReferralStatus
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import Priority, ReferralStatus
 
 
 @dataclass(frozen=True)

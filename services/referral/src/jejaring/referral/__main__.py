@@ -2,7 +2,7 @@
 
 from jejaring.referral.app import create_app
 from jejaring.referral.settings import ReferralSettings
-from jejaring.shared.serve import serve
+from jejaring.shared.web.serve import serve
 
 
 def main() -> None:

@@ -26,13 +26,13 @@ from jejaring.referral.schemas import (
     StatusIn,
 )
 from jejaring.referral.settings import ReferralSettings
-from jejaring.shared import subjects
+from jejaring.shared.contract import subjects
+from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.db import read_only
-from jejaring.shared.enums import ReferralStatus
-from jejaring.shared.errors import api_error, unauthorized
-from jejaring.shared.provision import agency_consumer_spec, agency_stream_spec
-from jejaring.shared.runtime import ServiceRuntime
-from jejaring.shared.tokens import bearer_token, same_token
+from jejaring.shared.messaging.provision import agency_consumer_spec, agency_stream_spec
+from jejaring.shared.messaging.runtime import ServiceRuntime
+from jejaring.shared.web.errors import api_error, unauthorized
+from jejaring.shared.web.tokens import bearer_token, same_token
 
 Clock = Callable[[], dt.datetime]
 

@@ -14,10 +14,14 @@ from jejaring.referral.api import Clock, Context, docs_router, router
 from jejaring.referral.facts import Deps
 from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER, case_handler, reply_handler
 from jejaring.referral.settings import ReferralSettings
-from jejaring.shared.http import service_app
-from jejaring.shared.provision import agency_consumer_spec, agency_stream_spec, contract_streams
+from jejaring.shared.messaging.provision import (
+    agency_consumer_spec,
+    agency_stream_spec,
+    contract_streams,
+)
+from jejaring.shared.messaging.runtime import ServiceRuntime, Subscription, periodic
 from jejaring.shared.region import load_region
-from jejaring.shared.runtime import ServiceRuntime, Subscription, periodic
+from jejaring.shared.web.http import service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 log = logging.getLogger(__name__)

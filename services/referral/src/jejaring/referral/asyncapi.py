@@ -10,7 +10,7 @@ from typing import Any
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 
-from jejaring.shared.events import (
+from jejaring.shared.contract.events import (
     PartnerReplied,
     ReferralCancelled,
     ReferralRequested,

@@ -12,8 +12,8 @@ from jejaring.referral.facts import Deps, transition
 from jejaring.referral.models import CaseState, Referral
 from jejaring.referral.partners import list_partners
 from jejaring.referral.routing import route_case
-from jejaring.shared import events as ev
-from jejaring.shared.enums import BusinessStatus, PartnerKind, ReferralStatus
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import BusinessStatus, PartnerKind, ReferralStatus
 
 
 async def record_case(

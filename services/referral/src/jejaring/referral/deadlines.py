@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jejaring.referral.facts import Deps, fact_fields, log
 from jejaring.referral.models import CaseState, Referral
 from jejaring.referral.routing import active_partners, candidates, request_referral
-from jejaring.shared import events as ev
-from jejaring.shared.enums import BusinessStatus, ReferralStatus, Service
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import BusinessStatus, ReferralStatus, Service
 
 
 async def check_deadlines(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jejaring.shared.enums import ReferralStatus
+from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.refusals import Conflict, FieldError, Forbidden, Invalid, NotFound
 
 # --- partners -------------------------------------------------------------------------------

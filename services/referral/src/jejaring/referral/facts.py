@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.referral.models import CaseState, Partner, Referral
-from jejaring.shared import events as ev
-from jejaring.shared.enums import ReferralStatus
-from jejaring.shared.outbox import Outbox
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import ReferralStatus
+from jejaring.shared.messaging.outbox import Outbox
 from jejaring.shared.region import Region
 
 # Referral's business modules all log under the one name their records have always carried.

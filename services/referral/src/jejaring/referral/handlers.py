@@ -12,11 +12,11 @@ from jejaring.referral.cases import close_case, record_case
 from jejaring.referral.facts import Deps
 from jejaring.referral.replies import apply_reply
 from jejaring.referral.schemas import StatusIn
-from jejaring.shared import subjects
-from jejaring.shared.consumer import Handler, PoisonMessage
-from jejaring.shared.envelope import Envelope
-from jejaring.shared.events import CaseClosed, CaseCreated, CaseUpdated, PartnerReplied
-from jejaring.shared.provision import ConsumerSpec
+from jejaring.shared.contract import subjects
+from jejaring.shared.contract.envelope import Envelope
+from jejaring.shared.contract.events import CaseClosed, CaseCreated, CaseUpdated, PartnerReplied
+from jejaring.shared.messaging.consumer import Handler, PoisonMessage
+from jejaring.shared.messaging.provision import ConsumerSpec
 
 CASES_CONSUMER = ConsumerSpec(
     stream=subjects.CASES_STREAM,

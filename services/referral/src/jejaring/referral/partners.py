@@ -15,9 +15,9 @@ from jejaring.referral.errors import PartnerExists, PartnerNotFound, UnknownKelu
 from jejaring.referral.facts import log
 from jejaring.referral.models import Partner, Referral
 from jejaring.referral.schemas import PartnerIn
-from jejaring.shared.enums import ReferralStatus
+from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.region import Region
-from jejaring.shared.tokens import new_token, token_hash
+from jejaring.shared.web.tokens import new_token, token_hash
 
 
 def read_partner_file(path: Path) -> list[PartnerIn]:

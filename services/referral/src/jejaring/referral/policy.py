@@ -18,8 +18,8 @@ from typing import Any
 
 from jejaring.referral.errors import IllegalTransition, ReasonRequired
 from jejaring.referral.schemas import Deadlines
-from jejaring.shared import events as ev
-from jejaring.shared.enums import (
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import (
     BusinessStatus,
     PartnerKind,
     Priority,

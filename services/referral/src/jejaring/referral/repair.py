@@ -16,11 +16,11 @@ from jejaring.referral import policy
 from jejaring.referral.facts import Deps, log
 from jejaring.referral.models import CaseState, Referral
 from jejaring.referral.routing import route_case
-from jejaring.shared import events as ev
-from jejaring.shared import subjects
-from jejaring.shared.enums import ReferralStatus, RiskLevel, Service
-from jejaring.shared.envelope import NATS_MSG_ID, OutgoingMessage
-from jejaring.shared.tables import outbox
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract import subjects
+from jejaring.shared.contract.enums import ReferralStatus, RiskLevel, Service
+from jejaring.shared.contract.envelope import NATS_MSG_ID, OutgoingMessage
+from jejaring.shared.messaging.tables import outbox
 
 REPAIR_PACE = 50  # stream checks between short pauses
 

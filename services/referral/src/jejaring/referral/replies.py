@@ -11,7 +11,7 @@ from jejaring.referral import policy
 from jejaring.referral.errors import ReferralNotHeld
 from jejaring.referral.facts import Deps, log, transition
 from jejaring.referral.models import Referral
-from jejaring.shared.enums import ReferralStatus
+from jejaring.shared.contract.enums import ReferralStatus
 
 
 async def apply_reply(

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jejaring.referral import policy
 from jejaring.referral.facts import Deps, fact_fields, log
 from jejaring.referral.models import Partner, Referral, UnmetNeed
-from jejaring.shared import events as ev
-from jejaring.shared.enums import PartnerKind, ReferralStatus, Service
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import PartnerKind, ReferralStatus, Service
 
 # Referral ids are derived from (case, service, partner): a replayed or re-driven case event
 # yields the same ids, and the unique key holds even across processes.

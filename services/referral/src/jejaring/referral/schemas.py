@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from jejaring.shared.enums import PartnerKind, ReferralStatus, RiskLevel, Service
-from jejaring.shared.events import HourMinute, KelurahanCode, Slug
+from jejaring.shared.contract.enums import PartnerKind, ReferralStatus, RiskLevel, Service
+from jejaring.shared.contract.events import HourMinute, KelurahanCode, Slug
 
 
 class In(BaseModel):

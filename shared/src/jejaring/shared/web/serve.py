@@ -9,7 +9,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from jejaring.shared.logs import configure_logging
-from jejaring.shared.natsserver import port_free
+from jejaring.shared.messaging.natsserver import port_free
 from jejaring.shared.settings import ServiceSettings
 
 

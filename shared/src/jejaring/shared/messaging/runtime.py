@@ -23,17 +23,17 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from jejaring.shared import db
-from jejaring.shared.consumer import Handler, IdempotentConsumer
-from jejaring.shared.messaging import connect
-from jejaring.shared.migrate import migrate
-from jejaring.shared.outbox import Outbox, OutboxRelay
-from jejaring.shared.provision import (
+from jejaring.shared.messaging.connection import connect
+from jejaring.shared.messaging.consumer import Handler, IdempotentConsumer
+from jejaring.shared.messaging.outbox import Outbox, OutboxRelay
+from jejaring.shared.messaging.provision import (
     ConsumerSpec,
     ProvisioningDrift,
     StreamSpec,
     ensure_consumer,
     ensure_stream,
 )
+from jejaring.shared.migrate import migrate
 from jejaring.shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)

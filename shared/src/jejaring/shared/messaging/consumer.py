@@ -35,18 +35,18 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.shared import subjects
-from jejaring.shared.db import insert_or_ignore, is_transient_db_error
-from jejaring.shared.envelope import (
+from jejaring.shared.contract import subjects
+from jejaring.shared.contract.envelope import (
     NATS_MSG_ID,
     Envelope,
     EnvelopeError,
     UnknownEventType,
     decode,
 )
-from jejaring.shared.provision import ConsumerSpec
+from jejaring.shared.db import insert_or_ignore, is_transient_db_error
+from jejaring.shared.messaging.provision import ConsumerSpec
+from jejaring.shared.messaging.tables import inbox
 from jejaring.shared.refusals import Refusal
-from jejaring.shared.tables import inbox
 
 log = logging.getLogger(__name__)
 

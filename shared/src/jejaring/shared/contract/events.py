@@ -18,8 +18,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from jejaring.shared import subjects
-from jejaring.shared.enums import (
+from jejaring.shared.contract import subjects
+from jejaring.shared.contract.enums import (
     AgeGroup,
     BusinessStatus,
     CaseOutcome,

@@ -24,10 +24,10 @@ from sqlalchemy import bindparam, delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
+from jejaring.shared.contract.envelope import OutgoingMessage, encode
+from jejaring.shared.contract.events import Event
 from jejaring.shared.db import on_commit, read_only
-from jejaring.shared.envelope import OutgoingMessage, encode
-from jejaring.shared.events import Event
-from jejaring.shared.tables import outbox
+from jejaring.shared.messaging.tables import outbox
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from jejaring.shared.events import BY_CE_TYPE, Event
-from jejaring.shared.subjects import CE_TYPE_RE
+from jejaring.shared.contract.events import BY_CE_TYPE, Event
+from jejaring.shared.contract.subjects import CE_TYPE_RE
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
-from jejaring.shared.errors import install_error_handlers
-from jejaring.shared.outbox import unsent_count
-from jejaring.shared.runtime import ServiceRuntime
+from jejaring.shared.messaging.outbox import unsent_count
+from jejaring.shared.messaging.runtime import ServiceRuntime
+from jejaring.shared.web.errors import install_error_handlers
 
 
 def health_router(runtime: ServiceRuntime) -> APIRouter:

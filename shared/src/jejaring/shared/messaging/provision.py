@@ -24,7 +24,7 @@ from nats.js.api import (
 )
 from nats.js.errors import NotFoundError
 
-from jejaring.shared import subjects
+from jejaring.shared.contract import subjects
 
 log = logging.getLogger(__name__)
 

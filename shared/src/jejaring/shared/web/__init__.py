@@ -1,0 +1,1 @@
+"""HTTP plumbing: bilingual error bodies, health and readiness, bearer tokens, serving."""
