@@ -43,6 +43,13 @@ class ServiceSettings(BaseSettings):
         description="The admin's bearer token (users, partners, the delivery log).",
     )
 
+    identity_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("JEJARING_IDENTITY_KEY", "identity_key"),
+        description="The key intake signs people's access tokens with and every service "
+        "verifies them with (web/identity.py); without it no person can sign in.",
+    )
+
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> ServiceSettings:
         if self.database_url is None:
@@ -51,6 +58,9 @@ class ServiceSettings(BaseSettings):
             token = self.admin_token.get_secret_value() if self.admin_token else None
             if token is not None and len(token) < 24:
                 raise ValueError("JEJARING_ADMIN_TOKEN must be at least 24 random characters")
+            key = self.identity_key.get_secret_value() if self.identity_key else None
+            if key is not None and (len(key) < 32 or key.lower() in PLACEHOLDER_SECRETS):
+                raise ValueError("JEJARING_IDENTITY_KEY must be at least 32 random characters")
             password = self.nats_password.get_secret_value() if self.nats_password else None
             if self.nats_user and (password is None or password.lower() in PLACEHOLDER_SECRETS):
                 prefix = self.model_config.get("env_prefix", "")
