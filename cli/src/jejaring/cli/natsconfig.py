@@ -1,4 +1,4 @@
-"""NATS server authorization generated from the partner registry (DESIGN §4, issue: deploy).
+"""NATS server authorization generated from the partner registry (docs/design.md §4).
 
 Each service has a user allowed only what it does; each partner has a user that can consume
 only its own stream AGENCY_<SLUG> through its durable consumer, ack those messages, and publish

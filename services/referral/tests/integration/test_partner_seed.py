@@ -1,4 +1,4 @@
-"""The seed partners of DESIGN §1 are registered once, however often referral starts."""
+"""The seed partners of docs/design.md §1 are registered once, however often referral starts."""
 
 from __future__ import annotations
 

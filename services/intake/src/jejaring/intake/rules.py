@@ -1,4 +1,4 @@
-"""The rules intake enforces at the door (DESIGN §2), each with a bilingual reason.
+"""The rules intake enforces at the door (docs/design.md §2), each with a bilingual reason.
 
 Intake owns R1 (no mediation for sexual violence) and R5 (a child's data needs a guardian's
 consent): a case that breaks them is never recorded, so no other service sees one.

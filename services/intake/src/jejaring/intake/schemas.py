@@ -1,4 +1,4 @@
-"""Intake's HTTP shapes. Structure is checked here; the rules of DESIGN §2 live in rules.py."""
+"""Intake's HTTP shapes. Structure is checked here; the rules of docs/design.md §2 live in rules.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The rules referral owns, each written down once (DESIGN §2 and §4).
+"""The rules referral owns, each written down once (docs/design.md §2 and §4).
 
 - R2: legal aid needs proof of inability to pay; without it the referral is made but marked
   eligibility-pending.

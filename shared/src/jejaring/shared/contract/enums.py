@@ -1,4 +1,4 @@
-"""The vocabulary of DESIGN §2: codes in English, labels in Bahasa Indonesia (and English).
+"""The vocabulary of docs/design.md §2: codes in English, labels in Bahasa Indonesia (and English).
 
 Aligned with SIMFONI-PPA (Permen PPPA 2/2022) so that reports can be exported to it.
 """

@@ -1,4 +1,4 @@
-"""CloudEvents 1.0 in binary mode over NATS headers (DESIGN §4).
+"""CloudEvents 1.0 in binary mode over NATS headers (docs/design.md §4).
 
 Attributes travel as `ce-*` headers, the payload as JSON data; `Nats-Msg-Id` equals `ce-id` so
 that JetStream drops a repeated publish. Headers never carry personal data: ids only.

@@ -1,4 +1,4 @@
-"""Version 1 payloads of every event on the wire (DESIGN §4).
+"""Version 1 payloads of every event on the wire (docs/design.md §4).
 
 Events are past-tense, frozen pydantic models. Each knows its CloudEvents type and the NATS
 subject it travels on. Partners build on these shapes: add optional fields, never change or

@@ -1,4 +1,4 @@
-"""Every subject and stream name of the wire contract (DESIGN §4), in one place."""
+"""Every subject and stream name of the wire contract (docs/design.md §4), in one place."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Idempotent JetStream consumers with retries and a dead-letter queue (DESIGN §5).
+"""Idempotent JetStream consumers with retries and a dead-letter queue (docs/design.md §5).
 
 For each message: decode the CloudEvent, then in one transaction record its id in the `inbox`
 and run the handler; commit; then `ack_sync`. A message whose id is already in the inbox changes

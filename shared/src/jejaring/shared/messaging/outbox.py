@@ -1,4 +1,4 @@
-"""Transactional outbox (DESIGN §5).
+"""Transactional outbox (docs/design.md §5).
 
 `Outbox.add` writes an event into the `outbox` table inside the caller's transaction (all of a
 transaction's events in one executemany as it commits), so a state change and the events it

@@ -1,4 +1,4 @@
-"""Explicit provisioning of streams and durable pull consumers (DESIGN §5).
+"""Explicit provisioning of streams and durable pull consumers (docs/design.md §5).
 
 `ensure_stream` and `ensure_consumer` create what is missing, update what JetStream allows to be
 updated, and raise `ProvisioningDrift` naming the field when the server holds something that
@@ -107,7 +107,7 @@ class ConsumerSpec:
 
 
 def contract_streams(replicas: int = 1) -> list[StreamSpec]:
-    """The fixed streams of DESIGN §4 (partner streams come from `agency_stream_spec`)."""
+    """The fixed streams of docs/design.md §4 (partner streams come from `agency_stream_spec`)."""
     return [
         StreamSpec(
             subjects.CASES_STREAM,
