@@ -209,6 +209,29 @@ def test_a_refused_case_leaves_nothing_behind(intake: Intake, officer: str) -> N
     assert intake.client.get("/api/v1/cases", headers=bearer(coordinator)).json()["total"] == 0
 
 
+def test_check_answers_like_a_post_and_records_nothing(intake: Intake, officer: str) -> None:
+    """POST /cases/check: the web app's check-your-answers step, before a case is sent."""
+
+    def check(body: dict[str, Any], token: str = officer) -> Any:
+        return intake.client.post("/api/v1/cases/check", json=body, headers=bearer(token))
+
+    fine = check(CASE)
+    assert fine.status_code == 204, fine.text
+    assert fine.content == b""
+    r1 = case(violence_forms=["sexual"], needs=["mediation"])
+    assert check(r1).json() == intake.post(officer, r1).json()
+    assert_refused(check(r1), "needs", "r1_no_mediation_sexual_violence")
+    child_alone = case(consent={"given_by": "victim", "scope": ["police"]})
+    assert_refused(check(child_alone), "consent.given_by", "r5_child_needs_guardian_consent")
+    assert_refused(check(case(place="moon")), "place")
+    assert check(case(kelurahan_code=MEKAR_SARI)).status_code == 403
+    assert check(CASE, ADMIN).status_code == 403
+    assert intake.client.post("/api/v1/cases/check", json=CASE).status_code == 401
+    assert intake.outbox_subjects() == []
+    coordinator = intake.user("Kasi Kesos", "coordinator")
+    assert intake.client.get("/api/v1/cases", headers=bearer(coordinator)).json()["total"] == 0
+
+
 # --- who may do what -------------------------------------------------------------------------
 
 

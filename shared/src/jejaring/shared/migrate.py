@@ -14,22 +14,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(service_versions: Path, target_metadata: MetaData | None = None) -> Config:
-    """An Alembic configuration over the plumbing branch and a service's versions folder."""
+def alembic_config(
+    service_versions: Path, target_metadata: MetaData | None = None, *, plumbing: bool = True
+) -> Config:
+    """An Alembic configuration over the plumbing branch (outbox and inbox; a process that does
+    not exchange events, such as the web app, leaves it out) and a service's versions folder."""
     cfg = Config()
     cfg.set_main_option("script_location", str(SHARED_MIGRATIONS))
     cfg.set_main_option("path_separator", "os")
-    cfg.set_main_option(
-        "version_locations",
-        os.pathsep.join([str(SHARED_MIGRATIONS / "versions"), str(service_versions)]),
-    )
+    locations = [str(SHARED_MIGRATIONS / "versions")] if plumbing else []
+    cfg.set_main_option("version_locations", os.pathsep.join([*locations, str(service_versions)]))
     cfg.attributes["target_metadata"] = target_metadata
     return cfg
 
 
-async def migrate(engine: AsyncEngine, service_versions: Path, *, lock_name: str) -> None:
+async def migrate(
+    engine: AsyncEngine, service_versions: Path, *, lock_name: str, plumbing: bool = True
+) -> None:
     """Bring the database to every head; replicas starting together take turns on PostgreSQL."""
-    cfg = alembic_config(service_versions)
+    cfg = alembic_config(service_versions, plumbing=plumbing)
 
     def upgrade(conn: Connection) -> None:
         if conn.dialect.name == "postgresql":

@@ -14,8 +14,10 @@ from jejaring.shared.region import DEFAULT_REGION_FILE
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "password", "jejaring", "example"}
 
 
-class ServiceSettings(BaseSettings):
-    """Common settings. Subclasses set `service` and `env_prefix` (INTAKE_, REFERRAL_, NOTIFY_)."""
+class ProcessSettings(BaseSettings):
+    """What every process serving HTTP has: where its data and database are, where it listens.
+    The messaging services add NATS and their secrets (`ServiceSettings`); the web app does
+    not talk to NATS and holds no service secret, so it builds on this alone."""
 
     model_config = SettingsConfigDict(
         extra="ignore", validate_default=True, env_ignore_empty=True, populate_by_name=True
@@ -28,15 +30,31 @@ class ServiceSettings(BaseSettings):
         default=None, description="SQLAlchemy async URL; default: SQLite file in data_dir"
     )
     db_lock_timeout_ms: int = Field(default=30_000, ge=50)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    region_file: Path = DEFAULT_REGION_FILE
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _default_database(self) -> ProcessSettings:
+        if self.database_url is None:
+            self.database_url = default_sqlite_url(self.service, self.data_dir)
+        return self
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None  # set by the validator
+        return self.database_url
+
+
+class ServiceSettings(ProcessSettings):
+    """Common settings. Subclasses set `service` and `env_prefix` (INTAKE_, REFERRAL_, NOTIFY_)."""
+
     nats_url: str = "nats://127.0.0.1:4222"
     nats_user: str | None = None
     nats_password: SecretStr | None = None
     stream_replicas: int = Field(default=1, ge=1, le=5)
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
-    region_file: Path = DEFAULT_REGION_FILE
     relay_poll_interval_s: float = Field(default=1.0, gt=0)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     admin_token: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("JEJARING_ADMIN_TOKEN", "admin_token"),
@@ -51,9 +69,7 @@ class ServiceSettings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _defaults_and_secrets(self) -> ServiceSettings:
-        if self.database_url is None:
-            self.database_url = default_sqlite_url(self.service, self.data_dir)
+    def _secrets(self) -> ServiceSettings:
         if self.environment == "production":
             token = self.admin_token.get_secret_value() if self.admin_token else None
             if token is not None and len(token) < 24:
@@ -69,8 +85,3 @@ class ServiceSettings(BaseSettings):
                     "outside development"
                 )
         return self
-
-    @property
-    def db_url(self) -> str:
-        assert self.database_url is not None  # set by the validator
-        return self.database_url

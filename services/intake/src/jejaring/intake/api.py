@@ -151,6 +151,14 @@ async def create_case(
         return await _case_out(session, recorded.case, ctx.region, new=not recorded.replayed)
 
 
+@router.post("/cases/check", status_code=204, response_class=Response, tags=["cases"])
+async def check_case(body: CaseIn, who: Who, ctx: Ctx) -> Response:
+    """Check a case without recording it: 204 if `POST /cases` would take it, else the same
+    422 naming each field and rule that is not met. Nothing is stored or published."""
+    cases.check_case(body, by=who, region=ctx.region, now=ctx.clock())
+    return Response(status_code=204)
+
+
 @router.get("/cases/{case_id}", response_model=CaseOut, tags=["cases"])
 async def read_case(case_id: uuid.UUID, who: Who, ctx: Ctx) -> CaseOut:
     """A case with the referral statuses intake has seen."""

@@ -138,24 +138,17 @@ async def _case_for_key(
     return case
 
 
-async def _new_case(
-    session: AsyncSession,
-    data: CaseIn,
-    *,
-    by: Principal,
-    region: Region,
-    now: dt.datetime,
-    key: str | None,
-) -> Case:
-    """The case `data` describes, numbered and flushed, if it meets every rule."""
+def check_case(data: CaseIn, *, by: Principal, region: Region, now: dt.datetime) -> rules.CaseCheck:
+    """What recording `data` would find: the one validation pass of a new case (rules.py),
+    raised as one `Invalid` naming every broken rule. Records nothing, so the web app's
+    check-your-answers page can show the errors before the case is sent."""
     _require_case_role(by)
     known = region.kelurahan_by_code(data.kelurahan_code) is not None
     if known and not by.sees(data.kelurahan_code):
         raise OutsideOwnKelurahan()
-    reported_at = rules.as_utc(data.reported_at, region)
     check = rules.check_case(
         kelurahan_code=data.kelurahan_code,
-        reported_at=reported_at,
+        reported_at=rules.as_utc(data.reported_at, region),
         incident_date=data.incident_date,
         victims=[rules.Victim(birth_date=v.birth_date, age=v.age) for v in data.victims],
         violence_forms=data.violence_forms,
@@ -167,6 +160,21 @@ async def _new_case(
     )
     if check.errors:
         raise Invalid(*check.errors)
+    return check
+
+
+async def _new_case(
+    session: AsyncSession,
+    data: CaseIn,
+    *,
+    by: Principal,
+    region: Region,
+    now: dt.datetime,
+    key: str | None,
+) -> Case:
+    """The case `data` describes, numbered and flushed, if it meets every rule."""
+    check = check_case(data, by=by, region=region, now=now)
+    reported_at = rules.as_utc(data.reported_at, region)
     case = Case(
         id=uuid.uuid4(),
         reference=await _next_reference(session, region=region, now=now),

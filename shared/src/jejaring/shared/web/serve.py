@@ -10,10 +10,10 @@ from fastapi import FastAPI
 
 from jejaring.shared.logs import configure_logging
 from jejaring.shared.messaging.natsserver import port_free
-from jejaring.shared.settings import ServiceSettings
+from jejaring.shared.settings import ProcessSettings
 
 
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
+def serve(app: FastAPI, settings: ProcessSettings) -> None:
     """Serve `app` on the settings' host and port until SIGINT/SIGTERM."""
     configure_logging(settings.service, settings.log_level)
     if not port_free(settings.host, settings.port):
