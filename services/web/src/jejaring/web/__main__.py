@@ -1,0 +1,14 @@
+"""`python -m jejaring.web`: serve the web app."""
+
+from jejaring.shared.web.serve import serve
+from jejaring.web.app import create_app
+from jejaring.web.settings import WebSettings
+
+
+def main() -> None:
+    settings = WebSettings()
+    serve(create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

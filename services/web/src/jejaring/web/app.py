@@ -1,0 +1,91 @@
+"""The web app's factory: everything is built here from a settings object."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from jejaring.shared import db
+from jejaring.shared.migrate import migrate
+from jejaring.shared.region import load_region
+from jejaring.web import account, home, officer, record
+from jejaring.web.pages import Web, environment, install_handlers
+from jejaring.web.security import SecurityHeaders
+from jejaring.web.sessions import Clock, SessionStore
+from jejaring.web.settings import WebSettings
+from jejaring.web.upstream import Upstream
+
+MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
+STATIC = Path(__file__).parent / "static"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(
+    settings: WebSettings | None = None,
+    *,
+    clock: Clock = _utcnow,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build the web app. `transport` replaces the network to the services (tests)."""
+    settings = settings or WebSettings()
+    engine = db.create_engine(settings.db_url, lock_timeout_ms=settings.db_lock_timeout_ms)
+    sessions = db.session_factory(engine)
+    upstream = Upstream(settings, transport)
+    web = Web(
+        settings=settings,
+        region=load_region(settings.region_file),
+        store=SessionStore(sessions, settings, clock, upstream),
+        upstream=upstream,
+        clock=clock,
+        env=environment(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await migrate(engine, MIGRATIONS, lock_name="jejaring-web", plumbing=False)
+        try:
+            yield
+        finally:
+            await upstream.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Jejaring web", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.state.web = web
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": "web"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        try:
+            await db.ping(engine)
+        except Exception as exc:
+            checks = {"database": type(exc).__name__}
+        else:
+            checks = {"database": "ok"}
+        ready = checks["database"] == "ok"
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "service": "web", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (account, home, record, officer):
+        app.include_router(module.router)
+    install_handlers(app)
+    home.install(app)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    return app

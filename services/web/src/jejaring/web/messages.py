@@ -1,0 +1,500 @@
+"""Every text the pages show, in Bahasa Indonesia and English, by key.
+
+Codes of the shared vocabulary (`jejaring.shared.contract.enums`) carry their own labels; this
+catalogue holds everything else. Keys are English and dotted by page or topic; `{name}`
+placeholders are filled by `Translator`. A test checks that every key a template or module uses
+is here, and that each entry has both languages.
+"""
+
+from __future__ import annotations
+
+from jejaring.shared.contract.enums import Lang
+
+_MONTHS = {
+    "id": (
+        "Januari", "Februari", "Maret", "April", "Mei", "Juni",
+        "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+    ),
+    "en": (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+}  # fmt: skip
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # --- every page ---
+    "title.error": ("Kesalahan", "Error"),
+    "skip_to_content": ("Langsung ke isi", "Skip to main content"),
+    "nav.tools": ("Bahasa dan akun", "Language and account"),
+    "language.switch": ("English", "Bahasa Indonesia"),
+    "sign_out": ("Keluar", "Sign out"),
+    "kelurahan": ("Kelurahan", "Kelurahan"),
+    "footer": (
+        "Jejaring PPATBM Kecamatan Balikpapan Tengah. Data korban rahasia: jangan "
+        "tinggalkan ponsel dalam keadaan masuk.",
+        "Jejaring, PPATBM Balikpapan Tengah. Victims' data is confidential: do not leave a "
+        "phone signed in.",
+    ),
+    "errors.title": ("Ada yang perlu diperbaiki", "There is a problem"),
+    "errors.prefix": ("Kesalahan", "Error"),
+    "back_to_start": ("Kembali ke halaman awal", "Back to the start page"),
+    "continue": ("Lanjut", "Continue"),
+    "back": ("Kembali", "Back"),
+    "change": ("Ubah", "Change"),
+    "yes": ("Ya", "Yes"),
+    "no": ("Tidak", "No"),
+    "years": ("tahun", "years"),
+    # --- signing in ---
+    "sign_in.title": ("Masuk ke Jejaring", "Sign in to Jejaring"),
+    "sign_in.lead": (
+        "Masuk dengan nama pengguna dan kata sandi Anda.",
+        "Sign in with your user name and password.",
+    ),
+    "sign_in.login": ("Nama pengguna", "User name"),
+    "sign_in.login_hint": (
+        "Nama pengguna yang diberikan admin kepada Anda.",
+        "The user name the admin gave you.",
+    ),
+    "sign_in.password": ("Kata sandi", "Password"),
+    "sign_in.button": ("Masuk", "Sign in"),
+    "sign_in.login_missing": ("Isi nama pengguna Anda", "Enter your user name"),
+    "sign_in.password_missing": ("Isi kata sandi Anda", "Enter your password"),
+    "sign_in.failed": (
+        "Nama pengguna atau kata sandi salah. Periksa lalu coba lagi.",
+        "The user name or password is wrong. Check them and try again.",
+    ),
+    "sign_in.first_time": ("Pertama kali masuk?", "Signing in for the first time?"),
+    "sign_in.set_password_link": (
+        "Buat kata sandi dengan kode dari admin",
+        "Set your password with the code from the admin",
+    ),
+    "notice.password_set": (
+        "Kata sandi Anda sudah tersimpan. Silakan masuk.",
+        "Your password is set. You can sign in now.",
+    ),
+    "notice.signed_out": ("Anda sudah keluar.", "You have signed out."),
+    # --- setting a password ---
+    "set_password.title": ("Buat kata sandi", "Set your password"),
+    "set_password.lead": (
+        "Admin memberi Anda nama pengguna dan kode sekali pakai. Kode hanya berlaku satu kali.",
+        "The admin gave you a user name and a one-time code. The code works once only.",
+    ),
+    "set_password.code": ("Kode sekali pakai", "One-time code"),
+    "set_password.code_hint": (
+        "Kode dari admin, persis seperti yang tertulis.",
+        "The code from the admin, exactly as written.",
+    ),
+    "set_password.password": ("Kata sandi baru", "New password"),
+    "set_password.password_hint": (
+        "Pilih kata sandi yang panjang dan mudah Anda ingat. Jangan pakai tanggal lahir atau nama.",
+        "Choose a long password you can remember. Do not use a birthday or a name.",
+    ),
+    "set_password.password_again": ("Ulangi kata sandi baru", "Enter the new password again"),
+    "set_password.button": ("Simpan kata sandi", "Save password"),
+    "set_password.code_missing": ("Isi kode sekali pakai", "Enter the one-time code"),
+    "set_password.password_missing": ("Isi kata sandi baru", "Enter a new password"),
+    "set_password.mismatch": (
+        "Kedua kata sandi tidak sama. Ketik ulang.",
+        "The two passwords are not the same. Type them again.",
+    ),
+    "set_password.failed": (
+        "Nama pengguna atau kode salah, atau kode sudah dipakai. Minta kode baru kepada admin "
+        "bila perlu.",
+        "The user name or code is wrong, or the code was used already. Ask the admin for a new "
+        "code if needed.",
+    ),
+    # --- start pages of the roles whose pages come later ---
+    "coming.title": ("Halaman Anda sedang disiapkan", "Your pages are being prepared"),
+    "coming.role.coordinator": (
+        "Anda masuk sebagai koordinator kecamatan.",
+        "You are signed in as the kecamatan coordinator.",
+    ),
+    "coming.role.admin": ("Anda masuk sebagai admin.", "You are signed in as an admin."),
+    "coming.role.partner_staff": (
+        "Anda masuk sebagai petugas mitra.",
+        "You are signed in as a partner's staff member.",
+    ),
+    "coming.body": (
+        "Halaman-halaman ini belum tersedia di Jejaring web. Yang akan datang:",
+        "These pages are not in Jejaring web yet. Coming next:",
+    ),
+    "coming.coordinator.board": (
+        "Papan kasus seluruh kecamatan",
+        "A board of the whole kecamatan's cases",
+    ),
+    "coming.coordinator.escalations": (
+        "Rujukan yang terlambat dan dieskalasi",
+        "Overdue and escalated referrals",
+    ),
+    "coming.admin.users": ("Mengelola pengguna", "Managing users"),
+    "coming.admin.partners": ("Mengelola mitra", "Managing partners"),
+    "coming.partner.inbox": ("Kotak masuk rujukan mitra", "The partner's referral inbox"),
+    "coming.partner.answers": (
+        "Menerima atau menolak rujukan",
+        "Accepting or declining referrals",
+    ),
+    "coming.meanwhile": (
+        "Sementara itu, gunakan cara yang sudah ada (API atau perintah jejaring).",
+        "Meanwhile, use the existing ways (the API or the jejaring command).",
+    ),
+    # --- problems ---
+    "not_found.title": ("Halaman tidak ditemukan", "Page not found"),
+    "not_found.body": (
+        "Halaman ini tidak ada, atau Anda tidak berhak melihatnya. Kasus hanya dapat dilihat "
+        "oleh petugas kelurahannya.",
+        "This page does not exist, or you may not see it. A case can be seen only by the "
+        "officers of its kelurahan.",
+    ),
+    "unavailable.title": ("Layanan sedang tidak tersedia", "The service is not available"),
+    "unavailable.body": (
+        "Jejaring tidak dapat dihubungi saat ini. Tunggu sebentar lalu coba lagi.",
+        "Jejaring cannot be reached right now. Wait a moment and try again.",
+    ),
+    "stale_form.title": ("Formulir sudah kedaluwarsa", "The form has expired"),
+    "stale_form.body": (
+        "Formulir ini sudah lama dibuka atau berasal dari halaman lama. Buka halamannya lagi "
+        "lalu isi kembali.",
+        "This form was open for a long time or came from an old page. Open the page again "
+        "and fill it in again.",
+    ),
+    "too_large.title": ("Isian terlalu panjang", "Too much text"),
+    "too_large.body": (
+        "Isian formulir terlalu panjang untuk dikirim. Persingkat keterangannya.",
+        "The form holds too much text to send. Shorten the description.",
+    ),
+    # --- the list of cases ---
+    "cases.title": ("Kasus", "Cases"),
+    "cases.lead": (
+        "Kasus di Kelurahan {kelurahan}, yang terbaru di atas.",
+        "Cases in Kelurahan {kelurahan}, newest first.",
+    ),
+    "cases.record": ("Catat kasus baru", "Record a new case"),
+    "cases.filter": ("Saring daftar", "Filter the list"),
+    "cases.filter.status": ("Status", "Status"),
+    "cases.filter.risk": ("Tingkat risiko", "Risk level"),
+    "cases.filter.any": ("Semua", "Any"),
+    "cases.filter.from": ("Dilaporkan sejak", "Reported from"),
+    "cases.filter.to": ("Dilaporkan sampai", "Reported until"),
+    "cases.filter.apply": ("Terapkan saringan", "Apply filters"),
+    "cases.filter.clear": ("Hapus saringan", "Clear filters"),
+    "cases.count": ("{total} kasus", "{total} cases"),
+    "cases.none": ("Belum ada kasus yang cocok.", "No matching cases yet."),
+    "cases.reported": ("Dilaporkan", "Reported"),
+    "cases.pages": ("Halaman daftar", "List pages"),
+    "cases.previous": ("Sebelumnya", "Previous"),
+    "cases.next": ("Berikutnya", "Next"),
+    "cases.page_of": ("Halaman {page} dari {pages}", "Page {page} of {pages}"),
+    "cases.back": ("Kembali ke daftar kasus", "Back to the cases"),
+    # --- one case ---
+    "case.title": ("Kasus {reference}", "Case {reference}"),
+    "case.recorded": ("Kasus tercatat", "Case recorded"),
+    "case.reference": ("Nomor kasus", "Case reference"),
+    "case.risk": ("Risiko", "Risk"),
+    "case.status.open": ("Terbuka", "Open"),
+    "case.status.closed": ("Ditutup", "Closed"),
+    "case.saved.needs": ("Kebutuhan ditambahkan.", "Needs added."),
+    "case.saved.risk": ("Tingkat risiko diubah.", "Risk level changed."),
+    "case.saved.proof": ("Bukti tidak mampu disimpan.", "Proof of inability to pay saved."),
+    "case.saved.closed": ("Kasus ditutup.", "Case closed."),
+    "case.referrals": ("Rujukan", "Referrals"),
+    "case.referrals.none": (
+        "Belum ada rujukan. Rujukan biasanya muncul dalam beberapa detik; muat ulang halaman ini.",
+        "No referrals yet. They usually appear within seconds; reload this page.",
+    ),
+    "case.referral.partner": ("Mitra", "Partner"),
+    "case.referral.updated": ("Terakhir berubah", "Last changed"),
+    "case.referral.accept_by": ("Batas waktu menerima", "Accept by"),
+    "case.referral.late": ("Lewat batas waktu", "Past its deadline"),
+    "case.unmet": ("Kebutuhan yang belum ada mitranya", "Needs no partner can take"),
+    "case.unmet.no_partner": (
+        "belum ada mitra aktif untuk layanan ini di kelurahan ini; koordinator sudah diberi tahu",
+        "no active partner offers this service in this kelurahan; the coordinator was told",
+    ),
+    "case.unmet.consent": (
+        "persetujuan tidak mencakup jenis mitra yang menyediakan layanan ini",
+        "the consent does not cover the kind of partner that offers this service",
+    ),
+    "case.alerts": ("Pemberitahuan terkirim", "Alerts sent"),
+    "case.alerts.none": ("Belum ada pemberitahuan.", "No alerts yet."),
+    "case.alerts.unavailable": (
+        "Riwayat pemberitahuan belum dapat ditampilkan untuk Anda.",
+        "The alert history cannot be shown to you yet.",
+    ),
+    "delivery.role.partner": ("Mitra", "Partner"),
+    "delivery.role.officer": ("Petugas", "Officer"),
+    "delivery.role.coordinator": ("Koordinator", "Coordinator"),
+    "delivery.channel.sms": ("SMS", "SMS"),
+    "delivery.channel.email": ("Email", "Email"),
+    "delivery.urgent": ("Segera", "Urgent"),
+    "delivery.status.queued": ("Menunggu dikirim", "Waiting to be sent"),
+    "delivery.status.sending": ("Sedang dikirim", "Being sent"),
+    "delivery.status.sent": ("Terkirim", "Sent"),
+    "delivery.status.failed": ("Gagal", "Failed"),
+    "delivery.status.deferred": ("Ditunda sampai jam tenang usai", "Held until quiet hours end"),
+    "delivery.trigger.referral_requested": ("Rujukan baru", "New referral"),
+    "delivery.trigger.referral_accepted": ("Rujukan diterima", "Referral accepted"),
+    "delivery.trigger.referral_rejected": ("Rujukan ditolak", "Referral declined"),
+    "delivery.trigger.referral_cancelled": ("Rujukan dibatalkan", "Referral cancelled"),
+    "delivery.trigger.referral_overdue": ("Rujukan lewat batas waktu", "Referral overdue"),
+    "delivery.trigger.referral_escalated": ("Rujukan dieskalasi", "Referral escalated"),
+    "delivery.trigger.need_unmet": ("Kebutuhan tanpa mitra", "Need without a partner"),
+    "case.facts": ("Rincian kasus", "Case details"),
+    "case.victim.age_group": ("Kelompok usia", "Age group"),
+    "case.victim.child": ("anak", "child"),
+    "case.outcome": ("Hasil", "Outcome"),
+    "case.closed_at": ("Ditutup pada", "Closed at"),
+    "case.actions": ("Perbarui kasus", "Update the case"),
+    "case.add_needs": ("Tambah kebutuhan", "Add needs"),
+    "case.add_needs.hint": ("Pilih satu atau lebih.", "Choose one or more."),
+    "case.add_needs.button": ("Tambahkan kebutuhan", "Add these needs"),
+    "case.add_needs.missing": ("Pilih paling sedikit satu kebutuhan", "Choose at least one need"),
+    "case.change_risk": ("Ubah tingkat risiko", "Change the risk level"),
+    "case.change_risk.button": ("Simpan tingkat risiko", "Save the risk level"),
+    "case.add_proof": (
+        "Bukti tidak mampu (untuk bantuan hukum)",
+        "Proof of inability to pay (for legal aid)",
+    ),
+    "case.add_proof.button": ("Simpan bukti", "Save the proof"),
+    "case.close": ("Tutup kasus dengan hasil", "Close the case with its outcome"),
+    "case.close.hint": (
+        "Rujukan yang masih terbuka akan dibatalkan.",
+        "Referrals still open will be cancelled.",
+    ),
+    "case.close.note": ("Catatan (tidak wajib)", "Note (optional)"),
+    "case.close.note.hint": (
+        "Catatan hanya untuk petugas; mitra tidak menerimanya.",
+        "The note is for officers only; partners do not receive it.",
+    ),
+    "case.close.button": ("Tutup kasus", "Close the case"),
+    "case.outcome.missing": ("Pilih hasil kasus", "Choose the case's outcome"),
+    "case.closed_already": ("Kasus ini sudah ditutup.", "This case is closed already."),
+    "case.change_refused": (
+        "Perubahan tidak dapat disimpan. Muat ulang halaman lalu coba lagi.",
+        "The change could not be saved. Reload the page and try again.",
+    ),
+    # --- recording a case: the steps ---
+    "record.progress": ("Langkah {number} dari {total}", "Step {number} of {total}"),
+    "record.step.incident": ("Kejadian", "The incident"),
+    "record.step.victims": ("Korban", "Victims"),
+    "record.step.perpetrator": ("Terduga pelaku", "Alleged perpetrator"),
+    "record.step.needs": ("Kebutuhan layanan", "Services needed"),
+    "record.step.consent": ("Persetujuan berbagi data", "Consent to share data"),
+    "record.step.legal_aid": ("Bukti tidak mampu", "Proof of inability to pay"),
+    "record.step.check": ("Periksa jawaban Anda", "Check your answers"),
+    "record.check.lead": (
+        "Periksa semua jawaban sebelum mengirim. Tekan \u201cUbah\u201d untuk memperbaiki.",
+        "Check every answer before sending. Press \u201cChange\u201d to correct one.",
+    ),
+    "record.check.send_heading": ("Kirim kasus", "Send the case"),
+    "record.check.send_body": (
+        "Setelah dikirim, kasus dirujuk ke mitra sesuai kebutuhan dan persetujuan.",
+        "Once sent, the case is referred to partners as the needs and consent allow.",
+    ),
+    "record.check.submit": ("Kirim kasus", "Send the case"),
+    "review.back_to_check": ("Simpan dan periksa jawaban", "Save and check answers"),
+    "case.submit.connection_lost": (
+        "Koneksi terputus sebelum jawaban diterima. Jawaban Anda masih ada di halaman ini. "
+        "Tekan \u201cKirim kasus\u201d lagi: kasus hanya tercatat satu kali.",
+        "The connection dropped before an answer came. Your answers are still on this page. "
+        "Press \u201cSend the case\u201d again: the case is recorded once only.",
+    ),
+    "case.submit.unavailable": (
+        "Jejaring tidak menjawab; belum pasti apakah kasus tercatat. Jawaban Anda masih ada di "
+        "halaman ini. Tunggu sebentar lalu tekan \u201cKirim kasus\u201d lagi: kasus hanya "
+        "tercatat satu kali.",
+        "Jejaring did not answer; it is not certain whether the case was recorded. Your answers "
+        "are still on this page. Wait a moment and press \u201cSend the case\u201d again: the "
+        "case is recorded once only.",
+    ),
+    "case.refused": (
+        "Kasus tidak dapat dicatat. Periksa jawaban Anda.",
+        "The case could not be recorded. Check your answers.",
+    ),
+    # step 1, the incident
+    "case.reported_at": ("Waktu laporan (WITA)", "Time of the report (WITA)"),
+    "case.reported_at.hint": (
+        "Sudah terisi waktu sekarang. Ubah bila laporan diterima lebih awal.",
+        "Filled in with the time now. Change it if the report came earlier.",
+    ),
+    "case.reported_at.missing": (
+        "Isi tanggal dan jam laporan",
+        "Enter the date and time of the report",
+    ),
+    "case.incident_date": ("Tanggal kejadian (bila diketahui)", "Date of the incident (if known)"),
+    "case.incident_date.hint": ("Contoh: 19-11-2026", "For example: 19-11-2026"),
+    "case.date.invalid": (
+        "Tanggal tidak valid; pilih tanggal dari kalender",
+        "Not a valid date; choose one from the calendar",
+    ),
+    "case.place": ("Tempat kejadian", "Where it happened"),
+    "case.place.missing": ("Pilih tempat kejadian", "Choose where it happened"),
+    "case.violence_forms": ("Bentuk kekerasan", "Forms of violence"),
+    "case.violence_forms.hint": ("Pilih semua yang sesuai.", "Choose all that apply."),
+    "case.violence_forms.missing": (
+        "Pilih paling sedikit satu bentuk kekerasan",
+        "Choose at least one form of violence",
+    ),
+    "case.description": ("Keterangan singkat (tidak wajib)", "Short description (optional)"),
+    "case.description.hint": (
+        "Hanya yang perlu untuk menolong korban. Hanya kepolisian yang menerima keterangan ini.",
+        "Only what is needed to help the victim. Only the police receive this description.",
+    ),
+    "case.risk_level": ("Tingkat risiko", "Risk level"),
+    "case.risk_level.hint": (
+        "Tinggi: korban dalam bahaya sekarang. Kepolisian dan Babinsa langsung diberi tahu "
+        "lewat SMS.",
+        "High: the victim is in danger now. The police and the Babinsa are alerted by SMS at once.",
+    ),
+    "case.risk_level.missing": ("Pilih tingkat risiko", "Choose the risk level"),
+    "case.reporter_kind": ("Siapa yang melapor", "Who reported it"),
+    "case.reporter_kind.missing": ("Pilih siapa yang melapor", "Choose who reported it"),
+    "case.reporter.victim": ("Korban sendiri", "The victim"),
+    "case.reporter.family": ("Keluarga", "Family"),
+    "case.reporter.neighbour": ("Tetangga", "A neighbour"),
+    "case.reporter.teacher": ("Guru", "A teacher"),
+    "case.reporter.officer": ("Petugas PPATBM", "A PPATBM officer"),
+    "case.reporter.other": ("Lainnya", "Someone else"),
+    # step 2, the victims
+    "case.victims.hint": (
+        "Isi setiap korban. Nama korban tidak pernah dikirim lewat SMS atau email.",
+        "Fill in each victim. A victim's name is never sent by SMS or email.",
+    ),
+    "case.victim.heading": ("Korban {number}", "Victim {number}"),
+    "case.victim.name": ("Nama lengkap", "Full name"),
+    "case.victim.name.missing": ("Isi nama korban", "Enter the victim's name"),
+    "case.victim.sex": ("Jenis kelamin", "Sex"),
+    "case.victim.sex.missing": ("Pilih jenis kelamin korban", "Choose the victim's sex"),
+    "case.victim.birth_date": ("Tanggal lahir", "Date of birth"),
+    "case.victim.birth_date.hint": (
+        "Bila tidak diketahui, kosongkan dan isi usia di bawah.",
+        "If not known, leave it empty and enter the age below.",
+    ),
+    "case.victim.age": ("Usia (tahun)", "Age (years)"),
+    "case.victim.age.hint": (
+        "Hanya bila tanggal lahir tidak diketahui.",
+        "Only if the date of birth is not known.",
+    ),
+    "case.victim.age.missing": (
+        "Isi tanggal lahir atau usia korban (untuk mengetahui apakah korban anak)",
+        "Enter the victim's date of birth or age (to know whether a child is involved)",
+    ),
+    "case.victim.age.invalid": (
+        "Usia harus berupa angka tahun",
+        "The age must be a number of years",
+    ),
+    "case.victim.phone": ("Nomor telepon (tidak wajib)", "Phone number (optional)"),
+    "case.victim.phone.hint": ("Contoh: 0812 3456 7890", "For example: 0812 3456 7890"),
+    "case.victim.safe_to_contact": ("Aman dihubungi?", "Safe to contact?"),
+    "case.victim.safe_to_contact.yes": (
+        "Ya, korban aman dihubungi di nomor ini",
+        "Yes, the victim is safe to contact on this number",
+    ),
+    "case.victim.safe_to_contact.hint": (
+        "Jangan centang bila pelaku dapat melihat ponsel korban.",
+        "Do not tick if the perpetrator may see the victim's phone.",
+    ),
+    "case.victim.add": ("Tambah korban lain", "Add another victim"),
+    "case.victim.remove": ("Hapus korban {number}", "Remove victim {number}"),
+    # step 3, the perpetrator
+    "case.perpetrator.relationship": ("Hubungan dengan korban", "Relationship to the victim"),
+    "case.perpetrator.relationship.missing": (
+        "Pilih hubungan terduga pelaku dengan korban",
+        "Choose the alleged perpetrator's relationship to the victim",
+    ),
+    "case.perpetrator.sex": ("Jenis kelamin", "Sex"),
+    "case.perpetrator.sex_unknown": ("Tidak diketahui", "Not known"),
+    "case.perpetrator.is_child": (
+        "Apakah terduga pelaku anak (di bawah 18 tahun)?",
+        "Is the alleged perpetrator a child (under 18)?",
+    ),
+    "case.perpetrator.is_child.hint": (
+        "Menentukan layanan yang boleh diberikan (UU 11/2012 SPPA).",
+        "This decides which services are allowed (Law 11/2012 on juvenile justice).",
+    ),
+    "case.perpetrator.is_child.missing": (
+        "Pilih apakah terduga pelaku anak",
+        "Choose whether the alleged perpetrator is a child",
+    ),
+    # step 4, needs
+    "case.needs": ("Kebutuhan layanan", "Services needed"),
+    "case.needs.hint": (
+        "Pilih semua yang dibutuhkan korban. Mediasi tidak boleh untuk kekerasan seksual.",
+        "Choose everything the victim needs. Mediation is not allowed for sexual violence.",
+    ),
+    # step 5, consent
+    "case.consent.given_by": ("Siapa yang memberi persetujuan?", "Who gave consent?"),
+    "case.consent.given_by.hint": (
+        "Untuk korban anak, persetujuan diberikan oleh wali, kecuali ada pengecualian tercatat.",
+        "For a child victim, a guardian consents, unless there is a recorded override.",
+    ),
+    "case.consent.given_by.missing": (
+        "Pilih siapa yang memberi persetujuan",
+        "Choose who gave consent",
+    ),
+    "case.consent.override_reason": ("Alasan pengecualian", "Reason for the override"),
+    "case.consent.override_reason.hint": (
+        "Hanya bila memilih \u201cPengecualian tercatat\u201d.",
+        "Only when \u201cRecorded override\u201d is chosen.",
+    ),
+    "case.override.guardian_is_alleged_perpetrator": (
+        "Wali adalah terduga pelaku",
+        "The guardian is the alleged perpetrator",
+    ),
+    "case.override.child_in_danger": ("Anak dalam bahaya", "The child is in danger"),
+    "case.consent.scope": ("Boleh dibagikan kepada", "May be shared with"),
+    "case.consent.scope.hint": (
+        "Jenis mitra yang boleh menerima data kasus.",
+        "The kinds of partner that may receive the case's data.",
+    ),
+    "case.consent.scope.missing": (
+        "Pilih paling sedikit satu jenis mitra",
+        "Choose at least one kind of partner",
+    ),
+    # step 6, proof for legal aid
+    "case.proof.lead": (
+        "Bantuan hukum gratis memerlukan bukti tidak mampu. Tanpa bukti, rujukan tetap dibuat "
+        "dan ditandai menunggu bukti.",
+        "Free legal aid needs proof of inability to pay. Without it the referral is still made, "
+        "marked as waiting for proof.",
+    ),
+    "case.proof.kind": ("Bukti tidak mampu", "Proof of inability to pay"),
+    "case.proof.kind.missing": (
+        "Pilih bukti yang ada, atau \u201cBelum ada bukti\u201d",
+        "Choose the proof there is, or \u201cNo proof yet\u201d",
+    ),
+    "case.proof.none": ("Belum ada bukti", "No proof yet"),
+    "case.proof.number": ("Nomor bukti (tidak wajib)", "Number on the proof (optional)"),
+    "case.proof.number.hint": (
+        "Contoh: nomor SKTM atau nomor kartu PKH.",
+        "For example: the SKTM or PKH card number.",
+    ),
+}
+
+
+class Translator:
+    """The catalogue in one language: `t("key", name=value)`."""
+
+    def __init__(self, lang: Lang) -> None:
+        self.lang: Lang = lang
+        self.index = 0 if lang == "id" else 1
+
+    def __call__(self, key: str, **values: object) -> str:
+        entry = CATALOGUE.get(key)
+        if entry is None:  # a code the catalogue does not know yet: show the code itself
+            return key.rsplit(".", 1)[-1]
+        text = entry[self.index]
+        return text.format(**values) if values else text
+
+    def get(self, key: str, default: str) -> str:
+        return self(key) if key in CATALOGUE else default
+
+
+_TRANSLATORS = {"id": Translator("id"), "en": Translator("en")}
+
+
+def translator(lang: Lang) -> Translator:
+    return _TRANSLATORS[lang]
+
+
+def month(number: int, lang: Lang) -> str:
+    return _MONTHS[lang][number - 1]
