@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs once, when the postgres image initialises an empty data volume (docker-entrypoint-initdb.d):
-# creates the application role and one database per service (intake, referral, notify) owned by it.
+# creates the application role and one database per service (intake, referral, notify, web) owned by it.
 set -euo pipefail
 
 : "${JEJARING_DB_USER:?JEJARING_DB_USER must be set}"
@@ -17,7 +17,7 @@ SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :'app_user', :'app_password')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user')\gexec
 SQL
 
-for db in intake referral notify; do
+for db in intake referral notify web; do
   psql_admin -v db="$db" <<'SQL'
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'app_user')
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db')\gexec

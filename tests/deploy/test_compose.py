@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings
 from jejaring.intake.settings import IntakeSettings
 from jejaring.notify.settings import NotifySettings
 from jejaring.referral.settings import ReferralSettings
+from jejaring.web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -35,6 +36,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "intake": IntakeSettings,
     "referral": ReferralSettings,
     "notify": NotifySettings,
+    "web": WebSettings,
 }
 
 # `$$` is an escaped dollar; otherwise `${VAR...}` or `$VAR` is an interpolation.
@@ -104,7 +106,13 @@ def test_service_environment_matches_its_settings(name: str) -> None:
     }
     assert not required - ours, f"{name}: required settings not set: {sorted(required - ours)}"
     assert env[f"{prefix}ENVIRONMENT"] == "production"
-    assert env[f"{prefix}NATS_URL"] == "nats://nats:4222"
+    if "nats_url" in settings_cls.model_fields:
+        assert env[f"{prefix}NATS_URL"] == "nats://nats:4222"
+    else:  # the web app: the services over HTTP only, and no service secret
+        assert not {"JEJARING_ADMIN_TOKEN", "JEJARING_IDENTITY_KEY"} & set(env)
+        for service in ("intake", "referral", "notify"):
+            port = SETTINGS[service].model_fields["port"].default
+            assert env[f"{prefix}{service.upper()}_URL"] == f"http://{service}:{port}"
     assert (env[f"{prefix}DATABASE_URL"] or "").startswith("postgresql+asyncpg://")
     assert (env[f"{prefix}DATABASE_URL"] or "").endswith(f"@postgres:5432/{name}")
 

@@ -70,6 +70,7 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
         "JEJARING_INTAKE_PORT": str(free_port()),
         "JEJARING_REFERRAL_PORT": str(free_port()),
         "JEJARING_NOTIFY_PORT": str(free_port()),
+        "JEJARING_WEB_PORT": str(free_port()),
     }
 
 
@@ -87,7 +88,7 @@ def stack(stack_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Pope
 
 
 def service_ports(env: dict[str, str]) -> list[int]:
-    return [int(env[f"JEJARING_{s}_PORT"]) for s in ("INTAKE", "REFERRAL", "NOTIFY")]
+    return [int(env[f"JEJARING_{s}_PORT"]) for s in ("INTAKE", "REFERRAL", "NOTIFY", "WEB")]
 
 
 def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
@@ -97,6 +98,9 @@ def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
     started = time.monotonic()
     first = stack.stdout.readline()
     assert first.startswith("Jejaring is running"), first
+    assert stack.stdout.readline() == "\n"
+    web = stack.stdout.readline()  # people's address comes first
+    assert web.split()[:2] == ["web", f"http://127.0.0.1:{stack_env['JEJARING_WEB_PORT']}"], web
     for port in service_ports(stack_env):
         wait_status(port, 200, timeout=5)
     print(f"stack ready after {time.monotonic() - started:.1f} s ({first.strip()})")
@@ -129,7 +133,7 @@ def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
     children = children_of(stack.pid)
     nats_pid = next(p for p in children if "nats-server" in command_of(p))
     services = {p for p in children if "jejaring." in command_of(p)}
-    assert len(services) == 3
+    assert len(services) == 4  # intake, referral, notify and web
 
     os.kill(nats_pid, signal.SIGKILL)
     killed = time.monotonic()

@@ -1,7 +1,8 @@
-"""The embedded stack: nats-server and the three services as supervised local processes.
+"""The embedded stack: nats-server, the three services and the web app as supervised local
+processes.
 
 Everything lives under one data directory (`.data/` by default): JetStream in `nats/`, one
-SQLite file per service, logs in `logs/`. A child that dies is restarted; Ctrl-C (or SIGTERM)
+SQLite file per service (and the web app's sessions in `web.db`), logs in `logs/`. A child that dies is restarted; Ctrl-C (or SIGTERM)
 stops the services, then nats-server, and leaves no process behind.
 """
 
@@ -31,6 +32,8 @@ from jejaring.shared.messaging.natsserver import (
 from jejaring.shared.web.tokens import new_token
 
 SERVICES = ("intake", "referral", "notify")
+# The web app talks to the services over HTTP only: no NATS, no service secret.
+PROCESSES = (*SERVICES, "web")
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class StackConfig:
     nats_port: int = 4222
     nats_monitor_port: int = 8222
     ports: dict[str, int] = field(
-        default_factory=lambda: {"intake": 8000, "referral": 8001, "notify": 8002}
+        default_factory=lambda: {"intake": 8000, "referral": 8001, "notify": 8002, "web": 8080}
     )
     ready_timeout_s: float = 60.0
 
@@ -67,6 +70,7 @@ class StackConfig:
                 "intake": port("JEJARING_INTAKE_PORT", 8000),
                 "referral": port("JEJARING_REFERRAL_PORT", 8001),
                 "notify": port("JEJARING_NOTIFY_PORT", 8002),
+                "web": port("JEJARING_WEB_PORT", 8080),
             },
         )
 
@@ -83,6 +87,21 @@ class StackConfig:
         if token := os.environ.get("JEJARING_ADMIN_TOKEN"):
             return token
         return read_or_create_admin_token(self.admin_token_file)
+
+    @property
+    def identity_key_file(self) -> Path:
+        return self.data_dir / "identity-key"
+
+    def identity_key(self) -> str:
+        """JEJARING_IDENTITY_KEY (people's access tokens), or one made on first start and kept
+        (0600) in the data dir."""
+        if key := os.environ.get("JEJARING_IDENTITY_KEY"):
+            return key
+        return read_or_create_admin_token(self.identity_key_file)
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.host}:{self.ports['web']}"
 
     @property
     def nats_secrets_file(self) -> Path:
@@ -109,11 +128,22 @@ class StackConfig:
         prefix = service.upper() + "_"
         env = dict(os.environ)
         env.setdefault(prefix + "DATA_DIR", str(self.data_dir.resolve()))
-        env.setdefault(prefix + "NATS_URL", self.nats_url)
         env[prefix + "HOST"] = self.host
         env[prefix + "PORT"] = str(self.ports[service])
         env.setdefault("PYTHONUNBUFFERED", "1")
+        if service == "web":
+            env.pop("JEJARING_ADMIN_TOKEN", None)  # the web app acts only as people do
+            env.pop("JEJARING_IDENTITY_KEY", None)
+            for name in SERVICES:
+                env.setdefault(f"WEB_{name.upper()}_URL", f"http://{self.host}:{self.ports[name]}")
+            if "JEJARING_PUBLIC_URL" not in env:
+                env.setdefault("WEB_PUBLIC_URL", self.web_url)
+            return env
+        env.setdefault(prefix + "NATS_URL", self.nats_url)
+        if service == "notify" and "JEJARING_PUBLIC_URL" not in env:
+            env.setdefault("NOTIFY_PUBLIC_URL", self.web_url)  # alert links open the web app
         env["JEJARING_ADMIN_TOKEN"] = self.admin_token()
+        env["JEJARING_IDENTITY_KEY"] = self.identity_key()
         env[prefix + "NATS_USER"] = natsconfig.service_user(service)
         env[prefix + "NATS_PASSWORD"] = natsconfig.service_secrets(self.nats_secrets_file)[service]
         return env
@@ -254,7 +284,7 @@ class Stack:
                 env=config.service_env(name),
                 log_path=self.logs / f"{name}.log",
             )
-            for name in SERVICES
+            for name in PROCESSES
         }
         self._stopping = False
 
@@ -293,7 +323,7 @@ class Stack:
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + self.config.ready_timeout_s
-        waiting = set(SERVICES)
+        waiting = set(PROCESSES)
         while waiting and time.monotonic() < deadline:
             for name in sorted(waiting):
                 child = self.children[name]
@@ -314,6 +344,7 @@ class Stack:
         c = self.config
         self.say(f"Jejaring is running (ready in {seconds:.1f} s). Ctrl-C stops everything.")
         self.say("")
+        self.say(f"  web           {c.web_url}   sign in there (Bahasa Indonesia, English)")
         self.say(f"  nats-server   {c.nats_url}   monitoring http://{c.host}:{c.nats_monitor_port}")
         for name in SERVICES:
             base = f"http://{c.host}:{c.ports[name]}"
@@ -323,7 +354,8 @@ class Stack:
             f"  data     {c.data_dir.resolve()}/  (JetStream in nats/, one SQLite file per service)"
         )
         self.say(
-            f"  logs     {self.logs.resolve()}/  (nats.log, intake.log, referral.log, notify.log)"
+            f"  logs     {self.logs.resolve()}/  (nats.log, intake.log, referral.log, notify.log, "
+            "web.log)"
         )
 
     def supervise(self, should_stop: Callable[[], bool]) -> None:

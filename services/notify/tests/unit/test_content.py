@@ -73,9 +73,12 @@ def test_every_template_renders_without_names_or_offences(lang: str) -> None:
                 urgent=alert.urgent,  # type: ignore[arg-type]
                 intake_url="http://i",
                 referral_url="http://r",
+                web_url="https://jejaring.example",
             )
             subject, text = render.render(alert.template, data, lang)  # type: ignore[arg-type]
             assert "BPT-2026-000123" in text
+            if recipient.role != "partner":
+                assert f"https://jejaring.example/cases/{event.case_id}" in text
             for word in FORBIDDEN:
                 assert word.lower() not in (subject + text).lower(), (alert.template, word)
             rendered += 1

@@ -65,14 +65,25 @@ def context(
     urgent: bool,
     intake_url: str,
     referral_url: str,
+    web_url: str | None = None,
 ) -> dict[str, Any]:
-    """The allow-listed fields a template may use."""
+    """The allow-listed fields a template may use. With `web_url` (the web app people sign in
+    to), officers and the coordinator get a link to the case's page there; it opens after
+    signing in. The link carries the case id only."""
+    assert isinstance(
+        event,
+        ev.ReferralNeedUnmet | ev.ReferralStatusChanged | ev.ReferralOverdue | ev.ReferralEscalated,
+    )
+    case_link = (
+        f"{web_url}/cases/{event.case_id}"
+        if web_url
+        else f"{intake_url}/api/v1/cases/{event.case_id}"
+    )
     data: dict[str, Any] = {"urgent": urgent, "offered_to": "", "partner": "", "deadline": "-"}
     if isinstance(event, ev.ReferralNeedUnmet):
         data.update(reference=event.case_reference, service=event.service.label(lang))
-        data["link"] = f"{intake_url}/api/v1/cases/{event.case_id}"
+        data["link"] = case_link
         return data
-    assert isinstance(event, ev.ReferralStatusChanged | ev.ReferralOverdue | ev.ReferralEscalated)
     data.update(
         reference=event.case_reference,
         service=Service(event.service).label(lang),
@@ -84,7 +95,7 @@ def context(
     if role == RecipientRole.PARTNER:
         data["link"] = f"{referral_url}/api/v1/partners/{event.partner_slug}/referrals"
     else:
-        data["link"] = f"{intake_url}/api/v1/cases/{event.case_id}"
+        data["link"] = case_link
     return data
 
 

@@ -84,6 +84,7 @@ async def plan(
             urgent=alert.urgent,
             intake_url=settings.intake_public_url,
             referral_url=settings.referral_public_url,
+            web_url=settings.public_url,
         )
         subject, text = render.render(alert.template, data, settings.language)
         quiet = recipient.contact.quiet_hours

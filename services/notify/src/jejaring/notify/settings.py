@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from jejaring.shared.settings import ServiceSettings
@@ -30,6 +30,12 @@ class NotifySettings(ServiceSettings):
     language: Literal["id", "en"] = "id"
     intake_public_url: str = "http://127.0.0.1:8000"
     referral_public_url: str = "http://127.0.0.1:8001"
+    public_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NOTIFY_PUBLIC_URL", "JEJARING_PUBLIC_URL", "public_url"),
+        description="The web app's address: officers' and the coordinator's alert links open "
+        "the case's page there (after signing in); unset, they name intake's API",
+    )
     coordinator_name: str = "Koordinator Kecamatan (Kasi Kesos)"
     coordinator_phone: str | None = None
     coordinator_email: str | None = None
