@@ -73,13 +73,13 @@ async def sign_in(request: Request, w: WebDep, form: Posted) -> Response:
         )
 
     if errors:
-        return again(422)
+        return again(200)
     address = client_address(request)
     # Too many failures answer exactly as a wrong password does, without asking intake.
     if await w.store.too_many_failures(address):
         log.warning("sign-in refused: too many failures from this address")
         errors.add("login", t("sign_in.failed"))
-        return again(401)
+        return again(200)
     try:
         answer = await w.upstream.call(
             "intake", "POST", "/api/v1/auth/sign-in", json={"login": login, "password": password}
@@ -90,7 +90,7 @@ async def sign_in(request: Request, w: WebDep, form: Posted) -> Response:
     if answer.status_code != 200:
         await w.store.record_failure(address)
         errors.add("login", t("sign_in.failed"))
-        return again(401)
+        return again(200)
     body = answer.json()
     who = body["person"]
     person = Person(
@@ -162,11 +162,11 @@ async def set_password(request: Request, w: WebDep, form: Posted) -> Response:
         )
 
     if errors:
-        return again(422)
+        return again(200)
     address = client_address(request)
     if await w.store.too_many_failures(address):
         errors.add("code", t("set_password.failed"))
-        return again(401)
+        return again(200)
     try:
         answer = await w.upstream.call(
             "intake",
@@ -183,10 +183,10 @@ async def set_password(request: Request, w: WebDep, form: Posted) -> Response:
     if answer.status_code == 422 and named:
         for e in named:
             errors.add(SETUP_FIELDS[e.field], e.text(lang))
-        return again(422)
+        return again(200)
     await w.store.record_failure(address)
     errors.add("code", t("set_password.failed"))
-    return again(401)
+    return again(200)
 
 
 @router.get("/language/{lang}")

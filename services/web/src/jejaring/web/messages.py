@@ -321,7 +321,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Enter the date and time of the report",
     ),
     "case.incident_date": ("Tanggal kejadian (bila diketahui)", "Date of the incident (if known)"),
-    "case.incident_date.hint": ("Contoh: 19-11-2026", "For example: 19-11-2026"),
+    "case.incident_date.hint": (
+        "Kosongkan bila tidak diketahui.",
+        "Leave it empty if it is not known.",
+    ),
+    # shorter labels for the summaries of the check page and the case page
+    "summary.incident_date": ("Tanggal kejadian", "Date of the incident"),
+    "summary.description": ("Keterangan", "Description"),
+    "summary.phone": ("Nomor telepon", "Phone number"),
+    "summary.perpetrator_is_child": ("Terduga pelaku anak?", "Perpetrator a child?"),
+    "summary.proof_number": ("Nomor bukti", "Number on the proof"),
     "case.date.invalid": (
         "Tanggal tidak valid; pilih tanggal dari kalender",
         "Not a valid date; choose one from the calendar",

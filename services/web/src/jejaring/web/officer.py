@@ -33,6 +33,7 @@ from jejaring.web.pages import (
     Signed,
     Web,
     WebDep,
+    day_formatter,
     formatter,
     language,
     redirect,
@@ -97,6 +98,7 @@ def _page_context(request: Request, w: Web) -> dict[str, Any]:
         "names": lambda kind, codes: ", ".join(label(kind, c) for c in codes),
         "choices": lambda kind, codes: [(str(c), label(kind, str(c))) for c in codes],
         "when": formatter(lang, w.zone),
+        "day": day_formatter(lang),
     }
 
 
@@ -130,7 +132,6 @@ async def cases(request: Request, w: WebDep, signed: Signed) -> Response:
         request,
         w,
         "officer/cases.html",
-        status=200 if not errors else 422,
         errors=errors,
         signed=signed,
         filters=filters,
@@ -266,7 +267,7 @@ async def _change(
             errors.add(_INPUTS.get(e.field, ""), e.text(lang))
         if not errors:
             errors.add("", t("case.change_refused"))
-    return await _case_page(request, w, signed, case_id, errors=errors, typed=typed, status=422)
+    return await _case_page(request, w, signed, case_id, errors=errors, typed=typed)
 
 
 def _chosen(form: Form, name: str) -> list[str]:

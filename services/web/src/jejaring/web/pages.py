@@ -276,13 +276,31 @@ def install_handlers(app: FastAPI) -> None:
         return render(request, w, "errors/unavailable.html", status=exc.status_code, here="/")
 
 
+def day_formatter(lang: Lang) -> Callable[[dt.date | str | None], str]:
+    """Dates as people read them: 19 November 2026 (a text that is no date stays as it is)."""
+
+    def day(value: dt.date | str | None) -> str:
+        if value is None or value == "":
+            return "–"
+        try:
+            date = dt.date.fromisoformat(value) if isinstance(value, str) else value
+        except ValueError:
+            return str(value)
+        return f"{date.day} {messages.month(date.month, lang)} {date.year}"
+
+    return day
+
+
 def formatter(lang: Lang, zone: ZoneInfo) -> Callable[[dt.datetime | str | None], str]:
     """Times as people read them: day month year, hour:minute, WITA."""
 
     def when(value: dt.datetime | str | None) -> str:
         if value is None or value == "":
             return "–"
-        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        try:
+            moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        except ValueError:
+            return str(value)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=zone)
         local = moment.astimezone(zone)

@@ -48,6 +48,8 @@ from jejaring.web.pages import (
     Signed,
     Web,
     WebDep,
+    day_formatter,
+    formatter,
     language,
     redirect,
     render,
@@ -110,7 +112,9 @@ def _step_page(
         request,
         w,
         template,
-        status=status if not errors else (status if status != 200 else 422),
+        # A page with errors to fix is still the page asked for (200, as GOV.UK services
+        # answer); a browser logs any 4xx page as an error in its console.
+        status=status,
         errors=errors,
         signed=signed,
         here="/cases/new",
@@ -125,6 +129,8 @@ def _step_page(
         options=options(lang),
         labels=_labels(options(lang)),
         names=lambda labels, codes: ", ".join(labels.get(c, c) for c in codes),
+        when=formatter(lang, w.zone),
+        day=day_formatter(lang),
         max_victims=MAX_VICTIMS,
     )
 

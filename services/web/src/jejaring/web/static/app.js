@@ -18,7 +18,8 @@ document.addEventListener("submit", async (event) => {
   let response;
   let html;
   try {
-    response = await fetch(form.action, {
+    // getAttribute: the buttons are named "action", which shadows the form.action property.
+    response = await fetch(form.getAttribute("action"), {
       method: "POST",
       body,
       credentials: "same-origin",
