@@ -1,0 +1,50 @@
+"""Every text a page shows comes from the two-language catalogue."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from jejaring.web import messages
+
+WEB = Path(messages.__file__).parent
+# t("key") in templates and modules, and catalogue keys named in modules as strings
+USED = re.compile(r"""\bt\(\s*["']([a-z_][a-z0-9_.]*[a-z0-9_])["']""")
+NAMED = re.compile(
+    r"""["']((?:case|cases|sign_in|set_password|coming|notice|record|summary)\.[a-z0-9_.]+)["']"""
+)
+
+
+def used_keys() -> set[str]:
+    keys: set[str] = set()
+    for path in [*WEB.glob("templates/**/*.html"), *WEB.glob("*.py")]:
+        if path.name == "messages.py":
+            continue
+        text = path.read_text()
+        keys |= set(USED.findall(text))
+        if path.suffix == ".py":
+            keys |= {k for k in NAMED.findall(text) if not k.endswith(".")}
+    return keys
+
+
+def test_every_key_a_page_uses_is_in_the_catalogue() -> None:
+    keys = used_keys()
+    assert len(keys) > 100, "the pattern found too few keys"
+    assert not keys - set(messages.CATALOGUE), sorted(keys - set(messages.CATALOGUE))
+
+
+@pytest.mark.parametrize("key", sorted(messages.CATALOGUE))
+def test_each_text_has_both_languages_with_the_same_placeholders(key: str) -> None:
+    indonesian, english = messages.CATALOGUE[key]
+    assert indonesian.strip() and english.strip()
+    placeholders = re.compile(r"\{(\w+)\}")
+    assert set(placeholders.findall(indonesian)) == set(placeholders.findall(english))
+
+
+def test_an_unknown_code_shows_as_itself() -> None:
+    t = messages.translator("en")
+    assert t("delivery.trigger.something_new") == "something_new"
+    assert t("cases.count", total=3) == "3 cases"
+    assert messages.translator("id")("cases.count", total=3) == "3 kasus"
