@@ -232,6 +232,21 @@ def test_a_case_breaking_r1_shows_the_reason_beside_the_needs_and_records_nothin
     page.get_by_role("button", name="Kirim kasus").click()
     expect(page.get_by_role("heading", name="Kasus tercatat")).to_be_visible()
     assert len(stack.cases_of(officer["login"])) == 1
+
+    # R1 holds for a change too: beside the field of the form that asked for it.
+    page.get_by_text("Tambah kebutuhan", exact=True).click()
+    page.get_by_label("Mediasi", exact=True).check()
+    page.get_by_role("button", name="Tambahkan kebutuhan").click()
+    expect(page.locator("#add_needs-error")).to_contain_text(r1)
+    expect(page.locator(".error-summary a[href='#add_needs']")).to_contain_text(r1)
+    phone.fits()
+    phone.shot("case-change-error")
+    page.get_by_text("Tutup kasus dengan hasil", exact=True).click()
+    page.get_by_label("Tertangani").check()
+    page.get_by_role("button", name="Tutup kasus").click()
+    expect(page.get_by_text("Kasus ditutup.")).to_be_visible()
+    expect(page.locator(".tag--closed")).to_have_text("Ditutup")
+    assert stack.cases_of(officer["login"])[0]["status"] == "closed"
     assert phone.console_errors == []
 
 

@@ -245,6 +245,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "case.closed_at": ("Ditutup pada", "Closed at"),
     "case.actions": ("Perbarui kasus", "Update the case"),
     "case.add_needs": ("Tambah kebutuhan", "Add needs"),
+    "case.add_needs.legend": ("Kebutuhan baru", "New needs"),
     "case.add_needs.hint": ("Pilih satu atau lebih.", "Choose one or more."),
     "case.add_needs.button": ("Tambahkan kebutuhan", "Add these needs"),
     "case.add_needs.missing": ("Pilih paling sedikit satu kebutuhan", "Choose at least one need"),
