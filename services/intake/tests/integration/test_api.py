@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from jejaring.intake.app import create_app
 from jejaring.intake.settings import IntakeSettings
-from jejaring.testing import ShiftedClock
+from jejaring.testing import EXAMPLE_CASE, ShiftedClock
 
 ADMIN = "admin-token-for-tests-0123456789"
 KARANG_REJO = "64.71.04.1003"
@@ -23,29 +23,9 @@ MEKAR_SARI = "64.71.04.1005"
 VICTIM = "Putri Ayu Lestari"
 WITA = dt.timezone(dt.timedelta(hours=8))
 
-CASE: dict[str, Any] = {
-    "kelurahan_code": KARANG_REJO,
-    "reported_at": "2026-11-20T09:00:00+08:00",
-    "incident_date": "2026-11-19",
-    "place": "household",
-    "violence_forms": ["physical", "psychological"],
-    "description": "Korban dipukul di rumah.",
-    "risk_level": "high",
-    "reporter": {"kind": "neighbour"},
-    "victims": [
-        {
-            "name": VICTIM,
-            "sex": "female",
-            "birth_date": "2014-05-01",
-            "phone": "081234567890",
-            "safe_to_contact": False,
-        }
-    ],
-    "perpetrator": {"relationship": "parent", "sex": "male", "is_child": False},
-    "needs": ["protection", "legal_aid", "counselling"],
-    "consent": {"given_by": "guardian", "scope": ["police", "tni", "legal_aid", "counselling"]},
-    "legal_aid_proof": {"kind": "pkh", "number": "PKH-3374-01"},
-}
+CASE: dict[str, Any] = copy.deepcopy(EXAMPLE_CASE)
+assert CASE["victims"][0]["name"] == VICTIM
+assert CASE["kelurahan_code"] == KARANG_REJO
 
 
 def case(**changes: Any) -> dict[str, Any]:

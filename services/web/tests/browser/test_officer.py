@@ -4,11 +4,16 @@ and the language switch, the way a volunteer meets them."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import re
 from typing import Any
 
+import httpx
 from playwright.sync_api import Page, Route, expect
+
+from jejaring.testing import THREE_WAY_CASE
 
 from .conftest import (
     GUNUNG_SARI_ILIR,
@@ -350,35 +355,16 @@ def test_the_english_switch_is_kept_from_page_to_page(stack: Stack, phone: Phone
 
 
 def _record_by_api(stack: Stack, login: str) -> dict[str, Any]:
-    import httpx
-
-    from jejaring.testing import THREE_WAY_CASE
-
+    """A case of the officer's kelurahan, recorded through intake's API with their token."""
     token = stack.token(login)
-    body = dict(THREE_WAY_CASE)
-    kelurahan = httpx.get(
-        f"{stack.url('intake')}/api/v1/cases",
-        headers={"Authorization": f"Bearer {token}"},
-        params={"per_page": 1},
-        timeout=10,
-    )
-    assert kelurahan.status_code == 200
-    body["kelurahan_code"] = _kelurahan_of(stack, token)
+    claims = token.split(".")[1]
+    kelurahan = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["kel"]
     r = httpx.post(
         f"{stack.url('intake')}/api/v1/cases",
-        json=body,
+        json={**THREE_WAY_CASE, "kelurahan_code": kelurahan},
         headers={"Authorization": f"Bearer {token}"},
         timeout=10,
     )
     assert r.status_code == 201, r.text
     case: dict[str, Any] = r.json()
     return case
-
-
-def _kelurahan_of(stack: Stack, token: str) -> str:
-    import base64
-    import json
-
-    claims = token.split(".")[1]
-    data = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-    return str(data["kel"])

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from jejaring.testing import EXAMPLE_CASE
 from jejaring.web.case_form import (
     CONSENT,
     INCIDENT,
@@ -53,29 +54,7 @@ TYPED = [
     ("proof-number", "PKH-3374-01"),
 ]
 
-CASE = {
-    "kelurahan_code": "64.71.04.1003",
-    "reported_at": "2026-11-20T09:00:00+08:00",
-    "incident_date": "2026-11-19",
-    "place": "household",
-    "violence_forms": ["physical", "psychological"],
-    "description": "Korban dipukul di rumah.",
-    "risk_level": "high",
-    "reporter": {"kind": "neighbour"},
-    "victims": [
-        {
-            "name": "Putri Ayu Lestari",
-            "sex": "female",
-            "birth_date": "2014-05-01",
-            "phone": "081234567890",
-            "safe_to_contact": False,
-        }
-    ],
-    "perpetrator": {"relationship": "parent", "sex": "male", "is_child": False},
-    "needs": ["protection", "legal_aid", "counselling"],
-    "consent": {"given_by": "guardian", "scope": ["police", "tni", "legal_aid", "counselling"]},
-    "legal_aid_proof": {"kind": "pkh", "number": "PKH-3374-01"},
-}
+CASE = EXAMPLE_CASE
 
 
 def test_the_typed_example_case_becomes_intakes_example_body() -> None:

@@ -44,6 +44,32 @@ T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
 VICTIM_NAME = "Siti Rahmawati"
 CHILD_NAME = "Putri Ayu Lestari"
 
+# The example case of intake's API tests and of the web app's (the body of POST /api/v1/cases):
+# a child hit at home by her father, high risk, with a guardian's consent and a PKH card.
+EXAMPLE_CASE: dict[str, Any] = {
+    "kelurahan_code": "64.71.04.1003",
+    "reported_at": "2026-11-20T09:00:00+08:00",
+    "incident_date": "2026-11-19",
+    "place": "household",
+    "violence_forms": ["physical", "psychological"],
+    "description": "Korban dipukul di rumah.",
+    "risk_level": "high",
+    "reporter": {"kind": "neighbour"},
+    "victims": [
+        {
+            "name": CHILD_NAME,
+            "sex": "female",
+            "birth_date": "2014-05-01",
+            "phone": "081234567890",
+            "safe_to_contact": False,
+        }
+    ],
+    "perpetrator": {"relationship": "parent", "sex": "male", "is_child": False},
+    "needs": ["protection", "legal_aid", "counselling"],
+    "consent": {"given_by": "guardian", "scope": ["police", "tni", "legal_aid", "counselling"]},
+    "legal_aid_proof": {"kind": "pkh", "number": "PKH-3374-01"},
+}
+
 # A case posted to intake (POST /api/v1/cases) that the seeded partners refer three ways: the
 # load of the fault tests and of `make bench`.
 THREE_WAY_CASE: dict[str, Any] = {

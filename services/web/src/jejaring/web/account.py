@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -11,11 +12,13 @@ from jejaring.web.pages import (
     Errors,
     Posted,
     Signed,
+    Web,
     WebDep,
     anonymous_form,
     current,
     language,
     redirect,
+    set_cookie,
     set_language,
     translator_for,
 )
@@ -31,6 +34,22 @@ NOTICES = {"password_set": "notice.password_set", "signed_out": "notice.signed_o
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def _attempt(
+    request: Request, w: Web, path: str, body: dict[str, str], errors: Errors
+) -> httpx.Response | None:
+    """Intake's answer to a sign-in or a set-password, or None: when this address has failed
+    too often (intake is not asked, and the page answers exactly as for a wrong password), or
+    when intake does not answer (then `errors` says so)."""
+    if await w.store.too_many_failures(client_address(request)):
+        log.warning("refused: too many failures from this address", extra={"path": path})
+        return None
+    try:
+        return await w.upstream.call("intake", "POST", path, json=body)
+    except Unreachable:
+        errors.add("", translator_for(request, w)("unavailable.body"))
+        return None
 
 
 @router.get("/sign-in")
@@ -74,23 +93,15 @@ async def sign_in(request: Request, w: WebDep, form: Posted) -> Response:
 
     if errors:
         return again(200)
-    address = client_address(request)
-    # Too many failures answer exactly as a wrong password does, without asking intake.
-    if await w.store.too_many_failures(address):
-        log.warning("sign-in refused: too many failures from this address")
-        errors.add("login", t("sign_in.failed"))
-        return again(200)
-    try:
-        answer = await w.upstream.call(
-            "intake", "POST", "/api/v1/auth/sign-in", json={"login": login, "password": password}
-        )
-    except Unreachable:
-        errors.add("", t("unavailable.body"))
-        return again(503)
-    if answer.status_code != 200:
-        await w.store.record_failure(address)
-        errors.add("login", t("sign_in.failed"))
-        return again(200)
+    answer = await _attempt(
+        request, w, "/api/v1/auth/sign-in", {"login": login, "password": password}, errors
+    )
+    if answer is None or answer.status_code != 200:
+        if answer is not None:
+            await w.store.record_failure(client_address(request))
+        if not errors:
+            errors.add("login", t("sign_in.failed"))
+        return again(503 if errors.of("") else 200)
     body = answer.json()
     who = body["person"]
     person = Person(
@@ -103,14 +114,7 @@ async def sign_in(request: Request, w: WebDep, form: Posted) -> Response:
     session_id = await w.store.create(tokens_from(body, w.clock()), person)
     log.info("signed in", extra={"person_id": person.id, "role": person.role})
     response = redirect(back_to or "/")
-    response.set_cookie(
-        w.session_cookie,
-        session_id,
-        httponly=True,
-        samesite="lax",
-        secure=w.settings.secure_cookies,
-        path="/",
-    )
+    set_cookie(response, w, w.session_cookie, session_id)
     return response
 
 
@@ -163,20 +167,17 @@ async def set_password(request: Request, w: WebDep, form: Posted) -> Response:
 
     if errors:
         return again(200)
-    address = client_address(request)
-    if await w.store.too_many_failures(address):
-        errors.add("code", t("set_password.failed"))
-        return again(200)
-    try:
-        answer = await w.upstream.call(
-            "intake",
-            "POST",
-            "/api/v1/auth/setup",
-            json={"login": login, "code": code, "password": password},
-        )
-    except Unreachable:
-        errors.add("", t("unavailable.body"))
-        return again(503)
+    answer = await _attempt(
+        request,
+        w,
+        "/api/v1/auth/setup",
+        {"login": login, "code": code, "password": password},
+        errors,
+    )
+    if answer is None:
+        if not errors:
+            errors.add("code", t("set_password.failed"))
+        return again(503 if errors.of("") else 200)
     if answer.status_code in (200, 201, 204):
         return redirect("/sign-in?done=password_set")
     named = [e for e in field_errors(answer) if e.field in ("password",)]
@@ -184,7 +185,7 @@ async def set_password(request: Request, w: WebDep, form: Posted) -> Response:
         for e in named:
             errors.add(SETUP_FIELDS[e.field], e.text(lang))
         return again(200)
-    await w.store.record_failure(address)
+    await w.store.record_failure(client_address(request))
     errors.add("code", t("set_password.failed"))
     return again(200)
 

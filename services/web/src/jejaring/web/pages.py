@@ -114,15 +114,7 @@ def set_language(request: Request, w: Web, chosen: str) -> Callable[[Response], 
     request.state.lang = lang
 
     def keep(response: Response) -> None:
-        response.set_cookie(
-            LANG_COOKIE,
-            lang,
-            max_age=LANGUAGE_COOKIE_AGE,
-            httponly=True,
-            samesite="lax",
-            secure=w.settings.secure_cookies,
-            path="/",
-        )
+        set_cookie(response, w, LANG_COOKIE, lang, max_age=LANGUAGE_COOKIE_AGE)
 
     return keep
 
@@ -220,15 +212,24 @@ def anonymous_form(
     if len(token) < 20 or len(token) > 100:
         token = new_csrf_token()
     response = render(request, w, template, status=status, csrf=token, **context)
+    set_cookie(response, w, ANON_CSRF_COOKIE, token)
+    return response
+
+
+def set_cookie(
+    response: Response, w: Web, name: str, value: str, *, max_age: int | None = None
+) -> None:
+    """Every cookie of the web app: HttpOnly (no script reads it), SameSite=Lax, the whole
+    site, and Secure when people reach it over https."""
     response.set_cookie(
-        ANON_CSRF_COOKIE,
-        token,
+        name,
+        value,
+        max_age=max_age,
         httponly=True,
         samesite="lax",
         secure=w.settings.secure_cookies,
         path="/",
     )
-    return response
 
 
 def redirect(to: str) -> RedirectResponse:
@@ -276,34 +277,38 @@ def install_handlers(app: FastAPI) -> None:
         return render(request, w, "errors/unavailable.html", status=exc.status_code, here="/")
 
 
+def _date_text(lang: Lang, date: dt.date) -> str:
+    return f"{date.day} {messages.month(date.month, lang)} {date.year}"
+
+
 def day_formatter(lang: Lang) -> Callable[[dt.date | str | None], str]:
     """Dates as people read them: 19 November 2026 (a text that is no date stays as it is)."""
 
     def day(value: dt.date | str | None) -> str:
-        if value is None or value == "":
+        if not value:
             return "–"
         try:
-            date = dt.date.fromisoformat(value) if isinstance(value, str) else value
+            return _date_text(
+                lang, dt.date.fromisoformat(value) if isinstance(value, str) else value
+            )
         except ValueError:
             return str(value)
-        return f"{date.day} {messages.month(date.month, lang)} {date.year}"
 
     return day
 
 
 def formatter(lang: Lang, zone: ZoneInfo) -> Callable[[dt.datetime | str | None], str]:
-    """Times as people read them: day month year, hour:minute, WITA."""
+    """Times as people read them: 19 November 2026, 09.00 WITA (a time without an offset is
+    read in the region's zone)."""
 
     def when(value: dt.datetime | str | None) -> str:
-        if value is None or value == "":
+        if not value:
             return "–"
         try:
             moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
         except ValueError:
             return str(value)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
-        local = moment.astimezone(zone)
-        return f"{local.day} {messages.month(local.month, lang)} {local.year}, {local:%H.%M} WITA"
+        local = (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(zone)
+        return f"{_date_text(lang, local.date())}, {local:%H.%M} WITA"
 
     return when

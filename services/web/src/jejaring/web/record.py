@@ -175,28 +175,39 @@ async def case_step(request: Request, w: WebDep, signed: Signed, form: Posted) -
         if index.isdigit() and 0 < int(index) < len(answers.victims):
             del answers.victims[int(index)]
         return _step_page(request, w, signed, answers, VICTIMS, review=review)
-    t = messages.translator(language(request, w))
-    if step != CHECK and (gaps := missing(answers, step)):
-        errors = Errors()
-        for input_name, key in gaps:
-            errors.add(input_name, t(key))
-        return _step_page(request, w, signed, answers, step, errors=errors, review=review)
+    if step != CHECK and (gap := _first_gap(request, w, signed, answers, [step], review=review)):
+        return gap
     following = answers.next_step(step)
     if following != CHECK and not review:
         return _step_page(request, w, signed, answers, following)
     return await _check(request, w, signed, answers)
 
 
-async def _check(request: Request, w: Web, signed: SignedIn, answers: Answers) -> Response:
-    """The check page, once every step is complete and intake finds nothing to refuse; else
-    the first step with something to fix, the errors beside their fields."""
+def _first_gap(
+    request: Request,
+    w: Web,
+    signed: SignedIn,
+    answers: Answers,
+    steps: list[str],
+    *,
+    review: bool,
+) -> Response | None:
+    """The first of `steps` the form itself finds incomplete, its errors beside the fields."""
     t = messages.translator(language(request, w))
-    for step in answers.steps()[:-1]:
+    for step in steps:
         if gaps := missing(answers, step):
             errors = Errors()
             for input_name, key in gaps:
                 errors.add(input_name, t(key))
-            return _step_page(request, w, signed, answers, step, errors=errors, review=True)
+            return _step_page(request, w, signed, answers, step, errors=errors, review=review)
+    return None
+
+
+async def _check(request: Request, w: Web, signed: SignedIn, answers: Answers) -> Response:
+    """The check page, once every step is complete and intake finds nothing to refuse; else
+    the first step with something to fix, the errors beside their fields."""
+    if gap := _first_gap(request, w, signed, answers, answers.steps()[:-1], review=True):
+        return gap
     answer = await signed.call(
         "intake", "POST", "/api/v1/cases/check", json=_body(w, signed, answers)
     )
@@ -249,13 +260,8 @@ async def submit_case(request: Request, w: WebDep, signed: Signed, form: Posted)
     require_officer(signed)
     answers = Answers.from_form(form)
     key = _key(form.get("idempotency_key")) or str(uuid.uuid4())
-    t = messages.translator(language(request, w))
-    for step in answers.steps()[:-1]:
-        if gaps := missing(answers, step):
-            errors = Errors()
-            for input_name, message in gaps:
-                errors.add(input_name, t(message))
-            return _step_page(request, w, signed, answers, step, errors=errors, review=True)
+    if gap := _first_gap(request, w, signed, answers, answers.steps()[:-1], review=True):
+        return gap
     try:
         answer = await signed.call(
             "intake",
