@@ -42,3 +42,30 @@ def test_user_add_refuses_an_officer_without_kelurahan_in_one_line(tmp_path: Pat
     assert result.stderr.strip() == (
         "jejaring user add: kelurahan_code: An officer must be bound to one kelurahan."
     )
+
+
+def test_user_add_prints_a_setup_code_the_person_signs_in_with(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        *("--name", "Paralegal Aisyiyah", "--role", "partner_staff"),
+        *("--partner", "posbakum-aisyiyah", "--login", "Paralegal.Aisyiyah"),
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[1].startswith("Login paralegal.aisyiyah. One-time setup code")
+    assert "WITA" in lines[1]
+    code = lines[2]
+    settings = IntakeSettings(
+        data_dir=tmp_path / "data",
+        nats_url="nats://127.0.0.1:1",
+        identity_key="identity-key-for-tests-0123456789abcdef",
+    )
+    password = "kata-sandi-paralegal"
+    with TestClient(create_app(settings)) as client:
+        setup = {"login": "paralegal.aisyiyah", "code": code, "password": password}
+        assert client.post("/api/v1/auth/setup", json=setup).status_code == 204
+        signed = client.post(
+            "/api/v1/auth/sign-in", json={"login": "paralegal.aisyiyah", "password": password}
+        )
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["person"]["partner_slug"] == "posbakum-aisyiyah"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from jejaring.intake import rules
 from jejaring.intake import users as intake_users
 from jejaring.intake.app import MIGRATIONS as INTAKE_MIGRATIONS
 from jejaring.intake.schemas import UserIn
@@ -23,9 +26,25 @@ def intake_settings() -> IntakeSettings:
     return IntakeSettings(data_dir=data_dir)
 
 
+@dataclass(frozen=True)
+class AddedUser:
+    id: uuid.UUID
+    token: str
+    login: str | None
+    setup_code: str | None
+    setup_expires_at: dt.datetime | None  # in the region's time zone (WITA)
+
+
 async def add_user(
-    *, name: str, role: str, kelurahan: str | None, phone: str | None, email: str | None
-) -> tuple[uuid.UUID, str]:
+    *,
+    name: str,
+    role: str,
+    kelurahan: str | None,
+    phone: str | None,
+    email: str | None,
+    login: str | None = None,
+    partner: str | None = None,
+) -> AddedUser:
     """Create an intake user; raise ValueError with the reason when the input is refused."""
     try:
         data = UserIn.model_validate(
@@ -35,6 +54,8 @@ async def add_user(
                 "kelurahan_code": kelurahan,
                 "phone": phone,
                 "email": email,
+                "login": login,
+                "partner_slug": partner,
             }
         )
     except ValidationError as exc:
@@ -42,17 +63,29 @@ async def add_user(
         field = ".".join(str(p) for p in first["loc"])
         raise ValueError(f"{field}: {first['msg']}") from None
     settings = intake_settings()
+    region = load_region(settings.region_file)
     engine = db.create_engine(settings.db_url)
     try:
         await migrate(engine, INTAKE_MIGRATIONS, lock_name="jejaring-intake")
         sessions = db.session_factory(engine)
         async with sessions() as session, session.begin():
-            user, token = await intake_users.create_user(
-                session, data=data, region=load_region(settings.region_file)
+            created = await intake_users.create_user(
+                session,
+                data=data,
+                region=region,
+                now=dt.datetime.now(dt.UTC),
+                setup_code_lifetime=dt.timedelta(seconds=settings.setup_code_lifetime_s),
             )
     except Refusal as exc:
         e = exc.errors[0]
         raise ValueError(f"{e.field}: {e.message_en}") from None
     finally:
         await engine.dispose()
-    return user.id, token
+    expires = created.user.setup_expires_at
+    return AddedUser(
+        id=created.user.id,
+        token=created.token,
+        login=created.user.login,
+        setup_code=created.setup_code,
+        setup_expires_at=expires.astimezone(rules.local_zone(region)) if expires else None,
+    )

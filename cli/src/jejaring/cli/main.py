@@ -89,30 +89,59 @@ def nats_config(
     typer.echo(f"{out}: {len(users)} partner users; reload NATS (nats-server --signal reload)")
 
 
-user_app = typer.Typer(help="Manage intake's users (officers, the coordinator, admins).")
+user_app = typer.Typer(
+    help="Manage intake's users (officers, the coordinator, admins, partner staff)."
+)
 app.add_typer(user_app, name="user")
 
 
 @user_app.command("add")
 def user_add(
     name: str = typer.Option(..., help="Full name."),
-    role: str = typer.Option(..., help="officer, coordinator or admin."),
+    role: str = typer.Option(..., help="officer, coordinator, admin or partner_staff."),
     kelurahan: str | None = typer.Option(None, help="Kelurahan code (officers only)."),
     phone: str | None = typer.Option(None, help="Phone for alerts, e.g. 0813…"),
     email: str | None = typer.Option(None, help="Email for alerts."),
+    login: str | None = typer.Option(
+        None, help="What the person signs in with (default: the phone number, if free)."
+    ),
+    partner: str | None = typer.Option(
+        None, help="The partner's slug (partner_staff only), e.g. posbakum-aisyiyah."
+    ),
 ) -> None:
-    """Create a user in intake's database and print its token (shown once)."""
+    """Create a user in intake's database; print its setup code and its token (shown once)."""
     from jejaring.cli.admin import add_user
 
     try:
-        user_id, token = asyncio.run(
-            add_user(name=name, role=role, kelurahan=kelurahan, phone=phone, email=email)
+        added = asyncio.run(
+            add_user(
+                name=name,
+                role=role,
+                kelurahan=kelurahan,
+                phone=phone,
+                email=email,
+                login=login,
+                partner=partner,
+            )
         )
     except ValueError as exc:
         typer.echo(f"jejaring user add: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"user {user_id} ({role}) created. Token, shown only this once:")
-    typer.echo(token)
+    typer.echo(f"user {added.id} ({role}) created.")
+    if added.setup_code and added.setup_expires_at:
+        until = added.setup_expires_at.strftime("%Y-%m-%d %H:%M %Z")
+        typer.echo(
+            f"Login {added.login}. One-time setup code, for setting a password in the web app "
+            f"(valid until {until}), shown only this once:"
+        )
+        typer.echo(added.setup_code)
+    else:
+        typer.echo(
+            "No login (none given, and no phone number or one that is already someone's "
+            "login): this user cannot sign in until given one (--login)."
+        )
+    typer.echo("API token, shown only this once:")
+    typer.echo(added.token)
 
 
 if __name__ == "__main__":

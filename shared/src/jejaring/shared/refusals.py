@@ -47,3 +47,12 @@ class Forbidden(Refusal):
 
 class Conflict(Refusal):
     """Not allowed in the current state (a closed case, an illegal FHIR Task transition)."""
+
+
+class Unauthenticated(Refusal):
+    """Who is asking could not be established (a wrong password, an ended session). The reason
+    is the same whatever went wrong, so that it tells nothing about the account."""
+
+
+class Unavailable(Refusal):
+    """The service cannot do this as configured or right now (sign-in without a key)."""

@@ -59,7 +59,11 @@ class ServiceSettings(BaseSettings):
             if token is not None and len(token) < 24:
                 raise ValueError("JEJARING_ADMIN_TOKEN must be at least 24 random characters")
             key = self.identity_key.get_secret_value() if self.identity_key else None
-            if key is not None and (len(key) < 32 or key.lower() in PLACEHOLDER_SECRETS):
+            if key is not None and (
+                len(key) < 32
+                or key.lower() in PLACEHOLDER_SECRETS
+                or key.lower().startswith("change-me")  # .env.example's placeholder
+            ):
                 raise ValueError("JEJARING_IDENTITY_KEY must be at least 32 random characters")
             password = self.nats_password.get_secret_value() if self.nats_password else None
             if self.nats_user and (password is None or password.lower() in PLACEHOLDER_SECRETS):

@@ -11,9 +11,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.intake import cases, read_model, rules, users
+from jejaring.intake import accounts, cases, read_model, rules, users
 from jejaring.intake.auth import Principal, authenticate, require_role
-from jejaring.intake.models import Case
+from jejaring.intake.models import Case, User
 from jejaring.intake.schemas import (
     CaseIn,
     CaseOut,
@@ -22,7 +22,14 @@ from jejaring.intake.schemas import (
     CaseSummary,
     CloseIn,
     KelurahanOut,
+    PersonOut,
     ReferralOut,
+    RefreshIn,
+    SetupCodeIn,
+    SetupCodeOut,
+    SetupIn,
+    SignedIn,
+    SignInIn,
     UnmetNeedOut,
     UserCreated,
     UserIn,
@@ -33,6 +40,8 @@ from jejaring.shared.contract.enums import RiskLevel
 from jejaring.shared.db import read_only
 from jejaring.shared.messaging.outbox import Outbox
 from jejaring.shared.region import Region
+from jejaring.shared.web.identity import PersonRole
+from jejaring.shared.web.people import person_of
 
 Clock = Callable[[], dt.datetime]
 
@@ -44,6 +53,8 @@ class Context:
     sessions: async_sessionmaker[AsyncSession]
     outbox: Outbox
     clock: Clock
+    policy: accounts.AccountPolicy
+    passwords: accounts.Passwords
 
 
 def context(request: Request) -> Context:
@@ -57,10 +68,13 @@ Ctx = Annotated[Context, Depends(context)]
 async def principal(
     ctx: Ctx, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> Principal:
+    person = person_of(authorization, settings=ctx.settings, clock=ctx.clock)
     admin = ctx.settings.admin_token.get_secret_value() if ctx.settings.admin_token else None
     async with ctx.sessions() as session:
         await read_only(session)
-        return await authenticate(session, authorization=authorization, admin_token=admin)
+        return await authenticate(
+            session, authorization=authorization, admin_token=admin, person=person
+        )
 
 
 Who = Annotated[Principal, Depends(principal)]
@@ -212,19 +226,147 @@ async def close_case(case_id: uuid.UUID, body: CloseIn, who: Who, ctx: Ctx) -> C
         return await _case_out(session, case, ctx.region)
 
 
+def _user_out(user: User) -> UserOut:
+    return UserOut.model_validate(user)
+
+
+def _local(ctx: Context, when: dt.datetime) -> dt.datetime:
+    return when.astimezone(rules.local_zone(ctx.region))
+
+
 @router.post("/users", status_code=201, response_model=UserCreated, tags=["users"])
 async def create_user(body: UserIn, who: Who, ctx: Ctx, response: Response) -> UserCreated:
-    """Create a user (admin only). The token is in this answer and nowhere else."""
-    require_role(who, "admin")
+    """Create a user (admin only). The API token and the one-time setup code are in this
+    answer and nowhere else; the person sets a password with the code (`/auth/setup`)."""
+    require_role(who, PersonRole.ADMIN)
     async with ctx.sessions() as session, session.begin():
-        user, token = await users.create_user(session, data=body, region=ctx.region)
-    response.headers["Location"] = f"/api/v1/users/{user.id}"
-    return UserCreated(**UserOut.model_validate(user).model_dump(), token=token)
+        created = await users.create_user(
+            session,
+            data=body,
+            region=ctx.region,
+            now=ctx.clock(),
+            setup_code_lifetime=ctx.policy.setup_code_lifetime,
+        )
+    response.headers["Location"] = f"/api/v1/users/{created.user.id}"
+    return UserCreated(
+        **_user_out(created.user).model_dump(),
+        token=created.token,
+        setup_code=created.setup_code,
+        setup_expires_at=_local(ctx, created.user.setup_expires_at)
+        if created.user.setup_expires_at
+        else None,
+    )
 
 
 @router.get("/users", response_model=list[UserOut], tags=["users"])
 async def list_users(who: Who, ctx: Ctx) -> list[UserOut]:
-    """Every user (admin only); tokens are never shown again."""
-    require_role(who, "admin")
+    """Every user (admin only); tokens and codes are never shown again."""
+    require_role(who, PersonRole.ADMIN)
     async with ctx.sessions() as session:
-        return [UserOut.model_validate(u) for u in await users.list_users(session)]
+        return [_user_out(u) for u in await users.list_users(session)]
+
+
+@router.post("/users/{user_id}/setup-code", response_model=SetupCodeOut, tags=["users"])
+async def new_setup_code(
+    user_id: uuid.UUID, who: Who, ctx: Ctx, body: SetupCodeIn | None = None
+) -> SetupCodeOut:
+    """A new one-time setup code (admin only), e.g. for a forgotten password: the previous code
+    stops working and a lock after failed sign-ins is lifted. `login` gives the user a login."""
+    require_role(who, PersonRole.ADMIN)
+    async with ctx.sessions() as session, session.begin():
+        user, code = await users.new_setup_code(
+            session,
+            user_id=user_id,
+            login=body.login if body else None,
+            now=ctx.clock(),
+            lifetime=ctx.policy.setup_code_lifetime,
+        )
+    assert user.login is not None  # new_setup_code refuses a user without one
+    assert user.setup_expires_at is not None
+    return SetupCodeOut(
+        id=user.id,
+        login=user.login,
+        setup_code=code,
+        setup_expires_at=_local(ctx, user.setup_expires_at),
+    )
+
+
+@router.post("/users/{user_id}/deactivate", response_model=UserOut, tags=["users"])
+async def deactivate_user(user_id: uuid.UUID, who: Who, ctx: Ctx) -> UserOut:
+    """Deactivate a user (admin only): no more sign-in, refresh or API token; their sessions
+    end now (an access token already issued lives out its few minutes)."""
+    require_role(who, PersonRole.ADMIN)
+    async with ctx.sessions() as session, session.begin():
+        return _user_out(await users.deactivate_user(session, user_id=user_id, now=ctx.clock()))
+
+
+# --- people signing in (the web app calls these for them) -------------------------------------
+
+
+def _signed_in(ctx: Context, signed: accounts.Signed) -> SignedIn:
+    p = signed.person
+    return SignedIn(
+        access_token=signed.access_token,
+        expires_in=signed.expires_in,
+        refresh_token=signed.refresh_token,
+        session_expires_at=_local(ctx, signed.session_expires_at),
+        person=PersonOut(
+            id=p.id,
+            name=p.name,
+            role=p.role,
+            kelurahan_code=p.kelurahan_code,
+            partner_slug=p.partner_slug,
+        ),
+    )
+
+
+@router.post("/auth/setup", status_code=204, tags=["auth"])
+async def set_up_password(body: SetupIn, ctx: Ctx) -> Response:
+    """Set one's password with the one-time code from the admin (at least 10 characters, not
+    the login); the code is then used up. A wrong or expired code answers 401 like sign-in."""
+    async with ctx.sessions() as session:
+        await accounts.set_up_password(
+            session,
+            login=body.login,
+            code=body.code,
+            password=body.password,
+            passwords=ctx.passwords,
+            policy=ctx.policy,
+            now=ctx.clock(),
+        )
+    return Response(status_code=204)
+
+
+@router.post("/auth/sign-in", response_model=SignedIn, tags=["auth"])
+async def sign_in(body: SignInIn, ctx: Ctx) -> SignedIn:
+    """Sign in: an access token for every service and a refresh token for the session. Every
+    failure is the same 401; an account is locked for a while after repeated failures."""
+    async with ctx.sessions() as session:
+        signed = await accounts.sign_in(
+            session,
+            login=body.login,
+            password=body.password,
+            passwords=ctx.passwords,
+            policy=ctx.policy,
+            now=ctx.clock(),
+        )
+    return _signed_in(ctx, signed)
+
+
+@router.post("/auth/refresh", response_model=SignedIn, tags=["auth"])
+async def refresh(body: RefreshIn, ctx: Ctx) -> SignedIn:
+    """A new access token and a new refresh token (the one sent stops working), while the
+    session lives: not signed out, not idle too long, not past its end, person active."""
+    async with ctx.sessions() as session:
+        signed = await accounts.refresh(
+            session, refresh_token=body.refresh_token, policy=ctx.policy, now=ctx.clock()
+        )
+    return _signed_in(ctx, signed)
+
+
+@router.post("/auth/sign-out", status_code=204, tags=["auth"])
+async def sign_out(body: RefreshIn, ctx: Ctx) -> Response:
+    """End the session of a refresh token (the same answer for an unknown one)."""
+    async with ctx.sessions() as session, session.begin():
+        await accounts.sign_out(session, refresh_token=body.refresh_token, now=ctx.clock())
+    return Response(status_code=204)

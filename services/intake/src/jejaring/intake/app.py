@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from jejaring.intake.accounts import AccountPolicy, Passwords
 from jejaring.intake.api import Clock, Context, router
 from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER, on_referral_event
 from jejaring.intake.settings import IntakeSettings
@@ -43,6 +44,8 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = _utcnow
         sessions=runtime.sessions,
         outbox=runtime.outbox,
         clock=clock,
+        policy=AccountPolicy.of(settings),
+        passwords=Passwords(),
     )
     app.include_router(router)
     return app

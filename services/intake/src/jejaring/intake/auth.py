@@ -1,9 +1,11 @@
-"""Who is asking: bearer tokens (only their SHA-256 is stored) and what each role may see."""
+"""Who is asking: a person's access token, or an API token (only its SHA-256 is stored), and
+what each role may see."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jejaring.intake.errors import RoleNotAllowed
 from jejaring.intake.models import User
 from jejaring.shared.web.errors import unauthorized
+from jejaring.shared.web.identity import Person, PersonRole
 from jejaring.shared.web.tokens import bearer_token, same_token, token_hash
 
 BOOTSTRAP_ADMIN_ID = uuid.UUID(int=0)
@@ -20,40 +23,61 @@ BOOTSTRAP_ADMIN_ID = uuid.UUID(int=0)
 class Principal:
     id: uuid.UUID
     name: str
-    role: str
+    role: PersonRole
     kelurahan_code: str | None = None
     phone: str | None = None
     email: str | None = None
+    partner_slug: str | None = None
 
     def sees(self, kelurahan_code: str) -> bool:
         """Officers see their own kelurahan; the coordinator sees the whole kecamatan."""
-        if self.role == "coordinator":
+        if self.role == PersonRole.COORDINATOR:
             return True
-        return self.role == "officer" and self.kelurahan_code == kelurahan_code
+        return self.role == PersonRole.OFFICER and self.kelurahan_code == kelurahan_code
 
 
 async def authenticate(
-    session: AsyncSession, *, authorization: str | None, admin_token: str | None
+    session: AsyncSession,
+    *,
+    authorization: str | None,
+    admin_token: str | None,
+    person: Person | None = None,
 ) -> Principal:
-    """The principal behind an `Authorization: Bearer <token>` header, or 401."""
+    """The principal behind an `Authorization: Bearer <token>` header, or 401. `person` is who
+    the header's access token names, when it is one (`jejaring.shared.web.people.person_of`):
+    that person acts as their user, as long as the user is active."""
+    if person is not None:
+        return _principal(await session.execute(_BY_ID, {"id": person.id}))
     token = bearer_token(authorization)
     if token is None:
         raise unauthorized()
     if same_token(token, admin_token):
-        return Principal(id=BOOTSTRAP_ADMIN_ID, name="bootstrap admin", role="admin")
-    user = (await session.execute(_BY_TOKEN, {"token_hash": token_hash(token)})).first()
-    if user is None:
+        return Principal(id=BOOTSTRAP_ADMIN_ID, name="bootstrap admin", role=PersonRole.ADMIN)
+    return _principal(await session.execute(_BY_TOKEN, {"token_hash": token_hash(token)}))
+
+
+def _principal(result: Any) -> Principal:
+    row = result.first()
+    if row is None:
         raise unauthorized()
-    return Principal(**user._mapping)
+    return Principal(**{**row._mapping, "role": PersonRole(row.role)})
 
 
-# Every request runs this: the columns only, no ORM object to build.
-_BY_TOKEN = select(
-    User.id, User.name, User.role, User.kelurahan_code, User.phone, User.email
-).where(User.token_hash == bindparam("token_hash"), User.active.is_(True))
+# Every request runs one of these: the columns only, no ORM object to build.
+_COLUMNS = select(
+    User.id,
+    User.name,
+    User.role,
+    User.kelurahan_code,
+    User.phone,
+    User.email,
+    User.partner_slug,
+).where(User.active.is_(True))
+_BY_TOKEN = _COLUMNS.where(User.token_hash == bindparam("token_hash"))
+_BY_ID = _COLUMNS.where(User.id == bindparam("id"))
 
 
-def require_role(principal: Principal, *roles: str) -> None:
+def require_role(principal: Principal, *roles: PersonRole) -> None:
     """403 unless `principal` has one of `roles`."""
     if principal.role not in roles:
         raise RoleNotAllowed(principal.role, roles)

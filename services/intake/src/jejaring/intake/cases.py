@@ -26,6 +26,7 @@ from jejaring.intake.errors import (
     CaseNotFound,
     IdempotencyKeyReused,
     OutsideOwnKelurahan,
+    RoleNotAllowed,
 )
 from jejaring.intake.models import Case
 from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn
@@ -34,11 +35,16 @@ from jejaring.shared.contract.enums import RiskLevel, Service, ViolenceForm
 from jejaring.shared.messaging.outbox import Outbox
 from jejaring.shared.refusals import Invalid
 from jejaring.shared.region import Region
+from jejaring.shared.web.identity import PersonRole
+
+CASE_ROLES = (PersonRole.OFFICER, PersonRole.COORDINATOR)
 
 
 def _require_case_role(by: Principal) -> None:
-    if by.role not in ("officer", "coordinator"):
+    if by.role == PersonRole.ADMIN:
         raise AdminHasNoCases()
+    if by.role not in CASE_ROLES:
+        raise RoleNotAllowed(by.role, CASE_ROLES)
 
 
 def _rules_consent(consent: ConsentIn) -> rules.Consent:
@@ -241,7 +247,7 @@ async def list_cases(
     """The cases `by` may see that match `filters`, newest report first."""
     _require_case_role(by)
     query = select(Case)
-    if by.role == "officer":
+    if by.role == PersonRole.OFFICER:
         query = query.where(Case.kelurahan_code == by.kelurahan_code)
     if filters.kelurahan_code:
         query = query.where(Case.kelurahan_code == filters.kelurahan_code)

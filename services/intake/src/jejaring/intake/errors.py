@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from jejaring.shared.refusals import Conflict, FieldError, Forbidden, Invalid, NotFound, Refusal
+from jejaring.shared.refusals import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Refusal,
+    Unauthenticated,
+    Unavailable,
+)
 
 
 class _OneReason(Refusal):
@@ -101,4 +110,119 @@ class OnlyOfficersHaveKelurahan(_OneReason, Invalid):
         "only_officers_have_kelurahan",
         "Hanya petugas yang terikat pada kelurahan.",
         "Only officers are bound to a kelurahan.",
+    )
+
+
+class PartnerStaffNeedsPartner(_OneReason, Invalid):
+    """Partner staff act for one partner; the slug names it."""
+
+    reason = FieldError(
+        "partner_slug",
+        "partner_staff_needs_partner",
+        "Staf mitra harus terikat pada satu mitra (partner_slug).",
+        "Partner staff must be bound to one partner (partner_slug).",
+    )
+
+
+class OnlyPartnerStaffHavePartner(_OneReason, Invalid):
+    """Officers, the coordinator and admins act for PPATBM, not for a partner."""
+
+    reason = FieldError(
+        "partner_slug",
+        "only_partner_staff_have_partner",
+        "Hanya staf mitra yang terikat pada mitra.",
+        "Only partner staff are bound to a partner.",
+    )
+
+
+class BadLogin(_OneReason, Invalid):
+    """A login is a phone number or a user name of letters, digits and . _ - @."""
+
+    reason = FieldError(
+        "login",
+        "login_format",
+        "Login harus nomor telepon atau nama pengguna 3-60 karakter (huruf, angka, . _ - @).",
+        "A login is a phone number or a user name of 3-60 characters (letters, digits, . _ - @).",
+    )
+
+
+class LoginTaken(_OneReason, Conflict):
+    """Logins are unique, whatever their case."""
+
+    reason = FieldError(
+        "login", "login_taken", "Login ini sudah dipakai.", "This login is already in use."
+    )
+
+
+class LoginRequired(_OneReason, Invalid):
+    """A setup code is for signing in, which needs a login (none was given, and the phone
+    number is someone else's login or missing)."""
+
+    reason = FieldError(
+        "login",
+        "login_required",
+        "Pengguna ini belum punya login; kirim 'login' bersama permintaan ini.",
+        "This user has no login yet; send 'login' with this request.",
+    )
+
+
+class UserNotFound(_OneReason, NotFound):
+    reason = FieldError("id", "not_found", "Pengguna tidak ditemukan.", "User not found.")
+
+
+class UserDeactivated(_OneReason, Conflict):
+    """A deactivated user gets no new setup code."""
+
+    reason = FieldError(
+        "id",
+        "user_deactivated",
+        "Pengguna ini sudah dinonaktifkan.",
+        "This user has been deactivated.",
+    )
+
+
+class PasswordIsLogin(_OneReason, Invalid):
+    reason = FieldError(
+        "password",
+        "password_is_login",
+        "Kata sandi tidak boleh sama dengan login.",
+        "The password must not be the same as the login.",
+    )
+
+
+class SignInRefused(_OneReason, Unauthenticated):
+    """The one answer to every failed sign-in or password setup: unknown login, wrong password,
+    wrong or expired code, locked or deactivated account. It must not tell them apart."""
+
+    reason = FieldError(
+        "credentials",
+        "sign_in_refused",
+        "Login, kata sandi atau kode tidak cocok, atau akun sedang dikunci. "
+        "Coba lagi nanti atau hubungi admin.",
+        "The login, password or code does not match, or the account is locked for now. "
+        "Try again later or ask the admin.",
+    )
+
+
+class SessionEnded(_OneReason, Unauthenticated):
+    """A refresh token that is unknown, revoked, expired or idle for too long."""
+
+    reason = FieldError(
+        "refresh_token",
+        "session_ended",
+        "Sesi sudah berakhir; silakan masuk lagi.",
+        "The session has ended; please sign in again.",
+    )
+
+
+class SignInNotConfigured(_OneReason, Unavailable):
+    """No JEJARING_IDENTITY_KEY: intake cannot sign access tokens."""
+
+    reason = FieldError(
+        "identity",
+        "sign_in_not_configured",
+        "Fitur masuk (sign-in) belum dikonfigurasi di server: JEJARING_IDENTITY_KEY belum "
+        "diatur. Hubungi operator.",
+        "sign-in is not configured on this server: JEJARING_IDENTITY_KEY is not set. "
+        "Contact the operator.",
     )

@@ -64,19 +64,45 @@ class ReferenceCounter(Base):
 
 
 class User(Base):
-    """Someone who may use intake; only a hash of their token is kept."""
+    """Someone who may use intake: only hashes of their API token, password and setup code are
+    kept. `login` is stored normalised (accounts.normalize_login), so it is unique whatever
+    the case it is typed in."""
 
     __tablename__ = "app_user"
+    __table_args__ = (Index("uq_app_user_login", "login", unique=True),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))  # a PersonRole
     kelurahan_code: Mapped[str | None] = mapped_column(String(16))
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    login: Mapped[str | None] = mapped_column(String(60))
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2id, PHC string
+    setup_code_hash: Mapped[str | None] = mapped_column(String(64))
+    setup_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    partner_slug: Mapped[str | None] = mapped_column(String(40))  # partner staff only
+
+
+class PersonSession(Base):
+    """A person's signed-in session: the hash of its refresh token, rotated at every refresh.
+    It ends when revoked (sign-out, deactivation, a new password), at `expires_at`, or when
+    it has not been used for the idle time (settings)."""
+
+    __tablename__ = "person_session"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class ReferralView(Base):

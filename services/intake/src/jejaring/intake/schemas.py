@@ -21,6 +21,7 @@ from jejaring.shared.contract.enums import (
     Sex,
     ViolenceForm,
 )
+from jejaring.shared.web.identity import PersonRole
 
 T = TypeVar("T")
 
@@ -40,7 +41,6 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=3
 Channel = Literal["sms", "email"]
 ReporterKind = Literal["victim", "family", "neighbour", "teacher", "officer", "other"]
 OverrideReason = Literal["guardian_is_alleged_perpetrator", "child_in_danger"]
-Role = Literal["officer", "coordinator", "admin"]
 Needs = Annotated[list[Service], Field(max_length=10), AfterValidator(_unique)]
 Scope = Annotated[list[PartnerKind], Field(min_length=1, max_length=8), AfterValidator(_unique)]
 
@@ -221,22 +221,104 @@ class CasePage(BaseModel):
 
 class UserIn(In):
     name: Name
-    role: Role
+    role: PersonRole
     kelurahan_code: Annotated[str, StringConstraints(max_length=20)] | None = None
     phone: Phone | None = None
     email: Email | None = None
+    login: Annotated[str, StringConstraints(max_length=60)] | None = Field(
+        default=None,
+        description="What the person signs in with: a phone number or a user name, unique "
+        "whatever its case. Default: the phone number, if no one has it as their login yet.",
+    )
+    partner_slug: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        default=None,
+        description="The partner a partner_staff person acts for (required for that role, "
+        "refused for the others). Intake does not check that the partner exists.",
+    )
 
 
 class UserOut(Out):
     id: uuid.UUID
     name: str
-    role: Role
+    role: PersonRole
     kelurahan_code: str | None
     phone: str | None
     email: str | None
     active: bool
     created_at: dt.datetime
+    login: str | None = None
+    partner_slug: str | None = None
 
 
 class UserCreated(UserOut):
     token: str = Field(description="Shown once: only its hash is stored.")
+    setup_code: str | None = Field(
+        default=None,
+        description="Shown once: the person sets their password with it "
+        "(POST /api/v1/auth/setup) before `setup_expires_at`. None when the user has no login.",
+    )
+    setup_expires_at: dt.datetime | None = None
+
+
+class SetupCodeIn(In):
+    login: Annotated[str, StringConstraints(max_length=60)] | None = Field(
+        default=None, description="Give the user this login (or a new one) as well."
+    )
+
+
+class SetupCodeOut(BaseModel):
+    id: uuid.UUID
+    login: str
+    setup_code: str = Field(description="Shown once; only its hash is stored.")
+    setup_expires_at: dt.datetime
+
+
+# --- signing in: passwords are taken exactly as typed (no stripping) ------------------------
+
+
+class AuthIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Login = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+NewPassword = Annotated[str, StringConstraints(min_length=10, max_length=200)]
+RefreshToken = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class SetupIn(AuthIn):
+    login: Login
+    code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    password: NewPassword
+
+
+class SignInIn(AuthIn):
+    login: Login
+    password: Password
+
+
+class RefreshIn(AuthIn):
+    refresh_token: RefreshToken
+
+
+class PersonOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    role: PersonRole
+    kelurahan_code: str | None
+    partner_slug: str | None
+
+
+class SignedIn(BaseModel):
+    access_token: str = Field(
+        description="Send as 'Authorization: Bearer <access_token>' to every service."
+    )
+    expires_in: int = Field(description="Seconds the access token is valid.")
+    refresh_token: str = Field(
+        description="Keep it server-side; POST /api/v1/auth/refresh gives a new pair (this "
+        "one stops working)."
+    )
+    session_expires_at: dt.datetime = Field(
+        description="When the session ends at the latest, however often it is refreshed."
+    )
+    person: PersonOut

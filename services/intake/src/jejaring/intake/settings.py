@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from jejaring.shared.settings import ServiceSettings
@@ -12,3 +13,21 @@ class IntakeSettings(ServiceSettings):
 
     service: str = "intake"
     port: int = 8000
+
+    # People's accounts (accounts.py); signing in also needs JEJARING_IDENTITY_KEY.
+    access_token_lifetime_s: int = Field(
+        default=300, ge=30, le=3600, description="How long a person's access token is valid."
+    )
+    session_lifetime_s: int = Field(
+        default=12 * 3600, ge=300, description="A session ends this long after sign-in."
+    )
+    session_idle_s: int = Field(
+        default=30 * 60, ge=60, description="A session not refreshed for this long has ended."
+    )
+    sign_in_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins in a row that lock an account."
+    )
+    sign_in_lock_s: int = Field(default=15 * 60, ge=1, description="How long the lock lasts.")
+    setup_code_lifetime_s: int = Field(
+        default=24 * 3600, ge=60, description="How long a one-time setup code is valid."
+    )

@@ -32,6 +32,8 @@ from jejaring.shared.db import read_only
 from jejaring.shared.messaging.provision import agency_consumer_spec, agency_stream_spec
 from jejaring.shared.messaging.runtime import ServiceRuntime
 from jejaring.shared.web.errors import api_error, unauthorized
+from jejaring.shared.web.identity import Person, PersonRole
+from jejaring.shared.web.people import person_of
 from jejaring.shared.web.tokens import bearer_token, same_token
 
 Clock = Callable[[], dt.datetime]
@@ -61,13 +63,26 @@ Authorization = Annotated[str | None, Header(include_in_schema=False)]
 
 @dataclass(frozen=True)
 class Caller:
-    """The admin, or one partner (by its token)."""
+    """The admin, or one partner (by its token, or a person on its staff), or a person with
+    none of those roles (who may do nothing here)."""
 
     admin: bool
     partner: str | None = None
+    person: Person | None = None
+
+
+def person_caller(person: Person) -> Caller:
+    """An admin person acts as the admin, partner staff as their partner."""
+    if person.role == PersonRole.ADMIN:
+        return Caller(admin=True, person=person)
+    if person.role == PersonRole.PARTNER_STAFF:
+        return Caller(admin=False, partner=person.partner_slug, person=person)
+    return Caller(admin=False, person=person)
 
 
 async def caller(ctx: Ctx, authorization: Authorization = None) -> Caller:
+    if person := person_of(authorization, settings=ctx.settings, clock=ctx.clock):
+        return person_caller(person)
     token = bearer_token(authorization)
     if token is None:
         raise unauthorized()
@@ -209,7 +224,8 @@ async def partner_referrals(
 async def answer_referral(
     referral_id: uuid.UUID, body: StatusIn, who: Who, ctx: Ctx
 ) -> ReferralOut:
-    """A partner accepts, rejects or reports progress on one of its referrals."""
+    """A partner accepts, rejects or reports progress on one of its referrals; answered with a
+    person's token, the answer records who gave it (`answered_by`)."""
     if who.partner is None:
         raise HolderOnly()
     async with ctx.sessions() as session, session.begin():
@@ -222,6 +238,7 @@ async def answer_referral(
             note=body.note,
             deps=ctx.deps,
             now=ctx.clock(),
+            by=who.person.name if who.person is not None else None,
         )
         return ReferralOut.model_validate(r)
 

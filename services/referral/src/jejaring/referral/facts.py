@@ -63,9 +63,11 @@ async def transition(
     note: str | None,
     deps: Deps,
     now: dt.datetime,
+    by: str | None = None,
 ) -> None:
     """Move `r` to `new` (the caller has checked the move) and stage what it tells: the status
-    change for everyone, and the cancellation for the partner."""
+    change for everyone (with `by`, the person who answered, when one did), and the
+    cancellation for the partner."""
     previous = r.status
     r.status = new.value
     r.sequence += 1
@@ -79,6 +81,7 @@ async def transition(
             previous_status=previous,
             reason=reason,
             note=note,
+            by=by,
         ),
         time=now,
     )

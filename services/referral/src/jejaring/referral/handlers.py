@@ -67,6 +67,7 @@ def reply_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:
             note=answer.note,
             deps=deps,
             now=clock(),
+            by=reply.by,
         )
 
     return on_reply

@@ -76,6 +76,8 @@ class Referral(Base):
     overdue_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # Nats-Msg-Id of the latest `requested` message on the partner's stream (for repairs).
     request_msg_id: Mapped[str | None] = mapped_column(String(100))
+    # Who at the partner gave the latest answer (a person's name), when the answer said.
+    answered_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class UnmetNeed(Base):

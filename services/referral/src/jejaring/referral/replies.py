@@ -24,8 +24,10 @@ async def apply_reply(
     note: str | None = None,
     deps: Deps,
     now: dt.datetime,
+    by: str | None = None,
 ) -> Referral:
-    """Partner `slug` answers `status` (with a reason and a note) about one of its referrals.
+    """Partner `slug` answers `status` (with a reason and a note) about one of its referrals;
+    `by` is the person at the partner who gave the answer, recorded with it when known.
 
     The same answer again changes nothing. Refuses: ReferralNotHeld (no such referral, or not
     this partner's: logged as a security event), IllegalTransition, ReasonRequired.
@@ -40,7 +42,8 @@ async def apply_reply(
         raise ReferralNotHeld()
     if not policy.partner_moves(ReferralStatus(r.status), status, reason=reason):
         return r
-    await transition(session, r, status, reason=reason, note=note, deps=deps, now=now)
+    r.answered_by = by
+    await transition(session, r, status, reason=reason, note=note, deps=deps, now=now, by=by)
     log.info(
         "referral answered",
         extra={"referral": str(r.id), "partner": slug, "status": status.value},

@@ -109,3 +109,4 @@ class ReferralOut(BaseModel):
     updated_at: dt.datetime
     reason: str | None
     note: str | None
+    answered_by: str | None = None

@@ -322,6 +322,10 @@ class ReferralStatusChanged(_ReferralFact):
     previous_status: ReferralStatus | None = None
     reason: ShortText | None = None
     note: LongText | None = None
+    by: ShortText | None = Field(
+        default=None,
+        description="Who at the partner gave the answer (a person's name), when it says.",
+    )
 
     def nats_subject(self) -> str:
         return subjects.referral_event(self.status.value)

@@ -21,7 +21,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jejaring.shared.db import is_transient_db_error
-from jejaring.shared.refusals import Conflict, Forbidden, Invalid, NotFound, Refusal
+from jejaring.shared.refusals import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Refusal,
+    Unauthenticated,
+    Unavailable,
+)
 from jejaring.shared.refusals import FieldError as FieldError  # where the API edge has it
 
 log = logging.getLogger(__name__)
@@ -32,6 +40,8 @@ REFUSAL_STATUS: dict[type[Refusal], int] = {
     NotFound: 404,
     Forbidden: 403,
     Conflict: 409,
+    Unauthenticated: 401,
+    Unavailable: 503,
 }
 
 
@@ -248,7 +258,9 @@ def install_error_handlers(app: FastAPI, *, body_limit: int = 256 * 1024) -> Non
 
     @app.exception_handler(Refusal)
     async def on_refusal(_request: Request, exc: Refusal) -> JSONResponse:
-        return error_response(status_of(exc), exc.errors)
+        status = status_of(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return error_response(status, exc.errors, headers)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

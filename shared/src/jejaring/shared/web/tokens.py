@@ -6,6 +6,12 @@ import hashlib
 import hmac
 import secrets
 
+from jejaring.shared.web.identity import looks_like_person_token
+
+# An opaque token is 43 characters; a person's access token (a JWT) a few hundred.
+MAX_API_TOKEN = 200
+MAX_PERSON_TOKEN = 2048
+
 
 def new_token() -> str:
     """A fresh random token (256 bits)."""
@@ -18,12 +24,14 @@ def token_hash(token: str) -> str:
 
 
 def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, or None."""
+    """The token of an `Authorization: Bearer <token>` header, or None (also when it is longer
+    than any token this system makes)."""
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > 200:
+    if scheme.lower() != "bearer" or not token:
         return None
-    return token
+    limit = MAX_PERSON_TOKEN if looks_like_person_token(token) else MAX_API_TOKEN
+    return token if len(token) <= limit else None
 
 
 def same_token(token: str, expected: str | None) -> bool:

@@ -1,0 +1,193 @@
+"""People's access tokens at referral: partner staff answer their partner's referrals over
+HTTP with the token intake gave them, and the answer records who gave it; other people may do
+here only what their role allows (real intake and referral apps, a real nats-server)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from fastapi.testclient import TestClient
+
+from jejaring.intake.app import create_app as create_intake
+from jejaring.intake.settings import IntakeSettings
+from jejaring.referral.app import create_app as create_referral
+from jejaring.referral.settings import ReferralSettings
+from jejaring.shared.contract import envelope, subjects
+from jejaring.shared.contract.events import ReferralStatusChanged
+from jejaring.shared.web.identity import Person, PersonRole, issue
+from jejaring.testing import THREE_WAY_CASE, ShiftedClock, until
+
+ADMIN = {"Authorization": "Bearer admin-token-for-tests-0123456789"}
+KEY = "identity-key-for-tests-0123456789abcdef"
+WITA = dt.timezone(dt.timedelta(hours=8))
+PASSWORD = "kata-sandi-yang-panjang"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Loop:
+    intake: TestClient
+    referral: TestClient
+    nats_url: str
+    clock: ShiftedClock
+
+    def person(self, name: str, role: str, **fields: Any) -> dict[str, Any]:
+        """A person the admin creates, who sets a password and signs in: the sign-in answer."""
+        login = f"user-{uuid.uuid4().hex[:8]}"
+        created = self.intake.post(
+            "/api/v1/users",
+            json={"name": name, "role": role, "login": login, **fields},
+            headers=ADMIN,
+        )
+        assert created.status_code == 201, created.text
+        setup = {"login": login, "code": created.json()["setup_code"], "password": PASSWORD}
+        assert self.intake.post("/api/v1/auth/setup", json=setup).status_code == 204
+        signed = self.intake.post(
+            "/api/v1/auth/sign-in", json={"login": login, "password": PASSWORD}
+        )
+        assert signed.status_code == 200, signed.text
+        return dict(signed.json())
+
+    def status_events(self) -> list[ReferralStatusChanged]:
+        async def fetch() -> list[ReferralStatusChanged]:
+            nc = await nats.connect(self.nats_url)
+            try:
+                sub = await nc.jetstream().pull_subscribe(
+                    subjects.REFERRAL_EVENTS_ALL,
+                    durable=None,
+                    stream=subjects.REFERRAL_EVENTS_STREAM,
+                )
+                try:
+                    messages = await sub.fetch(100, timeout=1)
+                except nats.errors.TimeoutError:
+                    return []
+                events = [envelope.decode(m.headers, m.data).data for m in messages]
+                return [e for e in events if isinstance(e, ReferralStatusChanged)]
+            finally:
+                await nc.close()
+
+        return asyncio.run(fetch())
+
+
+@pytest.fixture
+def loop(service_dbs: dict[str, str], nats_url: str, tmp_path: Path) -> Iterator[Loop]:
+    clock = ShiftedClock(dt.datetime(2026, 11, 20, 10, 0, tzinfo=WITA))
+    common = {
+        "nats_url": nats_url,
+        "data_dir": tmp_path,
+        "admin_token": "admin-token-for-tests-0123456789",
+        "identity_key": KEY,
+    }
+    intake = create_intake(
+        IntakeSettings(**common, database_url=service_dbs["intake"]), clock=clock
+    )
+    referral = create_referral(
+        ReferralSettings(**common, database_url=service_dbs["referral"]), clock=clock
+    )
+    with TestClient(intake) as i, TestClient(referral) as r:
+        until(lambda: i.get("/readyz").status_code == 200 and r.get("/readyz").status_code == 200)
+        yield Loop(i, r, nats_url, clock)
+
+
+def test_partner_staff_answer_for_their_partner_and_the_answer_names_them(loop: Loop) -> None:
+    officer = loop.person("Ibu Wulan", "officer", kelurahan_code="64.71.04.1003")
+    case = loop.intake.post(
+        "/api/v1/cases", json=THREE_WAY_CASE, headers=bearer(officer["access_token"])
+    )
+    assert case.status_code == 201, case.text
+    paralegal = bearer(
+        loop.person("Paralegal Aisyiyah", "partner_staff", partner_slug="posbakum-aisyiyah")[
+            "access_token"
+        ]
+    )
+    counsellor = bearer(
+        loop.person("Konselor Mentari", "partner_staff", partner_slug="bikksa-mentari")[
+            "access_token"
+        ]
+    )
+    (held,) = until(
+        lambda: loop.referral.get(
+            "/api/v1/partners/posbakum-aisyiyah/referrals", headers=paralegal
+        ).json()
+    )
+    assert held["case_reference"] == case.json()["reference"]
+    assert held["answered_by"] is None
+
+    # Another partner's referrals: not to be seen, not to be answered.
+    other = loop.referral.get("/api/v1/partners/bikksa-mentari/referrals", headers=paralegal)
+    assert other.status_code == 403
+    url = f"/api/v1/referrals/{held['id']}/status"
+    foreign = loop.referral.post(url, json={"status": "accepted"}, headers=counsellor)
+    assert foreign.status_code == 404
+
+    answered = loop.referral.post(url, json={"status": "accepted"}, headers=paralegal)
+    assert answered.status_code == 200, answered.text
+    assert (answered.json()["status"], answered.json()["answered_by"]) == (
+        "accepted",
+        "Paralegal Aisyiyah",
+    )
+    listed = loop.referral.get("/api/v1/partners/posbakum-aisyiyah/referrals", headers=ADMIN)
+    assert listed.json()[0]["answered_by"] == "Paralegal Aisyiyah"
+    accepted = until(lambda: [e for e in loop.status_events() if e.status == "accepted"])
+    assert [(e.referral_id, e.by) for e in accepted] == [
+        (uuid.UUID(held["id"]), "Paralegal Aisyiyah")
+    ]
+    # Intake sees the answer, as for any partner's.
+    case_url = f"/api/v1/cases/{case.json()['id']}"
+    until(
+        lambda: any(
+            r["status"] == "accepted"
+            for r in loop.intake.get(case_url, headers=bearer(officer["access_token"])).json()[
+                "referrals"
+            ]
+        )
+    )
+
+
+def test_other_people_may_do_here_only_what_their_role_allows(loop: Loop) -> None:
+    officer = bearer(
+        loop.person("Ibu Wulan", "officer", kelurahan_code="64.71.04.1003")["access_token"]
+    )
+    coordinator = bearer(loop.person("Kasi Kesos", "coordinator")["access_token"])
+    admin = bearer(loop.person("Admin Kecamatan", "admin")["access_token"])
+    answer = "/api/v1/referrals/00000000-0000-0000-0000-000000000001/status"
+    for who in (officer, coordinator):
+        assert loop.referral.get("/api/v1/partners", headers=who).status_code == 403
+        held = loop.referral.get("/api/v1/partners/posbakum-aisyiyah/referrals", headers=who)
+        assert held.status_code == 403
+        assert loop.referral.post(answer, json={"status": "accepted"}, headers=who).status_code == (
+            403
+        )
+    assert loop.referral.get("/api/v1/partners", headers=admin).status_code == 200
+    held = loop.referral.get("/api/v1/partners/posbakum-aisyiyah/referrals", headers=admin)
+    assert held.status_code == 200
+    assert loop.referral.post(answer, json={"status": "accepted"}, headers=admin).status_code == 403
+
+
+def test_an_expired_or_foreign_person_token_is_401(loop: Loop) -> None:
+    signed = loop.person("Paralegal Aisyiyah", "partner_staff", partner_slug="posbakum-aisyiyah")
+    url = "/api/v1/partners/posbakum-aisyiyah/referrals"
+    assert loop.referral.get(url, headers=bearer(signed["access_token"])).status_code == 200
+    person = Person(
+        uuid.UUID(signed["person"]["id"]),
+        "Paralegal Aisyiyah",
+        PersonRole.PARTNER_STAFF,
+        partner_slug="posbakum-aisyiyah",
+    )
+    forged = issue(person, key="another-key-0123456789abcdefghijklmn", now=loop.clock())
+    assert loop.referral.get(url, headers=bearer(forged)).status_code == 401
+    loop.clock.set(loop.clock() + dt.timedelta(minutes=5))
+    expired = loop.referral.get(url, headers=bearer(signed["access_token"]))
+    assert expired.status_code == 401
+    assert expired.headers["WWW-Authenticate"] == "Bearer"
