@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from jejaring.shared.messaging.natsserver import free_port
@@ -258,5 +259,47 @@ def test_partner_credentials_open_its_own_stream_and_nothing_else(
     )
     assert anonymous.returncode == 1
     assert "Authorization Violation" in anonymous.stderr
+    stack.send_signal(signal.SIGINT)
+    assert stack.wait(timeout=30) == 0
+
+
+def test_up_makes_an_identity_key_and_every_service_takes_peoples_tokens(
+    stack: subprocess.Popen[str], stack_env: dict[str, str]
+) -> None:
+    """On first start `jejaring up` makes the identity key (0600, like the admin token) and
+    gives it to every service: a person who signs in at intake is known to all three."""
+    assert stack.stdout is not None
+    assert stack.stdout.readline().startswith("Jejaring is running")
+    data = Path(stack_env["JEJARING_DATA_DIR"])
+    key_file = data / "identity-key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert len(key_file.read_text().strip()) >= 32
+    intake, referral, notify = (f"http://127.0.0.1:{p}" for p in service_ports(stack_env))
+    admin = {"Authorization": f"Bearer {(data / 'admin-token').read_text().strip()}"}
+
+    created = httpx.post(
+        f"{intake}/api/v1/users",
+        json={"name": "Admin Kecamatan", "role": "admin", "login": "admin.kecamatan"},
+        headers=admin,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    password = "kata-sandi-admin-kecamatan"
+    setup = {"login": "admin.kecamatan", "code": created.json()["setup_code"], "password": password}
+    assert httpx.post(f"{intake}/api/v1/auth/setup", json=setup, timeout=10).status_code == 204
+    signed = httpx.post(
+        f"{intake}/api/v1/auth/sign-in",
+        json={"login": "admin.kecamatan", "password": password},
+        timeout=10,
+    )
+    assert signed.status_code == 200, signed.text
+    person = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    for url in (
+        f"{intake}/api/v1/users",
+        f"{referral}/api/v1/partners",
+        f"{notify}/api/v1/deliveries",
+    ):
+        answer = httpx.get(url, headers=person, timeout=10)
+        assert answer.status_code == 200, (url, answer.text)
     stack.send_signal(signal.SIGINT)
     assert stack.wait(timeout=30) == 0

@@ -86,18 +86,18 @@ class StackConfig:
         """JEJARING_ADMIN_TOKEN, or one made on first start and kept (0600) in the data dir."""
         if token := os.environ.get("JEJARING_ADMIN_TOKEN"):
             return token
-        return read_or_create_admin_token(self.admin_token_file)
+        return read_or_create_secret(self.admin_token_file)
 
     @property
     def identity_key_file(self) -> Path:
         return self.data_dir / "identity-key"
 
     def identity_key(self) -> str:
-        """JEJARING_IDENTITY_KEY (people's access tokens), or one made on first start and kept
-        (0600) in the data dir."""
+        """JEJARING_IDENTITY_KEY (people's access tokens are signed and checked with it), or
+        one made on first start and kept (0600) in the data dir."""
         if key := os.environ.get("JEJARING_IDENTITY_KEY"):
             return key
-        return read_or_create_admin_token(self.identity_key_file)
+        return read_or_create_secret(self.identity_key_file)
 
     @property
     def web_url(self) -> str:
@@ -199,8 +199,9 @@ class StackConfig:
         return True
 
 
-def read_or_create_admin_token(path: Path) -> str:
-    """The embedded stack's admin token, created once with owner-only permissions."""
+def read_or_create_secret(path: Path) -> str:
+    """One of the embedded stack's secrets (the admin token, the identity key), created once
+    with owner-only permissions."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)

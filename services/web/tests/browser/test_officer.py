@@ -195,6 +195,18 @@ def test_an_officer_sets_a_password_signs_in_records_the_example_case_and_sees_i
         assert service in referrals
     assert "Diminta" in referrals
     assert "Batas waktu menerima" in referrals
+
+    # Who was alerted, when and how (notify's delivery log, as the officer may see it): the
+    # police and the Babinsa by SMS at once for a high-risk case (R3).
+    def alerts_shown() -> bool:
+        page.reload()
+        alerts = page.locator("#alerts-heading + ul")
+        return alerts.count() == 1 and "polresta-ppa" in alerts.inner_text()
+
+    wait_until(alerts_shown, timeout=60)
+    alerts = page.locator("#alerts-heading + ul").inner_text()
+    assert "Rujukan baru" in alerts and "SMS" in alerts
+    phone.fits()
     phone.shot("case")
     assert_no_victim_name_in_title_or_url(page)
 

@@ -187,7 +187,7 @@ class Signed:
     person: Person
 
 
-def person_of(user: User) -> Person:
+def person_for(user: User) -> Person:
     return Person(
         id=user.id,
         name=user.name,
@@ -200,7 +200,7 @@ def person_of(user: User) -> Person:
 def _signed(
     user: User, row: PersonSession, refresh_token: str, *, policy: AccountPolicy, now: dt.datetime
 ) -> Signed:
-    person = person_of(user)
+    person = person_for(user)
     return Signed(
         access_token=identity.issue(
             person, key=policy.signing_key(), now=now, lifetime=policy.access_lifetime

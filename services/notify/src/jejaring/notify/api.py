@@ -1,9 +1,11 @@
-"""Notify's HTTP API: the delivery log, so an operator can answer "was the police told, and when?"."""
+"""Notify's HTTP API: the delivery log, so an operator can answer "was the police told, and when?",
+and an officer or the coordinator whether the people of one of their cases were told."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -15,6 +17,8 @@ from jejaring.notify import service
 from jejaring.notify.models import DeliveryStatus
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared.web.errors import unauthorized
+from jejaring.shared.web.identity import Person, PersonRole
+from jejaring.shared.web.people import person_of
 from jejaring.shared.web.tokens import bearer_token, same_token
 
 
@@ -22,6 +26,7 @@ from jejaring.shared.web.tokens import bearer_token, same_token
 class Context:
     settings: NotifySettings
     sessions: async_sessionmaker[AsyncSession]
+    clock: Callable[[], dt.datetime]
 
 
 def context(request: Request) -> Context:
@@ -32,16 +37,50 @@ def context(request: Request) -> Context:
 Ctx = Annotated[Context, Depends(context)]
 
 
-async def admin(
+@dataclass(frozen=True)
+class Reader:
+    """Who reads the log: the admin (the admin token, or an admin person), or another person."""
+
+    person: Person | None = None
+
+    @property
+    def admin(self) -> bool:
+        return self.person is None or self.person.role == PersonRole.ADMIN
+
+
+async def reader(
     ctx: Ctx, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
-) -> None:
+) -> Reader:
+    if person := person_of(authorization, settings=ctx.settings, clock=ctx.clock):
+        return Reader(person)
     token = bearer_token(authorization)
     expected = ctx.settings.admin_token.get_secret_value() if ctx.settings.admin_token else None
     if token is None or not same_token(token, expected):
         raise unauthorized()
+    return Reader()
+
+
+class DeliverySummary(BaseModel):
+    """A delivery as an officer or the coordinator sees it: what was sent to whom (by role),
+    how, and when; never the text, nor the recipient's name or address."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    case_reference: str
+    referral_id: uuid.UUID | None
+    trigger: str
+    recipient_role: str
+    channel: str
+    status: str
+    next_attempt_at: dt.datetime
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
 
 
 class DeliveryOut(BaseModel):
+    """A delivery as the admin sees it."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -70,22 +109,28 @@ STATUS_PATTERN = "^(" + "|".join(DeliveryStatus) + ")$"
 
 @router.get(
     "/deliveries",
-    response_model=list[DeliveryOut],
-    dependencies=[Depends(admin)],
+    response_model=list[DeliveryOut] | list[DeliverySummary],
     tags=["deliveries"],
 )
 async def deliveries(
     ctx: Ctx,
+    who: Annotated[Reader, Depends(reader)],
     case_reference: Annotated[str | None, Query(max_length=32)] = None,
     referral_id: uuid.UUID | None = None,
     status: Annotated[str | None, Query(pattern=STATUS_PATTERN)] = None,
-) -> list[DeliveryOut]:
-    """The delivery log (admin), oldest first: who was told what, on which channel, when."""
+) -> list[DeliveryOut] | list[DeliverySummary]:
+    """The delivery log, oldest first: who was told what, on which channel, when. The admin
+    reads all of it; an officer or the coordinator (with their access token) one case at a
+    time (`case_reference` required), an officer only their own kelurahan's deliveries, and
+    without recipients' names, addresses or errors (DeliverySummary)."""
     async with ctx.sessions() as session:
         rows = await service.list_deliveries(
             session,
             case_reference=case_reference,
             referral_id=referral_id,
             status=DeliveryStatus(status) if status else None,
+            reader=who.person,
         )
-        return [DeliveryOut.model_validate(r) for r in rows]
+        if who.admin:
+            return [DeliveryOut.model_validate(r) for r in rows]
+        return [DeliverySummary.model_validate(r) for r in rows]

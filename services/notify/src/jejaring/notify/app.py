@@ -77,6 +77,6 @@ def create_app(
     settings = settings or NotifySettings()
     runtime = create_runtime(settings, clock=clock, channels=channels)
     app = service_app(title="Jejaring notify", runtime=runtime)
-    app.state.notify = Context(settings=settings, sessions=runtime.sessions)
+    app.state.notify = Context(settings=settings, sessions=runtime.sessions, clock=clock)
     app.include_router(router)
     return app

@@ -81,6 +81,9 @@ class Delivery(Base):
     event_id: Mapped[str] = mapped_column(String(100))
     trigger: Mapped[str] = mapped_column(String(40))
     case_reference: Mapped[str] = mapped_column(String(32), index=True)
+    # The case's kelurahan, from the event (every referral event carries it): an officer reads
+    # only their own kelurahan's deliveries. NULL on rows planned before it was kept.
+    kelurahan_code: Mapped[str | None] = mapped_column(String(16))
     referral_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     recipient_name: Mapped[str] = mapped_column(String(200))
     recipient_role: Mapped[RecipientRole] = mapped_column(stored_as_text(RecipientRole, 20))

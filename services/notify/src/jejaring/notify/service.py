@@ -23,12 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.notify import render, triggers
 from jejaring.notify.channels import Channel, SendError
+from jejaring.notify.errors import CaseReferenceRequired, DeliveryLogNotForRole
 from jejaring.notify.models import DUE, Delivery, DeliveryStatus
 from jejaring.notify.registry import CHANNELS, ChannelRegistry
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.db import insert_or_ignore, single_writer
+from jejaring.shared.web.identity import Person, PersonRole
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,7 @@ async def plan(
                 event_id=envelope.id,
                 trigger=alert.template,
                 case_reference=data["reference"],
+                kelurahan_code=getattr(event, "kelurahan_code", None),
                 referral_id=getattr(event, "referral_id", None),
                 recipient_name=recipient.contact.name,
                 recipient_role=recipient.role,
@@ -246,6 +249,7 @@ class Dispatcher:
                     event_id=row.event_id,
                     trigger=row.trigger,
                     case_reference=row.case_reference,
+                    kelurahan_code=row.kelurahan_code,
                     referral_id=row.referral_id,
                     recipient_name=row.recipient_name,
                     recipient_role=row.recipient_role,
@@ -277,8 +281,20 @@ async def list_deliveries(
     referral_id: uuid.UUID | None,
     status: DeliveryStatus | None,
     limit: int = 200,
+    reader: Person | None = None,
 ) -> list[Delivery]:
+    """The delivery log, oldest first. For a `reader` who is a person: an admin reads it all;
+    an officer or the coordinator one case at a time (CaseReferenceRequired), an officer only
+    their own kelurahan's rows; partner staff not at all (DeliveryLogNotForRole)."""
     query = select(Delivery)
+    if reader is not None and reader.role != PersonRole.ADMIN:
+        if reader.role not in (PersonRole.OFFICER, PersonRole.COORDINATOR):
+            raise DeliveryLogNotForRole()
+        if not case_reference:
+            raise CaseReferenceRequired()
+        if reader.role == PersonRole.OFFICER:
+            # Rows of another kelurahan, or of none recorded, are never an officer's.
+            query = query.where(Delivery.kelurahan_code == (reader.kelurahan_code or ""))
     if case_reference:
         query = query.where(Delivery.case_reference == case_reference)
     if referral_id:

@@ -225,7 +225,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "delivery.role.coordinator": ("Koordinator", "Coordinator"),
     "delivery.channel.sms": ("SMS", "SMS"),
     "delivery.channel.email": ("Email", "Email"),
-    "delivery.urgent": ("Segera", "Urgent"),
     "delivery.status.queued": ("Menunggu dikirim", "Waiting to be sent"),
     "delivery.status.sending": ("Sedang dikirim", "Being sent"),
     "delivery.status.sent": ("Terkirim", "Sent"),

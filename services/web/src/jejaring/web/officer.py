@@ -195,6 +195,7 @@ async def _case_page(
         here=f"/cases/{case['id']}",
         case=case,
         deliveries=deliveries,
+        referral_of={r["referral_id"]: r for r in case["referrals"]},
         recorded=request.query_params.get("recorded") == "1",
         saved=saved if saved in SAVED else "",
         typed=typed or {},
