@@ -274,7 +274,7 @@ def test_up_makes_an_identity_key_and_every_service_takes_peoples_tokens(
     key_file = data / "identity-key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert len(key_file.read_text().strip()) >= 32
-    intake, referral, notify = (f"http://127.0.0.1:{p}" for p in service_ports(stack_env))
+    intake, referral, notify, _web = (f"http://127.0.0.1:{p}" for p in service_ports(stack_env))
     admin = {"Authorization": f"Bearer {(data / 'admin-token').read_text().strip()}"}
 
     created = httpx.post(
