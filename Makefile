@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 SOURCES := requirements-dev.txt constraints.txt shared/pyproject.toml cli/pyproject.toml testing/pyproject.toml \
            $(wildcard services/*/pyproject.toml)
 
-.PHONY: up test test-fast soak bench install lint typecheck schemas clean check-python
+.PHONY: up test test-fast screenshots soak bench install lint typecheck schemas clean check-python
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
@@ -32,6 +32,10 @@ test: install
 ## The fast tier: rules, state machine, contract and rendering, no servers (seconds).
 test-fast: install
 	$(BIN)/python -m pytest $(wildcard shared/tests/unit services/*/tests/unit cli/tests/unit) $(PYTEST_ARGS)
+
+## The web app's pages on a 360x780 phone, written to docs/screenshots (the README shows them).
+screenshots: install
+	JEJARING_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest services/web/tests/browser -q $(PYTEST_ARGS)
 
 ## Ten minutes of steady load with a random fault a minute (SOAK_SECONDS shortens it; not in CI).
 soak: install
