@@ -498,6 +498,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "countdown.hours": ("{n} jam", "{n} h"),
     "countdown.minutes": ("{n} menit", "{n} min"),
     "referral.title": ("Rujukan {reference}", "Referral {reference}"),
+    "referral.caption": ("Rujukan", "Referral"),
     "referral.back": ("Kembali ke rujukan masuk", "Back to the inbox"),
     "referral.urgent": ("Segera", "Urgent"),
     "referral.accept_before": (
