@@ -559,6 +559,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "board.back": ("Ke papan tindak lanjut", "To the action board"),
     "board.everywhere": ("Semua kelurahan", "Every kelurahan"),
     "board.show": ("Tampilkan", "Show"),
+    "board.filter": ("Pilih kelurahan", "Choose a kelurahan"),
     "board.nothing": (
         "Tidak ada yang perlu ditindaklanjuti saat ini.",
         "Nothing needs action right now.",
