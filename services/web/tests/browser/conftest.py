@@ -276,13 +276,23 @@ def new_context(browser: Browser) -> BrowserContext:
     )
 
 
-@pytest.fixture
-def phone(browser: Browser, stack: Stack) -> Iterator[Phone]:
+def _phone(browser: Browser, stack: Stack) -> Iterator[Phone]:
     context = new_context(browser)
     try:
         yield Phone(context, stack.url("web"))
     finally:
         context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, stack: Stack) -> Iterator[Phone]:
+    yield from _phone(browser, stack)
+
+
+@pytest.fixture
+def second_phone(browser: Browser, stack: Stack) -> Iterator[Phone]:
+    """Another person's phone, with its own browser (cookies, session) beside `phone`."""
+    yield from _phone(browser, stack)
 
 
 def wait_until(predicate: Any, timeout: float = 30.0, every: float = 0.5) -> Any:

@@ -5,10 +5,8 @@ partner's referral is not found, and no page with case data is stored."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from .conftest import (
     GUNUNG_SARI_ULU,
@@ -16,7 +14,6 @@ from .conftest import (
     PASSWORD,
     Phone,
     Stack,
-    new_context,
     wait_until,
 )
 from .test_officer import VICTIM, _record_by_api, example_case, sign_in
@@ -24,19 +21,10 @@ from .test_officer import VICTIM, _record_by_api, example_case, sign_in
 POSBAKUM = "posbakum-aisyiyah"
 
 
-@pytest.fixture
-def paralegal_phone(browser: Browser, stack: Stack) -> Iterator[Phone]:
-    """A second phone: the paralegal's own browser, beside the officer's."""
-    context = new_context(browser)
-    try:
-        yield Phone(context, stack.url("web"))
-    finally:
-        context.close()
-
-
 def test_posbakum_sees_the_referral_with_its_deadline_accepts_it_and_the_officer_sees_it(
-    stack: Stack, phone: Phone, paralegal_phone: Phone
+    stack: Stack, phone: Phone, second_phone: Phone
 ) -> None:
+    paralegal_phone = second_phone  # the paralegal's own browser, beside the officer's
     officer = stack.ready_officer(KARANG_REJO)
     page = sign_in(phone, officer["login"])
     example_case(phone)
