@@ -393,3 +393,120 @@ def test_malformed_and_oversized_bodies(intake: Intake, officer: str) -> None:
     assert big.status_code == 413
     assert big.json()["detail"][0]["field"] == "body"
     assert intake.client.get("/api/v1/cases/not-a-uuid", headers=bearer(officer)).status_code == 422
+
+
+# --- the coordinator's board ---------------------------------------------------------------------
+
+
+def test_the_coordinators_board_lists_what_needs_action_oldest_first(
+    intake: Intake, officer: str
+) -> None:
+    import uuid
+
+    from jejaring.intake import read_model
+    from jejaring.shared.contract import events as ev
+    from jejaring.shared.contract.enums import BusinessStatus, ReferralStatus, Service
+    from jejaring.testing import sample_events
+
+    other = intake.user("Pak Budi", "officer", MEKAR_SARI)
+    first = intake.post(officer, CASE).json()  # high risk, Karang Rejo
+    intake.clock.set(intake.clock() + dt.timedelta(minutes=10))
+    second = intake.post(other, case(kelurahan_code=MEKAR_SARI, risk_level="low")).json()
+    closed = intake.post(officer, case(risk_level="low")).json()
+    intake.client.post(
+        f"/api/v1/cases/{closed['id']}/close", json={"outcome": "resolved"}, headers=bearer(officer)
+    )
+    now = intake.clock()
+    base = next(e for e in sample_events() if isinstance(e, ev.ReferralStatusChanged))
+
+    def fact(c: dict[str, Any], service: str, slug: str, status: str, **more: Any) -> Any:
+        return base.model_copy(
+            update={
+                "referral_id": uuid.uuid4(),
+                "case_id": uuid.UUID(c["id"]),
+                "case_reference": c["reference"],
+                "partner_slug": slug,
+                "service": Service(service),
+                "kelurahan_code": c["kelurahan"]["code"],
+                "status": ReferralStatus(status),
+                "sequence": 1,
+                "accept_by": now + dt.timedelta(hours=1),
+                "occurred_at": now,
+                **more,
+            }
+        )
+
+    police = fact(first, "law_enforcement", "polresta-ppa", "requested")
+    legal = fact(
+        first,
+        "legal_aid",
+        "posbakum-aisyiyah",
+        "accepted",
+        business_status=(BusinessStatus.ELIGIBILITY_PENDING,),
+    )
+    overdue = fact(
+        second,
+        "counselling",
+        "bikksa-mentari",
+        "requested",
+        business_status=(BusinessStatus.OVERDUE,),
+    )
+    past = fact(
+        first, "security_escort", "babinsa-bpp-tengah", "requested",
+        accept_by=now - dt.timedelta(minutes=5),
+    )  # fmt: skip
+    on_closed = fact(
+        closed, "counselling", "bikksa-mentari", "requested",
+        business_status=(BusinessStatus.ESCALATED,),
+    )  # fmt: skip
+    unmet = ev.ReferralNeedUnmet(
+        case_id=uuid.UUID(second["id"]),
+        case_reference=second["reference"],
+        kelurahan_code=MEKAR_SARI,
+        service=Service("shelter"),
+        reason="no active partner offers shelter in 64.71.04.1005",
+        occurred_at=now,
+    )
+    runtime = intake.client.app.state.runtime  # type: ignore[attr-defined]
+
+    async def feed() -> None:
+        async with runtime.sessions() as session, session.begin():
+            for f in (police, legal, overdue, past, on_closed):
+                await read_model.record_referral_fact(session, fact=f)
+            await read_model.record_unmet_need(session, fact=unmet)
+
+    assert intake.client.portal is not None
+    intake.client.portal.call(feed)
+
+    coordinator = intake.user("Kasi Kesos", "coordinator")
+    answer = intake.client.get("/api/v1/board", headers=bearer(coordinator))
+    assert answer.status_code == 200, answer.text
+    board = answer.json()
+    assert VICTIM not in answer.text, "the board shows no victim's name"
+    assert dt.datetime.fromisoformat(board["as_of"]).utcoffset() == dt.timedelta(hours=8)
+    # late: past its deadline (oldest deadline first), then marked overdue; the closed case's
+    # escalated referral is not there
+    assert [(i["case"]["reference"], i["referral"]["partner_slug"]) for i in board["late"]] == [
+        (first["reference"], "babinsa-bpp-tengah"),
+        (second["reference"], "bikksa-mentari"),
+    ]
+    assert board["late"][1]["case"]["kelurahan"] == {"code": MEKAR_SARI, "name": "Mekar Sari"}
+    assert board["late"][1]["referral"]["business_status"] == ["overdue"]
+    assert [(i["case"]["id"], i["need"]["service"]) for i in board["unmet"]] == [
+        (second["id"], "shelter")
+    ]
+    assert [i["referral"]["service"] for i in board["eligibility_pending"]] == ["legal_aid"]
+    high = board["high_risk_unaccepted"]
+    assert [i["case"]["reference"] for i in high] == [first["reference"]]
+    assert [r["service"] for r in high[0]["referrals"]] == ["law_enforcement", "security_escort"]
+
+    mekar = intake.client.get(
+        "/api/v1/board", params={"kelurahan": MEKAR_SARI}, headers=bearer(coordinator)
+    ).json()
+    assert [i["case"]["reference"] for i in mekar["late"]] == [second["reference"]]
+    assert mekar["high_risk_unaccepted"] == [] and mekar["eligibility_pending"] == []
+
+    # the board is the coordinator's only
+    assert intake.client.get("/api/v1/board", headers=bearer(officer)).status_code == 403
+    assert intake.client.get("/api/v1/board", headers=bearer(ADMIN)).status_code == 403
+    assert intake.client.get("/api/v1/board").status_code == 401

@@ -79,6 +79,9 @@ def test_every_template_renders_without_names_or_offences(lang: str) -> None:
             assert "BPT-2026-000123" in text
             if recipient.role != "partner":
                 assert f"https://jejaring.example/cases/{event.case_id}" in text
+            elif not isinstance(event, ev.ReferralNeedUnmet):
+                # a partner's link opens the referral's page in the web app
+                assert f"https://jejaring.example/referrals/{event.referral_id}" in text
             for word in FORBIDDEN:
                 assert word.lower() not in (subject + text).lower(), (alert.template, word)
             rendered += 1
@@ -88,6 +91,19 @@ def test_every_template_renders_without_names_or_offences(lang: str) -> None:
         if (a := triggers.alert_for(e, coordinator=BOSS))
     }
     assert rendered >= 10
+
+
+def test_without_the_web_app_a_partners_link_is_its_referrals_at_the_api() -> None:
+    event = next(e for e in facts() if isinstance(e, ev.ReferralStatusChanged))
+    data = render.context(
+        event,
+        role="partner",
+        lang="id",
+        urgent=False,
+        intake_url="http://i",
+        referral_url="http://r",
+    )
+    assert data["link"] == f"http://r/api/v1/partners/{event.partner_slug}/referrals"
 
 
 def test_a_template_cannot_be_given_anything_outside_the_allow_list() -> None:

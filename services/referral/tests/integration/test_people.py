@@ -123,6 +123,7 @@ def test_partner_staff_answer_for_their_partner_and_the_answer_names_them(loop: 
     )
     assert held["case_reference"] == case.json()["reference"]
     assert held["answered_by"] is None
+    assert held["allowed_answers"] == ["accepted", "rejected"]
 
     # Another partner's referrals: not to be seen, not to be answered.
     other = loop.referral.get("/api/v1/partners/bikksa-mentari/referrals", headers=paralegal)
@@ -137,6 +138,7 @@ def test_partner_staff_answer_for_their_partner_and_the_answer_names_them(loop: 
         "accepted",
         "Paralegal Aisyiyah",
     )
+    assert answered.json()["allowed_answers"] == ["in-progress", "on-hold", "completed", "failed"]
     listed = loop.referral.get("/api/v1/partners/posbakum-aisyiyah/referrals", headers=ADMIN)
     assert listed.json()[0]["answered_by"] == "Paralegal Aisyiyah"
     accepted = until(lambda: [e for e in loop.status_events() if e.status == "accepted"])

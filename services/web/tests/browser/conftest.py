@@ -75,6 +75,8 @@ class Stack:
                     prefix + "NATS_URL": self.nats.url,
                     prefix + "RELAY_POLL_INTERVAL_S": "0.2",
                     "NOTIFY_DISPATCH_INTERVAL_S": "0.2",
+                    # deadlines of a second or so are marked overdue within half a second
+                    "REFERRAL_DEADLINE_CHECK_INTERVAL_S": "0.5",
                     "NOTIFY_PUBLIC_URL": self.url("web"),
                     "JEJARING_ADMIN_TOKEN": ADMIN,
                     "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
@@ -126,6 +128,47 @@ class Stack:
         )
         assert r.status_code == 204, r.text
         return officer
+
+    # --- partner staff and the coordinator (test_partner.py, test_coordinator.py) ---------
+
+    def ready_person(
+        self, role: str, *, name: str, partner_slug: str | None = None
+    ) -> dict[str, Any]:
+        """Partner staff (bound to `partner_slug`) or the coordinator, made through intake's
+        admin API, with their password set through its API."""
+        body: dict[str, Any] = {
+            "name": name,
+            "role": role,
+            "login": f"{role}-{uuid.uuid4().hex[:8]}",
+        }
+        if partner_slug:
+            body["partner_slug"] = partner_slug
+        r = httpx.post(
+            f"{self.url('intake')}/api/v1/users",
+            json=body,
+            headers={"Authorization": f"Bearer {ADMIN}"},
+            timeout=10,
+        )
+        assert r.status_code == 201, r.text
+        person = {"login": r.json()["login"], "code": r.json()["setup_code"]}
+        r = httpx.post(
+            f"{self.url('intake')}/api/v1/auth/setup",
+            json={"login": person["login"], "code": person["code"], "password": PASSWORD},
+            timeout=10,
+        )
+        assert r.status_code == 204, r.text
+        return person
+
+    def referrals_of(self, slug: str) -> list[dict[str, Any]]:
+        """A partner's referrals, through referral's admin API."""
+        r = httpx.get(
+            f"{self.url('referral')}/api/v1/partners/{slug}/referrals",
+            headers={"Authorization": f"Bearer {ADMIN}"},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        rows: list[dict[str, Any]] = r.json()
+        return rows
 
     def token(self, login: str) -> str:
         r = httpx.post(
@@ -221,9 +264,9 @@ class Phone:
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-@pytest.fixture
-def phone(browser: Browser, stack: Stack) -> Iterator[Phone]:
-    context = browser.new_context(
+def new_context(browser: Browser) -> BrowserContext:
+    """A phone's browser of its own (cookies, session): one per person in a test."""
+    return browser.new_context(
         viewport=VIEWPORT,
         locale="id-ID",
         timezone_id="Asia/Makassar",
@@ -231,10 +274,25 @@ def phone(browser: Browser, stack: Stack) -> Iterator[Phone]:
         is_mobile=True,
         has_touch=True,
     )
+
+
+def _phone(browser: Browser, stack: Stack) -> Iterator[Phone]:
+    context = new_context(browser)
     try:
         yield Phone(context, stack.url("web"))
     finally:
         context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, stack: Stack) -> Iterator[Phone]:
+    yield from _phone(browser, stack)
+
+
+@pytest.fixture
+def second_phone(browser: Browser, stack: Stack) -> Iterator[Phone]:
+    """Another person's phone, with its own browser (cookies, session) beside `phone`."""
+    yield from _phone(browser, stack)
 
 
 def wait_until(predicate: Any, timeout: float = 30.0, every: float = 0.5) -> Any:

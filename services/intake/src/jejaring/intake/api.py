@@ -11,10 +11,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.intake import accounts, cases, read_model, rules, users
+from jejaring.intake import accounts, board, cases, read_model, rules, users
 from jejaring.intake.auth import Principal, authenticate, require_role
-from jejaring.intake.models import Case, User
+from jejaring.intake.models import Case, ReferralView, User
 from jejaring.intake.schemas import (
+    BoardCase,
+    BoardHighRisk,
+    BoardOut,
+    BoardReferral,
+    BoardUnmet,
     CaseIn,
     CaseOut,
     CasePage,
@@ -232,6 +237,60 @@ async def close_case(case_id: uuid.UUID, body: CloseIn, who: Who, ctx: Ctx) -> C
                 session, case_id=case_id, data=body, by=who, outbox=ctx.outbox, now=ctx.clock()
             )
         return await _case_out(session, case, ctx.region)
+
+
+@router.get("/board", response_model=BoardOut, tags=["cases"])
+async def coordinator_board(
+    who: Who, ctx: Ctx, kelurahan: Annotated[str | None, Query(max_length=20)] = None
+) -> BoardOut:
+    """The coordinator's board (the coordinator only): referrals not accepted in time, needs no
+    partner could take, legal aid waiting for proof, high-risk cases not yet accepted; open
+    cases only, each section oldest first."""
+    now = ctx.clock()
+    async with ctx.sessions() as session:
+        await read_only(session)
+        found = await board.board(session, by=who, now=now, kelurahan_code=kelurahan)
+    zone = rules.local_zone(ctx.region)
+
+    def case_of(c: Case) -> BoardCase:
+        k = ctx.region.kelurahan_by_code(c.kelurahan_code)
+        return BoardCase(
+            id=c.id,
+            reference=c.reference,
+            kelurahan=KelurahanOut(code=c.kelurahan_code, name=k.name if k else c.kelurahan_code),
+            risk_level=RiskLevel(c.risk_level),
+            reported_at=c.reported_at.astimezone(zone),
+        )
+
+    def referral_of(v: ReferralView) -> ReferralOut:
+        return ReferralOut.model_validate(v).model_copy(
+            update={
+                "accept_by": v.accept_by.astimezone(zone) if v.accept_by else None,
+                "updated_at": v.updated_at.astimezone(zone),
+            }
+        )
+
+    return BoardOut(
+        as_of=now.astimezone(zone),
+        late=[BoardReferral(case=case_of(c), referral=referral_of(v)) for c, v in found.late],
+        unmet=[
+            BoardUnmet(
+                case=case_of(c),
+                need=UnmetNeedOut.model_validate(u).model_copy(
+                    update={"occurred_at": u.occurred_at.astimezone(zone)}
+                ),
+            )
+            for c, u in found.unmet
+        ],
+        eligibility_pending=[
+            BoardReferral(case=case_of(c), referral=referral_of(v))
+            for c, v in found.eligibility_pending
+        ],
+        high_risk_unaccepted=[
+            BoardHighRisk(case=case_of(c), referrals=[referral_of(v) for v in views])
+            for c, views in found.high_risk_unaccepted
+        ],
+    )
 
 
 def _user_out(user: User) -> UserOut:

@@ -219,6 +219,47 @@ class CasePage(BaseModel):
     per_page: int
 
 
+class BoardCase(Out):
+    """A case on the coordinator's board: no victim's name or narrative."""
+
+    id: uuid.UUID
+    reference: str
+    kelurahan: KelurahanOut
+    risk_level: RiskLevel
+    reported_at: dt.datetime
+
+
+class BoardReferral(Out):
+    case: BoardCase
+    referral: ReferralOut
+
+
+class BoardUnmet(Out):
+    case: BoardCase
+    need: UnmetNeedOut
+
+
+class BoardHighRisk(Out):
+    case: BoardCase
+    referrals: list[ReferralOut] = Field(description="Its referrals not yet accepted")
+
+
+class BoardOut(BaseModel):
+    """What needs the coordinator's action now, each section oldest first; times in WITA."""
+
+    as_of: dt.datetime
+    late: list[BoardReferral] = Field(
+        description="Referrals not accepted in time: overdue, escalated, or past the deadline"
+    )
+    unmet: list[BoardUnmet] = Field(description="Needs no partner could take")
+    eligibility_pending: list[BoardReferral] = Field(
+        description="Legal aid waiting for proof of inability to pay"
+    )
+    high_risk_unaccepted: list[BoardHighRisk] = Field(
+        description="High-risk cases with a referral not yet accepted"
+    )
+
+
 class UserIn(In):
     name: Name
     role: PersonRole

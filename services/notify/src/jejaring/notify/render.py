@@ -68,8 +68,8 @@ def context(
     web_url: str | None = None,
 ) -> dict[str, Any]:
     """The allow-listed fields a template may use. With `web_url` (the web app people sign in
-    to), officers and the coordinator get a link to the case's page there; it opens after
-    signing in. The link carries the case id only."""
+    to), officers and the coordinator get a link to the case's page there, partner staff one to
+    the referral's page; it opens after signing in. The link carries an id only."""
     assert isinstance(
         event,
         ev.ReferralNeedUnmet | ev.ReferralStatusChanged | ev.ReferralOverdue | ev.ReferralEscalated,
@@ -93,7 +93,11 @@ def context(
     if isinstance(event, ev.ReferralEscalated):
         data["offered_to"] = ", ".join(event.offered_to)
     if role == RecipientRole.PARTNER:
-        data["link"] = f"{referral_url}/api/v1/partners/{event.partner_slug}/referrals"
+        data["link"] = (
+            f"{web_url}/referrals/{event.referral_id}"
+            if web_url
+            else f"{referral_url}/api/v1/partners/{event.partner_slug}/referrals"
+        )
     else:
         data["link"] = case_link
     return data

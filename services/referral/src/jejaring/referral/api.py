@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.referral import partners, replies
+from jejaring.referral import partners, policy, replies
 from jejaring.referral.errors import AdminOnly, HolderOnly, OwnReferralsOnly
 from jejaring.referral.facts import Deps
-from jejaring.referral.models import Partner
+from jejaring.referral.models import Partner, Referral
 from jejaring.referral.schemas import (
     ContactIn,
     Deadlines,
@@ -120,6 +120,14 @@ def partner_out(p: Partner) -> PartnerOut:
     )
 
 
+def referral_out(r: Referral) -> ReferralOut:
+    """A referral with the answers its partner may give next."""
+    out = ReferralOut.model_validate(r)
+    return out.model_copy(
+        update={"allowed_answers": policy.allowed_next(out.status, by_partner=True)}
+    )
+
+
 router = APIRouter(prefix="/api/v1")
 
 
@@ -217,7 +225,7 @@ async def partner_referrals(
         raise OwnReferralsOnly()
     async with ctx.sessions() as session:
         rows = await partners.partner_referrals(session, slug=slug, status=status)
-        return [ReferralOut.model_validate(r) for r in rows]
+        return [referral_out(r) for r in rows]
 
 
 @router.post("/referrals/{referral_id}/status", response_model=ReferralOut, tags=["referrals"])
@@ -240,7 +248,7 @@ async def answer_referral(
             now=ctx.clock(),
             by=who.person.name if who.person is not None else None,
         )
-        return ReferralOut.model_validate(r)
+        return referral_out(r)
 
 
 docs_router = APIRouter()

@@ -110,3 +110,8 @@ class ReferralOut(BaseModel):
     reason: str | None
     note: str | None
     answered_by: str | None = None
+    allowed_answers: list[ReferralStatus] = Field(
+        default_factory=list,
+        description="The answers a partner may give from the current status (FHIR Task moves); "
+        "empty once the status is final.",
+    )

@@ -1,5 +1,6 @@
-"""The start page: an officer's is their kelurahan's cases; the other roles' pages come in a
-later round, and their start page says so plainly."""
+"""The start page: an officer's is their kelurahan's cases, partner staff's their partner's
+referrals, the coordinator's the board; the admin's pages come in a later round, and their
+start page says so plainly."""
 
 from __future__ import annotations
 
@@ -13,9 +14,7 @@ router = APIRouter()
 
 # What each role will get, as catalogue keys; nothing here pretends to exist yet.
 COMING = {
-    "coordinator": ["coming.coordinator.board", "coming.coordinator.escalations"],
     "admin": ["coming.admin.users", "coming.admin.partners"],
-    "partner_staff": ["coming.partner.inbox", "coming.partner.answers"],
 }
 
 
@@ -23,6 +22,11 @@ COMING = {
 async def start(request: Request, w: WebDep, signed: Signed) -> Response:
     if signed.person.role == "officer":
         return redirect("/cases")
+    # --- partner staff and the coordinator (partner.py, coordinator.py) ---
+    if signed.person.role == "partner_staff":
+        return redirect("/referrals")
+    if signed.person.role == "coordinator":
+        return redirect("/board")
     return render(
         request,
         w,

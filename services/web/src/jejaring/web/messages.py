@@ -477,6 +477,124 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Contoh: nomor SKTM atau nomor kartu PKH.",
         "For example: the SKTM or PKH card number.",
     ),
+    # --- partner staff: the inbox and one referral (partner.py, templates/partner/) ---
+    "nav.partner": ("Halaman mitra", "Partner pages"),
+    "inbox.title": ("Rujukan masuk", "Referral inbox"),
+    "inbox.lead": (
+        "Rujukan untuk mitra {partner}: yang terbuka di atas, yang paling mendesak lebih dulu.",
+        "Referrals to partner {partner}: open ones first, the most urgent at the top.",
+    ),
+    "inbox.unknown": (
+        "Mitra Anda belum terdaftar di Jejaring. Hubungi admin.",
+        "Your partner is not registered in Jejaring. Contact the admin.",
+    ),
+    "inbox.open": ("Perlu ditangani ({total})", "To deal with ({total})"),
+    "inbox.open.none": ("Tidak ada rujukan yang terbuka.", "No open referrals."),
+    "inbox.done": ("Sudah selesai ({total})", "Finished ({total})"),
+    "countdown.left": ("sisa {span}", "{span} left"),
+    "countdown.late": ("lewat {span}", "{span} overdue"),
+    "countdown.under_a_minute": ("sisa kurang dari 1 menit", "less than a minute left"),
+    "countdown.days": ("{n} hari", "{n} d"),
+    "countdown.hours": ("{n} jam", "{n} h"),
+    "countdown.minutes": ("{n} menit", "{n} min"),
+    "referral.title": ("Rujukan {reference}", "Referral {reference}"),
+    "referral.caption": ("Rujukan", "Referral"),
+    "referral.back": ("Kembali ke rujukan masuk", "Back to the inbox"),
+    "referral.urgent": ("Segera", "Urgent"),
+    "referral.accept_before": (
+        "Terima atau tolak sebelum {when}.",
+        "Accept or reject before {when}.",
+    ),
+    "referral.service": ("Layanan", "Service"),
+    "referral.requested_at": ("Diminta pada", "Requested at"),
+    "referral.answered_by": ("Dijawab oleh", "Answered by"),
+    "referral.reason": ("Alasan", "Reason"),
+    "referral.note": ("Catatan", "Note"),
+    "referral.saved": ("Jawaban tersimpan: {status}.", "Answer saved: {status}."),
+    "referral.answer": ("Jawaban Anda", "Your answer"),
+    "referral.answer.legend": ("Apa jawaban Anda?", "What is your answer?"),
+    "referral.answer.reason": ("Alasan", "Reason"),
+    "referral.answer.reason.hint": (
+        "Wajib bila menolak atau gagal menangani. Jangan tulis nama korban.",
+        "Required when rejecting or when it failed. Do not write the victim's name.",
+    ),
+    "referral.note.optional": ("Catatan (tidak wajib)", "Note (optional)"),
+    "referral.note.hint": (
+        "Untuk petugas PPATBM, misalnya jadwal pendampingan.",
+        "For the PPATBM officers, for example when you will meet.",
+    ),
+    "referral.answer.button": ("Kirim jawaban", "Send the answer"),
+    "referral.answer.missing": ("Pilih jawaban Anda", "Choose your answer"),
+    "referral.answer.reason_required": (
+        "Tulis alasannya: wajib untuk jawaban ini",
+        "Write the reason: this answer needs one",
+    ),
+    "referral.answer.illegal": (
+        "Jawaban ini tidak dapat diberikan dari status rujukan sekarang. Muat ulang halaman.",
+        "This answer cannot be given from the referral's status now. Reload the page.",
+    ),
+    "referral.answer.refused": (
+        "Jawaban tidak dapat disimpan. Muat ulang halaman lalu coba lagi.",
+        "The answer could not be saved. Reload the page and try again.",
+    ),
+    "referral.final": (
+        "Rujukan ini sudah selesai; tidak ada jawaban lagi yang dapat diberikan.",
+        "This referral is finished; no further answer can be given.",
+    ),
+    "answer.accepted": ("Terima rujukan", "Accept the referral"),
+    "answer.rejected": ("Tolak rujukan", "Reject the referral"),
+    "answer.in-progress": ("Sedang ditangani", "In progress"),
+    "answer.on-hold": ("Ditunda", "On hold"),
+    "answer.completed": ("Selesai ditangani", "Completed"),
+    "answer.failed": ("Gagal ditangani", "Failed"),
+    # --- the coordinator: the board, and every case (coordinator.py, templates/coordinator/) ---
+    "nav.coordinator": ("Halaman koordinator", "Coordinator pages"),
+    "board.title": ("Papan tindak lanjut", "Action board"),
+    "board.lead": (
+        "Yang perlu ditindaklanjuti sekarang di seluruh Kecamatan Balikpapan Tengah, yang "
+        "terlama di atas.",
+        "What needs action now across Kecamatan Balikpapan Tengah, oldest first.",
+    ),
+    "board.all_cases": ("Semua kasus", "All cases"),
+    "board.back": ("Ke papan tindak lanjut", "To the action board"),
+    "board.everywhere": ("Semua kelurahan", "Every kelurahan"),
+    "board.show": ("Tampilkan", "Show"),
+    "board.filter": ("Pilih kelurahan", "Choose a kelurahan"),
+    "board.nothing": (
+        "Tidak ada yang perlu ditindaklanjuti saat ini.",
+        "Nothing needs action right now.",
+    ),
+    "board.none": ("Tidak ada.", "None."),
+    "board.late": ("Lewat batas waktu ({total})", "Past the deadline ({total})"),
+    "board.late.hint": (
+        "Rujukan yang belum diterima tepat waktu, termasuk yang sudah dieskalasi.",
+        "Referrals not accepted in time, escalated ones included.",
+    ),
+    "board.high_risk_unaccepted": (
+        "Risiko tinggi, belum diterima ({total})",
+        "High risk, not yet accepted ({total})",
+    ),
+    "board.high_risk_unaccepted.hint": (
+        "Kasus berisiko tinggi yang rujukannya belum diterima mitra.",
+        "High-risk cases whose referrals no partner has accepted yet.",
+    ),
+    "board.unmet": ("Belum ada mitra ({total})", "No partner ({total})"),
+    "board.unmet.hint": (
+        "Kebutuhan yang tidak dapat ditangani mitra mana pun: carikan mitra.",
+        "Needs no partner can take: find one.",
+    ),
+    "board.eligibility_pending": (
+        "Bantuan hukum menunggu bukti ({total})",
+        "Legal aid waiting for proof ({total})",
+    ),
+    "board.eligibility_pending.hint": (
+        "Bantuan hukum yang menunggu bukti tidak mampu (SKTM atau Kartu PKH).",
+        "Legal aid waiting for proof of inability to pay (SKTM or a PKH card).",
+    ),
+    "cases.lead.kecamatan": (
+        "Kasus di seluruh Kecamatan Balikpapan Tengah, yang terbaru di atas.",
+        "Cases across Kecamatan Balikpapan Tengah, newest first.",
+    ),
 }
 
 

@@ -71,6 +71,12 @@ def require_officer(signed: SignedIn) -> None:
         raise NotAnOfficer()
 
 
+def require_case_role(signed: SignedIn) -> None:
+    """The case pages: an officer (their kelurahan's cases) or the coordinator (every case)."""
+    if signed.person.role not in ("officer", "coordinator"):
+        raise NotAnOfficer()
+
+
 def labeller(lang: Lang) -> Any:
     """`label("service", "legal_aid")` → "Bantuan Hukum": the shared vocabulary's labels, and
     the catalogue's for what the vocabulary does not hold; an unknown code shows as it is."""
@@ -107,9 +113,10 @@ def _page_context(request: Request, w: Web) -> dict[str, Any]:
 
 @router.get("/cases")
 async def cases(request: Request, w: WebDep, signed: Signed) -> Response:
-    require_officer(signed)
+    require_case_role(signed)
     q = request.query_params
     filters = {
+        "kelurahan": q.get("kelurahan", "") if signed.person.role == "coordinator" else "",
         "status": q.get("status", ""),
         "risk": q.get("risk", ""),
         "from": q.get("from", ""),
@@ -139,6 +146,8 @@ async def cases(request: Request, w: WebDep, signed: Signed) -> Response:
         page=page,
         pages=pages,
         query={k: v for k, v in filters.items() if v},
+        all_kelurahan=[(k.code, k.name) for k in w.region.kelurahan],
+        kelurahan_names={k.code: k.name for k in w.region.kelurahan},
         **_page_context(request, w),
     )
 
@@ -218,7 +227,7 @@ def _late(referral: dict[str, Any], now: dt.datetime) -> bool:
 
 @router.get("/cases/{case_id}")
 async def case_page(case_id: str, request: Request, w: WebDep, signed: Signed) -> Response:
-    require_officer(signed)
+    require_case_role(signed)
     return await _case_page(request, w, signed, case_id)
 
 
@@ -248,7 +257,7 @@ async def _change(
     typed: dict[str, Any],
 ) -> Response:
     """Send one change to intake; back to the case page, with the errors beside the fields."""
-    require_officer(signed)
+    require_case_role(signed)
     lang = language(request, w)
     t = messages.translator(lang)
     errors = Errors()
