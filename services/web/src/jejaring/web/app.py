@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from jejaring.shared import db
 from jejaring.shared.migrate import migrate
 from jejaring.shared.region import load_region
-from jejaring.web import account, home, officer, record
+from jejaring.web import account, admin, admin_partners, home, officer, record
 from jejaring.web.pages import Web, environment, install_handlers
 from jejaring.web.security import SecurityHeaders
 from jejaring.web.sessions import Clock, SessionStore
@@ -83,7 +83,7 @@ def create_app(
         )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (account, home, record, officer):
+    for module in (account, home, record, officer, admin, admin_partners):
         app.include_router(module.router)
     install_handlers(app)
     home.install(app)

@@ -14,7 +14,6 @@ router = APIRouter()
 # What each role will get, as catalogue keys; nothing here pretends to exist yet.
 COMING = {
     "coordinator": ["coming.coordinator.board", "coming.coordinator.escalations"],
-    "admin": ["coming.admin.users", "coming.admin.partners"],
     "partner_staff": ["coming.partner.inbox", "coming.partner.answers"],
 }
 
@@ -23,6 +22,8 @@ COMING = {
 async def start(request: Request, w: WebDep, signed: Signed) -> Response:
     if signed.person.role == "officer":
         return redirect("/cases")
+    if signed.person.role == "admin":
+        return redirect("/admin")
     return render(
         request,
         w,
