@@ -55,7 +55,15 @@ def _context(request: Request, w: Web) -> dict[str, Any]:
         "kelurahan_names": {k.code: k.name for k in w.region.kelurahan},
         "region": w.region,
         "public_url": w.settings.public_url,
+        "hours": lambda value: hours(value, lang),
     }
+
+
+def hours(value: float | int | str, lang: str) -> str:
+    """A deadline's hours as people write them: 6, 1,5 (Indonesian) or 1.5."""
+    number = float(value)
+    text = str(int(number)) if number.is_integer() else f"{number:g}"
+    return text.replace(".", ",") if lang == "id" else text
 
 
 def page(request: Request, w: Web, signed: SignedIn, template: str, **context: Any) -> Response:
@@ -207,7 +215,11 @@ async def create_person(request: Request, w: WebDep, signed: Signed, form: Poste
     return _person_form(request, w, signed, await partners_of(signed), typed=typed, errors=errors)
 
 
-async def _person(signed: SignedIn, person_id: str) -> dict[str, Any]:
+async def _person(signed: SignedIn, person_id: str, *, not_self: bool = False) -> dict[str, Any]:
+    """One person of intake's list; `not_self`: not the admin who asks (nobody locks
+    themselves out by a tap)."""
+    if not_self and person_id == signed.person.id:
+        raise HTTPException(404)
     for person in await _people(signed):
         if person["id"] == person_id:
             return person
@@ -241,7 +253,7 @@ async def deactivate_person_page(
     person_id: str, request: Request, w: WebDep, signed: Signed
 ) -> Response:
     require_admin(signed)
-    person = await _person(signed, person_id)
+    person = await _person(signed, person_id, not_self=True)
     return page(
         request, w, signed, "admin/person_deactivate.html", who=person, here="/admin/people"
     )
@@ -252,7 +264,7 @@ async def deactivate_person(
     person_id: str, request: Request, w: WebDep, signed: Signed, form: Posted
 ) -> Response:
     require_admin(signed)
-    person = await _person(signed, person_id)
+    person = await _person(signed, person_id, not_self=True)
     answer = await signed.call("intake", "POST", f"/api/v1/users/{person_id}/deactivate")
     if answer.status_code == 200:
         return redirect("/admin/people?done=deactivated")

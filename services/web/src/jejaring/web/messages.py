@@ -479,6 +479,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     # --- the admin's pages (admin.py, admin_partners.py, templates/admin/) ---
     "admin.nav": ("Menu admin", "Admin menu"),
+    "admin.nav.deliveries": ("Pengiriman", "Deliveries"),
     "admin.menu.title": ("Menu admin", "Admin"),
     "admin.menu.lead": (
         "Kelola orang yang memakai Jejaring, mitra rujukan, dan lihat catatan pengiriman pesan.",
@@ -672,8 +673,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "In hours, by the case's risk. Usually 1, 6 and 72 hours.",
     ),
     "admin.partner.deadlines.value": (
-        "tinggi {high} jam, sedang {medium} jam, rendah {low} jam",
-        "high {high} h, medium {medium} h, low {low} h",
+        "risiko tinggi {high} jam, sedang {medium} jam, rendah {low} jam",
+        "high risk {high} h, medium {medium} h, low {low} h",
     ),
     "admin.partner.deadline.high": ("Risiko tinggi (jam)", "High risk (hours)"),
     "admin.partner.deadline.medium": ("Risiko sedang (jam)", "Medium risk (hours)"),
@@ -740,7 +741,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "admin.deliveries.attempts": ("Percobaan", "Attempts"),
     "admin.deliveries.created": ("Dibuat", "Created"),
     "admin.deliveries.sent": ("Terkirim", "Sent"),
-    "admin.deliveries.next": ("Dicoba lagi", "Next attempt"),
+    "admin.deliveries.next": ("Dijadwalkan", "Scheduled for"),
     "admin.deliveries.error": ("Kesalahan terakhir", "Last error"),
 }
 
