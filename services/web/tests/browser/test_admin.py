@@ -103,6 +103,7 @@ def test_the_admin_creates_an_officer_who_sets_a_password_and_signs_in(
     phone.fits()
     expect(page.locator("#phone-error")).to_be_visible()
     expect(page.get_by_label("Nama lengkap")).to_have_value("Ibu Sari Rahayu")
+    phone.shot("admin-person-errors")
 
     login = f"sari-{uuid.uuid4().hex[:6]}"
     page.get_by_label("Nomor telepon").fill("081355500011")
@@ -179,6 +180,7 @@ def test_the_admin_adds_a_partner_sees_its_token_once_and_deactivates_it(
     expect(page.locator("#slug-error")).to_be_visible()
     expect(page.locator("#contact-quiet-start-error")).to_be_visible()
     expect(page.get_by_label("Rumah Aman", exact=True)).to_be_checked()
+    phone.shot("admin-partner-errors")
 
     page.get_by_label("Kode mitra").fill("uptd-ppa-balikpapan")
     page.get_by_label("Jam tenang mulai").fill("21:00")

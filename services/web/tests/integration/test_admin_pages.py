@@ -121,7 +121,7 @@ def test_a_refusal_is_shown_beside_its_field_and_what_was_typed_stays(admin: Web
             "kelurahan": "64.71.04.1003", "phone": "12"}  # fmt: skip
     page = admin.client.post("/admin/people/new", data=form)
     assert page.status_code == 200
-    assert re.search(r'id="phone-error"[^>]*>.*Nomor telepon tidak valid', page.text, re.S)
+    assert re.search(r'id="phone-error"[^>]*>.*Nomor telepon hanya angka', page.text, re.S)
     assert 'value="Ibu Sari"' in page.text
     (_, body), *_ = [
         (h, b) for m, p, h, b in admin.fake.calls if (m, p) == ("POST", "/api/v1/users")

@@ -73,12 +73,15 @@ def page(request: Request, w: Web, signed: SignedIn, template: str, **context: A
 
 def refusals(answer: httpx.Response, lang: str, inputs: dict[str, str], errors: Errors) -> None:
     """A service's refusal, each reason beside its input (`inputs`: the service's field, or its
-    first dotted part, → the input's id), the others at the top."""
+    first dotted part, → the input's id), the others at the top. Where the catalogue has a
+    plainer text for an input and reason (`admin.refusal.<input>.<code>`), that one is shown:
+    a summary of two bare "invalid format" lines says nothing."""
+    t = messages.translator("en" if lang == "en" else "id")
     for e in field_errors(answer):
         input_id = inputs.get(e.field) or inputs.get(e.field.split(".")[0], "")
-        errors.add(input_id, e.text(lang))
+        errors.add(input_id, t.get(f"admin.refusal.{input_id}.{e.code}", e.text(lang)))
     if not errors:
-        errors.add("", messages.translator("en" if lang == "en" else "id")("admin.refused"))
+        errors.add("", t("admin.refused"))
 
 
 @router.get("")

@@ -517,6 +517,49 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "admin.role.coordinator": ("Koordinator", "Coordinator"),
     "admin.role.admin": ("Admin", "Admin"),
     "admin.role.partner_staff": ("Staf mitra", "Partner staff"),
+    # plainer texts for the services' refusals: admin.refusal.<input>.<code>
+    "admin.refusal.slug.string_pattern_mismatch": (
+        "Kode mitra hanya huruf kecil, angka dan tanda '-', 2 sampai 39 karakter, tanpa spasi. "
+        "Contoh: uptd-ppa-balikpapan",
+        "A partner code is 2 to 39 lowercase letters, digits and '-', without spaces. For "
+        "example: uptd-ppa-balikpapan",
+    ),
+    "admin.refusal.contact-quiet-start.string_pattern_mismatch": (
+        "Tulis jam tenang mulai sebagai jam:menit dengan titik dua, contoh 21:00",
+        "Write the start of quiet hours as hours:minutes with a colon, for example 21:00",
+    ),
+    "admin.refusal.contact-quiet-end.string_pattern_mismatch": (
+        "Tulis jam tenang selesai sebagai jam:menit dengan titik dua, contoh 06:00",
+        "Write the end of quiet hours as hours:minutes with a colon, for example 06:00",
+    ),
+    "admin.refusal.contact-quiet-start.missing": (
+        "Isi juga jam tenang mulai, atau kosongkan keduanya",
+        "Enter the start of quiet hours too, or leave both empty",
+    ),
+    "admin.refusal.contact-quiet-end.missing": (
+        "Isi juga jam tenang selesai, atau kosongkan keduanya",
+        "Enter the end of quiet hours too, or leave both empty",
+    ),
+    "admin.refusal.contact-phone.value_error": (
+        "Isi nomor telepon atau email kontak",
+        "Enter the contact's phone number or email",
+    ),
+    "admin.refusal.contact-phone.string_pattern_mismatch": (
+        "Nomor telepon hanya angka (boleh +, spasi, - dan kurung), 6 sampai 20 karakter",
+        "A phone number is digits (+, spaces, - and brackets allowed), 6 to 20 characters",
+    ),
+    "admin.refusal.phone.string_pattern_mismatch": (
+        "Nomor telepon hanya angka (boleh +, spasi, - dan kurung), 6 sampai 20 karakter",
+        "A phone number is digits (+, spaces, - and brackets allowed), 6 to 20 characters",
+    ),
+    "admin.refusal.contact-email.string_pattern_mismatch": (
+        "Tulis alamat email lengkap, contoh nama@contoh.id",
+        "Enter a whole email address, for example name@example.org",
+    ),
+    "admin.refusal.email.string_pattern_mismatch": (
+        "Tulis alamat email lengkap, contoh nama@contoh.id",
+        "Enter a whole email address, for example name@example.org",
+    ),
     # people
     "admin.people.title": ("Pengguna", "People"),
     "admin.people.lead": (
