@@ -74,6 +74,18 @@ def other_phone(browser: Browser, stack: Stack) -> Phone:
     return Phone(context, stack.url("web"))
 
 
+def deactivate(phone: Phone, listing: str, name: str, what: str, notice: str) -> None:
+    """Nonaktifkan on a card of the list, the confirmation step, and the list again."""
+    page = phone.goto(listing)
+    page.locator(".card", has_text=name).get_by_role("link", name="Nonaktifkan").click()
+    phone.fits()
+    expect(page.get_by_role("heading", name=f"Nonaktifkan {what}?")).to_be_visible()
+    page.get_by_role("button", name="Ya, nonaktifkan").click()
+    phone.fits()
+    expect(page.get_by_text(f"{notice} sudah dinonaktifkan.")).to_be_visible()
+    expect(page.locator(".card", has_text=name)).to_contain_text("Nonaktif")
+
+
 def admin_pages_were_private(phone: Phone, least: int) -> None:
     pages = [(url, h) for url, h in phone.documents if "/admin" in url]
     assert len(pages) >= least
@@ -138,16 +150,7 @@ def test_the_admin_creates_an_officer_who_sets_a_password_and_signs_in(
         phone.fits()
         expect(page.get_by_role("heading", name="Kode baru")).to_be_visible()
         assert page.locator("#setup-code").inner_text() not in ("", code)
-        phone.goto("/admin/people")
-        page.locator(".card", has_text="Ibu Sari Rahayu").get_by_role(
-            "link", name="Nonaktifkan"
-        ).click()
-        phone.fits()
-        expect(page.get_by_role("heading", name="Nonaktifkan pengguna?")).to_be_visible()
-        page.get_by_role("button", name="Ya, nonaktifkan").click()
-        phone.fits()
-        expect(page.get_by_text("Orang itu sudah dinonaktifkan.")).to_be_visible()
-        expect(page.locator(".card", has_text="Ibu Sari Rahayu")).to_contain_text("Nonaktif")
+        deactivate(phone, "/admin/people", "Ibu Sari Rahayu", "pengguna", "Orang itu")
 
         officer.goto("/cases")
         expect(officer.page.get_by_role("heading", name="Masuk ke Jejaring")).to_be_visible()
@@ -221,16 +224,7 @@ def test_the_admin_adds_a_partner_sees_its_token_once_and_deactivates_it(
     phone.fits()
     expect(page.locator("#slug-error")).to_contain_text("sudah terdaftar")
 
-    phone.goto("/admin/partners")
-    page.locator(".card", has_text="UPTD PPA Kota Balikpapan").get_by_role(
-        "link", name="Nonaktifkan"
-    ).click()
-    phone.fits()
-    expect(page.get_by_role("heading", name="Nonaktifkan mitra?")).to_be_visible()
-    page.get_by_role("button", name="Ya, nonaktifkan").click()
-    phone.fits()
-    expect(page.get_by_text("Mitra itu sudah dinonaktifkan.")).to_be_visible()
-    expect(page.locator(".card", has_text="UPTD PPA Kota Balikpapan")).to_contain_text("Nonaktif")
+    deactivate(phone, "/admin/partners", "UPTD PPA Kota Balikpapan", "mitra", "Mitra itu")
     admin_pages_were_private(phone, 8)
     assert phone.console_errors == []
 

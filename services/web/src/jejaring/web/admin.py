@@ -101,6 +101,14 @@ def listed(answer: httpx.Response) -> list[dict[str, Any]]:
     return rows
 
 
+def one_of(rows: list[dict[str, Any]], key: str, value: str) -> dict[str, Any]:
+    """The row whose `key` is `value`; none is a page not found."""
+    for row in rows:
+        if row.get(key) == value:
+            return row
+    raise HTTPException(404)
+
+
 async def _people(signed: SignedIn) -> list[dict[str, Any]]:
     return listed(await signed.call("intake", "GET", "/api/v1/users"))
 
@@ -223,10 +231,7 @@ async def _person(signed: SignedIn, person_id: str, *, not_self: bool = False) -
     themselves out by a tap)."""
     if not_self and person_id == signed.person.id:
         raise HTTPException(404)
-    for person in await _people(signed):
-        if person["id"] == person_id:
-            return person
-    raise HTTPException(404)
+    return one_of(await _people(signed), "id", person_id)
 
 
 @router.post("/people/{person_id}/setup-code")

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from jejaring.shared.contract.enums import PartnerKind, Service
 from jejaring.web import messages
-from jejaring.web.admin import DONE, RISKS, page, partners_of, refusals, require_admin
+from jejaring.web.admin import DONE, RISKS, one_of, page, partners_of, refusals, require_admin
 from jejaring.web.forms import Form
 from jejaring.web.pages import Errors, Posted, Signed, Web, WebDep, language, redirect
 from jejaring.web.sessions import SignedIn
@@ -142,19 +142,33 @@ async def add_partner(request: Request, w: WebDep, signed: Signed, form: Posted)
         if answer.status_code == 201:
             created = answer.json()
             nats = await _nats_credentials(signed, created["slug"])
-            return page(
-                request,
-                w,
-                signed,
-                "admin/partner_created.html",
-                partner=created,
-                token=created["token"],
-                nats=nats,
-                new=True,
-                here="/admin/partners",
-            )
+            return _shown_once(request, w, signed, created, created["token"], nats, new=True)
         refusals(answer, lang, PARTNER_INPUTS, errors)
     return _form(request, w, signed, typed=typed, errors=errors)
+
+
+def _shown_once(
+    request: Request,
+    w: Web,
+    signed: SignedIn,
+    partner: dict[str, Any],
+    token: str | None,
+    nats: dict[str, Any] | None,
+    *,
+    new: bool = False,
+) -> Response:
+    """The page that shows a partner's new HTTP token and/or NATS credentials, once."""
+    return page(
+        request,
+        w,
+        signed,
+        "admin/partner_created.html",
+        partner=partner,
+        token=token,
+        nats=nats,
+        new=new,
+        here="/admin/partners",
+    )
 
 
 async def _nats_credentials(signed: SignedIn, slug: str) -> dict[str, Any] | None:
@@ -166,10 +180,7 @@ async def _nats_credentials(signed: SignedIn, slug: str) -> dict[str, Any] | Non
 
 
 async def _partner(signed: SignedIn, slug: str) -> dict[str, Any]:
-    for partner in await partners_of(signed):
-        if partner["slug"] == slug:
-            return partner
-    raise HTTPException(404)
+    return one_of(await partners_of(signed), "slug", slug)
 
 
 @router.post("/{slug}/token")
@@ -181,17 +192,7 @@ async def new_token(
     answer = await signed.call("referral", "POST", f"/api/v1/partners/{slug}/token")
     if answer.status_code != 200:
         raise HTTPException(404)
-    return page(
-        request,
-        w,
-        signed,
-        "admin/partner_created.html",
-        partner=partner,
-        token=answer.json()["token"],
-        nats=None,
-        new=False,
-        here="/admin/partners",
-    )
+    return _shown_once(request, w, signed, partner, answer.json()["token"], None)
 
 
 @router.post("/{slug}/nats-credentials")
@@ -203,17 +204,7 @@ async def new_nats_credentials(
     nats = await _nats_credentials(signed, slug)
     if nats is None:
         raise HTTPException(404)
-    return page(
-        request,
-        w,
-        signed,
-        "admin/partner_created.html",
-        partner=partner,
-        token=None,
-        nats=nats,
-        new=False,
-        here="/admin/partners",
-    )
+    return _shown_once(request, w, signed, partner, None, nats)
 
 
 @router.get("/{slug}/deactivate")
