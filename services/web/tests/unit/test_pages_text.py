@@ -13,7 +13,7 @@ WEB = Path(messages.__file__).parent
 # t("key") in templates and modules, and catalogue keys named in modules as strings
 USED = re.compile(r"""\bt\(\s*["']([a-z_][a-z0-9_.]*[a-z0-9_])["']""")
 NAMED = re.compile(
-    r"""["']((?:case|cases|sign_in|set_password|coming|notice|record|summary)\.[a-z0-9_.]+)["']"""
+    r"""["']((?:case|cases|sign_in|set_password|notice|record|summary|admin)\.[a-z0-9_.]+)["']"""
 )
 
 

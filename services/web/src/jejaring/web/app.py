@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from jejaring.shared import db
 from jejaring.shared.migrate import migrate
 from jejaring.shared.region import load_region
-from jejaring.web import account, coordinator, home, officer, partner, record
+from jejaring.web import account, admin, admin_partners, coordinator, home, officer, partner, record
 from jejaring.web.pages import Web, environment, install_handlers
 from jejaring.web.security import SecurityHeaders
 from jejaring.web.sessions import Clock, SessionStore
@@ -83,7 +83,7 @@ def create_app(
         )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (account, home, record, officer, partner, coordinator):
+    for module in (account, home, record, officer, partner, coordinator, admin, admin_partners):
         app.include_router(module.router)
     install_handlers(app)
     home.install(app)

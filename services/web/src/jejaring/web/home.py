@@ -1,6 +1,5 @@
 """The start page: an officer's is their kelurahan's cases, partner staff's their partner's
-referrals, the coordinator's the board; the admin's pages come in a later round, and their
-start page says so plainly."""
+referrals, the coordinator's the board, the admin's the admin menu."""
 
 from __future__ import annotations
 
@@ -8,33 +7,22 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from jejaring.web.officer import NotAnOfficer
-from jejaring.web.pages import Signed, WebDep, redirect, render
+from jejaring.web.pages import Signed, redirect
 
 router = APIRouter()
 
-# What each role will get, as catalogue keys; nothing here pretends to exist yet.
-COMING = {
-    "admin": ["coming.admin.users", "coming.admin.partners"],
+# Where each role starts.
+START = {
+    "officer": "/cases",
+    "partner_staff": "/referrals",
+    "coordinator": "/board",
+    "admin": "/admin",
 }
 
 
 @router.get("/")
-async def start(request: Request, w: WebDep, signed: Signed) -> Response:
-    if signed.person.role == "officer":
-        return redirect("/cases")
-    # --- partner staff and the coordinator (partner.py, coordinator.py) ---
-    if signed.person.role == "partner_staff":
-        return redirect("/referrals")
-    if signed.person.role == "coordinator":
-        return redirect("/board")
-    return render(
-        request,
-        w,
-        "home/coming.html",
-        signed=signed,
-        here="/",
-        coming=COMING.get(signed.person.role, []),
-    )
+async def start(signed: Signed) -> Response:
+    return redirect(START[signed.person.role])
 
 
 def install(app: FastAPI) -> None:

@@ -104,39 +104,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "code if needed.",
     ),
     # --- start pages of the roles whose pages come later ---
-    "coming.title": ("Halaman Anda sedang disiapkan", "Your pages are being prepared"),
-    "coming.role.coordinator": (
-        "Anda masuk sebagai koordinator kecamatan.",
-        "You are signed in as the kecamatan coordinator.",
-    ),
-    "coming.role.admin": ("Anda masuk sebagai admin.", "You are signed in as an admin."),
-    "coming.role.partner_staff": (
-        "Anda masuk sebagai petugas mitra.",
-        "You are signed in as a partner's staff member.",
-    ),
-    "coming.body": (
-        "Halaman-halaman ini belum tersedia di Jejaring web. Yang akan datang:",
-        "These pages are not in Jejaring web yet. Coming next:",
-    ),
-    "coming.coordinator.board": (
-        "Papan kasus seluruh kecamatan",
-        "A board of the whole kecamatan's cases",
-    ),
-    "coming.coordinator.escalations": (
-        "Rujukan yang terlambat dan dieskalasi",
-        "Overdue and escalated referrals",
-    ),
-    "coming.admin.users": ("Mengelola pengguna", "Managing users"),
-    "coming.admin.partners": ("Mengelola mitra", "Managing partners"),
-    "coming.partner.inbox": ("Kotak masuk rujukan mitra", "The partner's referral inbox"),
-    "coming.partner.answers": (
-        "Menerima atau menolak rujukan",
-        "Accepting or declining referrals",
-    ),
-    "coming.meanwhile": (
-        "Sementara itu, gunakan cara yang sudah ada (API atau perintah jejaring).",
-        "Meanwhile, use the existing ways (the API or the jejaring command).",
-    ),
     # --- problems ---
     "not_found.title": ("Halaman tidak ditemukan", "Page not found"),
     "not_found.body": (
@@ -595,6 +562,315 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Kasus di seluruh Kecamatan Balikpapan Tengah, yang terbaru di atas.",
         "Cases across Kecamatan Balikpapan Tengah, newest first.",
     ),
+    # --- the admin's pages (admin.py, admin_partners.py, templates/admin/) ---
+    "admin.nav": ("Menu admin", "Admin menu"),
+    "admin.nav.deliveries": ("Pengiriman", "Deliveries"),
+    "admin.menu.title": ("Menu admin", "Admin"),
+    "admin.menu.lead": (
+        "Kelola orang yang memakai Jejaring, mitra rujukan, dan lihat catatan pengiriman pesan.",
+        "Manage the people who use Jejaring and the referral partners, and read the message "
+        "delivery log.",
+    ),
+    "admin.menu.people": (
+        "Petugas, koordinator, admin dan staf mitra: buat, kode baru, nonaktifkan.",
+        "Officers, the coordinator, admins and partner staff: create, new code, deactivate.",
+    ),
+    "admin.menu.partners": (
+        "Lembaga penerima rujukan: tambah, token baru, nonaktifkan.",
+        "The organisations that take referrals: add, new token, deactivate.",
+    ),
+    "admin.menu.deliveries": (
+        "SMS dan email yang dikirim: kepada siapa, kapan, berhasil atau tidak.",
+        "The SMS and emails sent: to whom, when, and whether they arrived.",
+    ),
+    "admin.active": ("Aktif", "Active"),
+    "admin.inactive": ("Nonaktif", "Deactivated"),
+    "admin.choose": ("Pilih", "Choose"),
+    "admin.cancel": ("Batal", "Cancel"),
+    "admin.refused": (
+        "Permintaan ditolak. Periksa isian lalu coba lagi.",
+        "The request was refused. Check what you entered and try again.",
+    ),
+    "admin.once": (
+        "Hanya ditampilkan sekali. Catat sekarang: setelah halaman ini ditutup, kode ini tidak "
+        "bisa dilihat lagi.",
+        "Shown once only. Write it down now: once this page is closed it cannot be seen again.",
+    ),
+    "admin.done.deactivated": ("Orang itu sudah dinonaktifkan.", "The person is deactivated."),
+    "admin.done.partner_off": ("Mitra itu sudah dinonaktifkan.", "The partner is deactivated."),
+    "admin.role.officer": ("Petugas", "Officer"),
+    "admin.role.coordinator": ("Koordinator", "Coordinator"),
+    "admin.role.admin": ("Admin", "Admin"),
+    "admin.role.partner_staff": ("Staf mitra", "Partner staff"),
+    # plainer texts for the services' refusals: admin.refusal.<input>.<code>
+    "admin.refusal.slug.string_pattern_mismatch": (
+        "Kode mitra hanya huruf kecil, angka dan tanda '-', 2 sampai 39 karakter, tanpa spasi. "
+        "Contoh: uptd-ppa-balikpapan",
+        "A partner code is 2 to 39 lowercase letters, digits and '-', without spaces. For "
+        "example: uptd-ppa-balikpapan",
+    ),
+    "admin.refusal.contact-quiet-start.string_pattern_mismatch": (
+        "Tulis jam tenang mulai sebagai jam:menit dengan titik dua, contoh 21:00",
+        "Write the start of quiet hours as hours:minutes with a colon, for example 21:00",
+    ),
+    "admin.refusal.contact-quiet-end.string_pattern_mismatch": (
+        "Tulis jam tenang selesai sebagai jam:menit dengan titik dua, contoh 06:00",
+        "Write the end of quiet hours as hours:minutes with a colon, for example 06:00",
+    ),
+    "admin.refusal.contact-quiet-start.missing": (
+        "Isi juga jam tenang mulai, atau kosongkan keduanya",
+        "Enter the start of quiet hours too, or leave both empty",
+    ),
+    "admin.refusal.contact-quiet-end.missing": (
+        "Isi juga jam tenang selesai, atau kosongkan keduanya",
+        "Enter the end of quiet hours too, or leave both empty",
+    ),
+    "admin.refusal.contact-phone.value_error": (
+        "Isi nomor telepon atau email kontak",
+        "Enter the contact's phone number or email",
+    ),
+    "admin.refusal.contact-phone.string_pattern_mismatch": (
+        "Nomor telepon hanya angka (boleh +, spasi, - dan kurung), 6 sampai 20 karakter",
+        "A phone number is digits (+, spaces, - and brackets allowed), 6 to 20 characters",
+    ),
+    "admin.refusal.phone.string_pattern_mismatch": (
+        "Nomor telepon hanya angka (boleh +, spasi, - dan kurung), 6 sampai 20 karakter",
+        "A phone number is digits (+, spaces, - and brackets allowed), 6 to 20 characters",
+    ),
+    "admin.refusal.contact-email.string_pattern_mismatch": (
+        "Tulis alamat email lengkap, contoh nama@contoh.id",
+        "Enter a whole email address, for example name@example.org",
+    ),
+    "admin.refusal.email.string_pattern_mismatch": (
+        "Tulis alamat email lengkap, contoh nama@contoh.id",
+        "Enter a whole email address, for example name@example.org",
+    ),
+    # people
+    "admin.people.title": ("Pengguna", "People"),
+    "admin.people.lead": (
+        "Orang yang dapat masuk ke Jejaring. Kata sandi dibuat sendiri oleh setiap orang.",
+        "The people who can sign in to Jejaring. Each person sets their own password.",
+    ),
+    "admin.people.add": ("Tambah pengguna", "Add a person"),
+    "admin.people.count": ("{total} pengguna", "{total} people"),
+    "admin.people.back": ("Kembali ke daftar pengguna", "Back to the people"),
+    "admin.person.new.title": ("Tambah pengguna", "Add a person"),
+    "admin.person.name": ("Nama lengkap", "Full name"),
+    "admin.person.name.missing": ("Isi nama lengkapnya", "Enter the person's full name"),
+    "admin.person.role": ("Peran", "Role"),
+    "admin.person.role.missing": ("Pilih perannya", "Choose the person's role"),
+    "admin.person.kelurahan.hint": ("Hanya untuk petugas.", "For officers only."),
+    "admin.person.kelurahan.missing": (
+        "Pilih kelurahan petugas ini",
+        "Choose the officer's kelurahan",
+    ),
+    "admin.person.partner": ("Mitra", "Partner"),
+    "admin.person.partner.hint": ("Hanya untuk staf mitra.", "For partner staff only."),
+    "admin.person.partner.missing": (
+        "Pilih mitra tempat staf ini bekerja",
+        "Choose the partner this person works for",
+    ),
+    "admin.person.phone": ("Nomor telepon", "Phone number"),
+    "admin.person.phone.hint": (
+        "Untuk pesan SMS. Menjadi nama pengguna bila nama pengguna dikosongkan.",
+        "For SMS alerts. It becomes the user name when no user name is given.",
+    ),
+    "admin.person.email": ("Email (tidak wajib)", "Email (optional)"),
+    "admin.person.login": ("Nama pengguna (tidak wajib)", "User name (optional)"),
+    "admin.person.login.hint": (
+        "Kosongkan untuk memakai nomor telepon.",
+        "Leave empty to use the phone number.",
+    ),
+    "admin.person.login.missing": (
+        "Isi nama pengguna atau nomor telepon",
+        "Enter a user name or a phone number",
+    ),
+    "admin.person.no_login": ("Belum ada", "None yet"),
+    "admin.person.create": ("Buat pengguna", "Create the person"),
+    "admin.person.new_code": ("Kode baru (lupa kata sandi)", "New code (forgotten password)"),
+    "admin.person.deactivate": ("Nonaktifkan", "Deactivate"),
+    "admin.person.deactivate.title": ("Nonaktifkan pengguna?", "Deactivate this person?"),
+    "admin.person.deactivate.warning": (
+        "Orang ini langsung keluar dan tidak bisa masuk lagi. Ini tidak bisa dibatalkan dari "
+        "halaman ini.",
+        "This person is signed out at once and cannot sign in again. This cannot be undone "
+        "from these pages.",
+    ),
+    "admin.person.deactivate.confirm": ("Ya, nonaktifkan", "Yes, deactivate"),
+    "admin.created.title": ("Pengguna dibuat", "Person created"),
+    "admin.created.no_login": (
+        "Orang ini belum punya nama pengguna (nomor teleponnya sudah dipakai orang lain), jadi "
+        "belum ada kode. Buat lagi dengan nama pengguna sendiri.",
+        "This person has no user name yet (their phone number is someone else's), so there is "
+        "no code. Create them again with a user name of their own.",
+    ),
+    "admin.created.token": ("Token API (untuk sistem, bukan orang)", "API token (for systems)"),
+    "admin.created.token.hint": (
+        "Hanya untuk program yang memanggil API atas nama orang ini. Orang tidak memerlukannya "
+        "untuk masuk.",
+        "Only for a program calling the API for this person. People do not need it to sign in.",
+    ),
+    "admin.code.title": ("Untuk masuk pertama kali", "For the first sign-in"),
+    "admin.code.valid_until": ("Berlaku sampai", "Valid until"),
+    "admin.code.next": ("Yang perlu dilakukan", "What to do next"),
+    "admin.code.step.hand": (
+        "Berikan nama pengguna dan kode ini langsung kepada orangnya (bertemu atau telepon). "
+        "Jangan dikirim lewat grup.",
+        "Give the user name and code to the person directly (in person or by phone). Never in "
+        "a group chat.",
+    ),
+    "admin.code.step.open": ("Ia membuka halaman", "They open"),
+    "admin.code.step.set": (
+        "Ia mengisi nama pengguna dan kode, lalu membuat kata sandinya sendiri (paling sedikit "
+        "10 karakter). Kode hanya bisa dipakai sekali.",
+        "They enter the user name and code, then choose their own password (at least 10 "
+        "characters). The code works once.",
+    ),
+    "admin.code.step.sign_in": (
+        "Setelah itu ia masuk dengan nama pengguna dan kata sandinya.",
+        "Then they sign in with their user name and password.",
+    ),
+    "admin.code.new.title": ("Kode baru", "New code"),
+    "admin.code.new.once": (
+        "Kode lama tidak berlaku lagi. Kode baru ini hanya ditampilkan sekali: catat sekarang.",
+        "The old code no longer works. This new code is shown once only: write it down now.",
+    ),
+    # partners
+    "admin.partners.title": ("Mitra", "Partners"),
+    "admin.partners.lead": (
+        "Lembaga yang menerima rujukan kasus. Mitra nonaktif tidak menerima rujukan baru.",
+        "The organisations that take referrals. A deactivated partner gets no new referrals.",
+    ),
+    "admin.partners.add": ("Tambah mitra", "Add a partner"),
+    "admin.partners.count": ("{total} mitra", "{total} partners"),
+    "admin.partners.back": ("Kembali ke daftar mitra", "Back to the partners"),
+    "admin.partner.new.title": ("Tambah mitra", "Add a partner"),
+    "admin.partner.name": ("Nama lembaga", "Name of the organisation"),
+    "admin.partner.name.hint": (
+        "Contoh: UPTD PPA Kota Balikpapan",
+        "For example: UPTD PPA Kota Balikpapan",
+    ),
+    "admin.partner.name.missing": ("Isi nama lembaga", "Enter the organisation's name"),
+    "admin.partner.slug": ("Kode mitra", "Partner code (slug)"),
+    "admin.partner.slug.hint": (
+        "Huruf kecil, angka dan tanda '-', tanpa spasi. Contoh: uptd-ppa-balikpapan. Tidak "
+        "bisa diubah.",
+        "Lowercase letters, digits and '-', no spaces. For example: uptd-ppa-balikpapan. It "
+        "cannot be changed.",
+    ),
+    "admin.partner.slug.missing": ("Isi kode mitra", "Enter the partner code"),
+    "admin.partner.kind": ("Jenis lembaga", "Kind of organisation"),
+    "admin.partner.kind.missing": ("Pilih jenis lembaga", "Choose the kind of organisation"),
+    "admin.partner.services": ("Layanan", "Services"),
+    "admin.partner.services.missing": (
+        "Pilih paling sedikit satu layanan",
+        "Choose at least one service",
+    ),
+    "admin.partner.kelurahan": ("Kelurahan yang dilayani", "Kelurahan served"),
+    "admin.partner.kelurahan.hint": (
+        "Kosongkan bila melayani keenam kelurahan.",
+        "Leave all empty when it serves all six.",
+    ),
+    "admin.partner.kelurahan.all": ("Semua (enam kelurahan)", "All six"),
+    "admin.partner.contact": ("Kontak", "Contact"),
+    "admin.partner.contact.hint": (
+        "Orang yang menerima SMS atau email rujukan. Perlu nomor telepon atau email.",
+        "The person who gets referral alerts by SMS or email. Needs a phone number or an email.",
+    ),
+    "admin.partner.contact.name": ("Nama kontak", "Contact's name"),
+    "admin.partner.contact.channel": ("Dikirim lewat", "Send by"),
+    "admin.partner.contact.by": ("lewat {channel}", "by {channel}"),
+    "admin.partner.contact.quiet": (
+        "jam tenang {start}–{end} WITA",
+        "quiet hours {start}–{end} WITA",
+    ),
+    "admin.partner.contact.none": ("Belum ada", "None yet"),
+    "admin.partner.quiet.hint": (
+        "Jam tenang (tidak wajib): di jam ini hanya pesan mendesak yang dikirim.",
+        "Quiet hours (optional): only urgent alerts are sent in these hours.",
+    ),
+    "admin.partner.quiet.start": ("Jam tenang mulai", "Quiet hours start"),
+    "admin.partner.quiet.end": ("Jam tenang selesai", "Quiet hours end"),
+    "admin.partner.quiet.format": (
+        "Jam:menit WITA, contoh 21:00",
+        "Hours:minutes WITA, e.g. 21:00",
+    ),
+    "admin.partner.deadlines": ("Batas waktu menerima rujukan", "Time to accept a referral"),
+    "admin.partner.deadlines.hint": (
+        "Dalam jam, menurut tingkat risiko kasus. Biasanya 1, 6 dan 72 jam.",
+        "In hours, by the case's risk. Usually 1, 6 and 72 hours.",
+    ),
+    "admin.partner.deadlines.value": (
+        "risiko tinggi {high} jam, sedang {medium} jam, rendah {low} jam",
+        "high risk {high} h, medium {medium} h, low {low} h",
+    ),
+    "admin.partner.deadline.high": ("Risiko tinggi (jam)", "High risk (hours)"),
+    "admin.partner.deadline.medium": ("Risiko sedang (jam)", "Medium risk (hours)"),
+    "admin.partner.deadline.low": ("Risiko rendah (jam)", "Low risk (hours)"),
+    "admin.partner.deadline.not_a_number": (
+        "Isi jumlah jam dengan angka, contoh 6",
+        "Enter the hours as a number, for example 6",
+    ),
+    "admin.partner.create": ("Tambah mitra", "Add the partner"),
+    "admin.partner.created.title": ("Mitra ditambahkan", "Partner added"),
+    "admin.partner.issued.title": ("Kunci baru mitra", "The partner's new credentials"),
+    "admin.partner.token": ("Token HTTP", "HTTP token"),
+    "admin.partner.token.hint": (
+        "Untuk sistem mitra yang menjawab rujukan lewat HTTP. Token lama (bila ada) tidak "
+        "berlaku lagi.",
+        "For the partner's system answering referrals over HTTP. Any older token stops working.",
+    ),
+    "admin.partner.nats": ("Akses NATS", "NATS credentials"),
+    "admin.partner.nats.hint": (
+        "Untuk sistem mitra yang menerima rujukan lewat NATS. Berikan secara langsung kepada "
+        "pengelola sistem mitra.",
+        "For the partner's system receiving referrals over NATS. Hand them to the partner's "
+        "system operator directly.",
+    ),
+    "admin.partner.nats.user": ("Pengguna", "User"),
+    "admin.partner.nats.password": ("Kata sandi", "Password"),
+    "admin.partner.nats.inbox_prefix": ("Awalan inbox", "Inbox prefix"),
+    "admin.partner.nats.stream": ("Stream", "Stream"),
+    "admin.partner.nats.consumer": ("Consumer", "Consumer"),
+    "admin.partner.nats.publish": ("Subjek jawaban", "Reply subjects"),
+    "admin.partner.nats.reload": (
+        "Akses NATS berlaku setelah operator membuat ulang konfigurasi NATS (jejaring "
+        "nats-config) dan memuat ulang server NATS.",
+        "The NATS credentials work once the operator regenerates the NATS configuration "
+        "(jejaring nats-config) and reloads the NATS server.",
+    ),
+    "admin.partner.nats.later": (
+        "Akses NATS belum dibuat. Buat dari daftar mitra dengan \u201cAkses NATS baru\u201d.",
+        "No NATS credentials yet. Make them from the partner list with \u201cNew NATS "
+        "credentials\u201d.",
+    ),
+    "admin.partner.new_token": ("Token HTTP baru", "New HTTP token"),
+    "admin.partner.new_nats": ("Akses NATS baru", "New NATS credentials"),
+    "admin.partner.deactivate": ("Nonaktifkan", "Deactivate"),
+    "admin.partner.deactivate.title": ("Nonaktifkan mitra?", "Deactivate this partner?"),
+    "admin.partner.deactivate.warning": (
+        "Mitra ini tidak menerima rujukan baru. Rujukan yang sudah ada tetap bisa dijawab.",
+        "This partner gets no new referrals. Its open referrals can still be answered.",
+    ),
+    "admin.partner.deactivate.confirm": ("Ya, nonaktifkan", "Yes, deactivate"),
+    # the delivery log
+    "admin.deliveries.title": ("Catatan pengiriman", "Delivery log"),
+    "admin.deliveries.lead": (
+        "SMS dan email Jejaring, yang terbaru di atas. Isi pesan tidak ditampilkan.",
+        "Jejaring's SMS and emails, newest first. Message texts are not shown.",
+    ),
+    "admin.deliveries.case": ("Nomor kasus", "Case reference"),
+    "admin.deliveries.case.hint": ("Contoh: BPT-2026-000123", "For example: BPT-2026-000123"),
+    "admin.deliveries.status": ("Status", "Status"),
+    "admin.deliveries.count": ("{total} pengiriman", "{total} deliveries"),
+    "admin.deliveries.none": ("Belum ada pengiriman.", "No deliveries yet."),
+    "admin.deliveries.urgent": ("Mendesak", "Urgent"),
+    "admin.deliveries.to": ("Kepada", "To"),
+    "admin.deliveries.attempts": ("Percobaan", "Attempts"),
+    "admin.deliveries.created": ("Dibuat", "Created"),
+    "admin.deliveries.sent": ("Terkirim", "Sent"),
+    "admin.deliveries.next": ("Dijadwalkan", "Scheduled for"),
+    "admin.deliveries.error": ("Kesalahan terakhir", "Last error"),
 }
 
 
