@@ -16,9 +16,10 @@ class In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class QuietHoursIn(In):
-    """Local (WITA) hours in which only urgent alerts are sent. Strict, unlike the wire model
-    `events.QuietHours`, which a tolerant reader lets grow."""
+# Strict, unlike the wire model `events.QuietHours`, which a tolerant reader lets grow: an
+# admin's typo is refused here.
+class QuietHours(In):
+    """Local (WITA) hours in which only urgent alerts are sent, e.g. 21:00-06:00."""
 
     start: HourMinute
     end: HourMinute
@@ -32,7 +33,7 @@ class ContactIn(In):
         | None
     ) = None
     preferred_channel: Literal["sms", "email"] = "sms"
-    quiet_hours: QuietHoursIn | None = None
+    quiet_hours: QuietHours | None = None
 
     @model_validator(mode="after")
     def _reachable(self) -> ContactIn:
