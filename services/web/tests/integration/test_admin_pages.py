@@ -38,7 +38,7 @@ from jejaring.testing import THREE_WAY_CASE, VICTIM_NAME, ShiftedClock, until, w
 from jejaring.web.app import create_app
 from jejaring.web.settings import WebSettings
 
-from .test_security import Wire
+from .wire import Wire
 
 ADMIN = "admin-token-for-web-admin-tests-000000"
 IDENTITY_KEY = "identity-key-for-web-admin-tests-0123456789abcdef"

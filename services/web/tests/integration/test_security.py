@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 import signal
@@ -29,7 +28,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,8 @@ from jejaring.shared.messaging.natsserver import NatsServer, free_port
 from jejaring.testing import ShiftedClock, wait_status
 from jejaring.web.app import create_app
 from jejaring.web.settings import WebSettings
+
+from .wire import Wire
 
 ADMIN = "admin-token-for-web-security-tests-0000"
 IDENTITY_KEY = "identity-key-for-web-security-tests-0123456789abcdef"
@@ -139,45 +140,6 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
             except subprocess.TimeoutExpired:
                 process.kill()
             nats.stop()
-
-
-@dataclass
-class Sent:
-    """One request the web app sent, and intake's status (None: no answer)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    status: int | None = None
-    answer_headers: dict[str, str] = field(default_factory=dict)
-
-
-class Wire(httpx.AsyncBaseTransport):
-    """httpx's real transport, noting every request that goes through it and its answer."""
-
-    def __init__(self) -> None:
-        self.real = httpx.AsyncHTTPTransport()
-        self.log: list[Sent] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        sent = Sent(
-            request.method,
-            request.url.path,
-            dict(request.headers),
-            json.loads(request.content) if request.content else None,
-        )
-        self.log.append(sent)
-        response = await self.real.handle_async_request(request)
-        sent.status = response.status_code
-        sent.answer_headers = dict(response.headers)
-        return response
-
-    async def aclose(self) -> None:
-        await self.real.aclose()
-
-    def sent(self, method: str, path: str) -> list[Sent]:
-        return [s for s in self.log if (s.method, s.path) == (method, path)]
 
 
 @dataclass(frozen=True)
