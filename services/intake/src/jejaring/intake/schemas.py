@@ -164,6 +164,27 @@ class ReferralOut(Out):
     updated_at: dt.datetime
 
 
+class ReferralStepOut(BaseModel):
+    """A step of a referral's history: an event intake received about it."""
+
+    kind: Literal["status_changed", "overdue", "escalated"] = Field(
+        description="A status change, or the referral marked overdue or escalated"
+    )
+    status: str
+    business_status: list[str]
+    by: str | None = Field(
+        default=None, description="Who at the partner gave the answer (a person's name)"
+    )
+    at: dt.datetime
+
+
+class CaseReferralOut(ReferralOut):
+    steps: list[ReferralStepOut] = Field(
+        default_factory=list,
+        description="The referral's history as intake received it, oldest first; times in WITA",
+    )
+
+
 class UnmetNeedOut(Out):
     service: Service
     reason: str
@@ -195,7 +216,7 @@ class CaseOut(Out):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
-    referrals: list[ReferralOut]
+    referrals: list[CaseReferralOut]
     unmet_needs: list[UnmetNeedOut]
 
 
