@@ -84,6 +84,18 @@ def test_posbakum_sees_the_referral_with_its_deadline_accepts_it_and_the_officer
         return legal.count() == 1 and "Diterima" in legal.inner_text()
 
     wait_until(accepted_on_the_case, timeout=60)
+    # the referral as a timeline, oldest first: requested, then accepted by the paralegal
+    legal = phone.page.locator("#referrals-heading + ul .card", has_text="posbakum-aisyiyah")
+    timeline = legal.get_by_role("list", name="Riwayat rujukan")
+    steps = timeline.get_by_role("listitem")
+    expect(steps).to_have_count(2)
+    expect(steps.nth(0)).to_contain_text("Diminta")
+    expect(steps.nth(0)).to_contain_text("Batas waktu menerima")
+    expect(steps.nth(1)).to_contain_text("Diterima")
+    expect(steps.nth(1)).to_contain_text("oleh Ibu Aminah")
+    expect(steps.nth(1).locator("time")).to_have_text(
+        re.compile(r"^\d{1,2} \w+ \d{4}, \d{2}\.\d{2} WITA$")
+    )
     phone.fits()
     assert phone.console_errors == []
     assert paralegal_phone.console_errors == []

@@ -172,6 +172,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "case.referral.updated": ("Terakhir berubah", "Last changed"),
     "case.referral.accept_by": ("Batas waktu menerima", "Accept by"),
     "case.referral.late": ("Lewat batas waktu", "Past its deadline"),
+    "case.referral.steps": ("Riwayat rujukan", "What happened"),
+    "case.referral.step.by": ("oleh {name}", "by {name}"),
     "case.unmet": ("Kebutuhan yang belum ada mitranya", "Needs no partner can take"),
     "case.unmet.no_partner": (
         "belum ada mitra aktif untuk layanan ini di kelurahan ini; koordinator sudah diberi tahu",
