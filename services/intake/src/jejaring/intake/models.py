@@ -119,6 +119,7 @@ class ReferralView(Base):
     sequence: Mapped[int] = mapped_column(Integer)
     accept_by: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    partner_kind: Mapped[str | None] = mapped_column(String(20))  # when the event says
 
 
 class ReferralStep(Base):

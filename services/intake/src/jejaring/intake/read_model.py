@@ -77,6 +77,7 @@ async def record_referral_fact(
             "sequence": fact.sequence,
             "accept_by": fact.accept_by,
             "updated_at": fact.occurred_at,
+            "partner_kind": fact.partner_kind.value if fact.partner_kind else None,
         },
     )
     await session.execute(

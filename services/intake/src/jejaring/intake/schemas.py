@@ -162,6 +162,9 @@ class ReferralOut(Out):
     business_status: list[str]
     accept_by: dt.datetime | None
     updated_at: dt.datetime
+    partner_kind: PartnerKind | None = Field(
+        default=None, description="The partner's kind, when referral's events said it"
+    )
 
 
 class ReferralStepOut(BaseModel):

@@ -1,5 +1,6 @@
 """Each referral's history: a step per referral event intake consumes (status changes, overdue,
-escalated), so the case page shows the referral as a timeline.
+escalated), so the case page shows the referral as a timeline; and each referral's partner
+kind, so the case page says which referrals a narrower consent cancels.
 
 Revision ID: intake_0005
 Revises: intake_0004
@@ -18,6 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column("referral_view", sa.Column("partner_kind", sa.String(20), nullable=True))
     # The primary key is the unique (referral, sequence, kind): a redelivered event adds nothing.
     op.create_table(
         "referral_step",
@@ -36,3 +38,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_referral_step_case_id", table_name="referral_step")
     op.drop_table("referral_step")
+    op.drop_column("referral_view", "partner_kind")
