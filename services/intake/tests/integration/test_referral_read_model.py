@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -28,17 +29,24 @@ def fact(sequence: int, status: ReferralStatus) -> ReferralStatusChanged:
     return base.model_copy(update={"sequence": sequence, "status": status})
 
 
-async def test_newer_status_wins_whatever_the_arrival_order(
-    nats_url: str, database_url: str, js, tmp_path: Path
-) -> None:
+async def started(nats_url: str, database_url: str, tmp_path: Path) -> Any:
+    """Intake's runtime, once its consumers run."""
     runtime = create_runtime(
         IntakeSettings(nats_url=nats_url, database_url=database_url, data_dir=tmp_path)
     )
     await runtime.start()
+    deadline = time.monotonic() + 15
+    while not runtime.consumers and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return runtime
+
+
+async def test_newer_status_wins_whatever_the_arrival_order(
+    nats_url: str, database_url: str, js, tmp_path: Path
+) -> None:
+    runtime = await started(nats_url, database_url, tmp_path)
     try:
         deadline = time.monotonic() + 15
-        while not runtime.consumers and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
         accepted = fact(2, ReferralStatus.ACCEPTED)
         requested = fact(1, ReferralStatus.REQUESTED).model_copy(
             update={"referral_id": accepted.referral_id}
@@ -70,14 +78,9 @@ async def test_each_event_is_a_step_once_in_the_referral_s_order(
 ) -> None:
     """Requested, overdue, escalated, accepted: the steps are in the referral's order however
     the events arrive; a repeat of an event (a new message id, so past the inbox) adds nothing."""
-    runtime = create_runtime(
-        IntakeSettings(nats_url=nats_url, database_url=database_url, data_dir=tmp_path)
-    )
-    await runtime.start()
+    runtime = await started(nats_url, database_url, tmp_path)
     try:
         deadline = time.monotonic() + 15
-        while not runtime.consumers and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
         start = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
         requested = fact(1, ReferralStatus.REQUESTED).model_copy(update={"occurred_at": start})
         same = {
