@@ -5,6 +5,7 @@ partner's referral is not found, and no page with case data is stored."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from playwright.sync_api import expect
 
@@ -84,6 +85,18 @@ def test_posbakum_sees_the_referral_with_its_deadline_accepts_it_and_the_officer
         return legal.count() == 1 and "Diterima" in legal.inner_text()
 
     wait_until(accepted_on_the_case, timeout=60)
+    # the referral as a timeline, oldest first: requested, then accepted by the paralegal
+    legal = phone.page.locator("#referrals-heading + ul .card", has_text="posbakum-aisyiyah")
+    timeline = legal.get_by_role("list", name="Riwayat rujukan")
+    steps = timeline.get_by_role("listitem")
+    expect(steps).to_have_count(2)
+    expect(steps.nth(0)).to_contain_text("Diminta")
+    expect(steps.nth(0)).to_contain_text("Batas waktu menerima")
+    expect(steps.nth(1)).to_contain_text("Diterima")
+    expect(steps.nth(1)).to_contain_text("oleh Ibu Aminah")
+    expect(steps.nth(1).locator("time")).to_have_text(
+        re.compile(r"^\d{1,2} \w+ \d{4}, \d{2}\.\d{2} WITA$")
+    )
     phone.fits()
     assert phone.console_errors == []
     assert paralegal_phone.console_errors == []
@@ -129,3 +142,41 @@ def test_another_partners_referral_is_not_found_and_no_page_is_stored(
     assert set(phone.console_errors) == {
         "Failed to load resource: the server responded with a status of 404 (Not Found)"
     }
+
+
+def test_an_officer_narrows_consent_and_the_legal_aid_referral_is_cancelled(
+    stack: Stack, phone: Phone
+) -> None:
+    officer = stack.ready_officer(KARANG_REJO)
+    case = _record_by_api(stack, officer["login"])  # to the police, legal aid and counselling
+    page = sign_in(phone, officer["login"])
+
+    def legal_aid_card() -> Any:
+        return page.locator("#referrals-heading + ul .card", has_text=POSBAKUM)
+
+    def shown(status: str) -> bool:
+        phone.goto(f"/cases/{case['id']}")
+        card = legal_aid_card()
+        return card.count() == 1 and status in card.inner_text()
+
+    wait_until(lambda: shown("Diminta"), timeout=60)
+    page.get_by_text("Ubah persetujuan", exact=True).click()
+    # nothing unticked: said beside the field
+    page.get_by_role("button", name="Lanjut").click()
+    expect(page.locator("#consent-scope-error")).to_contain_text("Persetujuan sama")
+    page.get_by_label("Bantuan Hukum", exact=True).uncheck()
+    page.get_by_role("button", name="Lanjut").click()
+
+    # the confirmation says which partner's referral will be cancelled
+    expect(page.get_by_role("heading", name="Ubah persetujuan?")).to_be_visible()
+    expect(page.locator("#cancelled-referrals")).to_contain_text(POSBAKUM)
+    expect(page.locator("#cancelled-referrals")).not_to_contain_text("polresta-ppa")
+    phone.fits()
+    page.get_by_role("button", name="Ya, ubah persetujuan").click()
+    expect(page.get_by_text("Persetujuan diubah.")).to_be_visible()
+
+    wait_until(lambda: shown("Dibatalkan"), timeout=60)
+    steps = legal_aid_card().get_by_role("list", name="Riwayat rujukan").get_by_role("listitem")
+    expect(steps.last).to_contain_text("Dibatalkan")
+    phone.fits()
+    assert phone.console_errors == []

@@ -24,11 +24,13 @@ from jejaring.intake.schemas import (
     CaseOut,
     CasePage,
     CasePatch,
+    CaseReferralOut,
     CaseSummary,
     CloseIn,
     KelurahanOut,
     PersonOut,
     ReferralOut,
+    ReferralStepOut,
     RefreshIn,
     SetupCodeIn,
     SetupCodeOut,
@@ -93,6 +95,7 @@ async def _case_out(
     zone = rules.local_zone(region)
     # A case recorded by this very request has no referral statuses yet: skip the queries.
     referrals, unmet = ([], []) if new else await read_model.referrals_of(session, case_id=case.id)
+    steps = {} if new else await read_model.steps_of(session, case_id=case.id)
     kelurahan = region.kelurahan_by_code(case.kelurahan_code)
 
     def local(value: dt.datetime | None) -> dt.datetime | None:
@@ -126,8 +129,21 @@ async def _case_out(
         updated_at=case.updated_at.astimezone(zone),
         version=case.version,
         referrals=[
-            ReferralOut.model_validate(r).model_copy(
-                update={"accept_by": local(r.accept_by), "updated_at": local(r.updated_at)}
+            CaseReferralOut.model_validate(r).model_copy(
+                update={
+                    "accept_by": local(r.accept_by),
+                    "updated_at": local(r.updated_at),
+                    "steps": [
+                        ReferralStepOut(
+                            kind=s.kind,
+                            status=s.status,
+                            business_status=s.business_status,
+                            by=s.answered_by,
+                            at=s.occurred_at.astimezone(zone),
+                        )
+                        for s in steps.get(r.referral_id, [])
+                    ],
+                }
             )
             for r in referrals
         ],

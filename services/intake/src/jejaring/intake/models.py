@@ -119,6 +119,24 @@ class ReferralView(Base):
     sequence: Mapped[int] = mapped_column(Integer)
     accept_by: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    partner_kind: Mapped[str | None] = mapped_column(String(20))  # when the event says
+
+
+class ReferralStep(Base):
+    """One referral event intake has consumed, kept as a step of the referral's history: its
+    status and marks then, who at the partner answered (a person's name, when said) and when.
+    The key makes a repeated event add nothing; `sequence` orders the steps."""
+
+    __tablename__ = "referral_step"
+
+    referral_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # status_changed, overdue, …
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    business_status: Mapped[list[str]] = mapped_column(JSON, default=list)
+    answered_by: Mapped[str | None] = mapped_column(String(300))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class UnmetNeed(Base):

@@ -1,4 +1,5 @@
-"""Intake's read model of referrals: the statuses and unmet needs referral's events report."""
+"""Intake's read model of referrals: the statuses and unmet needs referral's events report,
+and each referral's history of steps."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import cast
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.intake.models import ReferralView, UnmetNeed
+from jejaring.intake.models import ReferralStep, ReferralView, UnmetNeed
 from jejaring.shared.contract import events as ev
-from jejaring.shared.db import upsert_if_newer
+from jejaring.shared.db import insert_or_ignore, upsert_if_newer
 
 
 async def referrals_of(
@@ -24,9 +25,34 @@ async def referrals_of(
     return list(referrals.all()), list(unmet.all())
 
 
+async def steps_of(
+    session: AsyncSession, *, case_id: uuid.UUID
+) -> dict[uuid.UUID, list[ReferralStep]]:
+    """Each referral's steps intake has seen for a case, oldest first (by the referral's
+    sequence, whatever order the events arrived in)."""
+    rows = await session.scalars(
+        select(ReferralStep)
+        .where(ReferralStep.case_id == case_id)
+        .order_by(ReferralStep.referral_id, ReferralStep.sequence)
+    )
+    steps: dict[uuid.UUID, list[ReferralStep]] = {}
+    for step in rows.all():
+        steps.setdefault(step.referral_id, []).append(step)
+    return steps
+
+
 _RECORD_FACT = upsert_if_newer(
     cast(Table, ReferralView.__table__), key="referral_id", version="sequence"
 )
+
+
+# A step per event: the primary key (referral, sequence, kind) makes a repeat add nothing.
+_RECORD_STEP = insert_or_ignore(cast(Table, ReferralStep.__table__))
+_STEP_KINDS: dict[type[ev.Event], str] = {
+    ev.ReferralStatusChanged: "status_changed",
+    ev.ReferralOverdue: "overdue",
+    ev.ReferralEscalated: "escalated",
+}
 
 
 async def record_referral_fact(
@@ -35,6 +61,7 @@ async def record_referral_fact(
     fact: ev.ReferralStatusChanged | ev.ReferralOverdue | ev.ReferralEscalated,
 ) -> bool:
     """Update the read model from a referral event; an older event never overwrites a newer.
+    The event is also kept as a step of the referral's history (once, whenever it arrives).
 
     Returns whether the view changed.
     """
@@ -50,6 +77,20 @@ async def record_referral_fact(
             "sequence": fact.sequence,
             "accept_by": fact.accept_by,
             "updated_at": fact.occurred_at,
+            "partner_kind": fact.partner_kind.value if fact.partner_kind else None,
+        },
+    )
+    await session.execute(
+        _RECORD_STEP,
+        {
+            "referral_id": fact.referral_id,
+            "sequence": fact.sequence,
+            "kind": _STEP_KINDS[type(fact)],
+            "case_id": fact.case_id,
+            "status": fact.status.value,
+            "business_status": [b.value for b in fact.business_status],
+            "answered_by": fact.by if isinstance(fact, ev.ReferralStatusChanged) else None,
+            "occurred_at": fact.occurred_at,
         },
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

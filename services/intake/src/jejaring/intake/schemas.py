@@ -162,6 +162,30 @@ class ReferralOut(Out):
     business_status: list[str]
     accept_by: dt.datetime | None
     updated_at: dt.datetime
+    partner_kind: PartnerKind | None = Field(
+        default=None, description="The partner's kind, when referral's events said it"
+    )
+
+
+class ReferralStepOut(BaseModel):
+    """A step of a referral's history: an event intake received about it."""
+
+    kind: Literal["status_changed", "overdue", "escalated"] = Field(
+        description="A status change, or the referral marked overdue or escalated"
+    )
+    status: str
+    business_status: list[str]
+    by: str | None = Field(
+        default=None, description="Who at the partner gave the answer (a person's name)"
+    )
+    at: dt.datetime
+
+
+class CaseReferralOut(ReferralOut):
+    steps: list[ReferralStepOut] = Field(
+        default_factory=list,
+        description="The referral's history as intake received it, oldest first; times in WITA",
+    )
 
 
 class UnmetNeedOut(Out):
@@ -195,7 +219,7 @@ class CaseOut(Out):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
-    referrals: list[ReferralOut]
+    referrals: list[CaseReferralOut]
     unmet_needs: list[UnmetNeedOut]
 
 

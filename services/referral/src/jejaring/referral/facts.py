@@ -47,6 +47,7 @@ async def fact_fields(session: AsyncSession, r: Referral, now: dt.datetime) -> d
         "sequence": r.sequence,
         "occurred_at": now,
         "partner_name": partner.name if partner else None,
+        "partner_kind": partner.kind if partner else None,
         "partner_contacts": tuple(
             ev.Contact.model_validate(c) for c in (partner.contacts if partner else [])
         ),

@@ -163,6 +163,47 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "case.saved.risk": ("Tingkat risiko diubah.", "Risk level changed."),
     "case.saved.proof": ("Bukti tidak mampu disimpan.", "Proof of inability to pay saved."),
     "case.saved.closed": ("Kasus ditutup.", "Case closed."),
+    "case.saved.consent": (
+        "Persetujuan diubah. Rujukan ke mitra yang tidak lagi disetujui dibatalkan.",
+        "Consent changed. Referrals to partners no longer covered are being cancelled.",
+    ),
+    "case.consent.change": ("Ubah persetujuan", "Change consent"),
+    "case.consent.change.hint": (
+        "Hapus centang jenis mitra yang tidak lagi disetujui. Paling sedikit satu jenis tetap "
+        "dipilih: persetujuan tidak dapat dicabut seluruhnya di sini. Untuk menghentikan semua "
+        "rujukan, tutup kasus.",
+        "Untick the kinds of partner no longer agreed to. At least one kind stays ticked: "
+        "consent cannot be withdrawn entirely here. To stop every referral, close the case.",
+    ),
+    "case.consent.change.button": ("Lanjut", "Continue"),
+    "case.consent.narrow.missing": (
+        "Pilih paling sedikit satu jenis mitra. Untuk menghentikan semua rujukan, tutup kasus.",
+        "Choose at least one kind of partner. To stop every referral, close the case.",
+    ),
+    "case.consent.scope.unchanged": (
+        "Persetujuan sama seperti sebelumnya: hapus centang jenis mitra yang tidak lagi disetujui.",
+        "The consent is as it was: untick the kinds of partner no longer agreed to.",
+    ),
+    "case.consent.confirm.title": ("Ubah persetujuan?", "Change the consent?"),
+    "case.consent.confirm.back": ("Kembali ke kasus", "Back to the case"),
+    "case.consent.confirm.kept": ("Tetap disetujui", "Still agreed to"),
+    "case.consent.confirm.removed": ("Tidak lagi disetujui", "No longer agreed to"),
+    "case.consent.confirm.cancels": (
+        "Rujukan berikut akan dibatalkan, dan mitranya diberi tahu:",
+        "These referrals will be cancelled, and their partners told:",
+    ),
+    "case.consent.confirm.cancels_none": (
+        "Tidak ada rujukan berjalan ke mitra yang tidak lagi disetujui.",
+        "No open referral goes to a partner no longer agreed to.",
+    ),
+    "case.consent.confirm.unknown": (
+        "Jenis mitra rujukan berikut tidak diketahui di sini; rujukan dibatalkan bila jenisnya "
+        "tidak lagi disetujui:",
+        "The partner's kind of these referrals is not known here; each is cancelled if its kind "
+        "is no longer agreed to:",
+    ),
+    "case.consent.confirm.button": ("Ya, ubah persetujuan", "Yes, change the consent"),
+    "case.consent.confirm.cancel": ("Jangan ubah", "Do not change it"),
     "case.referrals": ("Rujukan", "Referrals"),
     "case.referrals.none": (
         "Belum ada rujukan. Rujukan biasanya muncul dalam beberapa detik; muat ulang halaman ini.",
@@ -172,6 +213,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "case.referral.updated": ("Terakhir berubah", "Last changed"),
     "case.referral.accept_by": ("Batas waktu menerima", "Accept by"),
     "case.referral.late": ("Lewat batas waktu", "Past its deadline"),
+    "case.referral.steps": ("Riwayat rujukan", "What happened"),
+    "case.referral.step.by": ("oleh {name}", "by {name}"),
     "case.unmet": ("Kebutuhan yang belum ada mitranya", "Needs no partner can take"),
     "case.unmet.no_partner": (
         "belum ada mitra aktif untuk layanan ini di kelurahan ini; koordinator sudah diberi tahu",

@@ -44,7 +44,9 @@ from jejaring.web.upstream import field_errors
 
 router = APIRouter()
 PER_PAGE = 20
-SAVED = ("needs", "risk", "proof", "closed")
+SAVED = ("needs", "risk", "proof", "consent", "closed")
+# Referral statuses after which nothing is cancelled any more.
+FINAL = {"rejected", "completed", "failed", "cancelled"}
 
 _VOCABULARY: dict[str, Any] = {
     "place": Place,
@@ -213,6 +215,7 @@ async def _case_page(
         risks=list(RiskLevel),
         proofs=list(ProofOfInability),
         outcomes=list(CaseOutcome),
+        kinds=list(PartnerKind),
         **_page_context(request, w),
     )
 
@@ -242,6 +245,10 @@ _INPUTS = {
     "legal_aid_proof.number": "proof-number",
     "outcome": "outcome",
     "note": "outcome_note",
+    "consent": "consent-scope",
+    "consent.scope": "consent-scope",
+    "consent.given_by": "consent-scope",
+    "consent.override_reason": "consent-scope",
 }
 
 
@@ -355,4 +362,52 @@ async def close_case(
         call=("close", body),
         local=[] if outcome else [("outcome", "case.outcome.missing")],
         typed={"outcome": outcome, "outcome_note": note},
+    )
+
+
+@router.post("/cases/{case_id}/consent")
+async def change_consent(
+    case_id: str, request: Request, w: WebDep, signed: Signed, form: Posted
+) -> Response:
+    """A narrower consent: first the page that says which referrals referral will cancel,
+    then, confirmed, the change. Intake takes no empty scope: withdrawing consent entirely is
+    not offered (closing the case cancels every open referral)."""
+    require_case_role(signed)
+    scope = [k for k in _chosen(form, "consent-scope") if k in {p.value for p in PartnerKind}]
+    case = await _case(signed, case_id)
+    local: list[tuple[str, str]] = []
+    if not scope:
+        local.append(("consent-scope", "case.consent.narrow.missing"))
+    elif set(scope) == set(case["consent"]["scope"]):
+        local.append(("consent-scope", "case.consent.scope.unchanged"))
+    if not local and form.get("confirm") != "1":
+        removed = [k for k in case["consent"]["scope"] if k not in scope]
+        open_referrals = [r for r in case["referrals"] if r["status"] not in FINAL]
+        return render(
+            request,
+            w,
+            "officer/consent_confirm.html",
+            signed=signed,
+            here=f"/cases/{case['id']}",
+            case=case,
+            scope=scope,
+            removed=removed,
+            cancelled=[r for r in open_referrals if r.get("partner_kind") in removed],
+            unknown=[r for r in open_referrals if not r.get("partner_kind")],
+            **_page_context(request, w),
+        )
+    consent = {
+        k: v
+        for k, v in case["consent"].items()
+        if k in ("given_by", "override_reason", "note") and v is not None
+    }
+    return await _change(
+        request,
+        w,
+        signed,
+        case_id,
+        saved="consent",
+        call=("patch", {"consent": {**consent, "scope": scope}}),
+        local=local,
+        typed={"consent-scope": scope},
     )

@@ -305,6 +305,10 @@ class _ReferralFact(Event):
     occurred_at: AwareDatetime
     # Who is involved, so that notify can decide whom to alert (no victim data here).
     partner_name: ShortText | None = None
+    partner_kind: PartnerKind | None = Field(
+        default=None,
+        description="The partner's kind: whether the case's consent covers it (v1, optional).",
+    )
     partner_contacts: tuple[Contact, ...] = ()
     officer: Contact | None = None
 
