@@ -301,6 +301,24 @@ def test_a_connection_cut_during_submit_then_submitted_again_records_one_case(
     assert len(stack.cases_of(officer["login"])) == 1, "recorded once, not twice"
 
 
+def test_a_case_sent_while_offline_is_sent_by_itself_when_the_phone_is_back_online(
+    stack: Stack, phone: Phone
+) -> None:
+    officer = stack.ready_officer(GUNUNG_SARI_ILIR)  # the kelurahan has other tests' cases too
+    before = len(stack.cases_of(officer["login"]))
+    page = sign_in(phone, officer["login"])
+    example_case(phone)
+    phone.context.set_offline(True)
+    page.get_by_role("button", name="Kirim kasus").click()
+    expect(page.locator("#connection-lost")).to_be_visible()
+    expect(page.get_by_text(VICTIM)).to_be_visible()
+    assert len(stack.cases_of(officer["login"])) == before, "nothing left the phone"
+
+    phone.context.set_offline(False)  # no button pressed
+    expect(page.get_by_role("heading", name="Kasus tercatat")).to_be_visible()
+    assert len(stack.cases_of(officer["login"])) == before + 1
+
+
 def test_another_kelurahans_case_is_not_found_and_case_pages_are_not_stored(
     stack: Stack, phone: Phone
 ) -> None:

@@ -304,9 +304,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "review.back_to_check": ("Simpan dan periksa jawaban", "Save and check answers"),
     "case.submit.connection_lost": (
         "Koneksi terputus sebelum jawaban diterima. Jawaban Anda masih ada di halaman ini. "
-        "Tekan \u201cKirim kasus\u201d lagi: kasus hanya tercatat satu kali.",
+        "Kasus dikirim lagi begitu koneksi kembali, atau tekan \u201cKirim kasus\u201d lagi: "
+        "kasus hanya tercatat satu kali.",
         "The connection dropped before an answer came. Your answers are still on this page. "
-        "Press \u201cSend the case\u201d again: the case is recorded once only.",
+        "The case is sent again as soon as the connection is back, or press \u201cSend the "
+        "case\u201d again: the case is recorded once only.",
     ),
     "case.submit.unavailable": (
         "Jejaring tidak menjawab; belum pasti apakah kasus tercatat. Jawaban Anda masih ada di "

@@ -1,8 +1,19 @@
 // Jejaring web: the pages work without this file. With it, a form marked data-resend (the
 // "send the case" form) is sent in the background, so that a dropped connection leaves the
-// page and every answer in place, with a message to press the button again; the form carries
-// an Idempotency-Key, so pressing again records the case once.
+// page and every answer in place, with a message to press the button again; it is also sent
+// again by itself when the phone is back online. The form carries an Idempotency-Key, so
+// sending again records the case once.
 "use strict";
+
+// The form (and its button) whose sending the connection interrupted, to send when back online.
+let interrupted = null;
+
+window.addEventListener("online", () => {
+  if (!interrupted) return;
+  const { form, button } = interrupted;
+  interrupted = null;
+  if (document.body.contains(form)) form.requestSubmit(button || undefined);
+});
 
 document.addEventListener("submit", async (event) => {
   const form = event.target;
@@ -28,12 +39,14 @@ document.addEventListener("submit", async (event) => {
     html = await response.text();
   } catch (error) {
     if (button) button.disabled = false;
+    interrupted = { form, button };
     if (lost) {
       lost.hidden = false;
       lost.focus();
     }
     return;
   }
+  interrupted = null;
   if (response.redirected) {
     window.location.assign(response.url);
     return;
