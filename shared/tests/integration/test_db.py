@@ -1,15 +1,19 @@
-"""Transactions on both databases: a reader never queues behind a writer."""
+"""Transactions on both databases: a reader never queues behind a writer; a database error
+reaches the logs without the values it was about."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from jejaring.shared import db
 from jejaring.shared.db import is_transient_db_error, read_only
+from jejaring.shared.logs import JsonFormatter
 from jejaring.shared.messaging.tables import outbox
 from jejaring.testing import effects
 
@@ -33,3 +37,37 @@ async def test_a_reader_does_not_wait_for_an_open_writer(plumbing) -> None:  # t
                         other.scalar(select(func.count()).select_from(outbox)), timeout=5
                     )
                 assert is_transient_db_error(refused.value)
+
+
+NAME = "Putri Ayu Lestari"
+
+
+async def test_a_database_error_is_logged_without_the_values_it_names(database_url: str) -> None:
+    """PostgreSQL's unique violation says "Key (name)=(Putri …) already exists"; the log line
+    keeps the error's type and SQLSTATE only."""
+    engine = db.create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE v (name TEXT UNIQUE)"))
+            await conn.execute(text("INSERT INTO v VALUES (:n)"), {"n": NAME})
+        with pytest.raises(IntegrityError) as clash:
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO v VALUES (:n)"), {"n": NAME})
+    finally:
+        await engine.dispose()
+    exc = clash.value
+    record = logging.LogRecord(
+        "t",
+        logging.ERROR,
+        __file__,
+        1,
+        "unhandled error",
+        None,
+        (type(exc), exc, exc.__traceback__),
+    )
+    line = JsonFormatter("test").format(record)
+    assert NAME not in line
+    assert "IntegrityError: database error" in line
+    if database_url.startswith("postgresql"):
+        assert NAME in str(exc), "the driver's message does hold the value"
+        assert "SQLSTATE 23505" in line

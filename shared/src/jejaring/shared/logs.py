@@ -10,6 +10,7 @@ import traceback
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
@@ -38,16 +39,39 @@ class JsonFormatter(logging.Formatter):
 
     def formatException(self, ei: Any) -> str:
         """Tracebacks without messages that may echo input: a ValidationError names fields
-        only (its message would repeat the values it refused)."""
+        only (its message would repeat the values it refused); a database error names its
+        type and SQLSTATE only (PostgreSQL's detail repeats the stored values, e.g. a unique
+        violation's "Key (name)=(…) already exists")."""
         _type, exc, tb = ei
+        frames = "".join(traceback.format_tb(tb))
         if isinstance(exc, ValidationError):
             fields = ", ".join(
                 ".".join(str(p) for p in e["loc"]) or "<root>"
                 for e in exc.errors(include_input=False, include_url=False)
             )
-            frames = "".join(traceback.format_tb(tb))
             return f"Traceback (most recent call last):\n{frames}ValidationError at: {fields}"
+        database = _database_error(exc)
+        if database is not None:
+            orig = getattr(database, "orig", None)
+            code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "-"
+            driver = type(orig).__name__ if orig is not None else type(database).__name__
+            return (
+                f"Traceback (most recent call last):\n{frames}{type(exc).__name__}: "
+                f"database error {driver} (SQLSTATE {code}); its message is withheld, it may "
+                "hold stored values"
+            )
         return super().formatException(ei)
+
+
+def _database_error(exc: BaseException | None) -> DBAPIError | None:
+    """The database error `exc` is or was caused by, if any."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, DBAPIError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
