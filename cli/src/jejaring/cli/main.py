@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from pathlib import Path
 
 import httpx
@@ -29,6 +30,21 @@ def up() -> None:
         typer.echo(f"jejaring up: {exc}", err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(run_stack(config))
+
+
+@app.command()
+def init(
+    env_file: Path = typer.Option(Path(".env"), help="The file to write (mode 0600)."),
+    example: Path = typer.Option(Path(".env.example"), help="The template: change-me = secret."),
+    check: bool = typer.Option(
+        False, "--check", help="Write nothing; exit 78 unless every secret given is real."
+    ),
+) -> None:
+    """Generate every secret of a deployment once into ENV_FILE; print their names only."""
+    from jejaring.cli import init as init_module
+
+    code = init_module.run(example, env_file, check_only=check, out=sys.stdout, err=sys.stderr)
+    raise typer.Exit(code)
 
 
 @app.command()
