@@ -21,6 +21,13 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def private_files() -> None:
+    """Every file a jejaring command writes (.env, .data and what it starts writes there,
+    auth.conf) is its user's alone."""
+    os.umask(0o077)
+
+
 @app.command()
 def up() -> None:
     """Run nats-server and the three services on this machine until Ctrl-C."""

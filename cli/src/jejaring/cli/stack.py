@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -197,6 +198,16 @@ class StackConfig:
         except (OSError, ValueError):
             return False
         return True
+
+
+def tighten(data_dir: Path) -> None:
+    """`data_dir` 0700, and what an older run (before umask 077, main.py) left readable by
+    others made its owner's alone: databases, logs, the file outbox, the secrets."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for path in (data_dir, *data_dir.rglob("*")):
+        mode = path.lstat().st_mode
+        if mode & 0o077 and not stat.S_ISLNK(mode):
+            path.chmod(stat.S_IMODE(mode) & 0o700)
 
 
 def read_or_create_secret(path: Path) -> str:
@@ -415,6 +426,7 @@ def run_stack(config: StackConfig, out: TextIO = sys.stdout) -> int:
         stop_requested = True
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    tighten(config.data_dir)
     stack = Stack(config, out)
     try:
         seconds = stack.start()
