@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +221,7 @@ def test_each_service_has_its_own_admin_token() -> None:
 
 def test_services_start_after_the_init_step_and_nats_monitoring_is_not_published() -> None:
     services = load_compose()["services"]
-    assert services["init"]["build"]["dockerfile"] == "services/intake/Dockerfile"
+    assert services["init"]["build"]["dockerfile"] == "deploy/Dockerfile"
     assert "jejaring init --check" in " ".join(services["init"]["command"])
     for name in SETTINGS:
         condition = services[name]["depends_on"]["init"]["condition"]
@@ -315,10 +316,8 @@ def test_every_interpolated_variable_is_in_env_example() -> None:
     assert not used - documented, f"missing from .env.example: {sorted(used - documented)}"
 
 
-@pytest.mark.parametrize("name", sorted(SETTINGS))
-def test_dockerfile_is_pinned_non_root_and_health_checked(name: str) -> None:
-    instructions = dockerfile_instructions(ROOT / "services" / name / "Dockerfile")
-    port = SETTINGS[name].model_fields["port"].default
+def test_one_image_is_pinned_non_root_health_checked_and_carries_the_cli() -> None:
+    instructions = dockerfile_instructions(ROOT / "deploy" / "Dockerfile")
 
     stages: set[str] = set()
     for keyword, args in instructions:
@@ -337,10 +336,24 @@ def test_dockerfile_is_pinned_non_root_and_health_checked(name: str) -> None:
     assert users[-1].split(":")[0] not in {"root", "0"}, f"runs as root: USER {users[-1]}"
 
     healthchecks = [args for keyword, args in instructions if keyword == "HEALTHCHECK"]
-    assert healthchecks and healthchecks[-1].upper() != "NONE", "no HEALTHCHECK"
-    assert f"http://127.0.0.1:{port}/readyz" in healthchecks[-1]
-    assert ("EXPOSE", str(port)) in instructions
-    assert ("CMD", f'["python", "-m", "jejaring.{name}"]') in instructions
+    assert healthchecks and healthchecks[-1].endswith('CMD ["jejaring", "health"]')
+    installs = " ".join(args for keyword, args in instructions if keyword == "RUN")
+    for package in ("./shared", "./cli", *(f"./services/{name}" for name in SETTINGS)):
+        assert package in installs, f"{package} is not installed in the image"
+    exposed = {p for keyword, args in instructions if keyword == "EXPOSE" for p in args.split()}
+    assert exposed == {str(cls.model_fields["port"].default) for cls in SETTINGS.values()}
+    assert not list(ROOT.glob("services/*/Dockerfile")), "one image: no Dockerfile per service"
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_each_service_runs_the_one_image_with_its_own_command(name: str) -> None:
+    service = load_compose()["services"][name]
+    assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+    version = tomllib.loads((ROOT / "cli" / "pyproject.toml").read_text())["project"]["version"]
+    assert service["image"] == "jejaring:${JEJARING_VERSION:-" + version + "}"
+    assert init.parse(EXAMPLE)["JEJARING_VERSION"] == version
+    assert service["command"] == ["python", "-m", f"jejaring.{name}"]
+    assert service["healthcheck"]["test"] == ["CMD", "jejaring", "health", name]
 
 
 def test_postgres_init_script_is_executable_bash() -> None:  # run for real: test_db_roles.py

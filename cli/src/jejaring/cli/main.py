@@ -55,6 +55,25 @@ def init(
 
 
 @app.command()
+def health(
+    service: str | None = typer.Argument(
+        None, help="intake, referral, notify or web (default: $JEJARING_SERVICE)."
+    ),
+) -> None:
+    """Exit 0 when SERVICE answers /readyz on this machine (the image's health check)."""
+    from jejaring.cli.health import UnknownService, healthy, readyz_url
+
+    try:
+        url = readyz_url(service or os.environ.get("JEJARING_SERVICE", ""))
+    except UnknownService as exc:
+        typer.echo(f"jejaring health: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not healthy(url):
+        typer.echo(f"jejaring health: {url} is not ready", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
 def schemas(
     out: Path = typer.Option(Path("docs/schemas"), help="Folder to write the JSON Schemas into."),
 ) -> None:
