@@ -25,11 +25,31 @@ STAFF = Person(
 
 
 def test_a_token_names_the_person_until_it_expires() -> None:
-    token = issue(STAFF, key=KEY, now=NOW, lifetime=dt.timedelta(minutes=5))
+    token = issue(STAFF, key=KEY, now=NOW)
     assert looks_like_person_token(token)
-    assert verify(token, key=KEY, now=NOW + dt.timedelta(minutes=4, seconds=59)) == STAFF
+    assert verify(token, key=KEY, now=NOW + dt.timedelta(seconds=49)) == STAFF
     with pytest.raises(InvalidPersonToken, match="expired"):
-        verify(token, key=KEY, now=NOW + dt.timedelta(minutes=5))
+        verify(token, key=KEY, now=NOW + dt.timedelta(seconds=50))
+
+
+def test_no_verifier_accepts_a_token_a_minute_after_its_issue_whatever_its_clock() -> None:
+    """Revocation without a list: a token lives 50 s at most, and a verifier whose clock lags
+    the issuer's by more than the 10 s of skew refuses it as issued in the future; so for every
+    lag, the last second at which some verifier accepts it is under 60 s after its issue."""
+    with pytest.raises(ValueError, match="MAX_LIFETIME"):
+        issue(STAFF, key=KEY, now=NOW, lifetime=dt.timedelta(seconds=51))
+    token = issue(STAFF, key=KEY, now=NOW, lifetime=dt.timedelta(seconds=50))
+    for lag in range(0, 120):
+        # At issuer time NOW + t the verifier reads NOW + t - lag.
+        accepted = []
+        for t in range(0, 130):
+            try:
+                verify(token, key=KEY, now=NOW + dt.timedelta(seconds=t - lag))
+                accepted.append(t)
+            except InvalidPersonToken:
+                pass
+        assert not accepted or max(accepted) < 60, (lag, max(accepted))
+    assert verify(token, key=KEY, now=NOW - dt.timedelta(seconds=10)) == STAFF, "10 s of skew"
 
 
 def test_a_token_signed_with_another_key_or_changed_is_refused() -> None:

@@ -2,8 +2,8 @@
 
 Intake signs a person in and issues an access token; every service verifies it with the key
 they share (`JEJARING_IDENTITY_KEY`) and so knows which person acts, for scoping and for the
-record, without asking intake. A token is a JWT (HS256, PyJWT) that lives minutes; the web app
-refreshes it while the person's session lasts. The API tokens of partner systems are opaque
+record, without asking intake. A token is a JWT (HS256, PyJWT) that lives under a minute; the web
+app refreshes it while the person's session lasts. The API tokens of partner systems are opaque
 random strings checked by the service that issued them, as before; a JWT is told apart from them
 by its two dots (`secrets.token_urlsafe` never makes a dot).
 """
@@ -20,8 +20,13 @@ import jwt
 ALGORITHM = "HS256"
 ISSUER = "jejaring-intake"
 AUDIENCE = "jejaring"
-DEFAULT_LIFETIME = dt.timedelta(minutes=5)
-CLOCK_SKEW = dt.timedelta(minutes=1)
+# A person deactivated (or signed out everywhere) loses access at every service within a minute,
+# without a revocation list: a token lives at most MAX_LIFETIME, and a verifier accepts none issued
+# more than CLOCK_SKEW ahead of its own clock, so a verifier whose clock lags the issuer's by up
+# to CLOCK_SKEW still stops accepting it within MAX_LIFETIME + CLOCK_SKEW = 60 s of its issue.
+MAX_LIFETIME = dt.timedelta(seconds=50)
+DEFAULT_LIFETIME = MAX_LIFETIME
+CLOCK_SKEW = dt.timedelta(seconds=10)
 
 
 class PersonRole(StrEnum):
@@ -56,7 +61,10 @@ def looks_like_person_token(token: str) -> bool:
 def issue(
     person: Person, *, key: str, now: dt.datetime, lifetime: dt.timedelta = DEFAULT_LIFETIME
 ) -> str:
-    """A signed access token for `person`, valid for `lifetime` from `now`."""
+    """A signed access token for `person`, valid for `lifetime` (at most MAX_LIFETIME) from
+    `now`."""
+    if lifetime > MAX_LIFETIME:
+        raise ValueError("an access token lives at most MAX_LIFETIME")
     claims = {
         "iss": ISSUER,
         "aud": AUDIENCE,
