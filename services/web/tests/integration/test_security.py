@@ -121,7 +121,7 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
         "INTAKE_DATA_DIR": str(tmp),
         "INTAKE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'intake.db'}",
         "INTAKE_NATS_URL": nats.url,
-        "JEJARING_ADMIN_TOKEN": ADMIN,
+        "INTAKE_ADMIN_TOKEN": ADMIN,
         "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
         "PYTHONUNBUFFERED": "1",
     }

@@ -57,8 +57,9 @@ class ServiceSettings(ProcessSettings):
     relay_poll_interval_s: float = Field(default=1.0, gt=0)
     admin_token: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("JEJARING_ADMIN_TOKEN", "admin_token"),
-        description="The admin's bearer token (users, partners, the delivery log).",
+        description="This service's own admin bearer token (<PREFIX>ADMIN_TOKEN: "
+        "INTAKE_ADMIN_TOKEN, REFERRAL_ADMIN_TOKEN, NOTIFY_ADMIN_TOKEN); another service's "
+        "is refused here.",
     )
 
     identity_key: SecretStr | None = Field(
@@ -73,7 +74,8 @@ class ServiceSettings(ProcessSettings):
         if self.environment == "production":
             token = self.admin_token.get_secret_value() if self.admin_token else None
             if token is not None and len(token) < 24:
-                raise ValueError("JEJARING_ADMIN_TOKEN must be at least 24 random characters")
+                prefix = self.model_config.get("env_prefix", "")
+                raise ValueError(f"{prefix}ADMIN_TOKEN must be at least 24 random characters")
             key = self.identity_key.get_secret_value() if self.identity_key else None
             if key is not None and (
                 len(key) < 32
