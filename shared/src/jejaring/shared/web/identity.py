@@ -20,10 +20,12 @@ import jwt
 ALGORITHM = "HS256"
 ISSUER = "jejaring-intake"
 AUDIENCE = "jejaring"
-# A person deactivated (or signed out everywhere) loses access at every service within a minute,
-# without a revocation list: a token lives at most MAX_LIFETIME, and a verifier accepts none issued
-# more than CLOCK_SKEW ahead of its own clock, so a verifier whose clock lags the issuer's by up
-# to CLOCK_SKEW still stops accepting it within MAX_LIFETIME + CLOCK_SKEW = 60 s of its issue.
+# A person deactivated loses access at every service within a minute, without a revocation
+# list: a token lives at most MAX_LIFETIME on the clock of the service that checks it. The
+# services' clocks must agree within CLOCK_SKEW (one host's clock in the embedded stack and in
+# compose; NTP across hosts): a service whose clock lags intake's by d accepts a token until
+# MAX_LIFETIME + d after its issue, 60 s at most within the skew. A lag beyond the skew shows:
+# that service refuses fresh tokens as issued in the future.
 MAX_LIFETIME = dt.timedelta(seconds=50)
 DEFAULT_LIFETIME = MAX_LIFETIME
 CLOCK_SKEW = dt.timedelta(seconds=10)
