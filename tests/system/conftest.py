@@ -35,6 +35,7 @@ ADMIN_TOKENS = {
     s: f"admin-token-for-{s}-fault-tests-000000" for s in ("intake", "referral", "notify")
 }
 ADMIN = ADMIN_TOKENS["intake"]
+IDENTITY_KEY = "identity-key-for-system-tests-0123456789"
 EXPECTED = THREE_WAY_REFERRALS
 PARTNERS = sorted({p for _, p in EXPECTED})
 SERVICES = ("intake", "referral", "notify")
@@ -114,6 +115,7 @@ class System:
             "REFERRAL_RECONCILE_INTERVAL_S": "5",
             "NOTIFY_DISPATCH_INTERVAL_S": "0.2",
             p + "ADMIN_TOKEN": ADMIN_TOKENS[name],
+            "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
             **extra,
         }
 
