@@ -3,6 +3,7 @@ access token acting like the API token of the same user (SQLite and PostgreSQL, 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import statistics
@@ -13,12 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection
 
 from jejaring.intake.accounts import DUMMY_HASH, Passwords, normalize_login
-from jejaring.intake.app import create_app
+from jejaring.intake.app import MIGRATIONS, create_app
 from jejaring.intake.settings import IntakeSettings
+from jejaring.shared import db
+from jejaring.shared.db import UtcDateTime
+from jejaring.shared.migrate import alembic_config
 from jejaring.shared.web.identity import Person, PersonRole, issue
+from jejaring.shared.web.tokens import token_hash
 from jejaring.testing import ShiftedClock
 
 ADMIN = "admin-token-for-tests-0123456789"
@@ -508,3 +516,53 @@ def test_a_name_with_a_control_character_is_422_and_nothing_is_stored(intake: In
         assert error["field"] == field
         assert error["code"] in {"control_character", "string_pattern_mismatch"}
     assert intake.client.get("/api/v1/users", headers=bearer(ADMIN)).json() == []
+
+
+def test_a_token_issued_before_expiry_existed_works_for_90_days_from_the_upgrade(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> None:
+    """Migration intake_0006 on a database holding a user: the user's token keeps working, for
+    90 days from the upgrade, and then says it has expired."""
+    token = "a-token-issued-before-intake-0006-0123456789"
+
+    async def before_0006() -> None:
+        engine = db.create_engine(database_url)
+        cfg = alembic_config(MIGRATIONS)
+
+        def upgrade(conn: Connection) -> None:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "intake_0005")
+            command.upgrade(cfg, "plumbing@head")
+
+        old_user = sa.table(
+            "app_user",
+            *(sa.column(c, t) for c, t in (("id", sa.Uuid()), ("created_at", UtcDateTime()))),
+            *(sa.column(c) for c in ("name", "role", "token_hash", "active", "failed_sign_ins")),
+        )
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(upgrade)
+                await conn.execute(
+                    old_user.insert().values(
+                        id=uuid.uuid4(),
+                        name="Kasi Kesos",
+                        role="coordinator",
+                        token_hash=token_hash(token),
+                        active=True,
+                        failed_sign_ins=0,
+                        created_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(before_0006())
+    for intake in make_intake(database_url, nats_url, tmp_path):  # upgrades to the head
+        assert intake.client.get("/api/v1/cases", headers=bearer(token)).status_code == 200
+        (user,) = intake.client.get("/api/v1/users", headers=bearer(ADMIN)).json()
+        until = dt.datetime.fromisoformat(user["token_expires_at"])
+        upgraded = dt.datetime.now(dt.UTC)
+        assert abs(until - (upgraded + dt.timedelta(days=90))) < dt.timedelta(minutes=1)
+        intake.clock.set(until + dt.timedelta(seconds=1))
+        expired = intake.client.get("/api/v1/cases", headers=bearer(token))
+        assert expired.json()["detail"][0]["code"] == "token_expired"
