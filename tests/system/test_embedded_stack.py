@@ -132,6 +132,31 @@ def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
     assert added.returncode == 0, added.stderr
     assert "stream AGENCY_UPTD_PPA_BALIKPAPAN" in added.stdout
 
+    # The operator rotates its HTTP token: the first keeps working for the grace period, unless
+    # the rotation revokes it.
+    first = added.stdout.strip().splitlines()[-1]
+    held = f"http://127.0.0.1:{stack_env['JEJARING_REFERRAL_PORT']}/api/v1/partners/"
+    held += "uptd-ppa-balikpapan/referrals"
+
+    def rotate(*flags: str) -> str:
+        rotated = subprocess.run(
+            [JEJARING, "partner", "token", "uptd-ppa-balikpapan", *flags],
+            env=stack_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert rotated.returncode == 0, rotated.stderr
+        return rotated.stdout.strip()
+
+    def status(token: str) -> int:
+        return httpx.get(held, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
+
+    second = rotate()
+    assert (status(first), status(second)) == (200, 200)
+    third = rotate("--revoke-old")
+    assert (status(first), status(second), status(third)) == (401, 401, 200)
+
     children = children_of(stack.pid)
     nats_pid = next(p for p in children if "nats-server" in command_of(p))
     services = {p for p in children if "jejaring." in command_of(p)}
