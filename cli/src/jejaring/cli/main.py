@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+import uuid
 from pathlib import Path
 
 import httpx
@@ -184,6 +185,35 @@ def user_add(
         )
     typer.echo("API token, shown only this once:")
     typer.echo(added.token)
+
+
+@user_app.command("token")
+def user_token(user_id: uuid.UUID) -> None:
+    """Issue a new API token for USER_ID (the old one stops working now); shown once."""
+    from jejaring.cli.admin import issue_token
+
+    try:
+        token, until = asyncio.run(issue_token(user_id))
+    except ValueError as exc:
+        typer.echo(f"jejaring user token: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"API token of {user_id}, valid until {until:%Y-%m-%d %H:%M %Z}, shown only this once:"
+    )
+    typer.echo(token)
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(user_id: uuid.UUID) -> None:
+    """Revoke the API token of USER_ID: it answers 401 from now on (signing in is not touched)."""
+    from jejaring.cli.admin import revoke_token
+
+    try:
+        asyncio.run(revoke_token(user_id))
+    except ValueError as exc:
+        typer.echo(f"jejaring user revoke-token: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"API token of {user_id} revoked.")
 
 
 if __name__ == "__main__":

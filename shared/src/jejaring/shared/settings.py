@@ -62,8 +62,9 @@ class ServiceSettings(ProcessSettings):
     relay_poll_interval_s: float = Field(default=1.0, gt=0)
     admin_token: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("JEJARING_ADMIN_TOKEN", "admin_token"),
-        description="The admin's bearer token (users, partners, the delivery log).",
+        description="This service's own admin bearer token (<PREFIX>ADMIN_TOKEN: "
+        "INTAKE_ADMIN_TOKEN, REFERRAL_ADMIN_TOKEN, NOTIFY_ADMIN_TOKEN); another service's "
+        "is refused here.",
     )
 
     identity_key: SecretStr | None = Field(
