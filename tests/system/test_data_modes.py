@@ -78,7 +78,8 @@ def test_after_a_case_flows_nothing_in_data_is_readable_by_others(tmp_path: Path
         names = {p.relative_to(data).as_posix() for p in data.rglob("*") if p.is_file()}
         for expected in ("intake.db", "referral.db", "notify.db", "web.db", "nats.conf"):
             assert expected in names, sorted(names)
-        assert {"admin-token", "identity-key", "logs/nats.log", "logs/notify.log"} <= names
+        secrets = {f"admin-token-{s}" for s in ("intake", "referral", "notify")} | {"identity-key"}
+        assert secrets | {"logs/nats.log", "logs/notify.log"} <= names
         assert any(n.startswith("nats/jetstream/") for n in names), "no JetStream files"
         assert stat.S_IMODE(data.stat().st_mode) == 0o700
         assert readable_by_others(data) == []
