@@ -13,6 +13,10 @@ is acked, counted in `stats.unknown_types` and logged with its type and id, and 
 sees it. It gets no inbox row: the inbox records effects that happened, and nothing happened;
 a row would make a later version that knows the type skip the event as a duplicate on replay.
 
+Messages that outsiders wrote (partners' replies) are dead-lettered without their body and with
+only their CloudEvents headers, cut short (`dead_letter_body=False`): a partner sending junk at
+full speed must not make the DLQ hold full copies of it (or its free text for 90 days).
+
 When a fetch brings several messages (the consumer is behind), they share one transaction: each
 still gets its own inbox row and handler run, but the BEGIN/COMMIT and the session are paid once,
 so a backlog drains faster the longer it is. If anything in such a batch fails, the transaction
@@ -59,6 +63,9 @@ DLQ_SERVICE = "Jejaring-DLQ-Service"
 DLQ_CONSUMER = "Jejaring-DLQ-Consumer"
 DLQ_SUBJECT = "Jejaring-DLQ-Original-Subject"
 DLQ_DELIVERIES = "Jejaring-DLQ-Deliveries"
+DLQ_BODY_DROPPED = "Jejaring-DLQ-Body-Dropped"  # the size of the body left out, in bytes
+# What a dead letter without its body keeps of the original headers, each cut to 200 characters.
+_KEPT_HEADERS = ("ce-specversion", "ce-id", "ce-source", "ce-type", "ce-time", "ce-subject")
 
 
 class PoisonMessage(Exception):
@@ -101,6 +108,7 @@ class IdempotentConsumer:
         batch: int = 50,
         fetch_timeout: float = 1.0,
         max_attempts: int = 8,
+        dead_letter_body: bool = True,
     ) -> None:
         self.service = service
         self.spec = spec
@@ -113,6 +121,7 @@ class IdempotentConsumer:
         # on (dead-lettered). Transient errors retry for as long as the outage lasts: the
         # consumers have no max_deliver, so JetStream never discards a message on its own.
         self.max_attempts = max_attempts
+        self.dead_letter_body = dead_letter_body
         self.stats = ConsumerStats()
         self._running = True
 
@@ -304,7 +313,12 @@ class IdempotentConsumer:
             headers.get("ce-id")
             or headers.get(NATS_MSG_ID)
             or (f"{msg.metadata.stream}-{msg.metadata.sequence.stream}")
-        )
+        )[:200]
+        body = msg.data
+        if not self.dead_letter_body:
+            headers = {k: headers[k][:200] for k in _KEPT_HEADERS if k in headers}
+            headers[DLQ_BODY_DROPPED] = str(len(body))
+            body = b""
         headers.update(
             {
                 DLQ_REASON: reason[:500],
@@ -316,9 +330,7 @@ class IdempotentConsumer:
             }
         )
         try:
-            await self.js.publish(
-                subjects.dlq(self.service, msg.subject), msg.data, headers=headers
-            )
+            await self.js.publish(subjects.dlq(self.service, msg.subject), body, headers=headers)
         except Exception as exc:
             log.warning(
                 "could not reach the DLQ, message will come back",

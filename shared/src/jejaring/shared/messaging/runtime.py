@@ -116,6 +116,8 @@ def periodic(
 class Subscription:
     spec: ConsumerSpec
     handler: Handler
+    # False for a stream outsiders write: its dead letters keep no body (consumer.py)
+    dead_letter_body: bool = True
 
 
 @dataclass
@@ -252,6 +254,7 @@ class ServiceRuntime:
                 handler=_fault_slow_handler(sub.handler, sub.spec.ack_wait_s),
                 sessions=self.sessions,
                 js=self.js,
+                dead_letter_body=sub.dead_letter_body,
             )
             self.consumers.append(consumer)
             self._spawn(consumer.run(), f"consumer:{sub.spec.durable}")
