@@ -132,13 +132,14 @@ STREAM_LIMITS: dict[str, StreamLimits] = {
     subjects.REFERRAL_EVENTS_STREAM: StreamLimits(
         per_design_day=_REFERRALS * 8, typical_size=2 * KiB, max_msg_size=256 * KiB
     ),
-    # A whole design day dead-lettered (a bug in every message) still fits; per subject at
-    # most 1000, so one partner's junk replaces only its own dead letters, not others'.
+    # Ten design days dead-lettered (a bug in every message) still fit; per subject the last
+    # 500, so a partner's junk replaces only its own dead letters: four partners at it hold
+    # a third of the stream at most.
     subjects.DLQ_STREAM: StreamLimits(
         per_design_day=_CASE_EVENTS + _REFERRALS * (1 + 4 + 8),
         typical_size=2 * KiB,
         max_msg_size=512 * KiB,  # the largest message of any stream with the reason headers
-        per_subject=1000,
+        per_subject=500,
     ),
     subjects.AGENCY_STREAM_PREFIX + "<SLUG>": _AGENCY,
 }
