@@ -15,7 +15,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from jejaring.shared.contract import envelope
+from jejaring.shared.contract.envelope import NATS_MSG_ID
 from jejaring.shared.messaging.consumer import (
+    DLQ_BODY_DROPPED,
     DLQ_REASON,
     DLQ_SUBJECT,
     IdempotentConsumer,
@@ -171,6 +173,34 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_keeps_going(
     original = next(m for m in dead if "invalid data" in m.headers[DLQ_REASON])
     assert original.headers["ce-id"] == "x2", "original headers kept"
     assert original.subject == "dlq.v1.test.case.v1.created"
+
+
+async def test_what_outsiders_wrote_is_dead_lettered_without_its_body(
+    plumbing, js, streams
+) -> None:
+    """As for partners' replies: the DLQ keeps the reason, the CloudEvents headers cut short
+    and the size of the body, not the body (nor any other header the sender made up)."""
+    invalid = json.loads(envelope.encode(CASE, source="/test").body) | {"violence_forms": []}
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": "y" * 5000,
+        "ce-source": "/partners/x",
+        "ce-type": CASE.ce_type,
+        "x-padding": "z" * 20_000,
+    }
+    body = json.dumps(invalid).encode()
+    await js.publish("case.v1.created", body, headers=headers)
+    consumer = consumer_for(plumbing, js)
+    consumer.dead_letter_body = False
+    async with running(consumer):
+        await until(lambda: _pending_acks(js, 0))
+    (dead,) = await dlq_messages(js)
+    assert not dead.data
+    assert dead.headers[DLQ_BODY_DROPPED] == str(len(body))
+    assert dead.headers["ce-id"] == "y" * 200
+    assert "x-padding" not in dead.headers
+    assert "invalid data for org.jejaring.case.created.v1" in dead.headers[DLQ_REASON]
+    assert len(dead.headers[NATS_MSG_ID]) < 300
 
 
 async def test_a_newer_producers_events_flow_through_without_a_dlq_entry(
