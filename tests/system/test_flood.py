@@ -271,6 +271,11 @@ async def test_a_partner_flooding_replies_delays_no_one_elses_urgent_referral(
     ]
     print(f"  DLQ: {dlq.state.messages} dead letters, {dlq.state.bytes} bytes")
     assert junk and not any(m.data for m in junk)
+    # and logged a line a second, not a line a message
+    log = (system.tmp / "referral.log").read_text().splitlines()
+    lines = sum('"message dead-lettered"' in line for line in log)
+    print(f"  referral's log: {len(log)} lines, {lines} of them on dead letters")
+    assert lines <= 2 * (time.monotonic() - flood_started)
     for nc in (referral, target, bystander):
         await nc.close()
     await intake.aclose()

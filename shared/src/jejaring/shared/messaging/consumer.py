@@ -13,9 +13,11 @@ is acked, counted in `stats.unknown_types` and logged with its type and id, and 
 sees it. It gets no inbox row: the inbox records effects that happened, and nothing happened;
 a row would make a later version that knows the type skip the event as a duplicate on replay.
 
-Messages that outsiders wrote (partners' replies) are dead-lettered without their body and with
-only their CloudEvents headers, cut short (`dead_letter_body=False`): a partner sending junk at
-full speed must not make the DLQ hold full copies of it (or its free text for 90 days).
+A stream that outsiders write (partners' replies; `outsiders=True`) has its messages
+dead-lettered without their body and with only their CloudEvents headers, cut short, and logged
+at most once a second per subject with the count of the others: a partner sending junk at full
+speed must not make the DLQ hold full copies of it (or its free text for 90 days), nor the log
+grow by a line a message.
 
 When a fetch brings several messages (the consumer is behind), they share one transaction: each
 still gets its own inbox row and handler run, but the BEGIN/COMMIT and the session are paid once,
@@ -30,6 +32,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,7 +112,7 @@ class IdempotentConsumer:
         batch: int = 50,
         fetch_timeout: float = 1.0,
         max_attempts: int = 8,
-        dead_letter_body: bool = True,
+        outsiders: bool = False,
     ) -> None:
         self.service = service
         self.spec = spec
@@ -121,7 +125,9 @@ class IdempotentConsumer:
         # on (dead-lettered). Transient errors retry for as long as the outage lasts: the
         # consumers have no max_deliver, so JetStream never discards a message on its own.
         self.max_attempts = max_attempts
-        self.dead_letter_body = dead_letter_body
+        self.outsiders = outsiders
+        self._log_quiet_until: dict[str, float] = {}  # subject -> when it may log again
+        self._log_quieted: Counter[str] = Counter()  # dead letters not logged, by subject
         self.stats = ConsumerStats()
         self._running = True
 
@@ -315,7 +321,7 @@ class IdempotentConsumer:
             or (f"{msg.metadata.stream}-{msg.metadata.sequence.stream}")
         )[:200]
         body = msg.data
-        if not self.dead_letter_body:
+        if self.outsiders:
             headers = {k: headers[k][:200] for k in _KEPT_HEADERS if k in headers}
             headers[DLQ_BODY_DROPPED] = str(len(body))
             body = b""
@@ -339,8 +345,23 @@ class IdempotentConsumer:
             await msg.nak(delay=retry_delay(deliveries))
             return
         self.stats.dead_lettered += 1
+        self._log_dead_letter(msg.subject, reason)
+        await msg.term()
+
+    def _log_dead_letter(self, subject: str, reason: str) -> None:
+        """One line per dead letter; from outsiders, one a second per subject at most."""
+        if self.outsiders:
+            now = time.monotonic()
+            if now < self._log_quiet_until.get(subject, 0.0):
+                self._log_quieted[subject] += 1
+                return
+            self._log_quiet_until[subject] = now + 1.0
         log.error(
             "message dead-lettered",
-            extra={"consumer": self.spec.durable, "subject": msg.subject, "reason": reason[:200]},
+            extra={
+                "consumer": self.spec.durable,
+                "subject": subject,
+                "reason": reason[:200],
+                "more_since_last_line": self._log_quieted.pop(subject, 0),
+            },
         )
-        await msg.term()

@@ -116,8 +116,8 @@ def periodic(
 class Subscription:
     spec: ConsumerSpec
     handler: Handler
-    # False for a stream outsiders write: its dead letters keep no body (consumer.py)
-    dead_letter_body: bool = True
+    # a stream outsiders write: dead letters keep no body, their log lines are few (consumer.py)
+    outsiders: bool = False
 
 
 @dataclass
@@ -254,7 +254,7 @@ class ServiceRuntime:
                 handler=_fault_slow_handler(sub.handler, sub.spec.ack_wait_s),
                 sessions=self.sessions,
                 js=self.js,
-                dead_letter_body=sub.dead_letter_body,
+                outsiders=sub.outsiders,
             )
             self.consumers.append(consumer)
             self._spawn(consumer.run(), f"consumer:{sub.spec.durable}")
