@@ -32,8 +32,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +50,7 @@ from jejaring.shared.contract.envelope import (
     decode,
 )
 from jejaring.shared.db import insert_or_ignore, is_transient_db_error
+from jejaring.shared.logs import Sparse
 from jejaring.shared.messaging.provision import ConsumerSpec
 from jejaring.shared.messaging.tables import inbox
 from jejaring.shared.refusals import Refusal
@@ -126,8 +125,7 @@ class IdempotentConsumer:
         # consumers have no max_deliver, so JetStream never discards a message on its own.
         self.max_attempts = max_attempts
         self.outsiders = outsiders
-        self._log_quiet_until: dict[str, float] = {}  # subject -> when it may log again
-        self._log_quieted: Counter[str] = Counter()  # dead letters not logged, by subject
+        self._sparse = Sparse(seconds=1.0)  # outsiders' dead letters: a line a second a subject
         self.stats = ConsumerStats()
         self._running = True
 
@@ -350,18 +348,15 @@ class IdempotentConsumer:
 
     def _log_dead_letter(self, subject: str, reason: str) -> None:
         """One line per dead letter; from outsiders, one a second per subject at most."""
-        if self.outsiders:
-            now = time.monotonic()
-            if now < self._log_quiet_until.get(subject, 0.0):
-                self._log_quieted[subject] += 1
-                return
-            self._log_quiet_until[subject] = now + 1.0
+        held = self._sparse.allow(subject) if self.outsiders else 0
+        if held is None:
+            return
         log.error(
             "message dead-lettered",
             extra={
                 "consumer": self.spec.durable,
                 "subject": subject,
                 "reason": reason[:200],
-                "more_since_last_line": self._log_quieted.pop(subject, 0),
+                "more_since_last_line": held,
             },
         )
