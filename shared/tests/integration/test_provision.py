@@ -105,7 +105,12 @@ async def test_a_stream_made_before_the_limits_gets_them_in_place(js) -> None:
     referral had already acked goes, what it had not stays."""
     old = StreamSpec("REPLIES", ("referral.v1.from.>",), "as before")
     await ensure_stream(js, old)
-    await ensure_consumer(js, ConsumerSpec(stream="REPLIES", durable="referral-replies"))
+    await ensure_consumer(  # as referral's (referral.handlers.REPLIES_CONSUMER)
+        js,
+        ConsumerSpec(
+            stream="REPLIES", durable="referral-replies", filter_subjects=("referral.v1.from.>",)
+        ),
+    )
     for n in range(3):
         await js.publish("referral.v1.from.polresta-ppa.accepted", b"{}", headers={"n": str(n)})
     sub = await js.pull_subscribe_bind("referral-replies", "REPLIES")
