@@ -5,6 +5,7 @@ invariants that must hold once a fault is over."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -99,6 +100,7 @@ class System:
     ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     officer: dict[str, str] = field(default_factory=dict)
+    credentials: dict[str, str] = field(default_factory=dict)  # NATS user -> password
     posted: int = 0
     retried_posts: int = 0
     unrecorded_posts: int = 0
@@ -213,7 +215,9 @@ class System:
             await engine.dispose()
 
     async def _stream(self, stream: str) -> list[Any]:
-        nc = await nats.connect(self.nats.url)
+        # on a server with users, as referral's (it may read every stream)
+        user = "svc-referral" if self.credentials else None
+        nc = await nats.connect(self.nats.url, user=user, password=self.credentials.get(user or ""))
         try:
             js = nc.jetstream()
             info = await js.stream_info(stream)
@@ -291,15 +295,12 @@ class System:
         raise AssertionError(f"not converged after {timeout} s: {last}")
 
 
-@pytest.fixture
-def system(tmp_path: Path, system_dbs: dict[str, str]) -> Iterator[System]:
-    nats_server = NatsServer(
-        store_dir=tmp_path / "jetstream", log_file=tmp_path / "nats.log"
-    ).start()
-    s = System(tmp_path, system_dbs, nats_server)
+@contextlib.contextmanager
+def running(s: System, env: dict[str, dict[str, str]] | None = None) -> Iterator[System]:
+    """The three services started on `s` (each with its `env`), ready, with an officer."""
     try:
         for name in SERVICES:
-            s.start(name)
+            s.start(name, **(env or {}).get(name, {}))
         s.wait_ready()
         user = httpx.post(
             f"{s.url('intake')}/api/v1/users",
@@ -310,3 +311,47 @@ def system(tmp_path: Path, system_dbs: dict[str, str]) -> Iterator[System]:
         yield s
     finally:
         s.stop_all()
+
+
+@pytest.fixture
+def system(tmp_path: Path, system_dbs: dict[str, str]) -> Iterator[System]:
+    nats_server = NatsServer(
+        store_dir=tmp_path / "jetstream", log_file=tmp_path / "nats.log"
+    ).start()
+    with running(System(tmp_path, system_dbs, nats_server)) as s:
+        yield s
+
+
+# --- with the generated NATS users ------------------------------------------------------------
+
+
+@pytest.fixture
+def secured_system(tmp_path: Path, system_dbs: dict[str, str]) -> Iterator[System]:
+    """The system as `system` makes it, on a nats-server with the users and permissions
+    `jejaring nats-config` generates: each service and each partner of PARTNERS logs in with
+    its own user (`System.credentials`)."""
+    from jejaring.cli import natsconfig
+
+    services = {name: f"{name}-nats-password-0001" for name in SERVICES}
+    partners = {slug: f"{slug}-nats-password-0001" for slug in PARTNERS}
+    nats_server = NatsServer(store_dir=tmp_path / "jetstream", log_file=tmp_path / "nats.log")
+    nats_server.write_config(
+        natsconfig.authorization(
+            {s: natsconfig.bcrypt_hash(p) for s, p in services.items()},
+            [(slug, natsconfig.bcrypt_hash(p)) for slug, p in partners.items()],
+        )
+    )
+    nats_server.start()
+    env = {
+        name: {
+            name.upper() + "_NATS_USER": natsconfig.service_user(name),
+            name.upper() + "_NATS_PASSWORD": services[name],
+        }
+        for name in SERVICES
+    }
+    s = System(tmp_path, system_dbs, nats_server)
+    s.credentials = {natsconfig.service_user(n): p for n, p in services.items()} | {
+        natsconfig.partner_user(slug): p for slug, p in partners.items()
+    }
+    with running(s, env) as s:
+        yield s

@@ -15,7 +15,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from jejaring.shared.contract import envelope
+from jejaring.shared.contract.envelope import NATS_MSG_ID
 from jejaring.shared.messaging.consumer import (
+    DLQ_BODY_DROPPED,
     DLQ_REASON,
     DLQ_SUBJECT,
     IdempotentConsumer,
@@ -171,6 +173,40 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_keeps_going(
     original = next(m for m in dead if "invalid data" in m.headers[DLQ_REASON])
     assert original.headers["ce-id"] == "x2", "original headers kept"
     assert original.subject == "dlq.v1.test.case.v1.created"
+
+
+async def test_what_outsiders_wrote_is_dead_lettered_without_its_body(
+    plumbing, js, streams, caplog
+) -> None:
+    """As for partners' replies: the DLQ keeps the reason, the CloudEvents headers cut short
+    and the size of the body, not the body (nor any other header the sender made up); the log
+    has a line a second per subject, not one per message."""
+    invalid = json.loads(envelope.encode(CASE, source="/test").body) | {"violence_forms": []}
+    body = json.dumps(invalid).encode()
+    for n in range(5):
+        headers = {
+            "ce-specversion": "1.0",
+            "ce-id": f"{n}" + "y" * 5000,
+            "ce-source": "/partners/x",
+            "ce-type": CASE.ce_type,
+            "x-padding": "z" * 20_000,
+        }
+        await js.publish("case.v1.created", body, headers=headers)
+    consumer = consumer_for(plumbing, js)
+    consumer.outsiders = True
+    with caplog.at_level(logging.ERROR, logger="jejaring.shared.messaging.consumer"):
+        async with running(consumer):
+            await until(lambda: _eq(_dead(consumer), 5))
+            await until(lambda: _pending_acks(js, 0))
+    dead = await dlq_messages(js)
+    assert len(dead) == 5
+    assert not any(m.data for m in dead)
+    assert {m.headers[DLQ_BODY_DROPPED] for m in dead} == {str(len(body))}
+    assert sorted(m.headers["ce-id"] for m in dead)[0] == "0" + "y" * 199
+    assert not any("x-padding" in m.headers for m in dead)
+    assert "invalid data for org.jejaring.case.created.v1" in dead[0].headers[DLQ_REASON]
+    assert all(len(m.headers[NATS_MSG_ID]) < 300 for m in dead)
+    assert [r.getMessage() for r in caplog.records].count("message dead-lettered") == 1
 
 
 async def test_a_newer_producers_events_flow_through_without_a_dlq_entry(

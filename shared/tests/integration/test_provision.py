@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from nats.js.api import StorageType
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType
 
 from jejaring.shared.messaging.provision import (
     ConsumerSpec,
@@ -76,3 +76,63 @@ async def test_a_partner_gets_its_own_stream_and_a_consumer_named_after_its_slug
     assert info.stream_name == "AGENCY_POSBAKUM_AISYIYAH"
     stream = await js.stream_info("AGENCY_POSBAKUM_AISYIYAH")
     assert stream.config.subjects == ["referral.v1.to.posbakum-aisyiyah.>"]
+
+
+async def test_every_contract_stream_has_its_limits_on_the_server(js) -> None:
+    specs = [*contract_streams(), agency_stream_spec("polresta-ppa")]
+    for spec in specs:
+        await ensure_stream(js, spec)
+    for spec in specs:
+        assert await ensure_stream(js, spec) == "unchanged"
+        config = (await js.stream_info(spec.name)).config
+        assert spec.limits is not None
+        assert (config.max_msgs, config.max_bytes, config.max_msg_size) == (
+            spec.limits.max_msgs,
+            spec.limits.max_bytes,
+            spec.limits.max_msg_size,
+        ), spec.name
+        assert config.discard == spec.limits.discard
+    replies = (await js.stream_info("REPLIES")).config
+    assert replies.discard == DiscardPolicy.NEW
+    assert replies.retention == RetentionPolicy.INTEREST
+    assert replies.max_msgs_per_subject == 100
+    assert replies.discard_new_per_subject is True
+
+
+async def test_a_stream_made_before_the_limits_gets_them_in_place(js) -> None:
+    """REPLIES as earlier versions made it (no limits, limits retention, any subject) is
+    updated where it is: limits, interest retention, the closed set of reply subjects; what
+    referral had already acked goes, what it had not stays."""
+    old = StreamSpec("REPLIES", ("referral.v1.from.>",), "as before")
+    await ensure_stream(js, old)
+    await ensure_consumer(  # as referral's (referral.handlers.REPLIES_CONSUMER)
+        js,
+        ConsumerSpec(
+            stream="REPLIES", durable="referral-replies", filter_subjects=("referral.v1.from.>",)
+        ),
+    )
+    for n in range(3):
+        await js.publish("referral.v1.from.polresta-ppa.accepted", b"{}", headers={"n": str(n)})
+    sub = await js.pull_subscribe_bind("referral-replies", "REPLIES")
+    for msg in await sub.fetch(2, timeout=3):
+        await msg.ack_sync()
+
+    (new,) = [s for s in contract_streams() if s.name == "REPLIES"]
+    assert await ensure_stream(js, new) == "updated"
+    assert await ensure_stream(js, new) == "unchanged"
+    info = await js.stream_info("REPLIES")
+    assert info.config.retention == RetentionPolicy.INTEREST
+    assert info.config.max_bytes == new.limits.max_bytes  # type: ignore[union-attr]
+    assert "referral.v1.from.*.accepted" in info.config.subjects
+    assert info.state.messages == 1  # the one referral had not acked yet
+
+    # and back: fewer bounds, limits retention, is an update too, never drift
+    assert await ensure_stream(js, old) == "updated"
+
+
+async def test_a_retention_the_server_cannot_change_in_place_is_drift(js) -> None:
+    await ensure_stream(js, StreamSpec("T5", ("t5.>",), "test"))
+    with pytest.raises(ProvisioningDrift, match=r"retention: server has .*limits"):
+        await ensure_stream(
+            js, StreamSpec("T5", ("t5.>",), "test", retention=RetentionPolicy.WORK_QUEUE)
+        )

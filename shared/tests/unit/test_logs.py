@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 from pydantic import ValidationError
 
 from jejaring.shared.contract.events import Victim
-from jejaring.shared.logs import JsonFormatter
+from jejaring.shared.logs import JsonFormatter, Sparse
 
 NAME = "Putri Ayu Lestari"
 
@@ -27,3 +28,13 @@ def test_a_validation_error_is_logged_with_its_fields_not_its_values() -> None:
     line = formatted(caught.value)
     assert NAME not in line
     assert "ValidationError at: sex, age_group" in json.loads(line)["exc"]
+
+
+def test_a_line_outsiders_can_cause_at_full_speed_is_let_through_once_a_while() -> None:
+    sparse = Sparse(seconds=0.2)
+    assert sparse.allow("posbakum-aisyiyah") == 0
+    assert [sparse.allow("posbakum-aisyiyah") for _ in range(3)] == [None, None, None]
+    assert sparse.allow("polresta-ppa") == 0  # each key on its own
+    time.sleep(0.25)
+    assert sparse.allow("posbakum-aisyiyah") == 3  # with the count of those held back
+    assert sparse.allow("posbakum-aisyiyah") is None

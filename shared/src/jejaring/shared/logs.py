@@ -6,7 +6,9 @@ import datetime as dt
 import json
 import logging
 import sys
+import time
 import traceback
+from collections import Counter
 from typing import Any
 
 from pydantic import ValidationError
@@ -83,3 +85,22 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("uvicorn.access", "alembic.runtime.migration", "nats"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+class Sparse:
+    """A log line that outsiders can cause once a message (a partner's junk at full speed) is
+    let through at most once per `seconds` per key; `allow` returns how many were held back
+    since the last one it let through, or None to hold this one back too."""
+
+    def __init__(self, seconds: float = 1.0) -> None:
+        self.seconds = seconds
+        self._quiet_until: dict[str, float] = {}
+        self._held: Counter[str] = Counter()
+
+    def allow(self, key: str) -> int | None:
+        now = time.monotonic()
+        if now < self._quiet_until.get(key, 0.0):
+            self._held[key] += 1
+            return None
+        self._quiet_until[key] = now + self.seconds
+        return self._held.pop(key, 0)

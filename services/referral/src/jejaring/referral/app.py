@@ -61,7 +61,8 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
     d = Deps(outbox=runtime.outbox, region=load_region(settings.region_file))
     runtime.subscriptions = [
         Subscription(CASES_CONSUMER, case_handler(d, clock)),
-        Subscription(REPLIES_CONSUMER, reply_handler(d, clock)),
+        # partners write REPLIES: their junk is dead-lettered without its body, logged sparingly
+        Subscription(REPLIES_CONSUMER, reply_handler(d, clock), outsiders=True),
     ]
 
     async def repair_streams(session: AsyncSession) -> int:

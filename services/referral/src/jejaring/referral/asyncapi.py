@@ -10,11 +10,21 @@ from typing import Any
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 
+from jejaring.shared.contract import subjects
 from jejaring.shared.contract.events import (
     PartnerReplied,
     ReferralCancelled,
     ReferralRequested,
     ReferralUpdated,
+)
+from jejaring.shared.messaging.provision import STREAM_LIMITS
+
+_REPLIES = STREAM_LIMITS[subjects.REPLIES_STREAM]
+REPLY_LIMITS = (
+    f"A reply is at most {_REPLIES.max_msg_size // 1024} KiB, headers included. While "
+    f"{_REPLIES.per_subject} of your replies with one status wait for Jejaring, the next is "
+    "refused (503, maximum messages per subject exceeded): send it again a little later. A "
+    "status that is not one of the contract's is stored nowhere: the publish gets no answer."
 )
 
 HEADERS = (
@@ -64,7 +74,8 @@ def partner_contract(nats_url: str = "nats://127.0.0.1:4222") -> dict[str, Any]:
         description=(
             "The partner's answer: status one of accepted, rejected, in-progress, on-hold, "
             "completed, failed (reason required for rejected and failed). The subject's slug "
-            f"and status must match the payload. ce-type {PartnerReplied.ce_type}. {HEADERS}"
+            f"and status must match the payload. ce-type {PartnerReplied.ce_type}. "
+            f"{REPLY_LIMITS} {HEADERS}"
         ),
     )
     async def partner_reply(reply: PartnerReplied) -> None:  # pragma: no cover - docs only

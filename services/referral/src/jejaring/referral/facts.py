@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jejaring.referral.models import CaseState, Partner, Referral
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import ReferralStatus
+from jejaring.shared.logs import Sparse
 from jejaring.shared.messaging.outbox import Outbox
 from jejaring.shared.region import Region
 
@@ -25,6 +26,8 @@ class Deps:
 
     outbox: Outbox
     region: Region
+    # security events a partner's system can cause at full speed: a line a second per partner
+    security_log: Sparse = field(default_factory=Sparse)
 
 
 async def fact_fields(session: AsyncSession, r: Referral, now: dt.datetime) -> dict[str, Any]:

@@ -34,10 +34,16 @@ async def apply_reply(
     """
     r = await session.get(Referral, referral, with_for_update=True)
     if r is None or r.partner_slug != slug:
-        if r is not None:
+        held = deps.security_log.allow(slug) if r is not None else None
+        if held is not None:
             log.warning(
                 "security event: a partner answered for a referral it does not hold",
-                extra={"security": True, "partner": slug, "referral": str(referral)},
+                extra={
+                    "security": True,
+                    "partner": slug,
+                    "referral": str(referral),
+                    "more_since_last_line": held,
+                },
             )
         raise ReferralNotHeld()
     if not policy.partner_moves(ReferralStatus(r.status), status, reason=reason):

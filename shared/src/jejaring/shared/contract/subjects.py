@@ -63,6 +63,11 @@ def from_agency(slug: str, status: str) -> str:
     return f"referral.v1.from.{check_slug(slug)}.{status}"
 
 
+def replies_with(status: str) -> str:
+    """Every partner's replies with one status: `referral.v1.from.*.<status>`."""
+    return f"referral.v1.from.*.{status}"
+
+
 def replies_of(slug: str) -> str:
     """The wildcard of every reply a partner may publish."""
     return f"referral.v1.from.{check_slug(slug)}.>"

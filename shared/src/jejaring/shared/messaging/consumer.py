@@ -13,6 +13,12 @@ is acked, counted in `stats.unknown_types` and logged with its type and id, and 
 sees it. It gets no inbox row: the inbox records effects that happened, and nothing happened;
 a row would make a later version that knows the type skip the event as a duplicate on replay.
 
+A stream that outsiders write (partners' replies; `outsiders=True`) has its messages
+dead-lettered without their body and with only their CloudEvents headers, cut short, and logged
+at most once a second per subject with the count of the others: a partner sending junk at full
+speed must not make the DLQ hold full copies of it (or its free text for 90 days), nor the log
+grow by a line a message.
+
 When a fetch brings several messages (the consumer is behind), they share one transaction: each
 still gets its own inbox row and handler run, but the BEGIN/COMMIT and the session are paid once,
 so a backlog drains faster the longer it is. If anything in such a batch fails, the transaction
@@ -44,6 +50,7 @@ from jejaring.shared.contract.envelope import (
     decode,
 )
 from jejaring.shared.db import insert_or_ignore, is_transient_db_error
+from jejaring.shared.logs import Sparse
 from jejaring.shared.messaging.provision import ConsumerSpec
 from jejaring.shared.messaging.tables import inbox
 from jejaring.shared.refusals import Refusal
@@ -59,6 +66,9 @@ DLQ_SERVICE = "Jejaring-DLQ-Service"
 DLQ_CONSUMER = "Jejaring-DLQ-Consumer"
 DLQ_SUBJECT = "Jejaring-DLQ-Original-Subject"
 DLQ_DELIVERIES = "Jejaring-DLQ-Deliveries"
+DLQ_BODY_DROPPED = "Jejaring-DLQ-Body-Dropped"  # the size of the body left out, in bytes
+# What a dead letter without its body keeps of the original headers, each cut to 200 characters.
+_KEPT_HEADERS = ("ce-specversion", "ce-id", "ce-source", "ce-type", "ce-time", "ce-subject")
 
 
 class PoisonMessage(Exception):
@@ -101,6 +111,7 @@ class IdempotentConsumer:
         batch: int = 50,
         fetch_timeout: float = 1.0,
         max_attempts: int = 8,
+        outsiders: bool = False,
     ) -> None:
         self.service = service
         self.spec = spec
@@ -113,6 +124,8 @@ class IdempotentConsumer:
         # on (dead-lettered). Transient errors retry for as long as the outage lasts: the
         # consumers have no max_deliver, so JetStream never discards a message on its own.
         self.max_attempts = max_attempts
+        self.outsiders = outsiders
+        self._sparse = Sparse(seconds=1.0)  # outsiders' dead letters: a line a second a subject
         self.stats = ConsumerStats()
         self._running = True
 
@@ -304,7 +317,12 @@ class IdempotentConsumer:
             headers.get("ce-id")
             or headers.get(NATS_MSG_ID)
             or (f"{msg.metadata.stream}-{msg.metadata.sequence.stream}")
-        )
+        )[:200]
+        body = msg.data
+        if self.outsiders:
+            headers = {k: headers[k][:200] for k in _KEPT_HEADERS if k in headers}
+            headers[DLQ_BODY_DROPPED] = str(len(body))
+            body = b""
         headers.update(
             {
                 DLQ_REASON: reason[:500],
@@ -316,9 +334,7 @@ class IdempotentConsumer:
             }
         )
         try:
-            await self.js.publish(
-                subjects.dlq(self.service, msg.subject), msg.data, headers=headers
-            )
+            await self.js.publish(subjects.dlq(self.service, msg.subject), body, headers=headers)
         except Exception as exc:
             log.warning(
                 "could not reach the DLQ, message will come back",
@@ -327,8 +343,20 @@ class IdempotentConsumer:
             await msg.nak(delay=retry_delay(deliveries))
             return
         self.stats.dead_lettered += 1
+        self._log_dead_letter(msg.subject, reason)
+        await msg.term()
+
+    def _log_dead_letter(self, subject: str, reason: str) -> None:
+        """One line per dead letter; from outsiders, one a second per subject at most."""
+        held = self._sparse.allow(subject) if self.outsiders else 0
+        if held is None:
+            return
         log.error(
             "message dead-lettered",
-            extra={"consumer": self.spec.durable, "subject": msg.subject, "reason": reason[:200]},
+            extra={
+                "consumer": self.spec.durable,
+                "subject": subject,
+                "reason": reason[:200],
+                "more_since_last_line": held,
+            },
         )
-        await msg.term()

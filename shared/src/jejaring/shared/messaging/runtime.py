@@ -116,6 +116,8 @@ def periodic(
 class Subscription:
     spec: ConsumerSpec
     handler: Handler
+    # a stream outsiders write: dead letters keep no body, their log lines are few (consumer.py)
+    outsiders: bool = False
 
 
 @dataclass
@@ -252,6 +254,7 @@ class ServiceRuntime:
                 handler=_fault_slow_handler(sub.handler, sub.spec.ack_wait_s),
                 sessions=self.sessions,
                 js=self.js,
+                outsiders=sub.outsiders,
             )
             self.consumers.append(consumer)
             self._spawn(consumer.run(), f"consumer:{sub.spec.durable}")
