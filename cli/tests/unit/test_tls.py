@@ -51,7 +51,8 @@ def test_a_site_gets_a_ca_server_route_and_client_certificates(tmp_path: Path) -
     assert "@nats-2:6222" in routes
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     for path in out.iterdir():
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+        mode = 0o644 if path.name == "ca.pem" else 0o600  # the CA certificate is public
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path.name
 
 
 def test_a_second_run_reuses_the_ca_and_keeps_what_is_still_right(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """`jejaring tls`: a private CA and the certificates of a site that has none of its own.
 
-Writes into one folder (mode 0700, every file 0600):
+Writes into one folder (mode 0700; every file 0600 but ca.pem, 0644: it is public, and the
+service containers, another user, read it through a bind mount of that one file):
 
 - `ca.pem`, `ca-key.pem`: the site's CA. An existing CA is reused, never replaced; a folder
   holding one of the two files without the other is refused rather than guessed at.
@@ -60,13 +61,18 @@ class SiteCerts:
     renewed: list[str] = field(default_factory=list)
 
 
+def _mode(path: Path) -> int:
+    return 0o644 if path.name == "ca.pem" else 0o600
+
+
 def _write_private(path: Path, data: bytes) -> None:
-    """Write `data` to a file only its owner can read, replacing it atomically."""
+    """Write `data` to a file only its owner can read (ca.pem: anyone), replacing it
+    atomically."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
-    os.chmod(tmp, 0o600)
+    os.chmod(tmp, _mode(path))
     os.replace(tmp, path)
 
 
@@ -305,7 +311,7 @@ def make_site_certs(
         _write_private(routes_path, text.encode())
     for path in out.iterdir():  # files left from an earlier run, too
         if path.is_file():
-            os.chmod(path, 0o600)
+            os.chmod(path, _mode(path))
     return result
 
 
