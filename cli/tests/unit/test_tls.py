@@ -83,6 +83,18 @@ def test_half_a_ca_is_refused_not_replaced(tmp_path: Path) -> None:
     assert not (out / "ca.pem").exists()
 
 
+@pytest.mark.parametrize("name", ["ca-key", "nats", "route-key", "Partner", "a/b"])
+def test_a_client_name_that_would_overwrite_another_file_is_refused(
+    tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / "tls"
+    make_site_certs(out, ["nats.example.org"])
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(TlsError, match=f"--client: {name!r} must be"):
+        make_site_certs(out, ["nats.example.org"], clients=[name])
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_the_command_names_a_bad_host(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(JEJARING), "tls", "--out", str(tmp_path / "t"), "--host", "nats example"],

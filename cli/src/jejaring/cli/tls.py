@@ -255,10 +255,11 @@ def make_site_certs(
     hosts = _check_hosts(hosts, "--host")
     route_hosts = _check_hosts(route_hosts, "--route-host")
     for name in clients:
-        if not NAME.fullmatch(name) or name in {"ca", "nats", "route"}:
+        # A client's files must not land on another's: "ca-key" would overwrite the CA's key.
+        if not NAME.fullmatch(name) or name in {"ca", "nats", "route"} or name.endswith("-key"):
             raise TlsError(
                 f"--client: {name!r} must be lower-case letters, digits and dashes, "
-                "and not ca, nats or route"
+                "not ca, nats or route, and not end in -key"
             )
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)
