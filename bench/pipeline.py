@@ -200,7 +200,8 @@ class Stack:
             JEJARING_NATS_MONITOR_PORT=str(free_port()),
             **{f"JEJARING_{n.upper()}_PORT": str(p) for n, p in self.ports.items()},
         )
-        self.env.pop("JEJARING_ADMIN_TOKEN", None)
+        for name in SERVICES:
+            self.env.pop(f"{name.upper()}_ADMIN_TOKEN", None)
         self.databases = {
             name: (databases or {}).get(name) or db.default_sqlite_url(name, self.data_dir)
             for name in SERVICES
@@ -254,7 +255,7 @@ class Stack:
 
     @property
     def admin(self) -> dict[str, str]:
-        token = (self.data_dir / "admin-token").read_text().strip()
+        token = (self.data_dir / "admin-token-intake").read_text().strip()
         return {"Authorization": f"Bearer {token}"}
 
     def officer(self) -> dict[str, str]:

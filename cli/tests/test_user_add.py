@@ -15,11 +15,11 @@ from jejaring.intake.settings import IntakeSettings
 JEJARING = str(Path(sys.executable).parent / "jejaring")
 
 
-def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(tmp_path: Path, *args: str, command: str = "add") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "JEJARING_DATA_DIR": str(tmp_path / "data")}
     env.pop("INTAKE_DATA_DIR", None)
     return subprocess.run(
-        [JEJARING, "user", "add", *args], env=env, capture_output=True, text=True, timeout=60
+        [JEJARING, "user", command, *args], env=env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -69,3 +69,33 @@ def test_user_add_prints_a_setup_code_the_person_signs_in_with(tmp_path: Path) -
         )
     assert signed.status_code == 200, signed.text
     assert signed.json()["person"]["partner_slug"] == "posbakum-aisyiyah"
+
+
+def test_user_token_replaces_the_api_token_and_revoke_token_ends_it(tmp_path: Path) -> None:
+    added = run(
+        tmp_path, "--name", "Ibu Wulan", "--role", "officer", "--kelurahan", "64.71.04.1003"
+    )
+    assert added.returncode == 0, added.stderr
+    user_id = added.stdout.split()[1]
+    old = added.stdout.strip().splitlines()[-1]
+
+    issued = run(tmp_path, user_id, command="token")
+    assert issued.returncode == 0, issued.stderr
+    head, new = issued.stdout.strip().splitlines()
+    assert head.startswith(f"API token of {user_id}, valid until ") and "WITA" in head
+    settings = IntakeSettings(data_dir=tmp_path / "data", nats_url="nats://127.0.0.1:1")
+
+    def status(token: str) -> int:
+        with TestClient(create_app(settings)) as client:
+            answer = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+        return answer.status_code
+
+    assert (status(old), status(new)) == (401, 200)
+    revoked = run(tmp_path, user_id, command="revoke-token")
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.strip() == f"API token of {user_id} revoked."
+    assert status(new) == 401
+
+    unknown = run(tmp_path, "00000000-0000-0000-0000-000000000009", command="token")
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == "jejaring user token: id: User not found."

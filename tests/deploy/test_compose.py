@@ -1,7 +1,9 @@
 """Static checks of the container deployment (no Docker engine needed).
 
 docker-compose.yml against the Compose Specification schema and the settings classes,
-.env.example, the Dockerfiles, the PostgreSQL init script and the NATS configuration.
+.env.example, the Dockerfiles, the PostgreSQL init script and the NATS configuration. The
+compose environment is interpolated from a `.env` made by `jejaring init` (as `docker compose`
+does) and built into each service's production settings.
 """
 
 from __future__ import annotations
@@ -12,17 +14,22 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from jsonschema import Draft7Validator
+from pydantic import AliasChoices, SecretStr, ValidationError
 from pydantic_settings import BaseSettings
+from sqlalchemy.engine import make_url
 
+from jejaring.cli import init
 from jejaring.intake.settings import IntakeSettings
 from jejaring.notify.settings import NotifySettings
 from jejaring.referral.settings import ReferralSettings
+from jejaring.shared.secrets import env_name
 from jejaring.web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +48,10 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 
 # `$$` is an escaped dollar; otherwise `${VAR...}` or `$VAR` is an interpolation.
 INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-9_]*)")
+# The forms docker-compose.yml uses: ${VAR}, ${VAR:-default}, ${VAR:?message}, $$.
+EXPANSION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}")
+EXAMPLE = ENV_EXAMPLE.read_text()
+SECRETS = init.secret_names(EXAMPLE)
 
 
 def load_compose() -> dict[str, Any]:
@@ -55,6 +66,62 @@ def service_environment(service: dict[str, Any]) -> dict[str, str | None]:
     if isinstance(env, dict):
         return {k: None if v is None else str(v) for k, v in env.items()}
     return {name: value if sep else None for name, sep, value in (e.partition("=") for e in env)}
+
+
+def interpolate(value: str, dotenv: dict[str, str]) -> str:
+    """`value` as docker compose expands it with `dotenv` (a `:?` with no value fails)."""
+
+    def expand(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name, form, rest = m.groups()
+        if dotenv.get(name):
+            return dotenv[name]
+        if form == ":?":
+            raise AssertionError(f"compose refuses to start: {rest}")
+        return rest or ""
+
+    return EXPANSION.sub(expand, value)
+
+
+def fresh_dotenv() -> dict[str, str]:
+    """The `.env` that `jejaring init` writes from .env.example."""
+    return init.parse(init.fill(EXAMPLE, {}).text)
+
+
+def compose_env(name: str, dotenv: dict[str, str]) -> dict[str, str]:
+    """A service's environment in its container (empty values, which settings ignore, left out)."""
+    env = service_environment(load_compose()["services"][name])
+    expanded = {var: interpolate(value or "", dotenv) for var, value in env.items()}
+    return {var: value for var, value in expanded.items() if value}
+
+
+def settings_fields(settings_cls: type[BaseSettings]) -> dict[str, str]:
+    """Every environment variable a settings class reads, to the field it sets."""
+    fields = {}
+    for field, info in settings_cls.model_fields.items():
+        alias = info.validation_alias
+        names = alias.choices if isinstance(alias, AliasChoices) else [alias or field]
+        prefix = "" if alias else settings_cls.model_config.get("env_prefix", "")
+        fields.update({(prefix + n).upper(): field for n in names if isinstance(n, str)})
+    return fields
+
+
+def build_settings(
+    settings_cls: type[BaseSettings], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> BaseSettings:
+    """The settings a container with exactly `env` builds (nothing else from this process)."""
+    for var in os.environ:
+        if var in settings_fields(settings_cls) or var.startswith("JEJARING_"):
+            monkeypatch.delenv(var)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    return settings_cls()
+
+
+def uses(value: str | None) -> set[str]:
+    """The .env variables a compose value interpolates."""
+    return {m.group(1) for m in EXPANSION.finditer(value or "") if m.group(1)}
 
 
 def strings(node: Any) -> list[str]:
@@ -90,31 +157,147 @@ def test_compose_file_matches_the_compose_specification() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SETTINGS))
-def test_service_environment_matches_its_settings(name: str) -> None:
+def test_service_environment_reaches_its_settings(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every variable compose gives a service sets one of its settings, with that value, and
+    production settings built from a fresh `jejaring init` start."""
     settings_cls = SETTINGS[name]
     prefix = settings_cls.model_config["env_prefix"]
-    known = {prefix + field.upper() for field in settings_cls.model_fields}
-    env = service_environment(load_compose()["services"][name])
-
-    ours = {var for var in env if var.startswith(prefix)}
-    assert ours, f"{name}: no {prefix}* variables in docker-compose.yml"
-    assert not ours - known, f"{name}: not settings fields: {sorted(ours - known)}"
+    readable = settings_fields(settings_cls)
+    raw = service_environment(load_compose()["services"][name])
+    assert not set(raw) - set(readable), f"{name}: not settings: {sorted(set(raw) - set(readable))}"
     required = {
-        prefix + field.upper()
-        for field, info in settings_cls.model_fields.items()
-        if info.is_required()
+        prefix + f.upper() for f, info in settings_cls.model_fields.items() if info.is_required()
     }
-    assert not required - ours, f"{name}: required settings not set: {sorted(required - ours)}"
+    assert not required - set(raw), (
+        f"{name}: required settings not set: {sorted(required - set(raw))}"
+    )
+
+    env = compose_env(name, fresh_dotenv())
+    settings = build_settings(settings_cls, env, monkeypatch)
+    for var, value in env.items():
+        got = getattr(settings, readable[var])
+        got = got.get_secret_value() if isinstance(got, SecretStr) else got
+        assert str(got).lower() == value.lower().rstrip("/"), f"{name}: {var} did not arrive"
     assert env[f"{prefix}ENVIRONMENT"] == "production"
     if "nats_url" in settings_cls.model_fields:
         assert env[f"{prefix}NATS_URL"] == "nats://nats:4222"
     else:  # the web app: the services over HTTP only, and no service secret
-        assert not {"JEJARING_ADMIN_TOKEN", "JEJARING_IDENTITY_KEY"} & set(env)
+        assert not [v for v in env if "ADMIN_TOKEN" in v or "IDENTITY_KEY" in v]
         for service in ("intake", "referral", "notify"):
             port = SETTINGS[service].model_fields["port"].default
             assert env[f"{prefix}{service.upper()}_URL"] == f"http://{service}:{port}"
-    assert (env[f"{prefix}DATABASE_URL"] or "").startswith("postgresql+asyncpg://")
-    assert (env[f"{prefix}DATABASE_URL"] or "").endswith(f"@postgres:5432/{name}")
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_each_database_url_uses_the_services_own_role(name: str) -> None:
+    """No database URL names another service's role; the role's password is its own, and
+    the postgres container creates that role (deploy/postgres/init-databases.sh)."""
+    services = load_compose()["services"]
+    prefix = SETTINGS[name].model_config["env_prefix"]
+    raw = service_environment(services[name])[f"{prefix}DATABASE_URL"] or ""
+    assert uses(raw) == {f"{name.upper()}_DB_PASSWORD"}, raw
+    url = make_url(interpolate(raw, fresh_dotenv()))
+    assert url.drivername == "postgresql+asyncpg"
+    assert (url.username, url.host, url.port, url.database) == (name, "postgres", 5432, name)
+    postgres = service_environment(services["postgres"])
+    assert uses(postgres[f"{name.upper()}_DB_PASSWORD"]) == {f"{name.upper()}_DB_PASSWORD"}
+    assert re.search(rf"^for service in .*\b{name}\b", PG_INIT.read_text(), re.M)
+
+
+def test_each_service_has_its_own_admin_token() -> None:
+    """No shared admin token: each service's setting comes from its own .env variable."""
+    services = load_compose()["services"]
+    sources = {}
+    for name in ("intake", "referral", "notify"):
+        variable = env_name(SETTINGS[name], "admin_token")
+        sources[name] = uses(service_environment(services[name]).get(variable))
+        assert sources[name] == {f"{name.upper()}_ADMIN_TOKEN"}, (name, variable)
+    assert "JEJARING_ADMIN_TOKEN" not in EXAMPLE
+    dotenv = fresh_dotenv()
+    assert len({dotenv[f"{n.upper()}_ADMIN_TOKEN"] for n in sources}) == 3
+
+
+def test_services_start_after_the_init_step_and_nats_monitoring_is_not_published() -> None:
+    services = load_compose()["services"]
+    assert services["init"]["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert "jejaring init --check" in " ".join(services["init"]["command"])
+    for name in SETTINGS:
+        condition = services[name]["depends_on"]["init"]["condition"]
+        assert condition == "service_completed_successfully", name
+    assert "ports" not in services["nats"], "NATS (and its monitoring port) stay internal"
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+
+
+def test_every_secret_of_env_example_is_generated_by_init() -> None:
+    """A secret-looking variable is a placeholder (`jejaring init` generates it) or left empty
+    for the operator's provider (SMTP, SMS gateway); never a value someone could copy."""
+    looks_secret = re.compile(r"PASSWORD|TOKEN|_KEY|SECRET|AUTH")
+    for name, value in init.parse(EXAMPLE).items():
+        if looks_secret.search(name):
+            assert name in SECRETS or value == "", f"{name}={value!r} is neither"
+    assert len(SECRETS) >= 12
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_production_refuses_each_placeholder_of_env_example_naming_the_setting(
+    secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one .env value left as in .env.example, every service given it refuses to start,
+    naming its own setting; `jejaring init --check` (compose's init step) refuses too."""
+    placeholder = init.parse(EXAMPLE)[secret]
+    dotenv = {**fresh_dotenv(), secret: placeholder}
+    assert init.check(EXAMPLE, dotenv) == [
+        f"{secret} is a placeholder (contains 'change-me'): `jejaring init` generates a real one"
+    ]
+    services = load_compose()["services"]
+    given = {
+        name: [
+            var
+            for var, value in service_environment(services[name]).items()
+            if secret in uses(value)
+        ]
+        for name in SETTINGS
+    }
+    if not any(given.values()):  # e.g. the database server's own: named where it is used
+        elsewhere = [n for n, s in services.items() if any(secret in uses(t) for t in strings(s))]
+        assert elsewhere, f"{secret} reaches nothing (list it in the environment that uses it)"
+        return
+    for name, variables in given.items():
+        if not variables:
+            continue
+        with pytest.raises(ValidationError) as refused:
+            build_settings(SETTINGS[name], compose_env(name, dotenv), monkeypatch)
+        errors = refused.value.errors(include_input=False)
+        message = "; ".join(error["msg"] for error in errors)
+        for variable in variables:
+            assert re.search(rf"\b{variable}\b[^;]* is a placeholder", message), message
+        assert placeholder not in message
+
+
+def test_a_service_given_a_placeholder_exits_with_one_line_naming_it() -> None:
+    """A real notify process, production settings from compose with .env's notify database
+    password left as in .env.example: exit 78 (EX_CONFIG), one line naming the setting."""
+    dotenv = {**fresh_dotenv(), "NOTIFY_DB_PASSWORD": init.parse(EXAMPLE)["NOTIFY_DB_PASSWORD"]}
+    env = {"PATH": os.environ["PATH"], **compose_env("notify", dotenv)}
+    result = subprocess.run(
+        [sys.executable, "-m", "jejaring.notify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 78, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "jejaring-notify: cannot start: NOTIFY_DATABASE_URL: its password is a placeholder "
+        "(contains 'change-me'): `jejaring init` generates a real one"
+    ], result.stderr
+    assert not [v for v in dotenv.values() if len(v) > 8 and v in result.stderr + result.stdout]
 
 
 def test_every_interpolated_variable_is_in_env_example() -> None:
@@ -133,10 +316,8 @@ def test_every_interpolated_variable_is_in_env_example() -> None:
     assert not used - documented, f"missing from .env.example: {sorted(used - documented)}"
 
 
-@pytest.mark.parametrize("name", sorted(SETTINGS))
-def test_dockerfile_is_pinned_non_root_and_health_checked(name: str) -> None:
-    instructions = dockerfile_instructions(ROOT / "services" / name / "Dockerfile")
-    port = SETTINGS[name].model_fields["port"].default
+def test_one_image_is_pinned_non_root_health_checked_and_carries_the_cli() -> None:
+    instructions = dockerfile_instructions(ROOT / "deploy" / "Dockerfile")
 
     stages: set[str] = set()
     for keyword, args in instructions:
@@ -155,13 +336,27 @@ def test_dockerfile_is_pinned_non_root_and_health_checked(name: str) -> None:
     assert users[-1].split(":")[0] not in {"root", "0"}, f"runs as root: USER {users[-1]}"
 
     healthchecks = [args for keyword, args in instructions if keyword == "HEALTHCHECK"]
-    assert healthchecks and healthchecks[-1].upper() != "NONE", "no HEALTHCHECK"
-    assert f"http://127.0.0.1:{port}/readyz" in healthchecks[-1]
-    assert ("EXPOSE", str(port)) in instructions
-    assert ("CMD", f'["python", "-m", "jejaring.{name}"]') in instructions
+    assert healthchecks and healthchecks[-1].endswith('CMD ["jejaring", "health"]')
+    installs = " ".join(args for keyword, args in instructions if keyword == "RUN")
+    for package in ("./shared", "./cli", *(f"./services/{name}" for name in SETTINGS)):
+        assert package in installs, f"{package} is not installed in the image"
+    exposed = {p for keyword, args in instructions if keyword == "EXPOSE" for p in args.split()}
+    assert exposed == {str(cls.model_fields["port"].default) for cls in SETTINGS.values()}
+    assert not list(ROOT.glob("services/*/Dockerfile")), "one image: no Dockerfile per service"
 
 
-def test_postgres_init_script_is_executable_bash() -> None:
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_each_service_runs_the_one_image_with_its_own_command(name: str) -> None:
+    service = load_compose()["services"][name]
+    assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+    version = tomllib.loads((ROOT / "cli" / "pyproject.toml").read_text())["project"]["version"]
+    assert service["image"] == "jejaring:${JEJARING_VERSION:-" + version + "}"
+    assert init.parse(EXAMPLE)["JEJARING_VERSION"] == version
+    assert service["command"] == ["python", "-m", f"jejaring.{name}"]
+    assert service["healthcheck"]["test"] == ["CMD", "jejaring", "health", name]
+
+
+def test_postgres_init_script_is_executable_bash() -> None:  # run for real: test_db_roles.py
     assert os.access(PG_INIT, os.X_OK), f"{PG_INIT} is not executable"
     subprocess.run(["bash", "-n", str(PG_INIT)], check=True)
 

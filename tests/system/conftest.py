@@ -30,7 +30,12 @@ from jejaring.shared.db import UtcDateTime
 from jejaring.shared.messaging.natsserver import NatsServer, free_port
 from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
 
-ADMIN = "admin-token-for-fault-tests-000000"
+# Each service has its own admin token; intake's makes the people.
+ADMIN_TOKENS = {
+    s: f"admin-token-for-{s}-fault-tests-000000" for s in ("intake", "referral", "notify")
+}
+ADMIN = ADMIN_TOKENS["intake"]
+IDENTITY_KEY = "identity-key-for-system-tests-0123456789"
 EXPECTED = THREE_WAY_REFERRALS
 PARTNERS = sorted({p for _, p in EXPECTED})
 SERVICES = ("intake", "referral", "notify")
@@ -109,7 +114,8 @@ class System:
             p + "RELAY_POLL_INTERVAL_S": "0.5",
             "REFERRAL_RECONCILE_INTERVAL_S": "5",
             "NOTIFY_DISPATCH_INTERVAL_S": "0.2",
-            "JEJARING_ADMIN_TOKEN": ADMIN,
+            p + "ADMIN_TOKEN": ADMIN_TOKENS[name],
+            "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
             **extra,
         }
 

@@ -106,7 +106,8 @@ def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
         wait_status(port, 200, timeout=5)
     print(f"stack ready after {time.monotonic() - started:.1f} s ({first.strip()})")
 
-    # An operator adds a partner to the running stack (admin token from .data/admin-token).
+    # An operator adds a partner to the running stack (referral's admin token from
+    # .data/admin-token-referral).
     added = subprocess.run(
         [
             JEJARING,
@@ -130,6 +131,31 @@ def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
     )
     assert added.returncode == 0, added.stderr
     assert "stream AGENCY_UPTD_PPA_BALIKPAPAN" in added.stdout
+
+    # The operator rotates its HTTP token: the first keeps working for the grace period, unless
+    # the rotation revokes it.
+    first = added.stdout.strip().splitlines()[-1]
+    held = f"http://127.0.0.1:{stack_env['JEJARING_REFERRAL_PORT']}/api/v1/partners/"
+    held += "uptd-ppa-balikpapan/referrals"
+
+    def rotate(*flags: str) -> str:
+        rotated = subprocess.run(
+            [JEJARING, "partner", "token", "uptd-ppa-balikpapan", *flags],
+            env=stack_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert rotated.returncode == 0, rotated.stderr
+        return rotated.stdout.strip()
+
+    def status(token: str) -> int:
+        return httpx.get(held, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
+
+    second = rotate()
+    assert (status(first), status(second)) == (200, 200)
+    third = rotate("--revoke-old")
+    assert (status(first), status(second), status(third)) == (401, 401, 200)
 
     children = children_of(stack.pid)
     nats_pid = next(p for p in children if "nats-server" in command_of(p))
@@ -275,7 +301,18 @@ def test_up_makes_an_identity_key_and_every_service_takes_peoples_tokens(
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert len(key_file.read_text().strip()) >= 32
     intake, referral, notify, _web = (f"http://127.0.0.1:{p}" for p in service_ports(stack_env))
-    admin = {"Authorization": f"Bearer {(data / 'admin-token').read_text().strip()}"}
+    tokens = {s: (data / f"admin-token-{s}").read_text().strip() for s in SERVICES}
+    assert len(set(tokens.values())) == 3, "one admin token per service"
+    assert all((data / f"admin-token-{s}").stat().st_mode & 0o777 == 0o600 for s in SERVICES)
+    for service, url in (
+        ("intake", f"{intake}/api/v1/users"),
+        ("referral", f"{referral}/api/v1/partners"),
+        ("notify", f"{notify}/api/v1/deliveries"),
+    ):
+        for holder, token in tokens.items():
+            answer = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            assert answer.status_code == (200 if holder == service else 401), (service, holder)
+    admin = {"Authorization": f"Bearer {tokens['intake']}"}
 
     created = httpx.post(
         f"{intake}/api/v1/users",

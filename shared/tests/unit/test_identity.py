@@ -25,11 +25,39 @@ STAFF = Person(
 
 
 def test_a_token_names_the_person_until_it_expires() -> None:
-    token = issue(STAFF, key=KEY, now=NOW, lifetime=dt.timedelta(minutes=5))
+    token = issue(STAFF, key=KEY, now=NOW)
     assert looks_like_person_token(token)
-    assert verify(token, key=KEY, now=NOW + dt.timedelta(minutes=4, seconds=59)) == STAFF
+    assert verify(token, key=KEY, now=NOW + dt.timedelta(seconds=49)) == STAFF
     with pytest.raises(InvalidPersonToken, match="expired"):
-        verify(token, key=KEY, now=NOW + dt.timedelta(minutes=5))
+        verify(token, key=KEY, now=NOW + dt.timedelta(seconds=50))
+
+
+def test_no_service_accepts_a_token_a_minute_after_its_issue_within_the_skew() -> None:
+    """Revocation without a list: a token lives 50 s at most; a service whose clock is up to
+    10 s behind or ahead of intake's accepts it for less than 60 s after its issue."""
+    with pytest.raises(ValueError, match="MAX_LIFETIME"):
+        issue(STAFF, key=KEY, now=NOW, lifetime=dt.timedelta(seconds=51))
+    token = issue(STAFF, key=KEY, now=NOW, lifetime=dt.timedelta(seconds=50))
+
+    def accepted(lag: float) -> list[float]:
+        """The moments (intake's clock, 0.5 s apart) at which a service lagging by `lag` s
+        accepts the token."""
+        out = []
+        for half in range(-40, 260):
+            t = half / 2
+            try:
+                verify(token, key=KEY, now=NOW + dt.timedelta(seconds=t - lag))
+                out.append(t)
+            except InvalidPersonToken:
+                pass
+        return out
+
+    for lag in range(-10, 11):
+        assert accepted(lag), lag
+        assert max(accepted(lag)) < 60, lag
+    # A service lagging more than the skew refuses a fresh token (it looks issued in the
+    # future): a drifted clock shows at once instead of silently prolonging access.
+    assert min(accepted(30)) >= 20
 
 
 def test_a_token_signed_with_another_key_or_changed_is_refused() -> None:

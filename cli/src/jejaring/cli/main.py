@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
+import uuid
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,13 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def private_files() -> None:
+    """Every file a jejaring command writes (.env, .data and what it starts writes there,
+    auth.conf) is its user's alone."""
+    os.umask(0o077)
+
+
 @app.command()
 def up() -> None:
     """Run nats-server and the three services on this machine until Ctrl-C."""
@@ -30,6 +39,40 @@ def up() -> None:
         typer.echo(f"jejaring up: {exc}", err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(run_stack(config))
+
+
+@app.command()
+def init(
+    env_file: Path = typer.Option(Path(".env"), help="The file to write (mode 0600)."),
+    example: Path = typer.Option(Path(".env.example"), help="The template: change-me = secret."),
+    check: bool = typer.Option(
+        False, "--check", help="Write nothing; exit 78 unless every secret given is real."
+    ),
+) -> None:
+    """Generate every secret of a deployment once into ENV_FILE; print their names only."""
+    from jejaring.cli import init as init_module
+
+    code = init_module.run(example, env_file, check_only=check, out=sys.stdout, err=sys.stderr)
+    raise typer.Exit(code)
+
+
+@app.command()
+def health(
+    service: str | None = typer.Argument(
+        None, help="intake, referral, notify or web (default: $JEJARING_SERVICE)."
+    ),
+) -> None:
+    """Exit 0 when SERVICE answers /readyz on this machine (the image's health check)."""
+    from jejaring.cli.health import UnknownService, healthy, readyz_url
+
+    try:
+        url = readyz_url(service or os.environ.get("JEJARING_SERVICE", ""))
+    except UnknownService as exc:
+        typer.echo(f"jejaring health: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not healthy(url):
+        typer.echo(f"jejaring health: {url} is not ready", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -144,6 +187,35 @@ def user_add(
         )
     typer.echo("API token, shown only this once:")
     typer.echo(added.token)
+
+
+@user_app.command("token")
+def user_token(user_id: uuid.UUID) -> None:
+    """Issue a new API token for USER_ID (the old one stops working now); shown once."""
+    from jejaring.cli.admin import issue_token
+
+    try:
+        token, until = asyncio.run(issue_token(user_id))
+    except ValueError as exc:
+        typer.echo(f"jejaring user token: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"API token of {user_id}, valid until {until:%Y-%m-%d %H:%M %Z}, shown only this once:"
+    )
+    typer.echo(token)
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(user_id: uuid.UUID) -> None:
+    """Revoke the API token of USER_ID: it answers 401 from now on (signing in is not touched)."""
+    from jejaring.cli.admin import revoke_token
+
+    try:
+        asyncio.run(revoke_token(user_id))
+    except ValueError as exc:
+        typer.echo(f"jejaring user revoke-token: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"API token of {user_id} revoked.")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ from typing import Any
 import httpx
 import typer
 
+from jejaring.cli.stack import admin_token_file, admin_token_variable
+
 app = typer.Typer(
-    help="Manage partner agencies (needs JEJARING_ADMIN_TOKEN and a running referral)."
+    help="Manage partner agencies (needs REFERRAL_ADMIN_TOKEN and a running referral)."
 )
 
 
@@ -23,13 +25,13 @@ def _base_url() -> str:
 
 
 def _call(method: str, path: str, json: Any = None) -> Any:
-    token = os.environ.get("JEJARING_ADMIN_TOKEN")
-    stored = Path(os.environ.get("JEJARING_DATA_DIR", ".data")) / "admin-token"
+    token = os.environ.get(admin_token_variable("referral"))
+    stored = admin_token_file(Path(os.environ.get("JEJARING_DATA_DIR", ".data")), "referral")
     if not token and stored.exists():
         token = stored.read_text().strip()  # made by `jejaring up` on first start
     if not token:
         typer.echo(
-            "jejaring partner: set JEJARING_ADMIN_TOKEN (the admin token the stack runs with)",
+            f"jejaring partner: set {admin_token_variable('referral')} (referral's admin token)",
             err=True,
         )
         raise typer.Exit(2)
@@ -114,9 +116,22 @@ def deactivate(slug: str) -> None:
 
 
 @app.command("token")
-def token(slug: str) -> None:
-    """Issue a new HTTP API token for SLUG (the old one stops working)."""
-    typer.echo(_call("POST", f"/api/v1/partners/{slug}/token")["token"])
+def token(
+    slug: str,
+    revoke_old: bool = typer.Option(
+        False, "--revoke-old", help="The previous token stops now (e.g. it has leaked)."
+    ),
+) -> None:
+    """Issue a new HTTP API token for SLUG. The previous one keeps working for the grace period
+    (REFERRAL_PARTNER_TOKEN_GRACE_S, default 24 h) so the partner can switch, unless
+    --revoke-old."""
+    issued = _call("POST", f"/api/v1/partners/{slug}/token", {"revoke_old": revoke_old})
+    until = issued["previous_valid_until"]
+    typer.echo(
+        f"previous token valid until {until}" if until else "previous token stopped now",
+        err=True,
+    )
+    typer.echo(issued["token"])
 
 
 @app.command("credentials")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -78,15 +79,12 @@ class StackConfig:
     def nats_url(self) -> str:
         return f"nats://{self.host}:{self.nats_port}"
 
-    @property
-    def admin_token_file(self) -> Path:
-        return self.data_dir / "admin-token"
-
-    def admin_token(self) -> str:
-        """JEJARING_ADMIN_TOKEN, or one made on first start and kept (0600) in the data dir."""
-        if token := os.environ.get("JEJARING_ADMIN_TOKEN"):
+    def admin_token(self, service: str) -> str:
+        """`service`'s own admin token (INTAKE_ADMIN_TOKEN, …), or one made on first start and
+        kept (0600) in the data dir: each service accepts only its own."""
+        if token := os.environ.get(admin_token_variable(service)):
             return token
-        return read_or_create_secret(self.admin_token_file)
+        return read_or_create_secret(admin_token_file(self.data_dir, service))
 
     @property
     def identity_key_file(self) -> Path:
@@ -132,7 +130,8 @@ class StackConfig:
         env[prefix + "PORT"] = str(self.ports[service])
         env.setdefault("PYTHONUNBUFFERED", "1")
         if service == "web":
-            env.pop("JEJARING_ADMIN_TOKEN", None)  # the web app acts only as people do
+            for name in SERVICES:  # the web app acts only as people do
+                env.pop(admin_token_variable(name), None)
             env.pop("JEJARING_IDENTITY_KEY", None)
             for name in SERVICES:
                 env.setdefault(f"WEB_{name.upper()}_URL", f"http://{self.host}:{self.ports[name]}")
@@ -142,7 +141,9 @@ class StackConfig:
         env.setdefault(prefix + "NATS_URL", self.nats_url)
         if service == "notify" and "JEJARING_PUBLIC_URL" not in env:
             env.setdefault("NOTIFY_PUBLIC_URL", self.web_url)  # alert links open the web app
-        env["JEJARING_ADMIN_TOKEN"] = self.admin_token()
+        for name in SERVICES:  # a service holds its own admin token, never another's
+            env.pop(admin_token_variable(name), None)
+        env[admin_token_variable(service)] = self.admin_token(service)
         env["JEJARING_IDENTITY_KEY"] = self.identity_key()
         env[prefix + "NATS_USER"] = natsconfig.service_user(service)
         env[prefix + "NATS_PASSWORD"] = natsconfig.service_secrets(self.nats_secrets_file)[service]
@@ -181,7 +182,7 @@ class StackConfig:
         """Fetch partners' NATS users from the running referral service into the cache."""
         response = httpx.get(
             f"{self.referral_url}/api/v1/nats/partner-users",
-            headers={"Authorization": f"Bearer {self.admin_token()}"},
+            headers={"Authorization": f"Bearer {self.admin_token('referral')}"},
             timeout=10,
         )
         response.raise_for_status()
@@ -197,6 +198,26 @@ class StackConfig:
         except (OSError, ValueError):
             return False
         return True
+
+
+def tighten(data_dir: Path) -> None:
+    """`data_dir` 0700, and what an older run (before umask 077, main.py) left readable by
+    others made its owner's alone: databases, logs, the file outbox, the secrets."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for path in (data_dir, *data_dir.rglob("*")):
+        mode = path.lstat().st_mode
+        if mode & 0o077 and not stat.S_ISLNK(mode):
+            path.chmod(stat.S_IMODE(mode) & 0o700)
+
+
+def admin_token_variable(service: str) -> str:
+    """The environment variable holding `service`'s admin token, e.g. REFERRAL_ADMIN_TOKEN."""
+    return f"{service.upper()}_ADMIN_TOKEN"
+
+
+def admin_token_file(data_dir: Path, service: str) -> Path:
+    """Where the embedded stack keeps `service`'s admin token, e.g. .data/admin-token-referral."""
+    return data_dir / f"admin-token-{service}"
 
 
 def read_or_create_secret(path: Path) -> str:
@@ -415,6 +436,7 @@ def run_stack(config: StackConfig, out: TextIO = sys.stdout) -> int:
         stop_requested = True
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    tighten(config.data_dir)
     stack = Stack(config, out)
     try:
         seconds = stack.start()

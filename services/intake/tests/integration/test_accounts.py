@@ -3,6 +3,7 @@ access token acting like the API token of the same user (SQLite and PostgreSQL, 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import statistics
@@ -13,12 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection
 
 from jejaring.intake.accounts import DUMMY_HASH, Passwords, normalize_login
-from jejaring.intake.app import create_app
+from jejaring.intake.app import MIGRATIONS, create_app
 from jejaring.intake.settings import IntakeSettings
+from jejaring.shared import db
+from jejaring.shared.db import UtcDateTime
+from jejaring.shared.migrate import alembic_config
 from jejaring.shared.web.identity import Person, PersonRole, issue
+from jejaring.shared.web.tokens import token_hash
 from jejaring.testing import ShiftedClock
 
 ADMIN = "admin-token-for-tests-0123456789"
@@ -153,7 +161,7 @@ def test_an_officer_sets_a_password_with_the_code_and_signs_in(intake: Intake) -
         "session_expires_at",
         "person",
     }
-    assert body["expires_in"] == 300
+    assert body["expires_in"] == 50
     assert body["person"] == {
         "id": created["id"],
         "name": "Ibu Wulan",
@@ -383,7 +391,7 @@ def test_an_expired_or_foreign_access_token_is_401(intake: Intake) -> None:
     assert intake.client.get("/api/v1/cases", headers=bearer(foreign)).status_code == 401
     token = signed["access_token"]
     assert intake.client.get("/api/v1/cases", headers=bearer(token)).status_code == 200
-    intake.move(minutes=5)
+    intake.move(seconds=50)
     expired = intake.client.get("/api/v1/cases", headers=bearer(token))
     assert expired.status_code == 401
     assert expired.headers["WWW-Authenticate"] == "Bearer"
@@ -443,3 +451,118 @@ def test_logins_are_normalised() -> None:
     assert normalize_login("+62 813-0000-0001") == "081300000001"
     assert normalize_login("(0813) 0000 0001") == "081300000001"
     assert normalize_login("+1 555 0100 200") == "+15550100200"
+
+
+def test_an_api_token_expires_after_its_lifetime_and_says_so(intake: Intake) -> None:
+    created = intake.user("Ibu Wulan", "officer", kelurahan_code=KARANG_REJO)
+    until = dt.datetime.fromisoformat(created["token_expires_at"])
+    assert abs(until - (START + dt.timedelta(days=90))) < dt.timedelta(seconds=30)
+    token = bearer(created["token"])
+    intake.move(days=89, hours=23)
+    assert intake.client.get("/api/v1/cases", headers=token).status_code == 200
+    intake.move(hours=1, seconds=1)
+    expired = intake.client.get("/api/v1/cases", headers=token)
+    assert expired.status_code == 401
+    assert expired.headers["WWW-Authenticate"] == "Bearer"
+    (error,) = expired.json()["detail"]
+    assert (error["field"], error["code"]) == ("authorization", "token_expired")
+    assert "kedaluwarsa" in error["message"] and "has expired" in error["message_en"]
+    assert created["token"] not in expired.text
+
+    # The admin issues a new one: it works for another 90 days.
+    issued = intake.client.post(f"/api/v1/users/{created['id']}/token", headers=bearer(ADMIN))
+    assert issued.status_code == 200, issued.text
+    assert about(issued.json()["token_expires_at"], intake.clock() + dt.timedelta(days=90))
+    assert intake.client.get(
+        "/api/v1/cases", headers=bearer(issued.json()["token"])
+    ).status_code == (200)
+
+
+def test_the_admin_rotates_and_revokes_a_users_api_token(intake: Intake) -> None:
+    created = intake.user("Ibu Wulan", "officer", kelurahan_code=KARANG_REJO)
+    old = bearer(created["token"])
+    url = f"/api/v1/users/{created['id']}/token"
+    new = bearer(intake.client.post(url, headers=bearer(ADMIN)).json()["token"])
+    assert intake.client.get("/api/v1/cases", headers=old).status_code == 401, "the old one stops"
+    assert intake.client.get("/api/v1/cases", headers=new).status_code == 200
+    # Only the admin.
+    assert intake.client.post(url, headers=new).status_code == 403
+    assert intake.client.post(url + "/revoke", headers=new).status_code == 403
+    revoked = intake.client.post(url + "/revoke", headers=bearer(ADMIN))
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["active"] is True, "revoking the token is not deactivating the person"
+    assert intake.client.get("/api/v1/cases", headers=new).status_code == 401
+    listed = intake.client.get("/api/v1/users", headers=bearer(ADMIN)).json()
+    assert all("token" not in u for u in listed)
+    unknown = intake.client.post(f"/api/v1/users/{uuid.uuid4()}/token", headers=bearer(ADMIN))
+    assert unknown.status_code == 404
+    off = intake.client.post(f"/api/v1/users/{created['id']}/deactivate", headers=bearer(ADMIN))
+    assert off.status_code == 200
+    refused = intake.client.post(url, headers=bearer(ADMIN))
+    assert refused.status_code == 409, "no token for a deactivated user"
+
+
+def test_a_name_with_a_control_character_is_422_and_nothing_is_stored(intake: Intake) -> None:
+    """A person's name travels in events and alerts (the officer's contact, who answered):
+    a line break, a tab or a NUL is refused, naming the field."""
+    for body, field in (
+        ({"name": "Ibu\nWulan", "role": "coordinator"}, "name"),
+        ({"name": "Ibu\tWulan", "role": "coordinator"}, "name"),
+        ({"name": "Ibu Wulan", "role": "coordinator", "email": "wulan@x.id\x00"}, "email"),
+    ):
+        refused = intake.client.post("/api/v1/users", json=body, headers=bearer(ADMIN))
+        assert refused.status_code == 422, refused.text
+        (error,) = refused.json()["detail"]
+        assert error["field"] == field
+        assert error["code"] in {"control_character", "string_pattern_mismatch"}
+    assert intake.client.get("/api/v1/users", headers=bearer(ADMIN)).json() == []
+
+
+def test_a_token_issued_before_expiry_existed_works_for_90_days_from_the_upgrade(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> None:
+    """Migration intake_0006 on a database holding a user: the user's token keeps working, for
+    90 days from the upgrade, and then says it has expired."""
+    token = "a-token-issued-before-intake-0006-0123456789"
+
+    async def before_0006() -> None:
+        engine = db.create_engine(database_url)
+        cfg = alembic_config(MIGRATIONS)
+
+        def upgrade(conn: Connection) -> None:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "intake_0005")
+            command.upgrade(cfg, "plumbing@head")
+
+        old_user = sa.table(
+            "app_user",
+            *(sa.column(c, t) for c, t in (("id", sa.Uuid()), ("created_at", UtcDateTime()))),
+            *(sa.column(c) for c in ("name", "role", "token_hash", "active", "failed_sign_ins")),
+        )
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(upgrade)
+                await conn.execute(
+                    old_user.insert().values(
+                        id=uuid.uuid4(),
+                        name="Kasi Kesos",
+                        role="coordinator",
+                        token_hash=token_hash(token),
+                        active=True,
+                        failed_sign_ins=0,
+                        created_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(before_0006())
+    for intake in make_intake(database_url, nats_url, tmp_path):  # upgrades to the head
+        assert intake.client.get("/api/v1/cases", headers=bearer(token)).status_code == 200
+        (user,) = intake.client.get("/api/v1/users", headers=bearer(ADMIN)).json()
+        until = dt.datetime.fromisoformat(user["token_expires_at"])
+        upgraded = dt.datetime.now(dt.UTC)
+        assert abs(until - (upgraded + dt.timedelta(days=90))) < dt.timedelta(minutes=1)
+        intake.clock.set(until + dt.timedelta(seconds=1))
+        expired = intake.client.get("/api/v1/cases", headers=bearer(token))
+        assert expired.json()["detail"][0]["code"] == "token_expired"

@@ -189,6 +189,23 @@ def test_a_refused_case_leaves_nothing_behind(intake: Intake, officer: str) -> N
     assert intake.client.get("/api/v1/cases", headers=bearer(coordinator)).json()["total"] == 0
 
 
+@pytest.mark.parametrize("field", ["address", "disability"])
+def test_victim_text_longer_than_the_event_takes_is_422_and_records_nothing(
+    intake: Intake, officer: str, field: str
+) -> None:
+    """A victim's address or disability travels in case.v1.created, whose fields take 200
+    characters; the API took 300, so 201-300 was a 500. Now 422, naming the field."""
+    victim = {**CASE["victims"][0], field: "Jl. " + "x" * 246}
+    refused = intake.post(officer, case(victims=[victim]))
+    error = assert_refused(refused, f"victims.0.{field}", "string_too_long")
+    assert "200" in error["message_en"]
+    assert intake.outbox_subjects() == []
+    coordinator = intake.user("Kasi Kesos", "coordinator")
+    assert intake.client.get("/api/v1/cases", headers=bearer(coordinator)).json()["total"] == 0
+    victim = {**CASE["victims"][0], field: "Jl. " + "x" * 196}
+    assert intake.post(officer, case(victims=[victim])).status_code == 201
+
+
 def test_check_answers_like_a_post_and_records_nothing(intake: Intake, officer: str) -> None:
     """POST /cases/check: the web app's check-your-answers step, before a case is sent."""
 

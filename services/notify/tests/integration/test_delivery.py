@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.policy
 import json
 import threading
 import time
@@ -267,3 +268,49 @@ def test_the_delivery_log_needs_the_admin_token(notify: Notify) -> None:
     notify.publish(requested(EMAIL_PARTNER))
     until(lambda: notify.deliveries(case_reference="BPT-2026-000123"))
     assert notify.deliveries(case_reference="BPT-2026-999999") == []
+
+
+def test_an_address_no_email_header_may_carry_fails_once_then_falls_back(
+    notify: Notify, smtp: tuple[Mailbox, int], gateway: Gateway
+) -> None:
+    """A line break in an address (from a producer that did not refuse it) once left the
+    delivery sent again after every lease, for ever. It is a permanent failure now: tried once,
+    never retried, and the contact's other channel takes over."""
+    box, _ = smtp
+    broken = EMAIL_PARTNER.model_copy(
+        update={"email": "posbakum@example.org\nBcc: someone@example.net"}
+    )
+    notify.publish(requested(broken))
+    (sms,) = until(lambda: gateway.received)
+    assert sms["msisdn"] == "+62 811 0000 301"
+    (failed,) = [d for d in notify.deliveries() if d["channel"] == "email"]
+    assert (failed["status"], failed["attempts"]) == ("failed", 1)
+    assert failed["last_error"] == "message not sendable: ValueError"
+    time.sleep(0.5)  # dispatch runs every 0.05 s: ten rounds, and no attempt more
+    (again,) = [d for d in notify.deliveries() if d["channel"] == "email"]
+    assert again["attempts"] == 1
+    assert box.messages == []
+
+
+def test_a_partner_name_with_a_line_break_makes_one_subject_line(
+    notify: Notify, smtp: tuple[Mailbox, int]
+) -> None:
+    """A partner's name goes into the subject: whatever it holds, the subject is one line that
+    fits the delivery log (200 characters), and the mail is sent at the first attempt."""
+    box, _ = smtp
+    officer = ev.Contact(name="Ibu Wulan", email="wulan@example.org", preferred_channel="email")
+    name = "Pos Bantuan Hukum\nBcc: someone@example.net " + "x" * 150
+    accepted = requested().model_copy(
+        update={"status": ReferralStatus.ACCEPTED, "officer": officer, "partner_name": name}
+    )
+    notify.publish(accepted)
+    ((rcpt, mail),) = until(lambda: box.messages)
+    assert rcpt == ["wulan@example.org"]
+    # Read as a mail client does: the folding of a long header undone, encoded words decoded.
+    subject = str(message_from_bytes(mail.as_bytes(), policy=email.policy.default)["Subject"])
+    assert "\n" not in subject and len(subject) <= 200
+    assert subject.startswith("Rujukan BPT-2026-000123 diterima oleh Pos Bantuan Hukum Bcc:")
+    assert subject.endswith("…")
+    assert mail["Bcc"] is None
+    (d,) = until(lambda: [x for x in notify.deliveries() if x["status"] == "sent"])
+    assert d["attempts"] == 1

@@ -167,3 +167,16 @@ def test_an_expired_or_foreign_person_token_is_401(notify: Notify) -> None:
     expired = notify.read(token)
     assert expired.status_code == 401
     assert expired.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_person_token_stops_here_50_seconds_after_its_issue(notify: Notify) -> None:
+    """Notify never asks intake: a person deactivated there reads here until their access
+    token expires, within a minute of its issue (50 s on notify's own clock)."""
+    issued_at = notify.clock()
+    officer = notify.token(PersonRole.OFFICER, KARANG_REJO)
+    notify.clock.set(issued_at + dt.timedelta(seconds=49))
+    assert notify.read(officer, case_reference=HERE).status_code == 200
+    notify.clock.set(issued_at + dt.timedelta(seconds=50))
+    refused = notify.read(officer, case_reference=HERE)
+    assert refused.status_code == 401
+    assert refused.json()["detail"][0]["field"] == "authorization"

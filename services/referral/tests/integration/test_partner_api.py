@@ -75,6 +75,35 @@ def test_bad_partner_input_names_the_field(client: TestClient) -> None:
         assert r.json()["detail"][0]["field"] == field
 
 
+def test_a_name_or_address_that_would_break_an_email_header_is_422(client: TestClient) -> None:
+    """A partner's name goes into alert subjects: with a line break it once left an email
+    retrying for ever. Control characters are refused, naming the field; nothing is stored."""
+    contact = NEW["contacts"][0]
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({**NEW, "name": "UPTD PPA\nBcc: someone@example.org"}, "name"),
+        ({**NEW, "name": "UPTD\rPPA"}, "name"),
+        ({**NEW, "name": "UPTD\u2028PPA"}, "name"),
+        ({**NEW, "contacts": [{**contact, "name": "Piket\tMalam"}]}, "contacts.0.name"),
+        (
+            {**NEW, "contacts": [{**contact, "email": "piket@uptd.example\u0000.org"}]},
+            "contacts.0.email",
+        ),
+    ]
+    for body, field in cases:
+        r = client.post("/api/v1/partners", json=body, headers=ADMIN)
+        assert r.status_code == 422, (field, r.text)
+        (error,) = r.json()["detail"]
+        assert error["field"] == field
+        assert error["code"] in {"control_character", "string_pattern_mismatch"}, error
+        assert "UPTD" not in r.text and "piket@" not in r.text, "no echo of the value"
+    listed = client.get("/api/v1/partners", headers=ADMIN).json()
+    assert "uptd-ppa-balikpapan" not in [p["slug"] for p in listed], "nothing half-written"
+    long_name = {**NEW, "name": "U" * 201}
+    too_long = client.post("/api/v1/partners", json=long_name, headers=ADMIN)
+    assert too_long.status_code == 422
+    assert too_long.json()["detail"][0]["field"] == "name"
+
+
 def test_only_the_admin_manages_and_a_partner_sees_only_its_own(client: TestClient) -> None:
     assert client.get("/api/v1/partners").status_code == 401
     token = client.post("/api/v1/partners", json=NEW, headers=ADMIN).json()["token"]
@@ -88,9 +117,9 @@ def test_only_the_admin_manages_and_a_partner_sees_only_its_own(client: TestClie
     assert client.post(unknown, json={"status": "accepted"}, headers=partner).status_code == 404
     assert client.post(unknown, json={"status": "accepted"}, headers=ADMIN).status_code == 403
 
-    rotated = client.post("/api/v1/partners/uptd-ppa-balikpapan/token", headers=ADMIN).json()[
-        "token"
-    ]
+    rotated = client.post(
+        "/api/v1/partners/uptd-ppa-balikpapan/token", json={"revoke_old": True}, headers=ADMIN
+    ).json()["token"]
     assert (
         client.get("/api/v1/partners/uptd-ppa-balikpapan/referrals", headers=partner).status_code
         == 401

@@ -193,3 +193,122 @@ def test_an_expired_or_foreign_person_token_is_401(loop: Loop) -> None:
     expired = loop.referral.get(url, headers=bearer(signed["access_token"]))
     assert expired.status_code == 401
     assert expired.headers["WWW-Authenticate"] == "Bearer"
+
+
+def held_referral(loop: Loop, slug: str, staff: dict[str, str]) -> dict[str, Any]:
+    """A case recorded by an officer, and the referral it makes to `slug`, as its staff see it."""
+    officer = loop.person("Ibu Wulan", "officer", kelurahan_code="64.71.04.1003")
+    case = loop.intake.post(
+        "/api/v1/cases", json=THREE_WAY_CASE, headers=bearer(officer["access_token"])
+    )
+    assert case.status_code == 201, case.text
+    (held,) = until(
+        lambda: loop.referral.get(f"/api/v1/partners/{slug}/referrals", headers=staff).json()
+    )
+    return dict(held)
+
+
+def test_a_deactivated_person_loses_access_here_within_a_minute(loop: Loop) -> None:
+    """Referral never asks intake: a deactivated person's access token works here until it
+    expires, 50 s after its issue at most, and not a second longer (the service's clock)."""
+    signed = loop.person("Paralegal Aisyiyah", "partner_staff", partner_slug="posbakum-aisyiyah")
+    issued_at = loop.clock()
+    staff = bearer(signed["access_token"])
+    url = "/api/v1/partners/posbakum-aisyiyah/referrals"
+    off = loop.intake.post(f"/api/v1/users/{signed['person']['id']}/deactivate", headers=ADMIN)
+    assert off.status_code == 200
+    assert loop.intake.get("/api/v1/cases", headers=staff).status_code == 401, "intake: at once"
+    loop.clock.set(issued_at + dt.timedelta(seconds=48))
+    assert loop.referral.get(url, headers=staff).status_code == 200
+    loop.clock.set(issued_at + dt.timedelta(seconds=50))
+    refused = loop.referral.get(url, headers=staff)
+    assert refused.status_code == 401
+    assert refused.json()["detail"][0]["field"] == "authorization"
+
+
+def test_a_deactivated_partners_token_and_staff_are_refused_at_once(loop: Loop) -> None:
+    issued = loop.referral.post("/api/v1/partners/posbakum-aisyiyah/token", headers=ADMIN)
+    assert issued.status_code == 200, issued.text
+    system = bearer(issued.json()["token"])
+    staff = bearer(
+        loop.person("Paralegal Aisyiyah", "partner_staff", partner_slug="posbakum-aisyiyah")[
+            "access_token"
+        ]
+    )
+    url = "/api/v1/partners/posbakum-aisyiyah/referrals"
+    assert loop.referral.get(url, headers=system).status_code == 200
+    assert loop.referral.get(url, headers=staff).status_code == 200
+    off = loop.referral.post("/api/v1/partners/posbakum-aisyiyah/deactivate", headers=ADMIN)
+    assert off.json()["active"] is False
+    for who in (system, staff):
+        refused = loop.referral.get(url, headers=who)
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["WWW-Authenticate"] == "Bearer"
+    # Another partner is not touched.
+    other = bearer(
+        loop.referral.post("/api/v1/partners/bikksa-mentari/token", headers=ADMIN).json()["token"]
+    )
+    assert loop.referral.get(
+        "/api/v1/partners/bikksa-mentari/referrals", headers=other
+    ).status_code == (200)
+
+
+def test_a_rotated_partner_token_keeps_working_for_the_grace_unless_revoked(loop: Loop) -> None:
+    url = "/api/v1/partners/posbakum-aisyiyah/referrals"
+    token_url = "/api/v1/partners/posbakum-aisyiyah/token"
+    first = loop.referral.post(token_url, headers=ADMIN).json()
+    assert first["previous_valid_until"] is None, "no token before"
+    rotated_at = loop.clock()
+    second = loop.referral.post(token_url, headers=ADMIN).json()
+    until_ = dt.datetime.fromisoformat(second["previous_valid_until"])
+    assert abs(until_ - (rotated_at + dt.timedelta(hours=24))) < dt.timedelta(seconds=30)
+    old, new = bearer(first["token"]), bearer(second["token"])
+    # Both work while the partner's system switches over...
+    assert loop.referral.get(url, headers=old).status_code == 200
+    assert loop.referral.get(url, headers=new).status_code == 200
+    loop.clock.set(rotated_at + dt.timedelta(hours=23, minutes=59))
+    assert loop.referral.get(url, headers=old).status_code == 200
+    # ...and the old one stops when the grace is over, saying why.
+    loop.clock.set(rotated_at + dt.timedelta(hours=24, seconds=1))
+    expired = loop.referral.get(url, headers=old)
+    assert expired.status_code == 401
+    (error,) = expired.json()["detail"]
+    assert (error["field"], error["code"]) == ("authorization", "token_expired")
+    assert "kedaluwarsa" in error["message"] and "expired" in error["message_en"]
+    assert loop.referral.get(url, headers=new).status_code == 200
+
+    # A leaked token: rotated with --revoke-old, it stops at once.
+    third = loop.referral.post(token_url, json={"revoke_old": True}, headers=ADMIN).json()
+    assert third["previous_valid_until"] is None
+    assert loop.referral.get(url, headers=new).status_code == 401
+    assert loop.referral.get(url, headers=bearer(third["token"])).status_code == 200
+    # Only one previous token is kept: two rotations end the first at once.
+    fourth = loop.referral.post(token_url, headers=ADMIN).json()
+    loop.referral.post(token_url, headers=ADMIN)
+    assert loop.referral.get(url, headers=bearer(third["token"])).status_code == 401
+    assert loop.referral.get(url, headers=bearer(fourth["token"])).status_code == 200
+
+
+def test_a_reason_too_long_for_the_event_is_422_and_changes_nothing(loop: Loop) -> None:
+    """A reason of 201-300 characters used to pass the schema, then break the status event
+    (a 500). Now it is refused, naming the field; the referral and the stream are untouched."""
+    staff = bearer(
+        loop.person("Paralegal Aisyiyah", "partner_staff", partner_slug="posbakum-aisyiyah")[
+            "access_token"
+        ]
+    )
+    held = held_referral(loop, "posbakum-aisyiyah", staff)
+    url = f"/api/v1/referrals/{held['id']}/status"
+    for length in (201, 250, 300):
+        refused = loop.referral.post(
+            url, json={"status": "rejected", "reason": "x" * length}, headers=staff
+        )
+        assert refused.status_code == 422, (length, refused.text)
+        (error,) = refused.json()["detail"]
+        assert (error["field"], error["code"]) == ("reason", "string_too_long")
+        assert "200" in error["message_en"]
+    after = loop.referral.get("/api/v1/partners/posbakum-aisyiyah/referrals", headers=staff)
+    assert after.json()[0]["status"] == "requested"
+    assert not [e for e in loop.status_events() if e.status == "rejected"]
+    taken = loop.referral.post(url, json={"status": "rejected", "reason": "x" * 200}, headers=staff)
+    assert taken.status_code == 200, taken.text

@@ -78,7 +78,7 @@ class Stack:
                     # deadlines of a second or so are marked overdue within half a second
                     "REFERRAL_DEADLINE_CHECK_INTERVAL_S": "0.5",
                     "NOTIFY_PUBLIC_URL": self.url("web"),
-                    "JEJARING_ADMIN_TOKEN": ADMIN,
+                    prefix + "ADMIN_TOKEN": ADMIN,
                     "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
                 }
             )

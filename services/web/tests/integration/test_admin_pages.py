@@ -75,7 +75,7 @@ class Services:
             prefix + "NATS_URL": self.nats.url,
             prefix + "RELAY_POLL_INTERVAL_S": "0.2",
             "NOTIFY_DISPATCH_INTERVAL_S": "0.2",
-            "JEJARING_ADMIN_TOKEN": ADMIN,
+            prefix + "ADMIN_TOKEN": ADMIN,
             "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
             "PYTHONUNBUFFERED": "1",
         }

@@ -121,7 +121,7 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
         "INTAKE_DATA_DIR": str(tmp),
         "INTAKE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'intake.db'}",
         "INTAKE_NATS_URL": nats.url,
-        "JEJARING_ADMIN_TOKEN": ADMIN,
+        "INTAKE_ADMIN_TOKEN": ADMIN,
         "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
         "PYTHONUNBUFFERED": "1",
     }
@@ -286,7 +286,7 @@ def test_the_access_token_is_refreshed_and_sign_out_revokes_the_session(web: Web
     first = web.held()
     web.client.get("/cases")
     time.sleep(1.1)  # intake's access tokens name the second they were made: a new one differs
-    web.later(minutes=4, seconds=45)  # 15 s before the access token expires
+    web.later(seconds=35)  # 15 s before the access token (50 s) expires
     web.client.get("/cases")
     second = web.held()
     refreshes = web.wire.sent("POST", "/api/v1/auth/refresh")
@@ -313,8 +313,8 @@ def test_a_session_intake_has_ended_ends_at_the_next_refresh(web: Web) -> None:
     web.sign_in()
     assert web.client.get("/cases").status_code == 200
     web.intake.sign_out(web.held().refresh_token)
-    assert web.client.get("/cases").status_code == 200  # the access token lives its 5 minutes
-    web.later(minutes=5)
+    assert web.client.get("/cases").status_code == 200  # the access token lives its 50 s
+    web.later(seconds=50)
     gone = web.client.get("/cases", follow_redirects=False)
     assert gone.status_code == 303
     assert gone.headers["location"] == "/sign-in?next=%2Fcases"

@@ -12,8 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jejaring.shared.db import default_sqlite_url
 from jejaring.shared.region import DEFAULT_REGION_FILE
-
-PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "password", "jejaring", "example"}
+from jejaring.shared.secrets import refuse_weak_secrets
 
 
 class ProcessSettings(BaseSettings):
@@ -45,6 +44,12 @@ class ProcessSettings(BaseSettings):
     def _default_database(self) -> ProcessSettings:
         if self.database_url is None:
             self.database_url = default_sqlite_url(self.service, self.data_dir)
+        return self
+
+    @model_validator(mode="after")
+    def _real_secrets(self) -> ProcessSettings:
+        if self.environment == "production":
+            refuse_weak_secrets(self)  # every secret setting, subclasses' too (secrets.py)
         return self
 
     @property
@@ -83,8 +88,9 @@ class ServiceSettings(ProcessSettings):
     relay_poll_interval_s: float = Field(default=1.0, gt=0)
     admin_token: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("JEJARING_ADMIN_TOKEN", "admin_token"),
-        description="The admin's bearer token (users, partners, the delivery log).",
+        description="This service's own admin bearer token (<PREFIX>ADMIN_TOKEN: "
+        "INTAKE_ADMIN_TOKEN, REFERRAL_ADMIN_TOKEN, NOTIFY_ADMIN_TOKEN); another service's "
+        "is refused here.",
     )
 
     identity_key: SecretStr | None = Field(
@@ -112,25 +118,10 @@ class ServiceSettings(ProcessSettings):
         return self
 
     @model_validator(mode="after")
-    def _secrets(self) -> ServiceSettings:
-        if self.environment == "production":
-            token = self.admin_token.get_secret_value() if self.admin_token else None
-            if token is not None and len(token) < 24:
-                raise ValueError("JEJARING_ADMIN_TOKEN must be at least 24 random characters")
-            key = self.identity_key.get_secret_value() if self.identity_key else None
-            if key is not None and (
-                len(key) < 32
-                or key.lower() in PLACEHOLDER_SECRETS
-                or key.lower().startswith("change-me")  # .env.example's placeholder
-            ):
-                raise ValueError("JEJARING_IDENTITY_KEY must be at least 32 random characters")
-            password = self.nats_password.get_secret_value() if self.nats_password else None
-            if self.nats_user and (password is None or password.lower() in PLACEHOLDER_SECRETS):
-                prefix = self.model_config.get("env_prefix", "")
-                raise ValueError(
-                    f"{prefix}NATS_PASSWORD is missing or a placeholder; set a real secret "
-                    "outside development"
-                )
+    def _nats_password(self) -> ServiceSettings:
+        if self.environment == "production" and self.nats_user and self.nats_password is None:
+            prefix = self.model_config.get("env_prefix", "")
+            raise ValueError(f"{prefix}NATS_PASSWORD is missing (needed with {prefix}NATS_USER)")
         return self
 
 

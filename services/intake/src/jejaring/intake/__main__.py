@@ -2,11 +2,11 @@
 
 from jejaring.intake.app import create_app
 from jejaring.intake.settings import IntakeSettings
-from jejaring.shared.web.serve import serve
+from jejaring.shared.web.serve import serve, settings_or_exit
 
 
 def main() -> None:
-    settings = IntakeSettings()
+    settings = settings_or_exit(IntakeSettings)
     serve(create_app(settings), settings)
 
 

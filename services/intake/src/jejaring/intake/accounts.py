@@ -156,6 +156,7 @@ class AccountPolicy:
     max_failures: int
     lock: dt.timedelta
     setup_code_lifetime: dt.timedelta
+    api_token_lifetime: dt.timedelta
 
     @classmethod
     def of(cls, settings: IntakeSettings) -> AccountPolicy:
@@ -167,6 +168,7 @@ class AccountPolicy:
             max_failures=settings.sign_in_max_failures,
             lock=dt.timedelta(seconds=settings.sign_in_lock_s),
             setup_code_lifetime=dt.timedelta(seconds=settings.setup_code_lifetime_s),
+            api_token_lifetime=dt.timedelta(days=settings.api_token_lifetime_days),
         )
 
     def signing_key(self) -> str:

@@ -37,6 +37,7 @@ from jejaring.intake.schemas import (
     SetupIn,
     SignedIn,
     SignInIn,
+    TokenIssued,
     UnmetNeedOut,
     UserCreated,
     UserIn,
@@ -80,7 +81,7 @@ async def principal(
     async with ctx.sessions() as session:
         await read_only(session)
         return await authenticate(
-            session, authorization=authorization, admin_token=admin, person=person
+            session, authorization=authorization, admin_token=admin, now=ctx.clock(), person=person
         )
 
 
@@ -329,6 +330,7 @@ async def create_user(body: UserIn, who: Who, ctx: Ctx, response: Response) -> U
             region=ctx.region,
             now=ctx.clock(),
             setup_code_lifetime=ctx.policy.setup_code_lifetime,
+            token_lifetime=ctx.policy.api_token_lifetime,
         )
     response.headers["Location"] = f"/api/v1/users/{created.user.id}"
     return UserCreated(
@@ -374,10 +376,32 @@ async def new_setup_code(
     )
 
 
+@router.post("/users/{user_id}/token", response_model=TokenIssued, tags=["users"])
+async def issue_token(user_id: uuid.UUID, who: Who, ctx: Ctx) -> TokenIssued:
+    """A new API token for a user (admin only), shown once and valid for
+    INTAKE_API_TOKEN_LIFETIME_DAYS; the previous one stops working now."""
+    require_role(who, PersonRole.ADMIN)
+    async with ctx.sessions() as session, session.begin():
+        user, token = await users.issue_token(
+            session, user_id=user_id, now=ctx.clock(), lifetime=ctx.policy.api_token_lifetime
+        )
+    assert user.token_expires_at is not None
+    return TokenIssued(id=user.id, token=token, token_expires_at=_local(ctx, user.token_expires_at))
+
+
+@router.post("/users/{user_id}/token/revoke", response_model=UserOut, tags=["users"])
+async def revoke_token(user_id: uuid.UUID, who: Who, ctx: Ctx) -> UserOut:
+    """Revoke a user's API token (admin only): it answers 401 from now on. Signing in and the
+    person's sessions are not touched (deactivate the user for that)."""
+    require_role(who, PersonRole.ADMIN)
+    async with ctx.sessions() as session, session.begin():
+        return _user_out(await users.revoke_token(session, user_id=user_id, now=ctx.clock()))
+
+
 @router.post("/users/{user_id}/deactivate", response_model=UserOut, tags=["users"])
 async def deactivate_user(user_id: uuid.UUID, who: Who, ctx: Ctx) -> UserOut:
     """Deactivate a user (admin only): no more sign-in, refresh or API token; their sessions
-    end now (an access token already issued lives out its few minutes)."""
+    end now (an access token already issued lives out its seconds: under a minute)."""
     require_role(who, PersonRole.ADMIN)
     async with ctx.sessions() as session, session.begin():
         return _user_out(await users.deactivate_user(session, user_id=user_id, now=ctx.clock()))

@@ -78,6 +78,8 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The API token works until then; a revoked one is replaced by a hash nobody holds.
+    token_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     login: Mapped[str | None] = mapped_column(String(60))

@@ -21,6 +21,8 @@ from jejaring.shared.contract.enums import (
     Sex,
     ViolenceForm,
 )
+from jejaring.shared.contract.events import SHORT_TEXT_MAX as WIRE_TEXT_MAX
+from jejaring.shared.web.fields import OneLine
 from jejaring.shared.web.identity import PersonRole
 
 T = TypeVar("T")
@@ -31,13 +33,19 @@ def _unique(values: list[T]) -> list[T]:
     return list(dict.fromkeys(values))
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine
+]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{6,20}$")]
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    OneLine,
 ]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+# A victim's text that travels in case.v1.* events: no longer than the wire model takes
+# (`events.ShortText`), or the case would be refused by its own event (a 500).
+WireText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=WIRE_TEXT_MAX)]
 Channel = Literal["sms", "email"]
 ReporterKind = Literal["victim", "family", "neighbour", "teacher", "officer", "other"]
 OverrideReason = Literal["guardian_is_alleged_perpetrator", "child_in_danger"]
@@ -63,8 +71,8 @@ class VictimIn(In):
     phone: Phone | None = None
     safe_to_contact: bool = False
     preferred_channel: Channel | None = None
-    address: ShortText | None = None
-    disability: ShortText | None = None
+    address: WireText | None = None
+    disability: WireText | None = None
 
 
 class PerpetratorIn(In):
@@ -313,6 +321,9 @@ class UserOut(Out):
     created_at: dt.datetime
     login: str | None = None
     partner_slug: str | None = None
+    token_expires_at: dt.datetime | None = Field(
+        default=None, description="When the user's API token stops working."
+    )
 
 
 class UserCreated(UserOut):
@@ -323,6 +334,12 @@ class UserCreated(UserOut):
         "(POST /api/v1/auth/setup) before `setup_expires_at`. None when the user has no login.",
     )
     setup_expires_at: dt.datetime | None = None
+
+
+class TokenIssued(BaseModel):
+    id: uuid.UUID
+    token: str = Field(description="Shown once: only its hash is stored.")
+    token_expires_at: dt.datetime
 
 
 class SetupCodeIn(In):

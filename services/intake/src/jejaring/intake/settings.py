@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from jejaring.shared.settings import ServiceSettings
+from jejaring.shared.web.identity import MAX_LIFETIME
 
 
 class IntakeSettings(ServiceSettings):
@@ -14,9 +15,21 @@ class IntakeSettings(ServiceSettings):
     service: str = "intake"
     port: int = 8000
 
+    api_token_lifetime_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="How long a user's API token works after it is issued; then it answers "
+        "401 token_expired until the admin issues a new one.",
+    )
+
     # People's accounts (accounts.py); signing in also needs JEJARING_IDENTITY_KEY.
     access_token_lifetime_s: int = Field(
-        default=300, ge=30, le=3600, description="How long a person's access token is valid."
+        default=50,
+        ge=30,
+        le=int(MAX_LIFETIME.total_seconds()),
+        description="How long a person's access token is valid: at most 50 s, so that a person "
+        "deactivated loses access at every service within a minute (web/identity.py).",
     )
     session_lifetime_s: int = Field(
         default=12 * 3600, ge=300, description="A session ends this long after sign-in."

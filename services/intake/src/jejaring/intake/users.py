@@ -4,6 +4,7 @@ bound to a partner; with their API tokens, logins and one-time setup codes."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from jejaring.shared.refusals import FieldError, Invalid
 from jejaring.shared.region import Region
 from jejaring.shared.web.identity import PersonRole
 from jejaring.shared.web.tokens import new_token, token_hash
+
+log = logging.getLogger(__name__)
 
 PARTNER_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}$")
 
@@ -93,10 +96,12 @@ async def create_user(
     region: Region,
     now: dt.datetime,
     setup_code_lifetime: dt.timedelta,
+    token_lifetime: dt.timedelta,
 ) -> NewUser:
-    """Create a user with an API token and, when it has a login, a one-time setup code (both
-    shown once; only their hashes are kept). The login is `data.login`, or else the phone
-    number when nobody has it as their login yet (people may share a phone)."""
+    """Create a user with an API token (valid for `token_lifetime`) and, when it has a login, a
+    one-time setup code (both shown once; only their hashes are kept). The login is
+    `data.login`, or else the phone number when nobody has it as their login yet (people may
+    share a phone)."""
     _check_binding(data, region)
     login: str | None = None
     if data.login is not None:
@@ -116,6 +121,7 @@ async def create_user(
         phone=data.phone,
         email=data.email,
         token_hash=token_hash(token),
+        token_expires_at=now + token_lifetime,
         active=True,
         created_at=now,
         login=login,
@@ -158,6 +164,32 @@ async def new_setup_code(
     code = accounts.give_setup_code(user, now=now, lifetime=lifetime)
     await _flush_login(session)
     return user, code
+
+
+async def issue_token(
+    session: AsyncSession, *, user_id: uuid.UUID, now: dt.datetime, lifetime: dt.timedelta
+) -> tuple[User, str]:
+    """A new API token for an active user, valid for `lifetime` (shown once); the previous one
+    stops working now."""
+    user = await _user(session, user_id)
+    if not user.active:
+        raise UserDeactivated()
+    token = new_token()
+    user.token_hash = token_hash(token)
+    user.token_expires_at = now + lifetime
+    log.info("user API token issued", extra={"user": str(user.id)})
+    return user, token
+
+
+async def revoke_token(session: AsyncSession, *, user_id: uuid.UUID, now: dt.datetime) -> User:
+    """The user's API token stops working now (their sign-in is not touched): its hash is
+    replaced by that of a token nobody is given, so no token matches the user until a new one
+    is issued."""
+    user = await _user(session, user_id)
+    user.token_hash = token_hash(new_token())
+    user.token_expires_at = now
+    log.info("user API token revoked", extra={"user": str(user.id)})
+    return user
 
 
 async def deactivate_user(session: AsyncSession, *, user_id: uuid.UUID, now: dt.datetime) -> User:

@@ -2,11 +2,11 @@
 
 from jejaring.notify.app import create_app
 from jejaring.notify.settings import NotifySettings
-from jejaring.shared.web.serve import serve
+from jejaring.shared.web.serve import serve, settings_or_exit
 
 
 def main() -> None:
-    settings = NotifySettings()
+    settings = settings_or_exit(NotifySettings)
     serve(create_app(settings), settings)
 
 

@@ -82,11 +82,16 @@ class SmtpChannel:
     async def send(self, *, to: str, subject: str, text: str) -> str:
         s = self.s
         message = EmailMessage()
-        message["From"] = s.smtp_from
-        message["To"] = to
-        message["Subject"] = subject
-        message["Message-ID"] = make_msgid(domain="jejaring")
-        message.set_content(text)
+        try:
+            message["From"] = s.smtp_from
+            message["To"] = to
+            message["Subject"] = subject
+            message["Message-ID"] = make_msgid(domain="jejaring")
+            message.set_content(text)
+        except (ValueError, TypeError) as exc:
+            # A header no email may carry (a line break in an address or the subject): sending
+            # again would fail again, so it is a permanent failure, never a retry loop.
+            raise SendError(f"message not sendable: {type(exc).__name__}", permanent=True) from None
         try:
             await aiosmtplib.send(
                 message,

@@ -106,9 +106,18 @@ def context(
 def render(template: str, data: dict[str, Any], lang: Lang) -> tuple[str, str]:
     """(subject, text) of `template` in `lang`."""
     check_context(data)
-    subject = _env.get_template(f"{lang}/{template}.subject.j2").render(**data).strip()
+    subject = " ".join(_env.get_template(f"{lang}/{template}.subject.j2").render(**data).split())
     text = " ".join(_env.get_template(f"{lang}/{template}.j2").render(**data).split())
-    return subject, text
+    # One line (an email header: a name with a line break must not end it) that fits the
+    # delivery log's column, whatever a partner's name makes of it.
+    return _shortened(subject, SUBJECT_MAX), text
+
+
+SUBJECT_MAX = 200  # Delivery.subject
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 TEMPLATES = (

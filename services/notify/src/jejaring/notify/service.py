@@ -197,9 +197,24 @@ class Dispatcher:
 
     async def _deliver(self, row: Delivery, now: dt.datetime) -> None:
         try:
-            provider_id = await self.channels[row.channel].send(
-                to=row.recipient, subject=row.subject, text=row.body
-            )
+            try:
+                provider_id = await self.channels[row.channel].send(
+                    to=row.recipient, subject=row.subject, text=row.body
+                )
+            except SendError:
+                raise
+            except Exception as exc:
+                # A channel's bug counts as a failed attempt: bounded by max_attempts, never
+                # a row sent again after every lease for ever.
+                log.error(  # the type only: a message could repeat an address
+                    "channel raised an unexpected error",
+                    extra={
+                        "delivery": str(row.id),
+                        "channel": row.channel,
+                        "error": type(exc).__name__,
+                    },
+                )
+                raise SendError(f"unexpected: {type(exc).__name__}") from None
         except SendError as exc:
             async with self._writes, self.sessions() as session, session.begin():
                 session.add(row)  # claimed by a session now closed

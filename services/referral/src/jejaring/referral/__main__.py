@@ -2,11 +2,11 @@
 
 from jejaring.referral.app import create_app
 from jejaring.referral.settings import ReferralSettings
-from jejaring.shared.web.serve import serve
+from jejaring.shared.web.serve import serve, settings_or_exit
 
 
 def main() -> None:
-    settings = ReferralSettings()
+    settings = settings_or_exit(ReferralSettings)
     serve(create_app(settings), settings)
 
 

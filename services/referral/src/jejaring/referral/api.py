@@ -24,6 +24,8 @@ from jejaring.referral.schemas import (
     PartnerOut,
     ReferralOut,
     StatusIn,
+    TokenIn,
+    TokenIssued,
 )
 from jejaring.referral.settings import ReferralSettings
 from jejaring.shared.contract import subjects
@@ -31,7 +33,7 @@ from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.db import read_only
 from jejaring.shared.messaging.provision import agency_consumer_spec, agency_stream_spec
 from jejaring.shared.messaging.runtime import ServiceRuntime
-from jejaring.shared.web.errors import api_error, unauthorized
+from jejaring.shared.web.errors import api_error, token_expired, unauthorized
 from jejaring.shared.web.identity import Person, PersonRole
 from jejaring.shared.web.people import person_of
 from jejaring.shared.web.tokens import bearer_token, same_token
@@ -81,8 +83,16 @@ def person_caller(person: Person) -> Caller:
 
 
 async def caller(ctx: Ctx, authorization: Authorization = None) -> Caller:
+    """Who asks; 401 for an unknown token, a deactivated partner's token or staff, and a
+    partner's previous token once its grace is over (`token_expired`)."""
     if person := person_of(authorization, settings=ctx.settings, clock=ctx.clock):
-        return person_caller(person)
+        who = person_caller(person)
+        if who.partner is not None:
+            async with ctx.sessions() as session:
+                await read_only(session)
+                if not await partners.partner_is_active(session, slug=who.partner):
+                    raise unauthorized()
+        return who
     token = bearer_token(authorization)
     if token is None:
         raise unauthorized()
@@ -91,7 +101,10 @@ async def caller(ctx: Ctx, authorization: Authorization = None) -> Caller:
         return Caller(admin=True)
     async with ctx.sessions() as session:
         await read_only(session)
-        partner = await partners.partner_by_token(session, token=token)
+        try:
+            partner = await partners.partner_by_token(session, token=token, now=ctx.clock())
+        except partners.TokenExpired:
+            raise token_expired() from None
     if partner is None:
         raise unauthorized()
     return Caller(admin=False, partner=partner.slug)
@@ -173,19 +186,30 @@ async def list_partners(who: Who, ctx: Ctx) -> list[PartnerOut]:
 
 @router.post("/partners/{slug}/deactivate", response_model=PartnerOut, tags=["partners"])
 async def deactivate_partner(slug: str, who: Who, ctx: Ctx) -> PartnerOut:
-    """Stop new referrals to a partner (admin); its open referrals stay answerable."""
+    """Stop new referrals to a partner (admin); its HTTP token and its staff's access stop at
+    once (401)."""
     require_admin(who)
     async with ctx.sessions() as session, session.begin():
         return partner_out(await partners.deactivate_partner(session, slug=slug))
 
 
-@router.post("/partners/{slug}/token", tags=["partners"])
-async def issue_token(slug: str, who: Who, ctx: Ctx) -> dict[str, str]:
-    """Issue a new API token for a partner (admin); the old one stops working."""
+@router.post("/partners/{slug}/token", response_model=TokenIssued, tags=["partners"])
+async def issue_token(slug: str, who: Who, ctx: Ctx, body: TokenIn | None = None) -> TokenIssued:
+    """Issue a new API token for a partner (admin), shown once. The previous one keeps working
+    for REFERRAL_PARTNER_TOKEN_GRACE_S (default 24 h) so the partner can switch without
+    downtime, unless `revoke_old`: then it stops now."""
     require_admin(who)
     async with ctx.sessions() as session, session.begin():
-        partner, token = await partners.issue_token(session, slug=slug)
-    return {"slug": partner.slug, "token": token}
+        partner, token = await partners.issue_token(
+            session,
+            slug=slug,
+            now=ctx.clock(),
+            grace=dt.timedelta(seconds=ctx.settings.partner_token_grace_s),
+            revoke_old=body.revoke_old if body else False,
+        )
+    return TokenIssued(
+        slug=partner.slug, token=token, previous_valid_until=partner.previous_token_until
+    )
 
 
 @router.post("/partners/{slug}/nats-credentials", tags=["partners"])

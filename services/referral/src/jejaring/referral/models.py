@@ -29,6 +29,9 @@ class Partner(Base):
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     deadlines: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The token before the latest rotation, still valid until `previous_token_until` (grace).
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64))
+    previous_token_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     nats_password_hash: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import bcrypt
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.referral.errors import PartnerExists, PartnerNotFound, UnknownKelurahan
@@ -96,19 +96,27 @@ async def get_partner(session: AsyncSession, *, slug: str, lock: bool = False) -
 
 
 async def deactivate_partner(session: AsyncSession, *, slug: str) -> Partner:
-    """No new referrals go to the partner; its open referrals stay visible and answerable."""
+    """No new referrals go to the partner, and its HTTP token and staff stop working at once
+    (401); its open referrals stay in the database, visible to the admin."""
     partner = await get_partner(session, slug=slug, lock=True)
     partner.active = False
     log.info("partner deactivated", extra={"partner": slug})
     return partner
 
 
-async def issue_token(session: AsyncSession, *, slug: str) -> tuple[Partner, str]:
-    """A new API token for the partner; the old one stops working."""
+async def issue_token(
+    session: AsyncSession, *, slug: str, now: dt.datetime, grace: dt.timedelta, revoke_old: bool
+) -> tuple[Partner, str]:
+    """A new API token for the partner (shown once). The one it replaces keeps working for
+    `grace`, so the partner's system can switch without downtime, unless `revoke_old`: then it
+    stops now. Only one previous token is kept: a token older than that stops now too."""
     partner = await get_partner(session, slug=slug, lock=True)
     token = new_token()
+    keep = partner.token_hash is not None and not revoke_old and grace > dt.timedelta(0)
+    partner.previous_token_hash = partner.token_hash if keep else None
+    partner.previous_token_until = now + grace if keep else None
     partner.token_hash = token_hash(token)
-    log.info("partner token issued", extra={"partner": slug})
+    log.info("partner token issued", extra={"partner": slug, "previous_kept": keep})
     return partner, token
 
 
@@ -133,11 +141,34 @@ async def nats_users(session: AsyncSession) -> list[tuple[str, str]]:
     return [(slug, hashed) for slug, hashed in rows.all()]
 
 
-async def partner_by_token(session: AsyncSession, *, token: str) -> Partner | None:
+class TokenExpired(Exception):
+    """The token was the partner's previous one, and its grace is over."""
+
+
+async def partner_by_token(
+    session: AsyncSession, *, token: str, now: dt.datetime
+) -> Partner | None:
+    """The active partner whose current token, or previous one within its grace, is `token`;
+    None for an unknown token or a deactivated partner (its HTTP access ends at once);
+    TokenExpired for a previous token past its grace."""
+    hashed = token_hash(token)
     found: Partner | None = await session.scalar(
-        select(Partner).where(Partner.token_hash == token_hash(token))
+        select(Partner).where(
+            or_(Partner.token_hash == hashed, Partner.previous_token_hash == hashed)
+        )
     )
+    if found is None or not found.active:
+        return None
+    if found.token_hash != hashed and (
+        found.previous_token_until is None or found.previous_token_until <= now
+    ):
+        raise TokenExpired()
     return found
+
+
+async def partner_is_active(session: AsyncSession, *, slug: str) -> bool:
+    """Whether `slug` is a registered, active partner."""
+    return bool(await session.scalar(select(Partner.active).where(Partner.slug == slug)))
 
 
 async def list_partners(session: AsyncSession) -> list[Partner]:

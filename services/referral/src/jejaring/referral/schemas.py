@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from jejaring.shared.contract.enums import PartnerKind, ReferralStatus, RiskLevel, Service
-from jejaring.shared.contract.events import HourMinute, KelurahanCode, Slug
+from jejaring.shared.contract.events import SHORT_TEXT_MAX, HourMinute, KelurahanCode, Slug
+from jejaring.shared.web.fields import OneLine
 
 
 class In(BaseModel):
@@ -26,10 +27,14 @@ class QuietHours(In):
 
 
 class ContactIn(In):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=SHORT_TEXT_MAX), OneLine]
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{6,20}$")] | None = None
     email: (
-        Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+        Annotated[
+            str,
+            StringConstraints(max_length=SHORT_TEXT_MAX, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+            OneLine,
+        ]
         | None
     ) = None
     preferred_channel: Literal["sms", "email"] = "sms"
@@ -57,7 +62,8 @@ class PartnerIn(In):
     """A partner as an operator describes it (seed file, admin API, CLI)."""
 
     slug: Slug
-    name: Annotated[str, StringConstraints(min_length=2, max_length=200)]
+    # Goes into alerts' subjects (an email header) and every referral event (events.ShortText).
+    name: Annotated[str, StringConstraints(min_length=2, max_length=SHORT_TEXT_MAX), OneLine]
     kind: PartnerKind
     services: Annotated[list[Service], Field(min_length=1, max_length=20)]
     kelurahan: Annotated[list[KelurahanCode], Field(max_length=100)] = Field(
@@ -85,11 +91,30 @@ class PartnerCreated(PartnerOut):
     token: str = Field(description="The partner's API token, shown once: only its hash is kept.")
 
 
+class TokenIn(In):
+    """The body of POST /partners/{slug}/token (optional)."""
+
+    revoke_old: bool = Field(
+        default=False,
+        description="The previous token stops now instead of after the grace period.",
+    )
+
+
+class TokenIssued(BaseModel):
+    slug: str
+    token: str = Field(description="The partner's new API token, shown once.")
+    previous_valid_until: dt.datetime | None = Field(
+        description="Until when the previous token still works; null: it stopped now."
+    )
+
+
 class StatusIn(In):
     """A partner's answer about a referral (over HTTP; NATS replies carry the same fields)."""
 
     status: ReferralStatus
-    reason: Annotated[str, StringConstraints(max_length=300)] | None = None
+    # The answer travels as ReferralStatusChanged (and ReferralCancelled), whose `reason` is an
+    # events.ShortText: a longer one would be refused by its own event (it was a 500).
+    reason: Annotated[str, StringConstraints(max_length=SHORT_TEXT_MAX)] | None = None
     note: Annotated[str, StringConstraints(max_length=4000)] | None = None
 
 

@@ -20,3 +20,11 @@ class ReferralSettings(ServiceSettings):
     seed_partners_file: Path | None = DEFAULT_PARTNERS_FILE
     deadline_check_interval_s: float = Field(default=5.0, gt=0)
     reconcile_interval_s: float = Field(default=60.0, gt=0)
+    partner_token_grace_s: int = Field(
+        default=24 * 3600,
+        ge=0,
+        le=30 * 24 * 3600,
+        description="After a partner's HTTP token is rotated, the previous one keeps working "
+        "this long (unless revoked with the rotation), so the partner can switch without "
+        "downtime.",
+    )

@@ -1,12 +1,12 @@
 """`python -m jejaring.web`: serve the web app."""
 
-from jejaring.shared.web.serve import serve
+from jejaring.shared.web.serve import serve, settings_or_exit
 from jejaring.web.app import create_app
 from jejaring.web.settings import WebSettings
 
 
 def main() -> None:
-    settings = WebSettings()
+    settings = settings_or_exit(WebSettings)
     serve(create_app(settings), settings)
 
 

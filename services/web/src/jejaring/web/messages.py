@@ -861,9 +861,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "admin.partner.issued.title": ("Kunci baru mitra", "The partner's new credentials"),
     "admin.partner.token": ("Token HTTP", "HTTP token"),
     "admin.partner.token.hint": (
-        "Untuk sistem mitra yang menjawab rujukan lewat HTTP. Token lama (bila ada) tidak "
-        "berlaku lagi.",
-        "For the partner's system answering referrals over HTTP. Any older token stops working.",
+        "Untuk sistem mitra yang menjawab rujukan lewat HTTP. Token sebelumnya (bila ada) masih "
+        "berlaku selama masa peralihan (bawaan 24 jam) agar sistem mitra sempat beralih.",
+        "For the partner's system answering referrals over HTTP. The previous token (if any) "
+        "still works for a grace period (24 hours by default) so the partner's system can "
+        "switch.",
     ),
     "admin.partner.nats": ("Akses NATS", "NATS credentials"),
     "admin.partner.nats.hint": (
@@ -894,8 +896,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "admin.partner.deactivate": ("Nonaktifkan", "Deactivate"),
     "admin.partner.deactivate.title": ("Nonaktifkan mitra?", "Deactivate this partner?"),
     "admin.partner.deactivate.warning": (
-        "Mitra ini tidak menerima rujukan baru. Rujukan yang sudah ada tetap bisa dijawab.",
-        "This partner gets no new referrals. Its open referrals can still be answered.",
+        "Mitra ini tidak menerima rujukan baru, dan token HTTP serta staf mitra ini langsung "
+        "tidak bisa masuk lagi.",
+        "This partner gets no new referrals, and its HTTP token and staff lose access at once.",
     ),
     "admin.partner.deactivate.confirm": ("Ya, nonaktifkan", "Yes, deactivate"),
     # the delivery log

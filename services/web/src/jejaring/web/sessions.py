@@ -2,7 +2,7 @@
 database. The browser holds only a random session id in an HttpOnly cookie.
 
 A session ends after `session_idle_minutes` without a request and `session_max_hours` after
-sign-in, whichever comes first, on the web app's own clock. The access token (minutes) is
+sign-in, whichever comes first, on the web app's own clock. The access token (under a minute) is
 refreshed at intake while the session lasts; the refresh token rotates on every refresh.
 """
 
@@ -31,7 +31,9 @@ from jejaring.web.upstream import ServiceName, Unreachable, Upstream
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-REFRESH_AHEAD = dt.timedelta(seconds=30)  # refresh an access token this long before it expires
+# Refresh an access token (it lives 50 s at most) this long before it expires: a page's calls
+# to the services then never carry one about to run out.
+REFRESH_AHEAD = dt.timedelta(seconds=20)
 TOUCH_EVERY = dt.timedelta(seconds=30)  # last_seen_at is written at most this often
 
 

@@ -38,7 +38,8 @@ from jejaring.shared.contract.enums import (
 
 KelurahanCode = Annotated[str, StringConstraints(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")]
 Slug = Annotated[str, StringConstraints(pattern=subjects.SLUG_RE.pattern)]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
+SHORT_TEXT_MAX = 200  # an API field that ends up in a ShortText takes no more than this
+ShortText = Annotated[str, StringConstraints(max_length=SHORT_TEXT_MAX)]
 LongText = Annotated[str, StringConstraints(max_length=4000)]
 HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Channel = Literal["sms", "email"]

@@ -77,6 +77,19 @@ def unauthorized() -> ApiError:
     )
 
 
+def token_expired() -> ApiError:
+    """An API token that was valid and has run out (a user's after its lifetime, a partner's
+    previous one after the grace of a rotation): a clear reason, so that its holder asks for a
+    new one instead of looking for a typo."""
+    return api_error(
+        401,
+        "authorization",
+        "token_expired",
+        "Token API ini sudah kedaluwarsa. Minta token baru kepada admin.",
+        "This API token has expired. Ask the admin for a new one.",
+    )
+
+
 def forbidden(message: str, message_en: str) -> ApiError:
     return api_error(403, "authorization", "forbidden", message, message_en)
 

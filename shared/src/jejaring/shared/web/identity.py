@@ -2,8 +2,8 @@
 
 Intake signs a person in and issues an access token; every service verifies it with the key
 they share (`JEJARING_IDENTITY_KEY`) and so knows which person acts, for scoping and for the
-record, without asking intake. A token is a JWT (HS256, PyJWT) that lives minutes; the web app
-refreshes it while the person's session lasts. The API tokens of partner systems are opaque
+record, without asking intake. A token is a JWT (HS256, PyJWT) that lives under a minute; the web
+app refreshes it while the person's session lasts. The API tokens of partner systems are opaque
 random strings checked by the service that issued them, as before; a JWT is told apart from them
 by its two dots (`secrets.token_urlsafe` never makes a dot).
 """
@@ -20,8 +20,15 @@ import jwt
 ALGORITHM = "HS256"
 ISSUER = "jejaring-intake"
 AUDIENCE = "jejaring"
-DEFAULT_LIFETIME = dt.timedelta(minutes=5)
-CLOCK_SKEW = dt.timedelta(minutes=1)
+# A person deactivated loses access at every service within a minute, without a revocation
+# list: a token lives at most MAX_LIFETIME on the clock of the service that checks it. The
+# services' clocks must agree within CLOCK_SKEW (one host's clock in the embedded stack and in
+# compose; NTP across hosts): a service whose clock lags intake's by d accepts a token until
+# MAX_LIFETIME + d after its issue, 60 s at most within the skew. A lag beyond the skew shows:
+# that service refuses fresh tokens as issued in the future.
+MAX_LIFETIME = dt.timedelta(seconds=50)
+DEFAULT_LIFETIME = MAX_LIFETIME
+CLOCK_SKEW = dt.timedelta(seconds=10)
 
 
 class PersonRole(StrEnum):
@@ -56,7 +63,10 @@ def looks_like_person_token(token: str) -> bool:
 def issue(
     person: Person, *, key: str, now: dt.datetime, lifetime: dt.timedelta = DEFAULT_LIFETIME
 ) -> str:
-    """A signed access token for `person`, valid for `lifetime` from `now`."""
+    """A signed access token for `person`, valid for `lifetime` (at most MAX_LIFETIME) from
+    `now`."""
+    if lifetime > MAX_LIFETIME:
+        raise ValueError("an access token lives at most MAX_LIFETIME")
     claims = {
         "iss": ISSUER,
         "aud": AUDIENCE,

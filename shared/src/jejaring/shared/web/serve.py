@@ -3,14 +3,38 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
+from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from jejaring.shared.logs import configure_logging
 from jejaring.shared.messaging.natsserver import port_free
+from jejaring.shared.secrets import env_name
 from jejaring.shared.settings import ProcessSettings
+
+S = TypeVar("S", bound=ProcessSettings)
+
+
+def settings_or_exit(settings_cls: type[S]) -> S:
+    """The settings from the environment; invalid ones end the process with one line naming
+    each variable and the reason (never its value) and exit code 78 (EX_CONFIG)."""
+    try:
+        return settings_cls()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False):
+            where = error["loc"][0] if error["loc"] else None
+            message = error["msg"].removeprefix("Value error, ")
+            if isinstance(where, str) and where in settings_cls.model_fields:
+                message = f"{env_name(settings_cls, where)}: {message}"
+            problems.append(message)
+        service = settings_cls.model_fields["service"].default
+        print(f"jejaring-{service}: cannot start: {'; '.join(problems)}", file=sys.stderr)
+        raise SystemExit(os.EX_CONFIG) from None
 
 
 def serve(app: FastAPI, settings: ProcessSettings) -> None:

@@ -1,0 +1,123 @@
+"""`jejaring init`: every secret of a deployment generated once, into `.env` (mode 0600).
+
+`.env.example` is the template: each line whose value holds a placeholder (`change-me-…`) is a
+secret to generate; every other line is copied as it is. Values already in `.env` are kept
+(running it again generates only what is missing or still a placeholder), and so are lines the
+operator added. The same rule as the services' (`jejaring.shared.secrets`) decides what is real.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from jejaring.shared.secrets import min_length, new_secret, placeholder_in, weakness
+
+
+def parse(text: str) -> dict[str, str]:
+    """The NAME=value lines of an env file (comments and blank lines left out)."""
+    values = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if sep and name and not name.startswith("#"):
+            values[name] = value.strip()
+    return values
+
+
+def secret_names(example: str) -> list[str]:
+    """The variables the template marks as secrets to generate (a placeholder value)."""
+    return [name for name, value in parse(example).items() if placeholder_in(value)]
+
+
+@dataclass
+class Filled:
+    text: str
+    generated: list[str] = field(default_factory=list)
+    weak: list[str] = field(default_factory=list)  # kept as the operator set them, but weak
+
+
+def fill(example: str, existing: Mapping[str, str]) -> Filled:
+    """`.env`'s new text: the template's lines, each secret generated unless already set."""
+    secrets = set(secret_names(example))
+    result = Filled(text="")
+    lines = []
+    for line in example.splitlines():
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not name or name.startswith("#"):
+            lines.append(line)
+            continue
+        if name in existing:
+            value = existing[name]
+        if name in secrets and (not value or placeholder_in(value)):
+            value = new_secret()
+            result.generated.append(name)
+        elif name in secrets and weakness(value, min_length(name)):
+            result.weak.append(name)
+        lines.append(f"{name}={value}")
+    extra = [f"{name}={value}" for name, value in existing.items() if name not in parse(example)]
+    if extra:
+        lines += ["", "# Kept from the previous .env (not in .env.example)", *extra]
+    result.text = "\n".join(lines) + "\n"
+    return result
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text`, readable by its owner only (0600) from the first byte."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
+def init_env(example: Path, env: Path) -> Filled:
+    """Write `env` from the template `example`, keeping what `env` already holds."""
+    existing = parse(env.read_text(encoding="utf-8")) if env.exists() else {}
+    filled = fill(example.read_text(encoding="utf-8"), existing)
+    write_private(env, filled.text)
+    return filled
+
+
+def check(example: str, values: Mapping[str, str]) -> list[str]:
+    """Each secret of the template that `values` lacks or holds weak, with the reason."""
+    problems = []
+    for name in secret_names(example):
+        value = values.get(name)
+        if not value:
+            problems.append(f"{name} is missing")
+        elif reason := weakness(value, min_length(name)):
+            problems.append(f"{name} {reason}")
+    return problems
+
+
+def run(example: Path, env: Path, *, check_only: bool, out: TextIO, err: TextIO) -> int:
+    """`jejaring init` (exit code): fill `env`, or with `check_only` refuse weak secrets."""
+    if not example.is_file():
+        print(f"jejaring init: {example} not found (run it where .env.example is)", file=err)
+        return 2
+    template = example.read_text(encoding="utf-8")
+    if check_only:  # the values the process was given, over those of the file (if any)
+        values = parse(env.read_text(encoding="utf-8")) if env.is_file() else {}
+        problems = check(template, {**values, **os.environ})
+        if problems:
+            print(f"jejaring init: not every secret is real: {'; '.join(problems)}", file=err)
+            return os.EX_CONFIG
+        print(f"every secret of {example.name} is set and real", file=out)
+        return 0
+    filled = init_env(example, env)
+    if filled.generated:
+        print(f"{env}: generated {', '.join(filled.generated)} (mode 0600)", file=out)
+    else:
+        print(f"{env}: every secret was already set; nothing generated (mode 0600)", file=out)
+    if filled.weak:
+        print(
+            f"warning: kept weak values, production refuses them: {', '.join(filled.weak)}",
+            file=err,
+        )
+    return 0
