@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jejaring.shared.db import default_sqlite_url
 from jejaring.shared.region import DEFAULT_REGION_FILE
-from jejaring.shared.secrets import refuse_weak_secrets
+from jejaring.shared.secrets import env_name, refuse_weak_secrets
 
 
 class ProcessSettings(BaseSettings):
@@ -57,17 +57,13 @@ class ProcessSettings(BaseSettings):
         assert self.database_url is not None  # set by the validator
         return self.database_url
 
-    def env_name(self, field: str) -> str:
-        """The environment variable that sets `field` (for error messages)."""
-        return f"{self.model_config.get('env_prefix', '')}{field}".upper()
-
     @model_validator(mode="after")
     def _public_urls_https(self) -> ProcessSettings:
         if self.environment == "production":
             for name in type(self).model_fields:
                 value = getattr(self, name)
                 if name.endswith("public_url") and isinstance(value, str):
-                    require_secure(self.env_name(name), value, "https")
+                    require_secure(env_name(type(self), name), value, "https")
         return self
 
 
@@ -105,16 +101,14 @@ class ServiceSettings(ProcessSettings):
         for name in ("nats_tls_ca_file", "nats_tls_cert_file", "nats_tls_key_file"):
             path = getattr(self, name)
             if path is not None and not path.is_file():
-                raise ValueError(f"{self.env_name(name)}: {path} is not a readable file")
+                raise ValueError(f"{env_name(type(self), name)}: {path} is not a readable file")
         if (self.nats_tls_cert_file is None) != (self.nats_tls_key_file is None):
-            raise ValueError(
-                f"{self.env_name('nats_tls_cert_file')} and {self.env_name('nats_tls_key_file')} "
-                "go together"
-            )
+            cert, key = (env_name(type(self), f"nats_tls_{n}_file") for n in ("cert", "key"))
+            raise ValueError(f"{cert} and {key} go together")
         tls_configured = self.nats_tls_ca_file is not None or self.nats_tls_cert_file is not None
         if self.environment == "production" and not tls_configured:
             for server in self.nats_url.split(","):
-                require_secure(self.env_name("nats_url"), server.strip(), "tls")
+                require_secure(env_name(type(self), "nats_url"), server.strip(), "tls")
         return self
 
     @model_validator(mode="after")
