@@ -1,9 +1,12 @@
 """The 3-node JetStream cluster configuration in deploy/nats/cluster/.
 
-(a) Each node's file, beside a generated auth.conf, passes `nats-server -t`. (b) The committed
-files, with host names, ports and the store directory rewritten for this machine, form a real
-cluster that enforces the included authorization: an R3 stream stays writable when its leader is
-SIGKILLed, and every acknowledged message is read back exactly once.
+(a) Each node's file, beside a generated auth.conf and the output of `jejaring tls`, passes
+`nats-server -t`. (b) The committed files, with ports, certificate paths and the store directory
+rewritten for this machine, form a real cluster over TLS that enforces the included
+authorization: an R3 stream stays writable when its leader is SIGKILLed, and every acknowledged
+message is read back exactly once. (c) Routes need the route password and a certificate from
+the site's CA: a fourth server without either cannot join and receives nothing; with both, it
+joins (the control that shows the check can see a join).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -30,6 +34,8 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
 from jejaring.cli import natsconfig
+from jejaring.cli.tls import SiteCerts, make_site_certs, route_password, routes_conf
+from jejaring.shared.messaging.connection import client_tls
 from jejaring.shared.messaging.natsserver import die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +45,11 @@ NATS_SERVER = Path(sys.executable).parent / "nats-server"
 T = TypeVar("T")
 # The generated users file, one directory above the node configs (deploy/nats/auth.conf).
 AUTH_INCLUDE = 'include "../auth.conf"'
+# The client port's TLS block, and the folder `jejaring tls --out deploy/nats/tls` fills.
+TLS_CONF = CLUSTER_DIR.parent / "tls.conf"
+TLS_INCLUDE = 'include "../tls.conf"'
+ROUTES_INCLUDE = 'include "../tls/routes.conf"'
+SERVER_TLS_DIR = "/etc/nats/tls/"
 TEST_USER = "svc-test"
 TEST_PASSWORD = "test-password-0001"
 
@@ -83,7 +94,7 @@ class Node:
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.client_port}"
+        return f"tls://127.0.0.1:{self.client_port}"
 
     def monitor(self, path: str) -> tuple[int, Any]:
         url = f"http://127.0.0.1:{self.monitor_port}{path}"
@@ -129,7 +140,25 @@ def distinct_free_ports(count: int) -> list[int]:
     return ports
 
 
-def local_config(node: str, nodes: dict[str, Node]) -> str:
+def site_tls(root: Path, cluster_ports: list[int] | None = None) -> SiteCerts:
+    """What `jejaring tls` makes, in `root`/tls, for nodes on 127.0.0.1; `root`/tls.conf is the
+    committed client TLS block pointing there. With `cluster_ports`, routes.conf lists those."""
+    site = make_site_certs(root / "tls", ["127.0.0.1"], route_hosts=["127.0.0.1"])
+    if cluster_ports is not None:
+        routes = site.files["routes"]
+        local = [f"127.0.0.1:{port}" for port in cluster_ports]
+        routes.write_text(routes_conf(route_password(routes), local))
+    (root / "tls.conf").write_text(TLS_CONF.read_text().replace(SERVER_TLS_DIR, f"{root}/tls/"))
+    return site
+
+
+def local_tls_paths(text: str, root: Path) -> str:
+    """The route certificate paths of a node config, pointed at `root`/tls."""
+    assert text.count(SERVER_TLS_DIR) == 3, "route cert, key and CA"
+    return text.replace(SERVER_TLS_DIR, f"{root}/tls/")
+
+
+def local_config(node: str, nodes: dict[str, Node], root: Path) -> str:
     """The committed config of `node`, rewritten for three processes on 127.0.0.1."""
     me = nodes[node]
     text = conf_path(node).read_text()
@@ -137,14 +166,10 @@ def local_config(node: str, nodes: dict[str, Node]) -> str:
     text = substitute(text, '"0.0.0.0:8222"', f'"127.0.0.1:{me.monitor_port}"')
     text = substitute(text, '"0.0.0.0:6222"', f'"127.0.0.1:{me.cluster_port}"')
     text = substitute(text, '"/data/jetstream"', f'"{me.store_dir}"')
-    for other in NODES:
-        text = substitute(
-            text,
-            f"nats-route://{other}:6222",
-            f"nats-route://127.0.0.1:{nodes[other].cluster_port}",
-        )
+    text = local_tls_paths(text, root)
     assert f'server_name: "{node}"' in text
-    assert text.count(AUTH_INCLUDE) == 1  # kept: resolved against the copy's directory
+    for include in (AUTH_INCLUDE, TLS_INCLUDE, ROUTES_INCLUDE):
+        assert text.count(include) == 1  # kept: resolved against the copy's directory
     assert "0.0.0.0" not in text
     assert "/data/jetstream" not in text
     for other in NODES:
@@ -212,10 +237,11 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, Node]]:
         )
     (tmp_path / "cluster").mkdir()
     (tmp_path / "auth.conf").write_text(users_for_the_test())
+    site_tls(tmp_path, [node.cluster_port for node in nodes.values()])
     try:
         for name, node in nodes.items():
             node.store_dir.mkdir(parents=True)
-            node.config_file.write_text(local_config(name, nodes))
+            node.config_file.write_text(local_config(name, nodes, tmp_path))
             with node.log_file.open("wb") as log:
                 node.process = subprocess.Popen(
                     [str(NATS_SERVER), "-c", str(node.config_file)],
@@ -256,8 +282,10 @@ def generated_auth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The committed node configs copied beside an auth.conf made by the real generator."""
     root = tmp_path_factory.mktemp("deploy-nats")
     (root / "cluster").mkdir()
+    site_tls(root)  # routes.conf as `jejaring tls` writes it: nats-1..3 on 6222
     for node in NODES:
-        (root / "cluster" / f"{node}.conf").write_text(conf_path(node).read_text())
+        text = local_tls_paths(conf_path(node).read_text(), root)
+        (root / "cluster" / f"{node}.conf").write_text(text)
     hashes = {s: natsconfig.bcrypt_hash(f"{s}-password-0001") for s in natsconfig.SERVICES}
     partners = [("posbakum-aisyiyah", natsconfig.bcrypt_hash("posbakum-secret-0001"))]
     (root / "auth.conf").write_text(natsconfig.authorization(hashes, partners))
@@ -269,6 +297,9 @@ def test_config_is_valid(node: str, generated_auth: Path) -> None:
     text = conf_path(node).read_text()
     assert f'server_name: "{node}"' in text
     assert text.count(AUTH_INCLUDE) == 1, "a cluster node without the users file is open to all"
+    assert text.count(TLS_INCLUDE) == 1, "clients in plaintext"
+    assert text.count(ROUTES_INCLUDE) == 1, "routes without a password"
+    assert "verify: true" in text, "routes without mutual TLS"
     result = subprocess.run(
         [str(NATS_SERVER), "-t", "-c", str(generated_auth / "cluster" / f"{node}.conf")],
         capture_output=True,
@@ -286,14 +317,26 @@ def test_configs_differ_only_in_server_name() -> None:
     assert texts["nats-1"] == texts["nats-2"] == texts["nats-3"]
 
 
-async def test_r3_stream_survives_losing_its_leader(cluster: dict[str, Node]) -> None:
+def trust(tmp_path: Path) -> ssl.SSLContext:
+    """A client context trusting the cluster's CA (the `cluster` fixture's tls folder)."""
+    return client_tls(tmp_path / "tls" / "ca.pem")
+
+
+async def test_r3_stream_survives_losing_its_leader(
+    cluster: dict[str, Node], tmp_path: Path
+) -> None:
     for node in cluster.values():  # the included authorization is in force on every node
         with pytest.raises(nats.errors.Error, match="(?i)authorization violation"):
             await nats.connect(
-                servers=[node.url], allow_reconnect=False, connect_timeout=2, error_cb=ignore
+                servers=[node.url],
+                tls=trust(tmp_path),
+                allow_reconnect=False,
+                connect_timeout=2,
+                error_cb=ignore,
             )
     nc = await nats.connect(
         servers=[node.url for node in cluster.values()],
+        tls=trust(tmp_path),
         user=TEST_USER,
         password=TEST_PASSWORD,
         max_reconnect_attempts=-1,
@@ -432,3 +475,145 @@ async def test_r3_stream_survives_losing_its_leader(cluster: dict[str, Node]) ->
         assert sequences == list(range(1, BEFORE + AFTER + 1))
     finally:
         await nc.close()
+
+
+def routes_seen(nodes: dict[str, Node]) -> dict[str, set[str]]:
+    """For each node, the server names it has a route to."""
+    seen: dict[str, set[str]] = {}
+    for name, node in nodes.items():
+        status, routez = node.monitor("/routez")
+        assert status == 200, f"{name} /routez answered {status}"
+        seen[name] = {r.get("remote_name", "?") for r in (routez or {}).get("routes") or []}
+    return seen
+
+
+def start_fourth(
+    tmp_path: Path,
+    label: str,
+    entry: Node,
+    *,
+    credentials: str,
+    cert: tuple[Path, Path] | None,
+    ca: Path,
+) -> Node:
+    """A fourth server that solicits a route to `entry`: with `credentials` ("user:pass@" or
+    ""), presenting `cert` (None: no TLS on its route at all) and trusting `ca`. Its own client
+    port is open (no auth), so a subscriber there sees whatever the cluster forwards to it."""
+    client_port, monitor_port, cluster_port = distinct_free_ports(3)
+    node = Node(
+        name=f"rogue-{label}",
+        client_port=client_port,
+        monitor_port=monitor_port,
+        cluster_port=cluster_port,
+        store_dir=tmp_path / "unused",
+        config_file=tmp_path / f"rogue-{label}.conf",
+        log_file=tmp_path / f"rogue-{label}.log",
+    )
+    route_tls = ""
+    if cert is not None:
+        route_tls = (
+            f'  tls {{ cert_file: "{cert[0]}", key_file: "{cert[1]}", ca_file: "{ca}", '
+            "verify: true, timeout: 2 }\n"
+        )
+    node.config_file.write_text(
+        f'server_name: "{node.name}"\n'
+        f'listen: "127.0.0.1:{client_port}"\n'
+        f'http: "127.0.0.1:{monitor_port}"\n'
+        "cluster {\n"
+        '  name: "jejaring"\n'
+        f'  listen: "127.0.0.1:{cluster_port}"\n'
+        f"{route_tls}"
+        f'  routes: ["nats-route://{credentials}127.0.0.1:{entry.cluster_port}"]\n'
+        "}\n"
+    )
+    with node.log_file.open("wb") as log:
+        node.process = subprocess.Popen(
+            [str(NATS_SERVER), "-c", str(node.config_file)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+    deadline = time.monotonic() + 10
+    while node.monitor("/healthz")[0] != 200:
+        assert node.process.poll() is None, node.log_tail()
+        assert time.monotonic() < deadline, node.log_tail()
+        time.sleep(0.05)
+    return node
+
+
+async def leaked_to(rogue: Node, cluster: dict[str, Node], tls: ssl.SSLContext) -> list[bytes]:
+    """Subscribe on the fourth server, publish on each cluster node for 3 s: what arrived."""
+    received: list[bytes] = []
+    listener = await nats.connect(f"nats://127.0.0.1:{rogue.client_port}", error_cb=ignore)
+    publisher = await nats.connect(
+        servers=[node.url for node in cluster.values()],
+        tls=tls,
+        user=TEST_USER,
+        password=TEST_PASSWORD,
+        error_cb=ignore,
+    )
+    try:
+
+        async def got(msg: Any) -> None:
+            received.append(msg.data)
+
+        await listener.subscribe("t.r3.>", cb=got)
+        await listener.flush()
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and not received:
+            await publisher.publish("t.r3.secret", b"victim name would be here")
+            await publisher.flush()
+            await asyncio.sleep(0.2)
+    finally:
+        await listener.close()
+        await publisher.close()
+    return received
+
+
+async def test_a_route_needs_the_route_password_and_a_certificate_from_the_ca(
+    cluster: dict[str, Node], tmp_path: Path
+) -> None:
+    site = tmp_path / "tls"
+    password = route_password(site / "routes.conf")
+    good = f"route:{password}@"
+    own_cert = (site / "route.pem", site / "route-key.pem")
+    impostor = make_site_certs(tmp_path / "impostor", ["127.0.0.1"], route_hosts=["127.0.0.1"])
+    other_cert = (impostor.files["route"], impostor.files["route-key"])
+    entry = cluster["nats-1"]
+    before = routes_seen(cluster)
+    assert before == {n: set(NODES) - {n} for n in NODES}
+
+    # What the entry node logs when it turns each one away: the refusal is for that reason.
+    refused: dict[str, tuple[str, tuple[Path, Path] | None, str]] = {
+        "no-password": ("", own_cert, "Authentication Failure"),
+        "wrong-password": ("route:guessed-password-0001@", own_cert, "Authentication Failure"),
+        "other-ca": (good, other_cert, "certificate signed by unknown authority"),
+        "no-tls": (good, None, "first record does not look like a TLS handshake"),
+    }
+    for label, (credentials, cert, reason) in refused.items():
+        logged = entry.log_file.stat().st_size
+        rogue = start_fourth(
+            tmp_path, label, entry, credentials=credentials, cert=cert, ca=site / "ca.pem"
+        )
+        try:
+            leaked = await leaked_to(rogue, cluster, trust(tmp_path))
+            assert leaked == [], f"{label}: a message reached the fourth server"
+            assert routes_seen(cluster) == before, f"{label}: the cluster took a route"
+            assert rogue.monitor("/routez")[1]["num_routes"] == 0, label
+            with entry.log_file.open("rb") as log:
+                log.seek(logged)
+                assert reason.encode() in log.read(), f"{label}: {entry.log_tail()}"
+        finally:
+            rogue.kill()
+
+    # Control: with the password and the site's certificate, the same server joins and receives.
+    member = start_fourth(
+        tmp_path, "member", entry, credentials=good, cert=own_cert, ca=site / "ca.pem"
+    )
+    try:
+        assert await leaked_to(member, cluster, trust(tmp_path)), "the member received nothing"
+        assert all("rogue-member" in names for names in routes_seen(cluster).values())
+    finally:
+        member.kill()
+    # The three nodes still form the JetStream cluster.
+    assert wait_cluster_ready(cluster) in cluster

@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
 from jejaring.cli import init
+from jejaring.cli.tls import make_site_certs
 from jejaring.intake.settings import IntakeSettings
 from jejaring.notify.settings import NotifySettings
 from jejaring.referral.settings import ReferralSettings
@@ -158,7 +159,7 @@ def test_compose_file_matches_the_compose_specification() -> None:
 
 @pytest.mark.parametrize("name", sorted(SETTINGS))
 def test_service_environment_reaches_its_settings(
-    name: str, monkeypatch: pytest.MonkeyPatch
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Every variable compose gives a service sets one of its settings, with that value, and
     production settings built from a fresh `jejaring init` start."""
@@ -175,6 +176,14 @@ def test_service_environment_reaches_its_settings(
     )
 
     env = compose_env(name, fresh_dotenv())
+    ca_file = f"{prefix}NATS_TLS_CA_FILE"
+    if "nats_url" in settings_cls.model_fields:  # the container's path to the site's CA
+        assert env.pop(ca_file) == "/etc/jejaring/tls/ca.pem"
+        assert (
+            "./deploy/nats/tls/ca.pem:/etc/jejaring/tls/ca.pem:ro"
+            in load_compose()["services"][name]["volumes"]
+        )
+        env[ca_file] = str(make_site_certs(tmp_path / "tls", ["nats"]).files["ca"])
     settings = build_settings(settings_cls, env, monkeypatch)
     for var, value in env.items():
         got = getattr(settings, readable[var])
@@ -182,7 +191,7 @@ def test_service_environment_reaches_its_settings(
         assert str(got).lower() == value.lower().rstrip("/"), f"{name}: {var} did not arrive"
     assert env[f"{prefix}ENVIRONMENT"] == "production"
     if "nats_url" in settings_cls.model_fields:
-        assert env[f"{prefix}NATS_URL"] == "nats://nats:4222"
+        assert env[f"{prefix}NATS_URL"] == "tls://nats:4222"
     else:  # the web app: the services over HTTP only, and no service secret
         assert not [v for v in env if "ADMIN_TOKEN" in v or "IDENTITY_KEY" in v]
         for service in ("intake", "referral", "notify"):
@@ -228,6 +237,9 @@ def test_services_start_after_the_init_step_and_nats_monitoring_is_not_published
         assert condition == "service_completed_successfully", name
     assert "ports" not in services["nats"], "NATS (and its monitoring port) stay internal"
     for name, service in services.items():
+        if name == "caddy":  # the one public entry, TLS only (port 80 redirects to https)
+            assert sorted(service["ports"]) == ["443:443", "80:80"]
+            continue
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
 
@@ -368,6 +380,10 @@ def test_nats_config_is_valid(tmp_path: Path) -> None:
     # store_dir (/data/jetstream, which exists only in the container). The committed file
     # includes auth.conf, which operators generate: `jejaring nats-config --out` makes it here.
     shutil.copy(NATS_CONF, tmp_path / "nats.conf")
+    # It includes tls.conf, whose certificates `jejaring tls --out deploy/nats/tls` makes.
+    make_site_certs(tmp_path / "tls", ["nats"])
+    tls_conf = (NATS_CONF.parent / "tls.conf").read_text()
+    (tmp_path / "tls.conf").write_text(tls_conf.replace("/etc/nats/tls/", f"{tmp_path}/tls/"))
     env = {**os.environ, "JEJARING_DATA_DIR": str(tmp_path / "data"), "JEJARING_REFERRAL_PORT": "1"}
     env.update(
         {

@@ -14,6 +14,7 @@ import typer
 
 from jejaring.cli.partners import app as partner_app
 from jejaring.cli.stack import StackConfig, StackError, run_stack
+from jejaring.cli.tls import tls
 
 app = typer.Typer(
     help="Jejaring: referrals for the PPATBM protection network.",
@@ -91,6 +92,7 @@ def schemas(
 
 
 app.add_typer(partner_app, name="partner")
+app.command("tls")(tls)
 
 
 @app.command("nats-config")

@@ -151,7 +151,7 @@ def notify(
         email_channel="smtp",
         smtp_host="127.0.0.1",
         smtp_port=smtp[1],
-        smtp_starttls=False,
+        smtp_security="none",
         sms_channel="gateway",
         sms_gateway_url=f"http://127.0.0.1:{gateway.port}/send",
         sms_gateway_auth_header="X-API-Key: test-key",

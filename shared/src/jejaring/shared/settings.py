@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jejaring.shared.db import default_sqlite_url
 from jejaring.shared.region import DEFAULT_REGION_FILE
-from jejaring.shared.secrets import refuse_weak_secrets
+from jejaring.shared.secrets import env_name, refuse_weak_secrets
 
 
 class ProcessSettings(BaseSettings):
@@ -19,7 +21,11 @@ class ProcessSettings(BaseSettings):
     not talk to NATS and holds no service secret, so it builds on this alone."""
 
     model_config = SettingsConfigDict(
-        extra="ignore", validate_default=True, env_ignore_empty=True, populate_by_name=True
+        extra="ignore",
+        validate_default=True,
+        env_ignore_empty=True,
+        populate_by_name=True,
+        hide_input_in_errors=True,  # an error never repeats a password or a token
     )
 
     service: str = Field(default="service", exclude=True)
@@ -51,6 +57,15 @@ class ProcessSettings(BaseSettings):
         assert self.database_url is not None  # set by the validator
         return self.database_url
 
+    @model_validator(mode="after")
+    def _public_urls_https(self) -> ProcessSettings:
+        if self.environment == "production":
+            for name in type(self).model_fields:
+                value = getattr(self, name)
+                if name.endswith("public_url") and isinstance(value, str):
+                    require_secure(env_name(type(self), name), value, "https")
+        return self
+
 
 class ServiceSettings(ProcessSettings):
     """Common settings. Subclasses set `service` and `env_prefix` (INTAKE_, REFERRAL_, NOTIFY_)."""
@@ -58,6 +73,13 @@ class ServiceSettings(ProcessSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     nats_user: str | None = None
     nats_password: SecretStr | None = None
+    # TLS to NATS: a tls:// URL or a CA file turns it on (connection.py, `client_tls`).
+    nats_tls_ca_file: Path | None = Field(default=None, description="The CA NATS's cert is from")
+    nats_tls_cert_file: Path | None = Field(default=None, description="Client cert (mutual TLS)")
+    nats_tls_key_file: Path | None = None
+    nats_tls_hostname: str | None = Field(
+        default=None, description="The name NATS's certificate must carry, if not the URL's host"
+    )
     stream_replicas: int = Field(default=1, ge=1, le=5)
     relay_poll_interval_s: float = Field(default=1.0, gt=0)
     admin_token: SecretStr | None = Field(
@@ -75,8 +97,52 @@ class ServiceSettings(ProcessSettings):
     )
 
     @model_validator(mode="after")
+    def _nats_tls(self) -> ServiceSettings:
+        for name in ("nats_tls_ca_file", "nats_tls_cert_file", "nats_tls_key_file"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{env_name(type(self), name)}: {path} is not a readable file")
+        if (self.nats_tls_cert_file is None) != (self.nats_tls_key_file is None):
+            cert, key = (env_name(type(self), f"nats_tls_{n}_file") for n in ("cert", "key"))
+            raise ValueError(f"{cert} and {key} go together")
+        tls_configured = self.nats_tls_ca_file is not None or self.nats_tls_cert_file is not None
+        if self.environment == "production" and not tls_configured:
+            for server in self.nats_url.split(","):
+                require_secure(env_name(type(self), "nats_url"), server.strip(), "tls")
+        return self
+
+    @model_validator(mode="after")
     def _nats_password(self) -> ServiceSettings:
         if self.environment == "production" and self.nats_user and self.nats_password is None:
             prefix = self.model_config.get("env_prefix", "")
             raise ValueError(f"{prefix}NATS_PASSWORD is missing (needed with {prefix}NATS_USER)")
         return self
+
+
+# Transport security: one rule for every service. Outside development, plaintext is allowed only
+# to this machine (the embedded stack on 127.0.0.1).
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for localhost and the loopback addresses (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def require_secure(setting: str, url: str, secure_scheme: str) -> None:
+    """Refuse `url` unless its scheme is `secure_scheme` or its host is loopback."""
+    parts = urlsplit(url if "://" in url else f"//{url}")
+    if parts.scheme == secure_scheme or is_loopback(parts.hostname):
+        return
+    shown = f"{parts.scheme or 'nats'}://{parts.netloc.rpartition('@')[2]}"  # no credentials
+    raise ValueError(
+        f"{setting}: {shown} is plaintext to another machine; production needs "
+        f"{secure_scheme}:// (plaintext is allowed only to localhost/127.0.0.1)"
+        + ("" if secure_scheme == "https" else f" or {setting.removesuffix('URL')}TLS_CA_FILE")
+    )

