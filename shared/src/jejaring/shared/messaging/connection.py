@@ -11,18 +11,30 @@ from nats.aio.client import Client as NATS
 log = logging.getLogger(__name__)
 
 
+def inbox_prefix(name: str) -> str:
+    """The only inbox a service (or a partner, by slug) may receive on: `_INBOX_<name>`; with a
+    shared `_INBOX.>` one identity could read another's fetched messages."""
+    return f"_INBOX_{name}"
+
+
 async def connect(
     url: str,
     *,
     name: str,
     user: str | None = None,
     password: str | None = None,
+    inbox_prefix: str = "_INBOX",
     on_reconnected: Callable[[], Awaitable[None]] | None = None,
+    on_refused: Callable[[str], None] | None = None,
 ) -> NATS:
-    """Connect to NATS, retrying the first connection and every reconnection forever."""
+    """Connect to NATS, retrying the first connection and every reconnection forever.
+    Replies (PubAcks, fetched messages) come to `inbox_prefix`, the only inbox the server
+    lets this identity subscribe to; `on_refused` hears of each permissions violation."""
 
     async def on_error(exc: Exception) -> None:
         log.warning("nats error", extra={"error": type(exc).__name__, "detail": str(exc)[:200]})
+        if on_refused is not None and "permissions violation" in str(exc).lower():
+            on_refused(str(exc))
 
     async def on_disconnected() -> None:
         log.warning("nats disconnected")
@@ -37,6 +49,7 @@ async def connect(
         name=name,
         user=user,
         password=password,
+        inbox_prefix=inbox_prefix,
         allow_reconnect=True,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
