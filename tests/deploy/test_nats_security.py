@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -444,3 +445,68 @@ async def test_a_key_left_out_of_referrals_list_is_refused_after_the_sync(
     assert stays.nc.is_connected
     await stays.nc.flush(timeout=2)
     await stays.nc.close()
+
+
+JEJARING = str(Path(sys.executable).parent / "jejaring")
+
+
+async def test_the_compose_commands_provision_and_keep_the_authorization_in_step(
+    tmp_path: Path,
+) -> None:
+    """What compose runs: `jejaring nats-auth-sync` writes the included authorization and
+    reloads the server (here with referral unreachable, from the last list fetched), and
+    `jejaring provision` makes the streams and consumers as the provisioner."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("JEJARING_")},
+        **{natsconfig.password_env(n): p for n, p in PASSWORDS.items()},
+        "JEJARING_ADMIN_TOKEN": "admin-token-for-tests-0123456789",
+        "JEJARING_REFERRAL_URL": f"http://127.0.0.1:{free_port()}",
+        "JEJARING_DATA_DIR": str(tmp_path / "data"),
+    }
+    server = NatsServer(store_dir=tmp_path / "js", log_file=tmp_path / "nats.log")
+    auth = tmp_path / "auth.conf"
+    server.write_config('include "auth.conf"\n')
+    cache = tmp_path / ".auth.conf.partner-keys.json"
+    cache.write_text(json.dumps([k.to_json() for k in partner_keys()]))
+
+    def sync() -> str:
+        pid = str(server.process.pid) if server.process else "999999"
+        done = subprocess.run(
+            [JEJARING, "nats-auth-sync", "--config", str(auth), "--pid", pid, "--once"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    assert "referral did not answer" in sync()
+    server.start()
+    try:
+        made = subprocess.run(
+            [JEJARING, "provision", "--nats-url", server.url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert made.returncode == 0, made.stderr
+        assert "stream CASES: created" in made.stdout
+        assert "consumer REFERRAL_EVENTS/notify-referral-events: created" in made.stdout
+        polresta = await connect(server, "polresta-ppa")
+        assert (await polresta.js.publish("referral.v1.from.polresta-ppa.accepted", b"{}")).seq
+        cache.write_text(json.dumps([k.to_json() for k in partner_keys()][:1]))
+        assert "reloaded" in sync()
+        for _ in range(50):
+            if not polresta.nc.is_connected:
+                break
+            await asyncio.sleep(0.05)
+        assert not polresta.nc.is_connected
+        with pytest.raises(Exception, match="(?i)authorization"):
+            await connect(server, "polresta-ppa")
+        posbakum = await connect(server, "posbakum-aisyiyah")
+        assert posbakum.nc.is_connected
+        await posbakum.nc.close()
+    finally:
+        server.stop()
