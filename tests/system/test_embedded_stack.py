@@ -257,6 +257,9 @@ def test_partner_keys_on_the_embedded_stack(
     assert stack.stdout.readline().startswith("Jejaring is running")
     env = stack_env
     url = f"nats://127.0.0.1:{env['JEJARING_NATS_PORT']}"
+    nats_conf = Path(env["JEJARING_DATA_DIR"]) / "nats.conf"  # it holds bcrypt hashes
+    assert oct(nats_conf.stat().st_mode & 0o777) == "0o600"
+    assert '"127.0.0.1:' + env["JEJARING_NATS_MONITOR_PORT"] in nats_conf.read_text()
     keys = tmp_path / "keys"
     first, printed = issue_key(env, keys, "--expires-days", "30")
     example = [sys.executable, str(REPO / "examples" / "partner_client.py"), "--nats-url", url]

@@ -214,7 +214,10 @@ class StackConfig:
         """The embedded server's configuration: secured like production, with the partner
         keys last fetched (still valid ones only)."""
         sync = self.auth_sync()
-        return nats.write_config(natsconfig.authorization(self.nats_hashes(), sync.cached()))
+        nats.store_dir.mkdir(parents=True, exist_ok=True)
+        natsconfig.write_private(self.nats_config_file, sync.render(sync.cached()))
+        nats.config_file = self.nats_config_file
+        return self.nats_config_file
 
     def provision(self) -> list[str]:
         """Create or update the contract streams and every service's consumers, as the
