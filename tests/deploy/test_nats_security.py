@@ -25,6 +25,7 @@ from jejaring.cli.partners import new_user_seed
 from jejaring.cli.stack import provision, signal_reload
 from jejaring.intake.app import create_runtime as intake_runtime
 from jejaring.intake.settings import IntakeSettings
+from jejaring.shared.messaging import runtime as runtime_module
 from jejaring.shared.messaging.connection import inbox_prefix
 from jejaring.shared.messaging.natsserver import NatsServer, free_port, server_config
 from jejaring.shared.messaging.provision import (
@@ -310,7 +311,10 @@ async def test_wrong_or_missing_credentials_cannot_connect(secured: NatsServer) 
 
 
 async def test_a_service_that_may_not_create_a_missing_stream_is_not_ready_and_says_why(
-    secured: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    secured: NatsServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Nothing provisioned: intake's runtime is refused the creation of CASES, reports it in
     its readiness and logs one line naming the stream and `jejaring provision`; once the
@@ -322,7 +326,8 @@ async def test_a_service_that_may_not_create_a_missing_stream_is_not_ready_and_s
         nats_password=PASSWORDS["intake"],
     )
     runtime: ServiceRuntime = intake_runtime(settings)
-    caplog.set_level(logging.INFO, logger="jejaring.shared.messaging.runtime")
+    monkeypatch.setattr(runtime_module, "NOT_PROVISIONED_RETRY_S", 0.5)
+    caplog.set_level(logging.INFO, logger="jejaring.shared.messaging")
     await runtime.start()
     try:
         for _ in range(200):
@@ -331,8 +336,11 @@ async def test_a_service_that_may_not_create_a_missing_stream_is_not_ready_and_s
                 break
             await asyncio.sleep(0.1)
         assert "stream CASES" in streams and "jejaring provision" in streams, streams
+        await asyncio.sleep(12)  # two more rounds, each refused: not said again
         lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(lines) == 1 and "stream CASES" in lines[0] and "jejaring provision" in lines[0]
+        refusals = [r for r in caplog.records if "permissions violation" in str(r.__dict__)]
+        assert len(refusals) == 1, refusals
         with pytest.raises(NotProvisioned, match="stream CASES"):
             await runtime.provision(contract_streams(), [])
 

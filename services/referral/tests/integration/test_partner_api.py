@@ -178,6 +178,8 @@ def test_partner_nats_keys_rotate_revoke_and_leave_with_the_partner(client: Test
 
     client.post("/api/v1/partners/uptd-ppa-balikpapan/deactivate", headers=ADMIN)
     assert _in_force(client) == []
+    refused = client.post(url, json={"public_key": _public_key()}, headers=ADMIN)
+    assert refused.status_code == 409 and refused.json()["detail"][0]["field"] == "slug"
 
 
 def test_bad_nats_keys_name_the_field(client: TestClient) -> None:

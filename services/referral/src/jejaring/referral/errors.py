@@ -66,6 +66,20 @@ class NatsKeyExists(Conflict):
         )
 
 
+class PartnerInactive(Conflict):
+    """A deactivated partner is given no new NATS key (409): it would not be accepted."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            FieldError(
+                "slug",
+                "partner_inactive",
+                "Mitra ini tidak aktif; kunci NATS tidak dibuat.",
+                "This partner is deactivated; no NATS key is made.",
+            )
+        )
+
+
 class NatsKeyNotFound(NotFound):
     """The partner has no valid key with this public key (404)."""
 

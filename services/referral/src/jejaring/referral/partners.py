@@ -14,6 +14,7 @@ from jejaring.referral.errors import (
     NatsKeyExists,
     NatsKeyNotFound,
     PartnerExists,
+    PartnerInactive,
     PartnerNotFound,
     UnknownKelurahan,
 )
@@ -129,7 +130,8 @@ async def register_nats_key(
 ) -> PartnerNatsKey:
     """Register a partner's NKey public key. Its other valid keys are revoked now, or with
     `rotate` stay valid `grace_days` more (at most), so the partner switches with no gap."""
-    await get_partner(session, slug=slug, lock=True)
+    if not (await get_partner(session, slug=slug, lock=True)).active:
+        raise PartnerInactive()
     if await session.get(PartnerNatsKey, public_key) is not None:
         raise NatsKeyExists()
     for old in await valid_nats_keys(session, slug=slug, now=now):

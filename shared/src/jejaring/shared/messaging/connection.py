@@ -31,10 +31,17 @@ async def connect(
     Replies (PubAcks, fetched messages) come to `inbox_prefix`, the only inbox the server
     lets this identity subscribe to; `on_refused` hears of each permissions violation."""
 
+    refusals_seen: set[str] = set()
+
     async def on_error(exc: Exception) -> None:
-        log.warning("nats error", extra={"error": type(exc).__name__, "detail": str(exc)[:200]})
-        if on_refused is not None and "permissions violation" in str(exc).lower():
-            on_refused(str(exc))
+        detail = str(exc)[:200]
+        refused = "permissions violation" in detail.lower()
+        if not refused or detail not in refusals_seen:  # a refusal retried is said once
+            log.warning("nats error", extra={"error": type(exc).__name__, "detail": detail})
+        if refused:
+            refusals_seen.add(detail)
+            if on_refused is not None:
+                on_refused(str(exc))
 
     async def on_disconnected() -> None:
         log.warning("nats disconnected")
