@@ -54,8 +54,6 @@ app.add_typer(partner_app, name="partner")
 
 def _service_hashes() -> dict[str, str]:
     """bcrypt hashes of NATS_<NAME>_PASSWORD for the services and the provisioner (compose)."""
-    from jejaring.cli import natsconfig
-
     passwords = {n: os.environ.get(natsconfig.password_env(n), "") for n in natsconfig.IDENTITIES}
     missing = [natsconfig.password_env(n) for n, p in passwords.items() if len(p) < 16]
     if missing:
@@ -66,8 +64,6 @@ def _service_hashes() -> dict[str, str]:
 
 def _auth_sync(out: Path, reload: Callable[[], bool]) -> natsconfig.AuthSync:
     """Writes just the `authorization { ... }` block into OUT (included by nats.conf)."""
-    from jejaring.cli import natsconfig
-
     config = StackConfig.from_env()
     hashes = _service_hashes()
     return natsconfig.AuthSync(
@@ -155,7 +151,6 @@ def provision(
     """Create or update the contract streams and every service's durable consumers, as the
     NATS provisioner (password NATS_PROVISIONER_PASSWORD, or the embedded stack's). The
     services may only read what this made; run it at every start (compose's init step)."""
-    from jejaring.cli import natsconfig
     from jejaring.cli.stack import provision as run_provision
 
     config = StackConfig.from_env()

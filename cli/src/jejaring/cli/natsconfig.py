@@ -35,6 +35,7 @@ from jejaring.shared.web.tokens import new_token
 
 SERVICES = ("intake", "referral", "notify")
 PROVISIONER = "provisioner"
+IDENTITIES: Sequence[str] = (*SERVICES, PROVISIONER)  # the users with passwords
 FIXED_STREAMS = tuple(s.name for s in contract_streams())
 _API = "$JS.API"
 
@@ -219,9 +220,6 @@ def authorization(
     ]
     lines = ",\n    ".join(json.dumps(u) for u in users)
     return f"authorization {{\n  users = [\n    {lines}\n  ]\n}}\n"
-
-
-IDENTITIES: Sequence[str] = (*SERVICES, PROVISIONER)
 
 
 def service_secrets(path: Path) -> dict[str, str]:
