@@ -9,6 +9,7 @@ and the consumers, and report readiness.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
@@ -152,7 +153,11 @@ class ServiceRuntime:
     consumers: list[IdempotentConsumer] = field(default_factory=list, init=False)
     provisioned: bool = field(default=False, init=False)
     not_provisioned: NotProvisioned | None = field(default=None, init=False)
-    _refused: str | None = field(default=None, init=False)
+    # The server's recent permission refusals, numbered: (n, message).
+    _refusals: collections.deque[tuple[int, str]] = field(
+        default_factory=lambda: collections.deque(maxlen=50), init=False
+    )
+    _refusal_count: int = field(default=0, init=False)
     stopping: bool = field(default=False, init=False)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list, init=False)
 
@@ -235,13 +240,14 @@ class ServiceRuntime:
         js = self.js
         assert js is not None
         for spec in streams:
-            await self._ensure(f"stream {spec.name}", functools.partial(ensure_stream, js, spec))
+            call = functools.partial(ensure_stream, js, spec)
+            await self._ensure(f"stream {spec.name}", spec.name, call)
         for cspec in consumers:
             what = f"consumer {cspec.durable} on stream {cspec.stream}"
-            await self._ensure(what, functools.partial(ensure_consumer, js, cspec))
+            await self._ensure(what, cspec.stream, functools.partial(ensure_consumer, js, cspec))
 
-    async def _ensure(self, what: str, call: Callable[[], Awaitable[object]]) -> None:
-        self._refused = None
+    async def _ensure(self, what: str, stream: str, call: Callable[[], Awaitable[object]]) -> None:
+        before = self._refusal_count
         try:
             await call()
         except TimeoutError:
@@ -250,12 +256,18 @@ class ServiceRuntime:
             if self.nc is not None and not self.nc.is_closed:
                 with contextlib.suppress(Exception):
                     await self.nc.flush(timeout=2)
-            if self._refused and "$js.api" in self._refused.lower():
-                raise NotProvisioned(what) from None
+            # The refusal names the API subject, and so the stream (other calls may run at
+            # the same time: a partner added while the runtime re-provisions).
+            for n, refusal in self._refusals:
+                quoted = refusal.upper().split('"')
+                tokens = quoted[1].split(".") if len(quoted) > 2 else []
+                if n > before and tokens[:2] == ["$JS", "API"] and stream.upper() in tokens[2:]:
+                    raise NotProvisioned(what) from None
             raise
 
     def _on_refused(self, violation: str) -> None:
-        self._refused = violation
+        self._refusal_count += 1
+        self._refusals.append((self._refusal_count, violation))
 
     async def _connect_and_run(self) -> None:
         s = self.settings
