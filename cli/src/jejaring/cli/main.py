@@ -141,7 +141,8 @@ def provision(
         None, help="NATS URL (default JEJARING_NATS_URL, or the embedded stack's)."
     ),
     replicas: int = typer.Option(
-        int(os.environ.get("JEJARING_STREAM_REPLICAS", "1")),
+        1,
+        envvar="JEJARING_STREAM_REPLICAS",
         min=1,
         max=5,
         help="Replicas of each contract stream (3 on a cluster).",
