@@ -31,6 +31,7 @@ from sqlalchemy import text
 from jejaring.cli import natsconfig
 from jejaring.shared import db
 from jejaring.shared.contract import subjects
+from jejaring.shared.messaging.connection import inbox_prefix
 from jejaring.shared.messaging.natsserver import free_port
 from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
 
@@ -285,6 +286,7 @@ class Stack:
             f"nats://127.0.0.1:{self.nats_port}",
             user=natsconfig.service_user("referral"),
             password=secrets["referral"],
+            inbox_prefix=inbox_prefix("referral"),  # referral's user may receive only there
         )
 
 
@@ -349,7 +351,7 @@ class Collector:
                 stream = subjects.agency_stream(slug)
                 last = (await js.stream_info(stream)).state.last_seq
                 for seq in range(self.seen_seq[slug] + 1, last + 1):
-                    msg = await js.get_msg(stream, seq, direct=True)
+                    msg = await js.get_msg(stream, seq)  # referral may not DIRECT.GET
                     if msg.data and msg.time and msg.subject and msg.subject.endswith(".requested"):
                         ref = json.loads(msg.data)["case_reference"]
                         self.on_stream.setdefault(ref, []).append(msg.time.timestamp())

@@ -2,6 +2,10 @@
 """A partner's client for Jejaring, in plain nats-py (no Jejaring code needed).
 
 What a partner agency's developer needs to know, all of it used below:
+- You connect with the NKey seed file Jejaring's operator gave you (`jejaring partner
+  credentials` makes it; pip install nats-py nkeys). Keep it secret: it is your identity, and
+  Jejaring keeps no copy. Your replies and fetched messages come to your own inbox prefix
+  _INBOX_<slug>; you may not listen anywhere else.
 - Referrals for partner <slug> arrive on its own JetStream stream AGENCY_<SLUG> (slug
   upper-cased, '-' as '_'), read through the durable pull consumer named <slug>. Ack each one.
 - Messages are CloudEvents 1.0 in binary mode: the attributes are NATS headers (ce-type,
@@ -12,7 +16,8 @@ What a partner agency's developer needs to know, all of it used below:
   on-hold, completed, failed; a reason for rejected and failed), ce-type
   org.jejaring.referral.reply.v1, with Nats-Msg-Id equal to ce-id so a retry is not doubled.
 
-    python examples/partner_client.py --slug posbakum-aisyiyah --accept
+    python examples/partner_client.py --slug posbakum-aisyiyah \
+        --seed-file posbakum-aisyiyah-20261201-101500.nk --accept
 """
 
 from __future__ import annotations
@@ -78,12 +83,11 @@ async def run(args: argparse.Namespace) -> int:
             violations.append(str(exc))
 
     # A partner's replies come to its own inbox prefix; it may not listen anywhere else.
-    inbox = args.inbox_prefix or (f"_INBOX_{args.slug}" if args.user else "_INBOX")
+    inbox = args.inbox_prefix or (f"_INBOX_{args.slug}" if args.seed_file else "_INBOX")
     try:
         nc = await nats.connect(
             args.nats_url,
-            user=args.user,
-            password=args.password,
+            nkeys_seed=args.seed_file,
             name=f"partner-{args.slug}",
             inbox_prefix=inbox,
             error_cb=on_error,
@@ -100,7 +104,7 @@ async def run(args: argparse.Namespace) -> int:
         sub = await js.pull_subscribe_bind(durable=args.slug, stream=stream_of(args.slug))
     except APIError as exc:
         print(
-            f"cannot read {stream_of(args.slug)} as {args.user or 'this user'}: {exc.description or exc}",
+            f"cannot read {stream_of(args.slug)} with this key: {exc.description or exc}",
             file=sys.stderr,
         )
         await nc.close()
@@ -154,9 +158,10 @@ def main() -> None:
     )
     parser.add_argument("--nats-url", default="nats://127.0.0.1:4222")
     parser.add_argument("--slug", required=True, help="your partner slug, e.g. posbakum-aisyiyah")
-    parser.add_argument("--user", help="your NATS user (from `jejaring partner credentials`)")
-    parser.add_argument("--password", help="your NATS password")
-    parser.add_argument("--inbox-prefix", help="default _INBOX_<slug> when --user is given")
+    parser.add_argument(
+        "--seed-file", help="your NKey seed file (from `jejaring partner credentials`)"
+    )
+    parser.add_argument("--inbox-prefix", help="default _INBOX_<slug> when --seed-file is given")
     parser.add_argument("--accept", action="store_true", help="accept every new referral")
     parser.add_argument("--by", default="partner client", help="who answers, shown to the officer")
     parser.add_argument(

@@ -12,6 +12,7 @@ joins (the control that shows the check can see a join).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import signal
@@ -36,6 +37,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from jejaring.cli import natsconfig
 from jejaring.cli.tls import SiteCerts, make_site_certs, route_password, routes_conf
 from jejaring.shared.messaging.connection import client_tls
+from jejaring.cli.partners import new_user_seed
 from jejaring.shared.messaging.natsserver import die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,7 +165,7 @@ def local_config(node: str, nodes: dict[str, Node], root: Path) -> str:
     me = nodes[node]
     text = conf_path(node).read_text()
     text = substitute(text, '"0.0.0.0:4222"', f'"127.0.0.1:{me.client_port}"')
-    text = substitute(text, '"0.0.0.0:8222"', f'"127.0.0.1:{me.monitor_port}"')
+    text = substitute(text, '"127.0.0.1:8222"', f'"127.0.0.1:{me.monitor_port}"')
     text = substitute(text, '"0.0.0.0:6222"', f'"127.0.0.1:{me.cluster_port}"')
     text = substitute(text, '"/data/jetstream"', f'"{me.store_dir}"')
     text = local_tls_paths(text, root)
@@ -286,8 +288,10 @@ def generated_auth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for node in NODES:
         text = local_tls_paths(conf_path(node).read_text(), root)
         (root / "cluster" / f"{node}.conf").write_text(text)
-    hashes = {s: natsconfig.bcrypt_hash(f"{s}-password-0001") for s in natsconfig.SERVICES}
-    partners = [("posbakum-aisyiyah", natsconfig.bcrypt_hash("posbakum-secret-0001"))]
+    hashes = {s: natsconfig.bcrypt_hash(f"{s}-password-0001") for s in natsconfig.IDENTITIES}
+    _, public_key = new_user_seed()
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    partners = [natsconfig.PartnerKey("posbakum-aisyiyah", public_key, until)]
     (root / "auth.conf").write_text(natsconfig.authorization(hashes, partners))
     return root
 

@@ -388,7 +388,7 @@ def test_nats_config_is_valid(tmp_path: Path) -> None:
     env.update(
         {
             f"NATS_{s}_PASSWORD": f"{s.lower()}-password-123456"
-            for s in ("INTAKE", "REFERRAL", "NOTIFY")
+            for s in ("INTAKE", "REFERRAL", "NOTIFY", "PROVISIONER")
         }
     )
     jejaring = Path(sys.executable).parent / "jejaring"

@@ -3,20 +3,22 @@ and Ctrl-C leaves nothing behind."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
 
 from jejaring.shared.messaging.natsserver import free_port
-from jejaring.testing import wait_status
+from jejaring.testing import THREE_WAY_CASE, wait_status
 
 JEJARING = str(Path(sys.executable).parent / "jejaring")
 SERVICES = ("intake", "referral", "notify")
@@ -222,58 +224,123 @@ def test_a_too_old_python_gives_one_clear_line(tmp_path: Path) -> None:
     assert "Python 3.9.18" in message[0]
 
 
-def test_partner_credentials_open_its_own_stream_and_nothing_else(
-    stack: subprocess.Popen[str], stack_env: dict[str, str]
+def jejaring(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([JEJARING, *args], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def issue_key(env: dict[str, str], folder: Path, *extra: str) -> tuple[Path, str]:
+    """`jejaring partner credentials`: (the seed file written, what it printed)."""
+    issued = jejaring(
+        env, "partner", "credentials", "posbakum-aisyiyah", "--out", str(folder), *extra
+    )
+    fields = dict(line.split(":", 1) for line in issued.stdout.splitlines() if ":" in line)
+    seed_file = Path(fields["seed file"].split("(")[0].strip())
+    assert oct(seed_file.stat().st_mode & 0o777) == "0o600"
+    seed = seed_file.read_text().strip()
+    assert seed.startswith("SU") and seed not in issued.stdout + issued.stderr
+    assert fields["public key"].strip() in issued.stdout
+    return seed_file, issued.stdout
+
+
+async def _connects(url: str, seed_file: Path) -> bool:
+    try:
+        nc = await nats.connect(url, nkeys_seed=str(seed_file), allow_reconnect=False)
+    except Exception as exc:
+        if "authorization" not in str(exc).lower():
+            raise
+        return False
+    await nc.close()
+    return True
+
+
+def connects(url: str, seed_file: Path) -> bool:
+    return asyncio.run(_connects(url, seed_file))
+
+
+async def _held_until_refused(url: str, seed_file: Path, act: Callable[[], None]) -> float:
+    """Hold a connection with the key, `act`, and return the seconds until the server closed
+    that connection and refuses a new one."""
+    nc = await nats.connect(url, nkeys_seed=str(seed_file), allow_reconnect=False)
+    started = time.monotonic()
+    await asyncio.get_running_loop().run_in_executor(None, act)
+    while nc.is_connected and time.monotonic() - started < 90:
+        await asyncio.sleep(0.1)
+    assert not nc.is_connected, "still connected 90 s later"
+    assert not await _connects(url, seed_file)
+    return time.monotonic() - started
+
+
+def test_partner_keys_on_the_embedded_stack(
+    stack: subprocess.Popen[str], stack_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """On the embedded stack (secured like production): the credentials that
-    `jejaring partner credentials` prints work with examples/partner_client.py for that
-    partner's stream, and fail with a clear authorisation error on another's."""
+    """On the embedded stack (secured like production): a case flows from intake to a
+    partner's client connected with its NKey seed file, whose acceptance reaches intake; the
+    key opens nothing else; rotation keeps the old key until it is revoked; a revoked key and a
+    deactivated partner's key are refused, their open connections closed."""
     assert stack.stdout is not None
     assert stack.stdout.readline().startswith("Jejaring is running")
-    issued = subprocess.run(
-        [JEJARING, "partner", "credentials", "posbakum-aisyiyah"],
-        env=stack_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert issued.returncode == 0, issued.stderr
-    fields = dict(line.split(":", 1) for line in issued.stdout.splitlines() if ":" in line)
-    user, password = fields["user"].strip(), fields["password"].strip()
-    url = f"nats://127.0.0.1:{stack_env['JEJARING_NATS_PORT']}"
+    env = stack_env
+    url = f"nats://127.0.0.1:{env['JEJARING_NATS_PORT']}"
+    nats_conf = Path(env["JEJARING_DATA_DIR"]) / "nats.conf"  # it holds bcrypt hashes
+    assert oct(nats_conf.stat().st_mode & 0o777) == "0o600"
+    assert '"127.0.0.1:' + env["JEJARING_NATS_MONITOR_PORT"] in nats_conf.read_text()
+    keys = tmp_path / "keys"
+    first, printed = issue_key(env, keys, "--expires-days", "30")
     example = [sys.executable, str(REPO / "examples" / "partner_client.py"), "--nats-url", url]
 
+    officer = (
+        jejaring(
+            env,
+            "user",
+            "add",
+            "--name",
+            "Ibu Wulan",
+            "--role",
+            "officer",
+            "--kelurahan",
+            "64.71.04.1003",
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    intake = f"http://127.0.0.1:{env['JEJARING_INTAKE_PORT']}"
+    who = {"Authorization": f"Bearer {officer}"}
+    created = httpx.post(f"{intake}/api/v1/cases", json=THREE_WAY_CASE, headers=who, timeout=10)
+    assert created.status_code == 201, created.text
     own = subprocess.run(
         [
             *example,
             "--slug",
             "posbakum-aisyiyah",
-            "--user",
-            user,
-            "--password",
-            password,
-            "--idle-exit",
-            "2",
+            "--seed-file",
+            str(first),
+            "--accept",
+            "--count",
+            "1",
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=90,
     )
     assert own.returncode == 0, own.stderr
     assert "listening on AGENCY_POSBAKUM_AISYIYAH" in own.stdout
+    assert "-> accepted" in own.stdout
+    case_url = f"{intake}/api/v1/cases/{created.json()['id']}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        states = {
+            r["partner_slug"]: r["status"]
+            for r in httpx.get(case_url, headers=who, timeout=5).json()["referrals"]
+        }
+        if states.get("posbakum-aisyiyah") == "accepted":
+            break
+        time.sleep(0.2)
+    assert states.get("posbakum-aisyiyah") == "accepted", states
 
     other = subprocess.run(
-        [
-            *example,
-            "--slug",
-            "polresta-ppa",
-            "--user",
-            user,
-            "--password",
-            password,
-            "--idle-exit",
-            "5",
-        ],
+        [*example, "--slug", "polresta-ppa", "--seed-file", str(first), "--idle-exit", "5"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -284,9 +351,26 @@ def test_partner_credentials_open_its_own_stream_and_nothing_else(
         [*example, "--slug", "posbakum-aisyiyah"], capture_output=True, text=True, timeout=60
     )
     assert anonymous.returncode == 1
-    assert "Authorization Violation" in anonymous.stderr
-    stack.send_signal(signal.SIGINT)
-    assert stack.wait(timeout=30) == 0
+
+    second, printed = issue_key(env, keys, "--rotate")
+    assert "still valid:" in printed
+    assert connects(url, first) and connects(url, second)  # the switch has no gap
+    seconds = asyncio.run(
+        _held_until_refused(
+            url, first, lambda: jejaring(env, "partner", "revoke-key", "posbakum-aisyiyah")
+        )
+    )
+    print(f"revoked key refused {seconds:.1f} s after `jejaring partner revoke-key`")
+    assert connects(url, second)
+
+    # Deactivation is picked up by the stack's periodic sync (every 15 s), not by a command.
+    seconds = asyncio.run(
+        _held_until_refused(
+            url, second, lambda: jejaring(env, "partner", "deactivate", "posbakum-aisyiyah")
+        )
+    )
+    print(f"deactivated partner's key refused {seconds:.1f} s after `jejaring partner deactivate`")
+    assert seconds < 60
 
 
 def test_up_makes_an_identity_key_and_every_service_takes_peoples_tokens(

@@ -7,11 +7,13 @@ import json
 import os
 import sys
 import uuid
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import typer
 
+from jejaring.cli import natsconfig
 from jejaring.cli.partners import app as partner_app
 from jejaring.cli.stack import StackConfig, StackError, run_stack
 from jejaring.cli.tls import tls
@@ -95,6 +97,30 @@ app.add_typer(partner_app, name="partner")
 app.command("tls")(tls)
 
 
+def _service_hashes() -> dict[str, str]:
+    """bcrypt hashes of NATS_<NAME>_PASSWORD for the services and the provisioner (compose)."""
+    passwords = {n: os.environ.get(natsconfig.password_env(n), "") for n in natsconfig.IDENTITIES}
+    missing = [natsconfig.password_env(n) for n, p in passwords.items() if len(p) < 16]
+    if missing:
+        typer.echo(f"jejaring: set {', '.join(missing)} (16+ characters)", err=True)
+        raise typer.Exit(2)
+    return {n: natsconfig.bcrypt_hash(p) for n, p in passwords.items()}
+
+
+def _auth_sync(out: Path, reload: Callable[[], bool]) -> natsconfig.AuthSync:
+    """Writes just the `authorization { ... }` block into OUT (included by nats.conf)."""
+    config = StackConfig.from_env()
+    hashes = _service_hashes()
+    return natsconfig.AuthSync(
+        out=out,
+        render=lambda keys: natsconfig.authorization(hashes, keys),
+        referral_url=os.environ.get("JEJARING_REFERRAL_URL", config.referral_url).rstrip("/"),
+        admin_token=config.admin_token("referral"),
+        cache=out.with_name(f".{out.name}.partner-keys.json"),
+        reload=reload,
+    )
+
+
 @app.command("nats-config")
 def nats_config(
     out: Path | None = typer.Option(
@@ -105,33 +131,96 @@ def nats_config(
 
     Without --out: the embedded stack's configuration, reloaded in place. With --out: just the
     `authorization { ... }` block, for `include` by another server (docker-compose, cluster);
-    service passwords come from NATS_INTAKE_PASSWORD, NATS_REFERRAL_PASSWORD, NATS_NOTIFY_PASSWORD.
+    passwords come from NATS_INTAKE_PASSWORD, NATS_REFERRAL_PASSWORD, NATS_NOTIFY_PASSWORD and
+    NATS_PROVISIONER_PASSWORD. `jejaring nats-auth-sync` keeps it up to date.
     """
-    from jejaring.cli import natsconfig
-    from jejaring.cli.stack import StackConfig
+    if out is None:
+        keys, changed, problem = StackConfig.from_env().regenerate_nats_config()
+        state = "changed and reloaded" if changed else "unchanged"
+        typer.echo(f"NATS configuration: {keys} partner keys, {state}")
+    else:
+        changed, problem = _auth_sync(out, lambda: False).once()
+        typer.echo(f"{out}: written; reload NATS (nats-server --signal reload)")
+    if problem:
+        typer.echo(
+            f"note: referral did not answer ({problem}); partner keys from the last run", err=True
+        )
+
+
+@app.command("nats-auth-sync")
+def nats_auth_sync(
+    config: Path = typer.Option(..., help="The authorization file nats.conf includes."),
+    pid_file: Path | None = typer.Option(None, help="nats-server's pid file (SIGHUP on change)."),
+    pid: int | None = typer.Option(
+        None, help="nats-server's pid (1 in a sidecar sharing its PID namespace)."
+    ),
+    interval: float = typer.Option(15.0, min=1.0, max=600.0, help="Seconds between rounds."),
+    once: bool = typer.Option(False, help="One round, then exit."),
+) -> None:
+    """Keep the NATS authorization in step with referral's partner keys: every INTERVAL
+    seconds regenerate CONFIG and, only when it changed, make nats-server reload it (which
+    closes the connections of keys that were revoked, expired or whose partner was
+    deactivated)."""
+    from jejaring.cli.stack import signal_reload
+
+    if pid is None and pid_file is None:
+        typer.echo("jejaring nats-auth-sync: give --pid or --pid-file", err=True)
+        raise typer.Exit(2)
+    sync = _auth_sync(config, lambda: signal_reload(pid_file, pid))
+    last_problem: str | None = None
+    while True:
+        changed, problem = sync.once()
+        if problem and problem != last_problem:
+            typer.echo(f"referral did not answer ({problem}); keeping the last list", err=True)
+        last_problem = problem
+        if changed:
+            typer.echo(f"{config}: partner keys changed; nats-server reloaded", err=True)
+        if once:
+            return
+        time.sleep(interval)
+
+
+@app.command("provision")
+def provision(
+    nats_url: str | None = typer.Option(
+        None, help="NATS URL (default JEJARING_NATS_URL, or the embedded stack's)."
+    ),
+    replicas: int = typer.Option(
+        1,
+        envvar="JEJARING_STREAM_REPLICAS",
+        min=1,
+        max=5,
+        help="Replicas of each contract stream (3 on a cluster).",
+    ),
+    wait: float = typer.Option(60.0, help="Seconds to wait for NATS to answer."),
+) -> None:
+    """Create or update the contract streams and every service's durable consumers, as the
+    NATS provisioner (password NATS_PROVISIONER_PASSWORD, or the embedded stack's). The
+    services may only read what this made; run it at every start (compose's init step)."""
+    from jejaring.cli.stack import provision as run_provision
 
     config = StackConfig.from_env()
-    if out is None:
-        partners, reloaded = config.regenerate_nats_config()
-        state = "reloaded" if reloaded else "written (no running server to reload)"
-        typer.echo(f"{config.nats_config_file}: {partners} partner users, {state}")
-        return
-    passwords = {s: os.environ.get(f"NATS_{s.upper()}_PASSWORD", "") for s in natsconfig.SERVICES}
-    missing = [f"NATS_{s.upper()}_PASSWORD" for s, p in passwords.items() if len(p) < 16]
-    if missing:
-        typer.echo(f"jejaring nats-config: set {', '.join(missing)} (16+ characters)", err=True)
-        raise typer.Exit(2)
-    try:
-        config.refresh_partner_users()
-    except httpx.HTTPError:
+    url = nats_url or os.environ.get("JEJARING_NATS_URL") or config.nats_url
+    password = os.environ.get(natsconfig.password_env(natsconfig.PROVISIONER))
+    if not password and config.nats_secrets_file.exists():
+        password = natsconfig.service_secrets(config.nats_secrets_file)[natsconfig.PROVISIONER]
+    if not password:
         typer.echo(
-            f"note: referral not reachable at {config.referral_url}; partners from the last run",
-            err=True,
+            f"jejaring provision: set {natsconfig.password_env(natsconfig.PROVISIONER)}", err=True
         )
-    users = config.cached_partner_users()
-    hashes = {s: natsconfig.bcrypt_hash(p) for s, p in passwords.items()}
-    out.write_text(natsconfig.authorization(hashes, users))
-    typer.echo(f"{out}: {len(users)} partner users; reload NATS (nats-server --signal reload)")
+        raise typer.Exit(2)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            done = asyncio.run(run_provision(url, password, replicas=replicas))
+            break
+        except Exception as exc:
+            if "authorization" in str(exc).lower() or time.monotonic() >= deadline:
+                typer.echo(f"jejaring provision: {url}: {type(exc).__name__}: {exc}", err=True)
+                raise typer.Exit(1) from None
+            time.sleep(1)
+    for line in done:
+        typer.echo(line)
 
 
 user_app = typer.Typer(

@@ -1,73 +1,160 @@
-"""NATS server authorization generated from the partner registry (docs/design.md §4).
+"""NATS server authorization generated from one declaration and the partner registry
+(docs/design.md §4, docs/decisions.md "NATS authorization: least privilege").
 
-Each service has a user allowed only what it does; each partner has a user that can consume
-only its own stream AGENCY_<SLUG> through its durable consumer, ack those messages, and publish
-only its replies `referral.v1.from.<slug>.>`. JetStream API subjects are listed one by one:
-subject permissions alone do not gate JetStream consumption. A partner's replies (fetched
-messages, PubAcks) come to its own inbox prefix `_INBOX_<slug>`, so no one can read another's.
-Passwords appear in the configuration only as bcrypt hashes.
+- Each service (a bcrypt-password user) may publish only its own subjects and dead letters, pull
+  from and ack only its own durable consumers (the ConsumerSpecs it runs), read the INFO of the
+  contract streams (configuration and counts, never a message) and receive on its own inbox
+  prefix `_INBOX_<service>`. Referral may also create and update the partner streams AGENCY_*
+  and their consumers, and read their messages by sequence (stream repair): allowed by wildcard
+  with the fixed streams denied, because a wildcard matches whole tokens only.
+- The provisioner creates and updates the contract streams and every service's consumers, once
+  at start (`jejaring provision`). Nobody may delete or purge anything, nor read a message
+  through the API, except referral on partner streams.
+- Each partner key (an NKey: the server holds only the public key) may consume only its own
+  stream through its durable consumer, ack those messages, publish only its replies, and receive
+  only on `_INBOX_<slug>`. A key past its expiry is left out, even if referral is unreachable.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import bcrypt
+import httpx
 
 from jejaring.shared.contract import subjects
+from jejaring.shared.messaging.connection import inbox_prefix
+from jejaring.shared.messaging.provision import ConsumerSpec, contract_streams
 from jejaring.shared.web.tokens import new_token
 
 SERVICES = ("intake", "referral", "notify")
+PROVISIONER = "provisioner"
+IDENTITIES: Sequence[str] = (*SERVICES, PROVISIONER)  # the users with passwords
+FIXED_STREAMS = tuple(s.name for s in contract_streams())
+_API = "$JS.API"
 
-# What each service publishes besides JetStream's API (provisioning, pulls) and its acks.
-_SERVICE_PUBLISH: dict[str, list[str]] = {
-    "intake": [
-        subjects.CASES_ALL,
-        "dlq.v1.intake.>",
-        f"$JS.ACK.{subjects.REFERRAL_EVENTS_STREAM}.>",
-    ],
-    "referral": [
-        "referral.v1.to.>",
-        subjects.REFERRAL_EVENTS_ALL,
-        "dlq.v1.referral.>",
-        f"$JS.ACK.{subjects.CASES_STREAM}.>",
-        f"$JS.ACK.{subjects.REPLIES_STREAM}.>",
-    ],
-    "notify": ["dlq.v1.notify.>", f"$JS.ACK.{subjects.REFERRAL_EVENTS_STREAM}.>"],
-}
+Permissions = dict[str, dict[str, list[str]]]
+
+
+@dataclass(frozen=True)
+class ServiceIdentity:
+    """What one service does on NATS: the subjects it publishes and the consumers it runs."""
+
+    publishes: tuple[str, ...]
+    consumers: tuple[ConsumerSpec, ...]
+    manages_partner_streams: bool = False
+
+
+@functools.cache
+def declarations() -> dict[str, ServiceIdentity]:
+    """Each service's identity; the consumers are the ConsumerSpecs the service itself runs."""
+    from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER as INTAKE_EVENTS
+    from jejaring.notify.handlers import REFERRAL_EVENTS_CONSUMER as NOTIFY_EVENTS
+    from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER
+
+    return {
+        "intake": ServiceIdentity((subjects.CASES_ALL,), (INTAKE_EVENTS,)),
+        "referral": ServiceIdentity(
+            ("referral.v1.to.>", subjects.REFERRAL_EVENTS_ALL),
+            (CASES_CONSUMER, REPLIES_CONSUMER),
+            manages_partner_streams=True,
+        ),
+        "notify": ServiceIdentity((), (NOTIFY_EVENTS,)),
+    }
+
+
+def service_consumers() -> list[ConsumerSpec]:
+    """Every service's durable consumers, for the provisioner."""
+    return [c for identity in declarations().values() for c in identity.consumers]
 
 
 def service_user(service: str) -> str:
     return f"svc-{service}"
 
 
-def partner_user(slug: str) -> str:
-    return f"partner-{subjects.check_slug(slug)}"
-
-
 def partner_inbox(slug: str) -> str:
-    return f"_INBOX_{subjects.check_slug(slug)}"
+    return inbox_prefix(subjects.check_slug(slug))
 
 
-def service_permissions(service: str) -> dict[str, dict[str, list[str]]]:
+def consumer_use(spec: ConsumerSpec) -> list[str]:
+    """Pull from, ack and inspect one durable consumer."""
+    return [
+        f"{_API}.CONSUMER.INFO.{spec.stream}.{spec.durable}",
+        f"{_API}.CONSUMER.MSG.NEXT.{spec.stream}.{spec.durable}",
+        f"$JS.ACK.{spec.stream}.{spec.durable}.>",
+    ]
+
+
+def _partner_stream_management() -> tuple[list[str], list[str]]:
+    """(allow, deny) for creating partner streams and their consumers: any stream but the
+    fixed ones (a wildcard cannot say AGENCY_*)."""
+    allow = [
+        f"{_API}.STREAM.INFO.*",
+        f"{_API}.STREAM.CREATE.*",
+        f"{_API}.STREAM.UPDATE.*",
+        f"{_API}.STREAM.MSG.GET.*",
+        f"{_API}.CONSUMER.INFO.*.*",
+        f"{_API}.CONSUMER.CREATE.*.*",
+        f"{_API}.CONSUMER.CREATE.*.*.>",
+        f"{_API}.CONSUMER.DURABLE.CREATE.*.*",
+    ]
+    deny = []
+    for stream in FIXED_STREAMS:
+        deny += [
+            f"{_API}.STREAM.CREATE.{stream}",
+            f"{_API}.STREAM.UPDATE.{stream}",
+            f"{_API}.STREAM.MSG.GET.{stream}",
+            f"{_API}.CONSUMER.CREATE.{stream}.*",
+            f"{_API}.CONSUMER.CREATE.{stream}.*.>",
+            f"{_API}.CONSUMER.DURABLE.CREATE.{stream}.*",
+        ]
+    return allow, deny
+
+
+def service_permissions(service: str) -> Permissions:
+    identity = declarations()[service]
+    allow = [*identity.publishes, subjects.dlq(service, ">")]
+    allow += [f"{_API}.STREAM.INFO.{stream}" for stream in FIXED_STREAMS]
+    for spec in identity.consumers:
+        allow += consumer_use(spec)
+    publish: dict[str, list[str]] = {"allow": allow}
+    if identity.manages_partner_streams:
+        extra, deny = _partner_stream_management()
+        publish = {"allow": [*allow, *extra], "deny": deny}
+    return {"publish": publish, "subscribe": {"allow": [f"{inbox_prefix(service)}.>"]}}
+
+
+def provisioner_permissions() -> Permissions:
+    """The JetStream API but deleting, purging and reading messages."""
     return {
-        "publish": {"allow": [*_SERVICE_PUBLISH[service], "$JS.API.>"]},
-        "subscribe": {"allow": ["_INBOX.>"]},
+        "publish": {
+            "allow": [f"{_API}.>"],
+            "deny": [
+                f"{_API}.STREAM.DELETE.>",
+                f"{_API}.STREAM.PURGE.>",
+                f"{_API}.STREAM.MSG.>",
+                f"{_API}.DIRECT.>",
+                f"{_API}.CONSUMER.DELETE.>",
+                f"{_API}.CONSUMER.MSG.>",
+            ],
+        },
+        "subscribe": {"allow": [f"{inbox_prefix(PROVISIONER)}.>"]},
     }
 
 
-def partner_permissions(slug: str) -> dict[str, dict[str, list[str]]]:
+def partner_permissions(slug: str) -> Permissions:
     """Only its own stream, through its own consumer; only its own replies."""
     stream, consumer = subjects.agency_stream(slug), subjects.check_slug(slug)
     return {
         "publish": {
             "allow": [
-                f"$JS.API.CONSUMER.INFO.{stream}.{consumer}",
-                f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}",
-                f"$JS.ACK.{stream}.{consumer}.>",
+                *consumer_use(ConsumerSpec(stream=stream, durable=consumer)),
                 subjects.replies_of(slug),
             ]
         },
@@ -75,16 +162,43 @@ def partner_permissions(slug: str) -> dict[str, dict[str, list[str]]]:
     }
 
 
+@dataclass(frozen=True)
+class PartnerKey:
+    """A partner's NKey public key as referral lists it (valid, of an active partner)."""
+
+    slug: str
+    public_key: str
+    expires_at: dt.datetime
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> PartnerKey:
+        return cls(data["slug"], data["public_key"], dt.datetime.fromisoformat(data["expires_at"]))
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "slug": self.slug,
+            "public_key": self.public_key,
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+
 @functools.cache
 def bcrypt_hash(password: str) -> str:
     """The hash the server configuration holds; computed once per password and process
-    (bcrypt is slow on purpose, and the stack writes its configuration twice at start)."""
+    (bcrypt is slow on purpose, and the configuration is regenerated every few seconds)."""
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(11)).decode()
 
 
-def authorization(service_hashes: dict[str, str], partner_hashes: list[tuple[str, str]]) -> str:
-    """The `authorization { users = [...] }` block (JSON values are valid NATS config)."""
-    users = [
+def authorization(
+    service_hashes: dict[str, str],
+    partner_keys: Iterable[PartnerKey],
+    *,
+    now: dt.datetime | None = None,
+) -> str:
+    """The `authorization { users = [...] }` block (JSON values are valid NATS config).
+    `service_hashes` holds the services' and the provisioner's bcrypt hashes."""
+    now = now or dt.datetime.now(dt.UTC)
+    users: list[dict[str, object]] = [
         {
             "user": service_user(s),
             "password": service_hashes[s],
@@ -92,23 +206,100 @@ def authorization(service_hashes: dict[str, str], partner_hashes: list[tuple[str
         }
         for s in SERVICES
     ]
+    users.append(
+        {
+            "user": service_user(PROVISIONER),
+            "password": service_hashes[PROVISIONER],
+            "permissions": provisioner_permissions(),
+        }
+    )
     users += [
-        {"user": partner_user(slug), "password": hashed, "permissions": partner_permissions(slug)}
-        for slug, hashed in partner_hashes
+        {"nkey": key.public_key, "permissions": partner_permissions(key.slug)}
+        for key in sorted(partner_keys, key=lambda k: (k.slug, k.public_key))
+        if key.expires_at > now
     ]
     lines = ",\n    ".join(json.dumps(u) for u in users)
     return f"authorization {{\n  users = [\n    {lines}\n  ]\n}}\n"
 
 
 def service_secrets(path: Path) -> dict[str, str]:
-    """The services' NATS passwords for the embedded stack, made once (file mode 0600)."""
-    if path.exists():
-        stored: dict[str, str] = json.loads(path.read_text())
-        if set(SERVICES) <= set(stored):
-            return stored
-    secrets = {s: new_token() for s in SERVICES}
+    """The services' and the provisioner's NATS passwords for the embedded stack, made once
+    (file mode 0600); a file from before the provisioner existed gains its password."""
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if set(IDENTITIES) <= set(stored):
+        return stored
+    secrets = {name: stored.get(name) or new_token() for name in IDENTITIES}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         json.dump(secrets, out)
     return secrets
+
+
+def password_env(name: str) -> str:
+    """The variable compose gives an identity's password in (NATS_INTAKE_PASSWORD, ...)."""
+    return f"NATS_{name.upper()}_PASSWORD"
+
+
+# --- keeping the server's configuration in step with referral -------------------------------
+
+
+def fetch_partner_keys(referral_url: str, admin_token: str) -> list[PartnerKey]:
+    """The valid keys of active partners, from the running referral service."""
+    response = httpx.get(
+        f"{referral_url}/api/v1/nats/partner-keys",
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=5,
+    )
+    response.raise_for_status()
+    return [PartnerKey.from_json(k) for k in response.json()]
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` at once (the server never reads half a file), owner-only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
+@dataclass
+class AuthSync:
+    """Regenerates a NATS configuration file from referral's list of partner keys and reloads
+    the server only when the content changed. When referral is unreachable the last list
+    fetched is used, so a key still leaves the configuration when it expires."""
+
+    out: Path
+    render: Callable[[list[PartnerKey]], str]
+    referral_url: str
+    admin_token: str
+    cache: Path
+    reload: Callable[[], bool]
+
+    def cached(self) -> list[PartnerKey]:
+        if not self.cache.exists():
+            return []
+        return [PartnerKey.from_json(k) for k in json.loads(self.cache.read_text())]
+
+    def refresh(self) -> list[PartnerKey]:
+        """Fetch the keys from referral into the cache (raises httpx.HTTPError)."""
+        keys = fetch_partner_keys(self.referral_url, self.admin_token)
+        write_private(self.cache, json.dumps([k.to_json() for k in keys]))
+        return keys
+
+    def once(self) -> tuple[bool, str | None]:
+        """One round: (whether the server was given a new configuration, why referral's list
+        could not be fetched, if it could not)."""
+        problem = None
+        try:
+            keys = self.refresh()
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            keys, problem = self.cached(), f"{type(exc).__name__}: {str(exc)[:120]}"
+        text = self.render(keys)
+        if self.out.exists() and self.out.read_text() == text:
+            return False, problem
+        write_private(self.out, text)
+        self.reload()
+        return True, problem

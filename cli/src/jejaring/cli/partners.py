@@ -3,7 +3,9 @@ so a new partner's stream exists and routing sees it at once, without a restart.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -134,33 +136,118 @@ def token(
     typer.echo(issued["token"])
 
 
-@app.command("credentials")
-def credentials(slug: str) -> None:
-    """Issue NATS credentials for SLUG, put them into the embedded server's configuration
-    (reloaded), and print what the partner needs to connect. Shown once."""
+def new_user_seed() -> tuple[bytes, str]:
+    """A new NKey user key pair made here: (seed, public key)."""
+    import nkeys
+
+    seed = nkeys.encode_seed(secrets.token_bytes(32), nkeys.PREFIX_BYTE_USER)
+    return seed, nkeys.from_seed(seed).public_key.decode()
+
+
+def write_seed(folder: Path, slug: str, seed: bytes) -> Path:
+    """The partner's seed file, readable by its owner only, never overwriting another."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{slug}-{stamp}.nk"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(seed + b"\n")
+    return path
+
+
+def _reload_embedded() -> None:
+    """Put the change into the embedded server's configuration now, when there is one;
+    elsewhere `jejaring nats-auth-sync` does it within its interval."""
     from jejaring.cli.stack import StackConfig
 
-    c = _call("POST", f"/api/v1/partners/{slug}/nats-credentials")
     config = StackConfig.from_env()
-    try:
-        _, reloaded = config.regenerate_nats_config()
-    except httpx.HTTPError as exc:
+    if not config.nats_pid_file.exists():
         typer.echo(
-            f"jejaring partner: could not regenerate the NATS configuration: {exc}", err=True
-        )
-        raise typer.Exit(1) from None
-    if not reloaded:
-        typer.echo(
-            "note: no embedded nats-server to reload; run `jejaring nats-config` where NATS runs",
+            "note: no embedded nats-server here; `jejaring nats-auth-sync` beside the NATS "
+            "server applies it within a minute",
             err=True,
         )
-    typer.echo(f"NATS URL:      {os.environ.get('JEJARING_PUBLIC_NATS_URL', config.nats_url)}")
-    typer.echo(f"user:          {c['user']}")
-    typer.echo(f"password:      {c['password']}")
+        return
+    _, _, problem = config.regenerate_nats_config()
+    if problem:
+        typer.echo(f"jejaring partner: NATS configuration not refreshed: {problem}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("credentials")
+def credentials(
+    slug: str,
+    out: Path = typer.Option(Path("."), help="Folder to write the partner's seed file into."),
+    expires_days: int = typer.Option(365, help="The key stops working after this many days."),
+    rotate: bool = typer.Option(
+        False, help="Keep the partner's current keys valid for --grace-days (no gap)."
+    ),
+    grace_days: int = typer.Option(7, help="With --rotate: how long the old keys stay valid."),
+) -> None:
+    """Make an NKey for SLUG here, write its seed (mode 0600) for the partner, and register
+    only the public key with referral. Without --rotate the partner's other keys stop now."""
+    seed, public_key = new_user_seed()
+    try:
+        path = write_seed(out, slug, seed)
+    except OSError as exc:
+        typer.echo(f"jejaring partner: cannot write the seed file into {out}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        c = _call(
+            "POST",
+            f"/api/v1/partners/{slug}/nats-keys",
+            {
+                "public_key": public_key,
+                "expires_days": expires_days,
+                "rotate": rotate,
+                "grace_days": grace_days,
+            },
+        )
+    except typer.Exit:
+        path.unlink()  # a seed whose key is not registered is worth nothing
+        raise
+    _reload_embedded()
+    typer.echo(f"NATS URL:      {os.environ.get('JEJARING_PUBLIC_NATS_URL', _nats_url())}")
+    typer.echo(f"seed file:     {path}  (give it to the partner only; Jejaring keeps no copy)")
+    typer.echo(f"public key:    {c['public_key']}")
+    typer.echo(f"expires:       {c['expires_at']}")
     typer.echo(f"inbox prefix:  {c['inbox_prefix']}")
     typer.echo(f"stream:        {c['stream']} (durable pull consumer {c['consumer']})")
     typer.echo(f"publish to:    {c['publish']}")
-    typer.echo(
-        f"try it:        python examples/partner_client.py --slug {slug} --user {c['user']} "
-        f"--password {c['password']}"
-    )
+    for old in c["still_valid"]:
+        typer.echo(
+            f"still valid:   {old['public_key']} until {old['expires_at']} "
+            f"(end it sooner: jejaring partner revoke-key {slug})"
+        )
+    typer.echo(f"try it:        python examples/partner_client.py --slug {slug} --seed-file {path}")
+
+
+@app.command("keys")
+def keys(slug: str) -> None:
+    """SLUG's NATS keys, newest first, with their state."""
+    now = dt.datetime.now(dt.UTC)
+    for k in _call("GET", f"/api/v1/partners/{slug}/nats-keys"):
+        expires = dt.datetime.fromisoformat(k["expires_at"])
+        state = "revoked" if k["revoked_at"] else "expired" if expires <= now else "valid"
+        typer.echo(f"{k['public_key']}  {state:<8} created {k['created_at']}  expires {expires}")
+
+
+@app.command("revoke-key")
+def revoke_key(
+    slug: str,
+    key: str | None = typer.Option(
+        None, "--key", help="The public key to revoke (default: every key but the newest)."
+    ),
+) -> None:
+    """Revoke a NATS key of SLUG (default: all but the newest, ending a rotation)."""
+    revoked = _call("POST", f"/api/v1/partners/{slug}/nats-keys/revoke", {"public_key": key})
+    _reload_embedded()
+    for k in revoked:
+        typer.echo(f"revoked {k['public_key']}")
+    typer.echo(f"{len(revoked)} key(s) of {slug} revoked")
+
+
+def _nats_url() -> str:
+    from jejaring.cli.stack import StackConfig
+
+    return StackConfig.from_env().nats_url

@@ -8,7 +8,7 @@ stops the services, then nats-server, and leaves no process behind.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import os
 import signal
 import stat
@@ -21,15 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-import httpx
+import nats
 
 from jejaring.cli import natsconfig
+from jejaring.shared.messaging.connection import inbox_prefix
 from jejaring.shared.messaging.natsserver import (
     NatsServer,
     NatsServerError,
     die_with_parent,
     port_free,
+    server_config,
 )
+from jejaring.shared.messaging.provision import contract_streams, ensure_consumer, ensure_stream
 from jejaring.shared.web.tokens import new_token
 
 SERVICES = ("intake", "referral", "notify")
@@ -49,6 +52,9 @@ class StackConfig:
         default_factory=lambda: {"intake": 8000, "referral": 8001, "notify": 8002, "web": 8080}
     )
     ready_timeout_s: float = 60.0
+    # How often the NATS configuration is regenerated from referral's partner keys: a revoked
+    # or expired key, or a deactivated partner, is refused within this (plus a reload).
+    auth_sync_s: float = 15.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> StackConfig:
@@ -62,6 +68,16 @@ class StackConfig:
                 raise StackError(f"{name}={raw!r} is not a port number (1-65535)")
             return int(raw)
 
+        def seconds(name: str, default: float) -> float:
+            raw = env.get(name)
+            try:
+                value = default if raw is None else float(raw)
+            except ValueError:
+                value = -1.0
+            if not 0 < value <= 3600:
+                raise StackError(f"{name}={raw!r} is not a number of seconds (0-3600)")
+            return value
+
         return cls(
             data_dir=Path(env.get("JEJARING_DATA_DIR", ".data")),
             host=env.get("JEJARING_HOST", "127.0.0.1"),
@@ -73,6 +89,7 @@ class StackConfig:
                 "notify": port("JEJARING_NOTIFY_PORT", 8002),
                 "web": port("JEJARING_WEB_PORT", 8080),
             },
+            auth_sync_s=seconds("JEJARING_NATS_AUTH_SYNC_S", 15.0),
         )
 
     @property
@@ -107,7 +124,7 @@ class StackConfig:
 
     @property
     def nats_partners_file(self) -> Path:
-        return self.data_dir / "nats-partners.json"
+        return self.data_dir / "nats-partner-keys.json"
 
     @property
     def nats_config_file(self) -> Path:
@@ -160,44 +177,98 @@ class StackConfig:
             log_file=(self.data_dir / "logs" / "nats.log").resolve(),
         )
 
-    def regenerate_nats_config(self) -> tuple[int, bool]:
-        """Refresh partners from referral, rewrite the config, reload the running server."""
-        partners = self.refresh_partner_users()
-        self.write_nats_config(self.nats_server())
-        return partners, self.reload_nats()
+    def nats_hashes(self) -> dict[str, str]:
+        """bcrypt hashes of the services' and the provisioner's NATS passwords."""
+        secrets = natsconfig.service_secrets(self.nats_secrets_file)
+        return {name: natsconfig.bcrypt_hash(p) for name, p in secrets.items()}
+
+    def auth_sync(self) -> natsconfig.AuthSync:
+        """Keeps the embedded server's whole configuration in step with referral's keys."""
+        nats = self.nats_server()
+
+        def render(keys: list[natsconfig.PartnerKey]) -> str:
+            return server_config(
+                host=nats.host,
+                port=nats.port,
+                monitor_port=nats.monitor_port,
+                store_dir=nats.store_dir,
+                extra=natsconfig.authorization(self.nats_hashes(), keys),
+            )
+
+        return natsconfig.AuthSync(
+            out=self.nats_config_file,
+            render=render,
+            referral_url=self.referral_url,
+            admin_token=self.admin_token("referral"),
+            cache=self.nats_partners_file,
+            reload=self.reload_nats,
+        )
+
+    def regenerate_nats_config(self) -> tuple[int, bool, str | None]:
+        """Refresh partner keys from referral, rewrite the config and reload the running
+        server if it changed: (keys in force, changed, why referral did not answer)."""
+        sync = self.auth_sync()
+        changed, problem = sync.once()
+        return len(sync.cached()), changed, problem
 
     def write_nats_config(self, nats: NatsServer) -> Path:
-        """The embedded server's configuration: secured like production, from the registry."""
-        secrets = natsconfig.service_secrets(self.nats_secrets_file)
-        hashes = {s: natsconfig.bcrypt_hash(p) for s, p in secrets.items()}
-        return nats.write_config(natsconfig.authorization(hashes, self.cached_partner_users()))
+        """The embedded server's configuration: secured like production, with the partner
+        keys last fetched (still valid ones only)."""
+        sync = self.auth_sync()
+        nats.store_dir.mkdir(parents=True, exist_ok=True)
+        natsconfig.write_private(self.nats_config_file, sync.render(sync.cached()))
+        nats.config_file = self.nats_config_file
+        return self.nats_config_file
 
-    def cached_partner_users(self) -> list[tuple[str, str]]:
-        """(slug, bcrypt hash) of partners with NATS credentials, as last fetched."""
-        if not self.nats_partners_file.exists():
-            return []
-        return [(slug, hashed) for slug, hashed in json.loads(self.nats_partners_file.read_text())]
-
-    def refresh_partner_users(self) -> int:
-        """Fetch partners' NATS users from the running referral service into the cache."""
-        response = httpx.get(
-            f"{self.referral_url}/api/v1/nats/partner-users",
-            headers={"Authorization": f"Bearer {self.admin_token('referral')}"},
-            timeout=10,
-        )
-        response.raise_for_status()
-        users = [[u["slug"], u["password_hash"]] for u in response.json()]
-        self.nats_partners_file.write_text(json.dumps(users))
-        return len(users)
+    def provision(self) -> list[str]:
+        """Create or update the contract streams and every service's consumers, as the
+        provisioner (the services themselves may not)."""
+        password = natsconfig.service_secrets(self.nats_secrets_file)[natsconfig.PROVISIONER]
+        return asyncio.run(provision(self.nats_url, password))
 
     def reload_nats(self) -> bool:
         """Ask the running nats-server to reload its configuration (SIGHUP)."""
-        try:
-            pid = int(self.nats_pid_file.read_text())
-            os.kill(pid, signal.SIGHUP)
-        except (OSError, ValueError):
+        return signal_reload(self.nats_pid_file)
+
+
+def signal_reload(pid_file: Path | None = None, pid: int | None = None) -> bool:
+    """SIGHUP to the nats-server whose pid is given or in `pid_file`: it reloads its
+    configuration, and closes the connections of users no longer in it."""
+    try:
+        if pid is None and pid_file is not None:
+            pid = int(pid_file.read_text())
+        if pid is None:
             return False
-        return True
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+async def provision(url: str, password: str, *, replicas: int = 1) -> list[str]:
+    """Connect as the provisioner; ensure the contract streams and every service's durable
+    consumers; return one line per stream or consumer (created, updated, unchanged)."""
+    nc = await nats.connect(
+        [s.strip() for s in url.split(",") if s.strip()],
+        name="jejaring-provisioner",
+        user=natsconfig.service_user(natsconfig.PROVISIONER),
+        password=password,
+        inbox_prefix=inbox_prefix(natsconfig.PROVISIONER),
+        connect_timeout=5,
+        allow_reconnect=False,
+    )
+    try:
+        js = nc.jetstream(timeout=10)
+        done = [
+            f"stream {spec.name}: {await ensure_stream(js, spec)}"
+            for spec in contract_streams(replicas)
+        ]
+        for consumer in natsconfig.service_consumers():
+            outcome = await ensure_consumer(js, consumer)
+            done.append(f"consumer {consumer.stream}/{consumer.durable}: {outcome}")
+        return done
+    finally:
+        await nc.close()
 
 
 def tighten(data_dir: Path) -> None:
@@ -309,6 +380,9 @@ class Stack:
             for name in PROCESSES
         }
         self._stopping = False
+        self.sync = config.auth_sync()
+        self._sync_problem: str | None = None
+        self._next_sync = 0.0
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -323,14 +397,19 @@ class Stack:
         for child in self.children.values():
             child.start()
         self.wait_ready()
-        # Partners given NATS credentials in an earlier run: into the config, then reload.
-        try:
-            self.config.regenerate_nats_config()
-        except httpx.HTTPError as exc:
-            self.say(
-                f"warning: partner NATS users not refreshed ({exc}); run `jejaring nats-config`"
-            )
+        # Partner keys registered or revoked while the stack was down: into the config.
+        self.sync_auth()
         return time.monotonic() - started
+
+    def sync_auth(self) -> None:
+        """Regenerate the NATS configuration from referral's keys; reload only on a change."""
+        changed, problem = self.sync.once()
+        if problem and problem != self._sync_problem:
+            self.say(f"warning: partner NATS keys not refreshed ({problem}); using the last list")
+        self._sync_problem = problem
+        if changed:
+            self.say("NATS authorization changed (partner keys); nats-server reloaded")
+        self._next_sync = time.monotonic() + self.config.auth_sync_s
 
     def _start_nats(self) -> None:
         try:
@@ -339,6 +418,10 @@ class Stack:
             raise StackError(f"{exc}; see {self.nats.log_file}") from None
         assert self.nats.process is not None
         self.config.nats_pid_file.write_text(str(self.nats.process.pid))
+        try:
+            self.config.provision()
+        except Exception as exc:
+            raise StackError(f"provisioning NATS failed ({type(exc).__name__}: {exc})") from None
 
     def readyz(self, service: str) -> str:
         return f"http://{self.config.host}:{self.config.ports[service]}/readyz"
@@ -408,6 +491,8 @@ class Stack:
                     child.restarts += 1
                     child.next_start = 0.0
                     child.start()
+            if now >= self._next_sync and not should_stop():
+                self.sync_auth()
             time.sleep(0.2)
 
     def stop(self) -> None:

@@ -161,3 +161,74 @@ def test_a_partners_contact_is_checked_strictly_though_the_wire_contract_is_tole
     assert refused.status_code == 422, refused.text
     fields = [(e["field"], e["code"]) for e in refused.json()["detail"]]
     assert ("contacts.0.quiet_hours.ende", "extra_forbidden") in fields
+
+
+def _public_key() -> str:
+    import secrets
+
+    import nkeys
+
+    seed = nkeys.encode_seed(secrets.token_bytes(32), nkeys.PREFIX_BYTE_USER)
+    return str(nkeys.from_seed(seed).public_key.decode())
+
+
+def _in_force(client: TestClient) -> list[str]:
+    keys = client.get("/api/v1/nats/partner-keys", headers=ADMIN)
+    assert keys.status_code == 200
+    return [k["public_key"] for k in keys.json()]
+
+
+def test_partner_nats_keys_rotate_revoke_and_leave_with_the_partner(client: TestClient) -> None:
+    """Only public keys come here. A new key revokes the old ones, or with `rotate` leaves them
+    valid for the grace days; revoking ends that; a deactivated partner's keys are not listed
+    for the NATS configuration."""
+    assert client.post("/api/v1/partners", json=NEW, headers=ADMIN).status_code == 201
+    url = "/api/v1/partners/uptd-ppa-balikpapan/nats-keys"
+    first, second, third = _public_key(), _public_key(), _public_key()
+    made = client.post(url, json={"public_key": first, "expires_days": 30}, headers=ADMIN)
+    assert made.status_code == 201, made.text
+    assert made.json()["inbox_prefix"] == "_INBOX_uptd-ppa-balikpapan"
+    assert "seed" not in made.text.lower()
+    assert _in_force(client) == [first]
+
+    rotated = client.post(url, json={"public_key": second, "rotate": True}, headers=ADMIN)
+    grace = rotated.json()["still_valid"]
+    assert [k["public_key"] for k in grace] == [first]
+    assert sorted(_in_force(client)) == sorted([first, second])
+    assert client.post(url + "/revoke", json={}, headers=ADMIN).json()[0]["public_key"] == first
+    assert _in_force(client) == [second]
+
+    client.post(url, json={"public_key": third}, headers=ADMIN)  # no rotate: second ends now
+    assert _in_force(client) == [third]
+    states = {k["public_key"]: k["revoked_at"] for k in client.get(url, headers=ADMIN).json()}
+    assert states[third] is None and states[first] and states[second]
+    again = client.post(url + "/revoke", json={"public_key": second}, headers=ADMIN)
+    assert again.status_code == 404 and again.json()["detail"][0]["field"] == "public_key"
+
+    client.post("/api/v1/partners/uptd-ppa-balikpapan/deactivate", headers=ADMIN)
+    assert _in_force(client) == []
+    refused = client.post(url, json={"public_key": _public_key()}, headers=ADMIN)
+    assert refused.status_code == 409 and refused.json()["detail"][0]["field"] == "slug"
+
+
+def test_bad_nats_keys_name_the_field(client: TestClient) -> None:
+    url = "/api/v1/partners/polresta-ppa/nats-keys"
+    good = _public_key()
+    broken = good[:-1] + ("A" if good[-1] != "A" else "B")  # checksum no longer matches
+    for body, field in (
+        ({"public_key": "SUAM" + good[4:]}, "public_key"),  # a seed: never sent here
+        ({"public_key": broken}, "public_key"),
+        ({"public_key": "hello"}, "public_key"),
+        ({"public_key": good, "expires_days": 0}, "expires_days"),
+        ({"public_key": good, "grace_days": 1000}, "grace_days"),
+    ):
+        r = client.post(url, json=body, headers=ADMIN)
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["detail"][0]["field"] == field
+    assert client.post(url, json={"public_key": good}).status_code == 401
+    assert client.post(url, json={"public_key": good}, headers=ADMIN).status_code == 201
+    assert client.post(url, json={"public_key": good}, headers=ADMIN).status_code == 409
+    nobody = client.post(
+        "/api/v1/partners/nobody/nats-keys", json={"public_key": _public_key()}, headers=ADMIN
+    )
+    assert nobody.status_code == 404

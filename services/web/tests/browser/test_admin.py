@@ -194,7 +194,9 @@ def test_the_admin_adds_a_partner_sees_its_token_once_and_deactivates_it(
     expect(page.get_by_text("Hanya ditampilkan sekali")).to_be_visible()
     token = page.locator("#partner-token").inner_text()
     assert len(token) >= 20
-    assert page.locator("#nats-password").inner_text()
+    expect(page.locator("#nats-command")).to_have_text(
+        "jejaring partner credentials uptd-ppa-balikpapan"
+    )
     phone.shot("admin-partner-added")
 
     # The token works at referral, and is never shown again.

@@ -369,7 +369,6 @@ def test_every_admin_post_needs_the_csrf_token(admin: Web, services: Services) -
         f"/admin/people/{other['id']}/setup-code": {},
         f"/admin/people/{other['id']}/deactivate": {},
         "/admin/partners/polresta-ppa/token": {},
-        "/admin/partners/polresta-ppa/nats-credentials": {},
         "/admin/partners/polresta-ppa/deactivate": {},
     }
     for path, data in posts.items():

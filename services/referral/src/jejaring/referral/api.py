@@ -19,6 +19,9 @@ from jejaring.referral.models import Partner, Referral
 from jejaring.referral.schemas import (
     ContactIn,
     Deadlines,
+    NatsKeyIn,
+    NatsKeyOut,
+    NatsKeyRevokeIn,
     PartnerCreated,
     PartnerIn,
     PartnerOut,
@@ -31,8 +34,9 @@ from jejaring.referral.settings import ReferralSettings
 from jejaring.shared.contract import subjects
 from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.db import read_only
+from jejaring.shared.messaging.connection import inbox_prefix
 from jejaring.shared.messaging.provision import agency_consumer_spec, agency_stream_spec
-from jejaring.shared.messaging.runtime import ServiceRuntime
+from jejaring.shared.messaging.runtime import NotProvisioned, ServiceRuntime
 from jejaring.shared.web.errors import api_error, token_expired, unauthorized
 from jejaring.shared.web.identity import Person, PersonRole
 from jejaring.shared.web.people import person_of
@@ -160,9 +164,20 @@ async def add_partner(body: PartnerIn, who: Who, ctx: Ctx, response: Response) -
         )
 
     async def provision_stream(slug: str) -> None:
-        await runtime.provision(
-            [agency_stream_spec(slug, ctx.settings.stream_replicas)], [agency_consumer_spec(slug)]
-        )
+        try:
+            await runtime.provision(
+                [agency_stream_spec(slug, ctx.settings.stream_replicas)],
+                [agency_consumer_spec(slug)],
+            )
+        except NotProvisioned as exc:
+            raise api_error(
+                503,
+                "nats",
+                "nats_not_permitted",
+                "NATS menolak membuat aliran mitra; jalankan `jejaring provision` lalu coba lagi.",
+                f"NATS refused to create the partner's stream ({exc.what}); check the NATS "
+                "authorization (`jejaring nats-config`) and try again.",
+            ) from None
 
     async with ctx.sessions() as session, session.begin():
         partner, token = await partners.register_partner(
@@ -212,31 +227,75 @@ async def issue_token(slug: str, who: Who, ctx: Ctx, body: TokenIn | None = None
     )
 
 
-@router.post("/partners/{slug}/nats-credentials", tags=["partners"])
-async def issue_nats_credentials(slug: str, who: Who, ctx: Ctx) -> dict[str, Any]:
-    """Issue NATS credentials for a partner (admin); shown once. They take effect when the NATS
-    configuration is regenerated (`jejaring nats-config`, done by `jejaring partner credentials`)."""
+@router.post("/partners/{slug}/nats-keys", status_code=201, tags=["partners"])
+async def register_nats_key(slug: str, body: NatsKeyIn, who: Who, ctx: Ctx) -> dict[str, Any]:
+    """Register a partner's NKey public key (admin). The key pair is made where the partner's
+    seed is kept (`jejaring partner credentials`); Jejaring never sees the seed. The key is
+    accepted by NATS once the configuration is regenerated (within a minute)."""
     require_admin(who)
     async with ctx.sessions() as session, session.begin():
-        partner, password = await partners.issue_nats_credentials(session, slug=slug)
+        key = await partners.register_nats_key(
+            session,
+            slug=slug,
+            public_key=body.public_key,
+            now=ctx.clock(),
+            expires_days=body.expires_days,
+            rotate=body.rotate,
+            grace_days=body.grace_days,
+        )
+        others = await partners.valid_nats_keys(session, slug=slug, now=ctx.clock())
     return {
-        "user": f"partner-{partner.slug}",
-        "password": password,
-        "inbox_prefix": f"_INBOX_{partner.slug}",
-        "stream": subjects.agency_stream(partner.slug),
-        "consumer": partner.slug,
-        "publish": subjects.replies_of(partner.slug),
+        **NatsKeyOut.model_validate(key).model_dump(mode="json"),
+        "still_valid": [
+            NatsKeyOut.model_validate(k).model_dump(mode="json")
+            for k in others
+            if k.public_key != key.public_key
+        ],
+        "inbox_prefix": inbox_prefix(slug),
+        "stream": subjects.agency_stream(slug),
+        "consumer": slug,
+        "publish": subjects.replies_of(slug),
     }
 
 
-@router.get("/nats/partner-users", tags=["partners"])
-async def nats_partner_users(who: Who, ctx: Ctx) -> list[dict[str, str]]:
-    """Partners' NATS users with their bcrypt hashes, for generating the server configuration."""
+@router.get("/partners/{slug}/nats-keys", response_model=list[NatsKeyOut], tags=["partners"])
+async def list_nats_keys(slug: str, who: Who, ctx: Ctx) -> list[NatsKeyOut]:
+    """Every NATS key a partner was given, newest first (admin)."""
     require_admin(who)
     async with ctx.sessions() as session:
+        return [NatsKeyOut.model_validate(k) for k in await partners.nats_keys(session, slug=slug)]
+
+
+@router.post(
+    "/partners/{slug}/nats-keys/revoke", response_model=list[NatsKeyOut], tags=["partners"]
+)
+async def revoke_nats_keys(
+    slug: str, body: NatsKeyRevokeIn, who: Who, ctx: Ctx
+) -> list[NatsKeyOut]:
+    """Revoke one of a partner's NATS keys, or every one but the newest (admin); NATS refuses
+    it within a minute."""
+    require_admin(who)
+    async with ctx.sessions() as session, session.begin():
+        revoked = await partners.revoke_nats_keys(
+            session, slug=slug, public_key=body.public_key, now=ctx.clock()
+        )
+        return [NatsKeyOut.model_validate(k) for k in revoked]
+
+
+@router.get("/nats/partner-keys", tags=["partners"])
+async def nats_partner_keys(who: Who, ctx: Ctx) -> list[dict[str, str]]:
+    """The partner keys NATS may accept now (valid, of active partners), for generating the
+    server configuration."""
+    require_admin(who)
+    async with ctx.sessions() as session:
+        await read_only(session)
         return [
-            {"slug": slug, "password_hash": hashed}
-            for slug, hashed in await partners.nats_users(session)
+            {
+                "slug": k.partner_slug,
+                "public_key": k.public_key,
+                "expires_at": k.expires_at.isoformat(),
+            }
+            for k in await partners.nats_keys_in_force(session, now=ctx.clock())
         ]
 
 

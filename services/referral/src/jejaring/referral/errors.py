@@ -52,6 +52,48 @@ class PartnerNotFound(NotFound):
         )
 
 
+class NatsKeyExists(Conflict):
+    """This NKey public key is already registered (409): each partner key is made anew."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            FieldError(
+                "public_key",
+                "nats_key_exists",
+                "Kunci NATS ini sudah terdaftar; buat kunci baru.",
+                "This NATS key is already registered; make a new one.",
+            )
+        )
+
+
+class PartnerInactive(Conflict):
+    """A deactivated partner is given no new NATS key (409): it would not be accepted."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            FieldError(
+                "slug",
+                "partner_inactive",
+                "Mitra ini tidak aktif; kunci NATS tidak dibuat.",
+                "This partner is deactivated; no NATS key is made.",
+            )
+        )
+
+
+class NatsKeyNotFound(NotFound):
+    """The partner has no valid key with this public key (404)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            FieldError(
+                "public_key",
+                "not_found",
+                "Mitra ini tidak memiliki kunci NATS yang berlaku dengan nilai ini.",
+                "This partner has no valid NATS key with this value.",
+            )
+        )
+
+
 # --- partner answers (the FHIR Task state machine) -------------------------------------------
 
 

@@ -32,12 +32,24 @@ class Partner(Base):
     # The token before the latest rotation, still valid until `previous_token_until` (grace).
     previous_token_hash: Mapped[str | None] = mapped_column(String(64))
     previous_token_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
-    nats_password_hash: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
     def covers(self, kelurahan_code: str) -> bool:
         return not self.kelurahan or kelurahan_code in self.kelurahan
+
+
+class PartnerNatsKey(Base):
+    """A partner's NKey public key for NATS; valid until it expires or is revoked (the seed
+    stays with the partner)."""
+
+    __tablename__ = "partner_nats_key"
+
+    public_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    partner_slug: Mapped[str] = mapped_column(String(40), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class CaseState(Base):

@@ -1,4 +1,4 @@
-"""Partners: seeding, registration, tokens and NATS credentials, and what each one holds."""
+"""Partners: seeding, registration, tokens and NATS keys, and what each one holds."""
 
 from __future__ import annotations
 
@@ -6,14 +6,20 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-import bcrypt
 from pydantic import TypeAdapter
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral.errors import PartnerExists, PartnerNotFound, UnknownKelurahan
+from jejaring.referral.errors import (
+    NatsKeyExists,
+    NatsKeyNotFound,
+    PartnerExists,
+    PartnerInactive,
+    PartnerNotFound,
+    UnknownKelurahan,
+)
 from jejaring.referral.facts import log
-from jejaring.referral.models import Partner, Referral
+from jejaring.referral.models import Partner, PartnerNatsKey, Referral
 from jejaring.referral.schemas import PartnerIn
 from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.region import Region
@@ -120,25 +126,98 @@ async def issue_token(
     return partner, token
 
 
-async def issue_nats_credentials(session: AsyncSession, *, slug: str) -> tuple[Partner, str]:
-    """A new NATS password for the partner (its user is `partner-<slug>`); only a bcrypt hash
-    is kept, for the NATS server's configuration. The old password stops working once the
-    configuration is regenerated and reloaded."""
-    partner = await get_partner(session, slug=slug, lock=True)
-    password = new_token()
-    partner.nats_password_hash = bcrypt.hashpw(password.encode(), bcrypt.gensalt(11)).decode()
-    log.info("partner NATS credentials issued", extra={"partner": slug})
-    return partner, password
-
-
-async def nats_users(session: AsyncSession) -> list[tuple[str, str]]:
-    """(slug, bcrypt hash) of every partner that has NATS credentials."""
-    rows = await session.execute(
-        select(Partner.slug, Partner.nats_password_hash)
-        .where(Partner.nats_password_hash.is_not(None))
-        .order_by(Partner.slug)
+async def register_nats_key(
+    session: AsyncSession,
+    *,
+    slug: str,
+    public_key: str,
+    now: dt.datetime,
+    expires_days: int,
+    rotate: bool,
+    grace_days: int,
+) -> PartnerNatsKey:
+    """Register a partner's NKey public key. Its other valid keys are revoked now, or with
+    `rotate` stay valid `grace_days` more (at most), so the partner switches with no gap."""
+    if not (await get_partner(session, slug=slug, lock=True)).active:
+        raise PartnerInactive()
+    if await session.get(PartnerNatsKey, public_key) is not None:
+        raise NatsKeyExists()
+    for old in await valid_nats_keys(session, slug=slug, now=now):
+        if rotate:
+            old.expires_at = min(old.expires_at, now + dt.timedelta(days=grace_days))
+        else:
+            old.revoked_at = now
+    key = PartnerNatsKey(
+        public_key=public_key,
+        partner_slug=slug,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=expires_days),
     )
-    return [(slug, hashed) for slug, hashed in rows.all()]
+    session.add(key)
+    await session.flush()
+    log.info("partner NATS key registered", extra={"partner": slug, "rotate": rotate})
+    return key
+
+
+async def valid_nats_keys(
+    session: AsyncSession, *, slug: str, now: dt.datetime
+) -> list[PartnerNatsKey]:
+    """A partner's keys neither expired nor revoked, newest first."""
+    rows = await session.scalars(
+        select(PartnerNatsKey)
+        .where(
+            PartnerNatsKey.partner_slug == slug,
+            PartnerNatsKey.revoked_at.is_(None),
+            PartnerNatsKey.expires_at > now,
+        )
+        .order_by(PartnerNatsKey.created_at.desc(), PartnerNatsKey.public_key)
+    )
+    return list(rows.all())
+
+
+async def nats_keys(session: AsyncSession, *, slug: str) -> list[PartnerNatsKey]:
+    """Every key a partner was given, newest first."""
+    await get_partner(session, slug=slug)
+    rows = await session.scalars(
+        select(PartnerNatsKey)
+        .where(PartnerNatsKey.partner_slug == slug)
+        .order_by(PartnerNatsKey.created_at.desc(), PartnerNatsKey.public_key)
+    )
+    return list(rows.all())
+
+
+async def revoke_nats_keys(
+    session: AsyncSession, *, slug: str, public_key: str | None, now: dt.datetime
+) -> list[PartnerNatsKey]:
+    """Revoke one key of the partner, or (none given) every valid key but the newest: the end
+    of a rotation. Returns the keys revoked."""
+    await get_partner(session, slug=slug, lock=True)
+    valid = await valid_nats_keys(session, slug=slug, now=now)
+    if public_key is None:
+        revoked = valid[1:]
+    else:
+        revoked = [k for k in valid if k.public_key == public_key]
+        if not revoked:
+            raise NatsKeyNotFound()
+    for key in revoked:
+        key.revoked_at = now
+    log.info("partner NATS keys revoked", extra={"partner": slug, "keys": len(revoked)})
+    return revoked
+
+
+async def nats_keys_in_force(session: AsyncSession, *, now: dt.datetime) -> list[PartnerNatsKey]:
+    """The keys the NATS server may accept now: valid, of active partners."""
+    rows = await session.scalars(
+        select(PartnerNatsKey)
+        .join(Partner, Partner.slug == PartnerNatsKey.partner_slug)
+        .where(
+            Partner.active.is_(True),
+            PartnerNatsKey.revoked_at.is_(None),
+            PartnerNatsKey.expires_at > now,
+        )
+        .order_by(PartnerNatsKey.partner_slug, PartnerNatsKey.public_key)
+    )
+    return list(rows.all())
 
 
 class TokenExpired(Exception):

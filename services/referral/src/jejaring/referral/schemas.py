@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from jejaring.shared.contract.enums import PartnerKind, ReferralStatus, RiskLevel, Service
 from jejaring.shared.contract.events import SHORT_TEXT_MAX, HourMinute, KelurahanCode, Slug
@@ -106,6 +115,51 @@ class TokenIssued(BaseModel):
     previous_valid_until: dt.datetime | None = Field(
         description="Until when the previous token still works; null: it stopped now."
     )
+
+
+def check_user_nkey(key: str) -> str:
+    """`key` if it is an NKey user public key (U…, 56 characters, its checksum right): one bad
+    key in the server's configuration would stop every reload."""
+    try:
+        raw = base64.b32decode(key) if len(key) == 56 and key.startswith("U") else b""
+    except binascii.Error:
+        raw = b""
+    if len(raw) != 35 or binascii.crc_hqx(raw[:-2], 0) != int.from_bytes(raw[-2:], "little"):
+        raise ValueError("not an NKey user public key (56 characters starting with U)")
+    return key
+
+
+class NatsKeyIn(In):
+    """A partner's NKey public key (made on the operator's machine; the seed never comes here)."""
+
+    public_key: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    expires_days: int = Field(default=365, ge=1, le=3650)
+    rotate: bool = Field(
+        default=False,
+        description="Keep the partner's other keys valid for `grace_days` (a switch with no gap); "
+        "otherwise they are revoked now.",
+    )
+    grace_days: int = Field(default=7, ge=1, le=90)
+
+    @field_validator("public_key")
+    @classmethod
+    def _nkey(cls, value: str) -> str:
+        return check_user_nkey(value)
+
+
+class NatsKeyRevokeIn(In):
+    public_key: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = Field(
+        default=None, description="The key to revoke; none: every key but the newest."
+    )
+
+
+class NatsKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    public_key: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
 
 
 class StatusIn(In):

@@ -141,8 +141,7 @@ async def add_partner(request: Request, w: WebDep, signed: Signed, form: Posted)
         answer = await signed.call("referral", "POST", "/api/v1/partners", json=body)
         if answer.status_code == 201:
             created = answer.json()
-            nats = await _nats_credentials(signed, created["slug"])
-            return _shown_once(request, w, signed, created, created["token"], nats, new=True)
+            return _shown_once(request, w, signed, created, created["token"], new=True)
         refusals(answer, lang, PARTNER_INPUTS, errors)
     return _form(request, w, signed, typed=typed, errors=errors)
 
@@ -153,11 +152,11 @@ def _shown_once(
     signed: SignedIn,
     partner: dict[str, Any],
     token: str | None,
-    nats: dict[str, Any] | None,
     *,
     new: bool = False,
 ) -> Response:
-    """The page that shows a partner's new HTTP token and/or NATS credentials, once."""
+    """The page that shows a partner's new HTTP token, once. NATS keys are not made here: the
+    operator makes them where the partner's seed is kept (`jejaring partner credentials`)."""
     return page(
         request,
         w,
@@ -165,18 +164,9 @@ def _shown_once(
         "admin/partner_created.html",
         partner=partner,
         token=token,
-        nats=nats,
         new=new,
         here="/admin/partners",
     )
-
-
-async def _nats_credentials(signed: SignedIn, slug: str) -> dict[str, Any] | None:
-    answer = await signed.call("referral", "POST", f"/api/v1/partners/{slug}/nats-credentials")
-    if answer.status_code != 200:
-        return None
-    credentials: dict[str, Any] = answer.json()
-    return credentials
 
 
 async def _partner(signed: SignedIn, slug: str) -> dict[str, Any]:
@@ -192,19 +182,7 @@ async def new_token(
     answer = await signed.call("referral", "POST", f"/api/v1/partners/{slug}/token")
     if answer.status_code != 200:
         raise HTTPException(404)
-    return _shown_once(request, w, signed, partner, answer.json()["token"], None)
-
-
-@router.post("/{slug}/nats-credentials")
-async def new_nats_credentials(
-    slug: str, request: Request, w: WebDep, signed: Signed, form: Posted
-) -> Response:
-    require_admin(signed)
-    partner = await _partner(signed, slug)
-    nats = await _nats_credentials(signed, slug)
-    if nats is None:
-        raise HTTPException(404)
-    return _shown_once(request, w, signed, partner, None, nats)
+    return _shown_once(request, w, signed, partner, answer.json()["token"])
 
 
 @router.get("/{slug}/deactivate")

@@ -867,32 +867,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "still works for a grace period (24 hours by default) so the partner's system can "
         "switch.",
     ),
-    "admin.partner.nats": ("Akses NATS", "NATS credentials"),
+    "admin.partner.nats": ("Akses NATS", "NATS access"),
     "admin.partner.nats.hint": (
-        "Untuk sistem mitra yang menerima rujukan lewat NATS. Berikan secara langsung kepada "
-        "pengelola sistem mitra.",
-        "For the partner's system receiving referrals over NATS. Hand them to the partner's "
-        "system operator directly.",
-    ),
-    "admin.partner.nats.user": ("Pengguna", "User"),
-    "admin.partner.nats.password": ("Kata sandi", "Password"),
-    "admin.partner.nats.inbox_prefix": ("Awalan inbox", "Inbox prefix"),
-    "admin.partner.nats.stream": ("Stream", "Stream"),
-    "admin.partner.nats.consumer": ("Consumer", "Consumer"),
-    "admin.partner.nats.publish": ("Subjek jawaban", "Reply subjects"),
-    "admin.partner.nats.reload": (
-        "Akses NATS berlaku setelah operator membuat ulang konfigurasi NATS (jejaring "
-        "nats-config) dan memuat ulang server NATS.",
-        "The NATS credentials work once the operator regenerates the NATS configuration "
-        "(jejaring nats-config) and reloads the NATS server.",
-    ),
-    "admin.partner.nats.later": (
-        "Akses NATS belum dibuat. Buat dari daftar mitra dengan \u201cAkses NATS baru\u201d.",
-        "No NATS credentials yet. Make them from the partner list with \u201cNew NATS "
-        "credentials\u201d.",
+        "Untuk sistem mitra yang menerima rujukan lewat NATS: operator membuat kunci NKey di "
+        "komputernya dengan perintah ini dan menyerahkan berkas kuncinya langsung kepada "
+        "pengelola sistem mitra. Kunci rahasia tidak pernah melewati aplikasi ini.",
+        "For the partner's system receiving referrals over NATS: the operator makes an NKey on "
+        "their own machine with this command and hands the key file to the partner's system "
+        "operator directly. The secret key never passes through this app.",
     ),
     "admin.partner.new_token": ("Token HTTP baru", "New HTTP token"),
-    "admin.partner.new_nats": ("Akses NATS baru", "New NATS credentials"),
     "admin.partner.deactivate": ("Nonaktifkan", "Deactivate"),
     "admin.partner.deactivate.title": ("Nonaktifkan mitra?", "Deactivate this partner?"),
     "admin.partner.deactivate.warning": (

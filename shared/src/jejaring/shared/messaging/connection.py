@@ -25,6 +25,12 @@ def client_tls(
     return context
 
 
+def inbox_prefix(name: str) -> str:
+    """The only inbox a service (or a partner, by slug) may receive on: `_INBOX_<name>`; with a
+    shared `_INBOX.>` one identity could read another's fetched messages."""
+    return f"_INBOX_{name}"
+
+
 async def connect(
     url: str,
     *,
@@ -33,20 +39,34 @@ async def connect(
     password: str | None = None,
     tls: ssl.SSLContext | None = None,
     tls_hostname: str | None = None,
+    inbox_prefix: str = "_INBOX",
     on_reconnected: Callable[[], Awaitable[None]] | None = None,
+    on_refused: Callable[[str], None] | None = None,
 ) -> NATS:
     """Connect to NATS, retrying the first connection and every reconnection forever.
 
     With `tls` (or a `tls://` URL) the client starts with the TLS handshake, before the server's
     first word: a server (or anyone in between) that does not speak TLS cannot have it send
     its password in plaintext. The server needs `handshake_first` in its `tls` block.
+
+    Replies (PubAcks, fetched messages) come to `inbox_prefix`, the only inbox the server
+    lets this identity subscribe to; `on_refused` hears of each permissions violation.
     """
     servers = [s.strip() for s in url.split(",") if s.strip()]
     if tls is None and any(s.startswith("tls://") for s in servers):
         tls = client_tls(None)
 
+    refusals_seen: set[str] = set()
+
     async def on_error(exc: Exception) -> None:
-        log.warning("nats error", extra={"error": type(exc).__name__, "detail": str(exc)[:200]})
+        detail = str(exc)[:200]
+        refused = "permissions violation" in detail.lower()
+        if not refused or detail not in refusals_seen:  # a refusal retried is said once
+            log.warning("nats error", extra={"error": type(exc).__name__, "detail": detail})
+        if refused:
+            refusals_seen.add(detail)
+            if on_refused is not None:
+                on_refused(str(exc))
 
     async def on_disconnected() -> None:
         log.warning("nats disconnected")
@@ -64,6 +84,7 @@ async def connect(
         tls=tls,
         tls_hostname=tls_hostname,
         tls_handshake_first=tls is not None,
+        inbox_prefix=inbox_prefix,
         allow_reconnect=True,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,

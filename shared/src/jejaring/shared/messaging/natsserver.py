@@ -104,7 +104,8 @@ def server_config(
     return (
         f'server_name: "{server_name}"\n'
         f'listen: "{host}:{port}"\n'
-        f'http: "{host}:{monitor_port}"\n'
+        # Monitoring has no authentication: loopback only, whatever the client address.
+        f'http: "127.0.0.1:{monitor_port}"\n'
         "max_payload: 1MB\n"
         "jetstream {\n"
         f'  store_dir: "{store_dir}"\n'
@@ -173,7 +174,7 @@ class NatsServer:
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
-        url = f"http://{self.host}:{self.monitor_port}/healthz?js-enabled-only=true"
+        url = f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true"
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise NatsServerError(f"nats-server exited with code {self.process.returncode}")

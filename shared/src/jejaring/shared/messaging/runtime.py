@@ -9,7 +9,9 @@ and the consumers, and report readiness.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from jejaring.shared import db
 from jejaring.shared.messaging.connection import client_tls, connect
+from jejaring.shared.messaging.connection import connect, inbox_prefix
 from jejaring.shared.messaging.consumer import Handler, IdempotentConsumer
 from jejaring.shared.messaging.outbox import Outbox, OutboxRelay
 from jejaring.shared.messaging.provision import (
@@ -39,6 +42,19 @@ from jejaring.shared.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 EXIT_CONFIG = os.EX_CONFIG  # 78: provisioning drift that needs an operator
+NOT_PROVISIONED_RETRY_S = 10.0
+
+
+class NotProvisioned(RuntimeError):
+    """A stream or consumer is missing or differs, and this service may not make it so."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} is missing or differs from its specification, and this service's NATS "
+            "user may not create or update it; run `jejaring provision`"
+        )
+        self.what = what
+
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 
@@ -139,6 +155,12 @@ class ServiceRuntime:
     relay: OutboxRelay | None = field(default=None, init=False)
     consumers: list[IdempotentConsumer] = field(default_factory=list, init=False)
     provisioned: bool = field(default=False, init=False)
+    not_provisioned: NotProvisioned | None = field(default=None, init=False)
+    # The server's recent permission refusals, numbered: (n, message).
+    _refusals: collections.deque[tuple[int, str]] = field(
+        default_factory=lambda: collections.deque(maxlen=50), init=False
+    )
+    _refusal_count: int = field(default=0, init=False)
     stopping: bool = field(default=False, init=False)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list, init=False)
 
@@ -204,18 +226,51 @@ class ServiceRuntime:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         connected = self.nc is not None and self.nc.is_connected
         checks["nats"] = "ok" if connected else "disconnected"
-        checks["streams"] = "ok" if self.provisioned else "not provisioned"
+        if self.provisioned:
+            checks["streams"] = "ok"
+        elif self.not_provisioned is not None:
+            checks["streams"] = str(self.not_provisioned)
+        else:
+            checks["streams"] = "not provisioned"
         return checks
 
     async def provision(
         self, streams: Sequence[StreamSpec], consumers: Sequence[ConsumerSpec]
     ) -> None:
-        """Ensure streams and consumers exist as specified."""
-        assert self.js is not None
+        """Ensure streams and consumers exist as specified. Where they do, this needs only
+        their INFO; raises NotProvisioned when one is missing (or differs) and the server
+        refused this service the creation (or update)."""
+        js = self.js
+        assert js is not None
         for spec in streams:
-            await ensure_stream(self.js, spec)
+            call = functools.partial(ensure_stream, js, spec)
+            await self._ensure(f"stream {spec.name}", spec.name, call)
         for cspec in consumers:
-            await ensure_consumer(self.js, cspec)
+            what = f"consumer {cspec.durable} on stream {cspec.stream}"
+            await self._ensure(what, cspec.stream, functools.partial(ensure_consumer, js, cspec))
+
+    async def _ensure(self, what: str, stream: str, call: Callable[[], Awaitable[object]]) -> None:
+        before = self._refusal_count
+        try:
+            await call()
+        except TimeoutError:
+            # A request the server refuses is dropped with a permissions violation (reported
+            # to the error callback), so the caller sees only a timeout.
+            if self.nc is not None and not self.nc.is_closed:
+                with contextlib.suppress(Exception):
+                    await self.nc.flush(timeout=2)
+            # The refusal names the API subject, and so the stream (other calls may run at
+            # the same time: a partner added while the runtime re-provisions).
+            for n, refusal in self._refusals:
+                quoted = refusal.upper().split('"')
+                tokens = quoted[1].split(".") if len(quoted) > 2 else []
+                if n > before and tokens[:2] == ["$JS", "API"] and stream.upper() in tokens[2:]:
+                    raise NotProvisioned(what) from None
+            raise
+
+    def _on_refused(self, violation: str) -> None:
+        self._refusal_count += 1
+        self._refusals.append((self._refusal_count, violation))
 
     async def _connect_and_run(self) -> None:
         s = self.settings
@@ -228,7 +283,9 @@ class ServiceRuntime:
             if s.nats_tls_ca_file or s.nats_tls_cert_file
             else None,
             tls_hostname=s.nats_tls_hostname,
+            inbox_prefix=inbox_prefix(self.name),
             on_reconnected=self._on_reconnected,
+            on_refused=self._on_refused,
         )
         self.js = self.nc.jetstream(timeout=5)
         delay = 0.5
@@ -238,10 +295,23 @@ class ServiceRuntime:
                 break
             except ProvisioningDrift as exc:
                 self._fatal(exc)
+            except NotProvisioned as exc:
+                # Not ready, and said once (again only if what is missing changes): the
+                # operator runs the provisioner; this service then goes on by itself.
+                if self.not_provisioned is None or self.not_provisioned.what != exc.what:
+                    log.error(str(exc), extra={"missing": exc.what})
+                self.not_provisioned = exc
+                await asyncio.sleep(NOT_PROVISIONED_RETRY_S)
             except Exception as exc:
                 log.warning("provisioning failed, retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+        if self.not_provisioned is not None:
+            log.info(
+                "provisioned by the operator; starting",
+                extra={"was_missing": self.not_provisioned.what},
+            )
+        self.not_provisioned = None
         self.provisioned = True
         self.relay = OutboxRelay(
             sessions=self.sessions,
@@ -281,6 +351,8 @@ class ServiceRuntime:
             await self._provision_all()
         except ProvisioningDrift as exc:
             self._fatal(exc)
+        except NotProvisioned as exc:
+            log.error(str(exc), extra={"missing": exc.what})
         except Exception as exc:
             log.warning("re-provisioning failed", extra={"error": type(exc).__name__})
 
