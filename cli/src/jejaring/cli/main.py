@@ -6,8 +6,8 @@ import asyncio
 import json
 import os
 import sys
-import uuid
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
