@@ -223,8 +223,8 @@ def credentials(
     ca_file: Path | None = typer.Option(
         None,
         envvar=CA_FILE_VARIABLE,
-        help="The CA certificate NATS's is signed by (ca.pem of `jejaring tls`), copied for the "
-        "partner to trust.",
+        help="The CA that signed NATS's certificate (ca.pem of `jejaring tls`), copied beside "
+        "the seed for the partner to trust.",
     ),
 ) -> None:
     """Make an NKey for SLUG here, write its seed (mode 0600) for the partner, and register
