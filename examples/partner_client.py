@@ -6,6 +6,10 @@ What a partner agency's developer needs to know, all of it used below:
   credentials` makes it; pip install nats-py nkeys). Keep it secret: it is your identity, and
   Jejaring keeps no copy. Your replies and fetched messages come to your own inbox prefix
   _INBOX_<slug>; you may not listen anywhere else.
+- Jejaring's NATS speaks TLS only, under a certificate of the site's own CA: trust the CA file
+  given to you with the seed (jejaring-ca.pem, --ca-file) and connect to tls://<host>:4222. The
+  client starts with the TLS handshake, so your key never meets a server that is not the one
+  that CA vouches for.
 - Referrals for partner <slug> arrive on its own JetStream stream AGENCY_<SLUG> (slug
   upper-cased, '-' as '_'), read through the durable pull consumer named <slug>. Ack each one.
 - Messages are CloudEvents 1.0 in binary mode: the attributes are NATS headers (ce-type,
@@ -16,8 +20,9 @@ What a partner agency's developer needs to know, all of it used below:
   on-hold, completed, failed; a reason for rejected and failed), ce-type
   org.jejaring.referral.reply.v1, with Nats-Msg-Id equal to ce-id so a retry is not doubled.
 
-    python examples/partner_client.py --slug posbakum-aisyiyah \
-        --seed-file posbakum-aisyiyah-20261201-101500.nk --accept
+    python examples/partner_client.py --nats-url tls://nats.example.org:4222 \
+        --slug posbakum-aisyiyah --seed-file posbakum-aisyiyah-20261201-101500.nk \
+        --ca-file jejaring-ca.pem --accept
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import ssl
 import sys
 import uuid
 
@@ -84,9 +90,13 @@ async def run(args: argparse.Namespace) -> int:
 
     # A partner's replies come to its own inbox prefix; it may not listen anywhere else.
     inbox = args.inbox_prefix or (f"_INBOX_{args.slug}" if args.seed_file else "_INBOX")
+    # TLS trusting only the site's CA, handshake first: nothing is said in plaintext.
+    tls = ssl.create_default_context(cafile=args.ca_file) if args.ca_file else None
     try:
         nc = await nats.connect(
             args.nats_url,
+            tls=tls,
+            tls_handshake_first=tls is not None,
             nkeys_seed=args.seed_file,
             name=f"partner-{args.slug}",
             inbox_prefix=inbox,
@@ -160,6 +170,9 @@ def main() -> None:
     parser.add_argument("--slug", required=True, help="your partner slug, e.g. posbakum-aisyiyah")
     parser.add_argument(
         "--seed-file", help="your NKey seed file (from `jejaring partner credentials`)"
+    )
+    parser.add_argument(
+        "--ca-file", help="the CA certificate to trust (jejaring-ca.pem, given with the seed)"
     )
     parser.add_argument("--inbox-prefix", help="default _INBOX_<slug> when --seed-file is given")
     parser.add_argument("--accept", action="store_true", help="accept every new referral")

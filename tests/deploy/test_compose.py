@@ -8,6 +8,7 @@ does) and built into each service's production settings.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -25,7 +26,8 @@ from pydantic import AliasChoices, SecretStr, ValidationError
 from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
-from jejaring.cli import init
+from jejaring.cli import init, natsconfig
+from jejaring.cli.stack import admin_token_variable
 from jejaring.cli.tls import make_site_certs
 from jejaring.intake.settings import IntakeSettings
 from jejaring.notify.settings import NotifySettings
@@ -228,17 +230,23 @@ def test_each_service_has_its_own_admin_token() -> None:
     assert len({dotenv[f"{n.upper()}_ADMIN_TOKEN"] for n in sources}) == 3
 
 
-def test_services_start_after_the_init_step_and_nats_monitoring_is_not_published() -> None:
+def test_services_start_after_the_init_step_and_only_nats_client_port_and_caddy_are_public() -> (
+    None
+):
     services = load_compose()["services"]
     assert services["init"]["build"]["dockerfile"] == "deploy/Dockerfile"
     assert "jejaring init --check" in " ".join(services["init"]["command"])
     for name in SETTINGS:
         condition = services[name]["depends_on"]["init"]["condition"]
         assert condition == "service_completed_successfully", name
-    assert "ports" not in services["nats"], "NATS (and its monitoring port) stay internal"
     for name, service in services.items():
         if name == "caddy":  # the one public entry, TLS only (port 80 redirects to https)
             assert sorted(service["ports"]) == ["443:443", "80:80"]
+            continue
+        if name == "nats":  # the client port for partners, TLS only; never monitoring
+            assert service["ports"] == ["${NATS_BIND_ADDRESS:-0.0.0.0}:4222:4222"]
+            assert re.search(r'^include "tls.conf"$', NATS_CONF.read_text(), re.M)
+            assert re.search(r'^http: "127.0.0.1:8222"$', NATS_CONF.read_text(), re.M)
             continue
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
@@ -384,22 +392,24 @@ def test_nats_config_is_valid(tmp_path: Path) -> None:
     make_site_certs(tmp_path / "tls", ["nats"])
     tls_conf = (NATS_CONF.parent / "tls.conf").read_text()
     (tmp_path / "tls.conf").write_text(tls_conf.replace("/etc/nats/tls/", f"{tmp_path}/tls/"))
-    env = {**os.environ, "JEJARING_DATA_DIR": str(tmp_path / "data"), "JEJARING_REFERRAL_PORT": "1"}
-    env.update(
-        {
-            f"NATS_{s}_PASSWORD": f"{s.lower()}-password-123456"
-            for s in ("INTAKE", "REFERRAL", "NOTIFY", "PROVISIONER")
-        }
-    )
-    jejaring = Path(sys.executable).parent / "jejaring"
+    # Made as compose's nats-auth step makes it: its command, with exactly its environment
+    # (from a fresh .env), referral not yet there.
+    command = load_compose()["services"]["nats-auth"]["command"]
+    assert command[-1] == "/etc/nats/auth.conf"
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"  # the image's PATH has it
+    env = {"PATH": path, **compose_env("nats-auth", fresh_dotenv())}
     generated = subprocess.run(
-        [str(jejaring), "nats-config", "--out", str(tmp_path / "auth.conf")],
+        [*command[:-1], str(tmp_path / "auth.conf")],
         env=env,
+        cwd=tmp_path,
         capture_output=True,
         text=True,
+        timeout=60,
         check=False,
     )
     assert generated.returncode == 0, generated.stderr
+    assert "referral did not answer" in generated.stderr
+    assert not [v for v in env.values() if len(v) > 8 and v in (tmp_path / "auth.conf").read_text()]
     result = subprocess.run(
         [str(binary), "-t", "-c", str(tmp_path / "nats.conf")],
         capture_output=True,
@@ -407,3 +417,100 @@ def test_nats_config_is_valid(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_nats_auth_writes_the_authorization_nats_includes_before_nats_starts() -> None:
+    """The one-shot nats-auth (the one image) writes auth.conf into the folder nats reads its
+    configuration from; nats waits for it to succeed."""
+    services = load_compose()["services"]
+    step, nats = services["nats-auth"], services["nats"]
+    assert (step["image"], step["build"]) == (
+        services["intake"]["image"],
+        services["intake"]["build"],
+    )
+    assert step["command"] == ["jejaring", "nats-config", "--out", "/etc/nats/auth.conf"]
+    assert step["volumes"] == ["./deploy/nats:/etc/nats"]  # read-write
+    assert "./deploy/nats:/etc/nats:ro" in nats["volumes"]
+    assert nats["command"] == ["-c", "/etc/nats/nats.conf"]
+    assert re.search(r'^include "auth.conf"$', NATS_CONF.read_text(), re.M)
+    assert step["restart"] == "no"
+    assert nats["depends_on"]["nats-auth"]["condition"] == "service_completed_successfully"
+
+
+def test_the_sidecar_keeps_the_authorization_in_step_inside_nats_pid_namespace() -> None:
+    """nats-auth-sync rewrites the same file every 15 s and signals nats-server as pid 1 of the
+    PID namespace it shares with nats (root, as nats-server runs), once referral answers."""
+    services = load_compose()["services"]
+    sync = services["nats-auth-sync"]
+    assert sync["image"] == services["intake"]["image"]
+    assert sync["command"] == [
+        "jejaring", "nats-auth-sync", "--config", "/etc/nats/auth.conf",
+        "--pid", "1", "--interval", "15",
+    ]  # fmt: skip
+    assert sync["pid"] == "service:nats"
+    assert sync["user"] == "0:0"
+    assert sync["volumes"] == services["nats-auth"]["volumes"]
+    assert sync["depends_on"]["referral"]["condition"] == "service_healthy"
+    assert sync["restart"] == "unless-stopped"
+    assert "ports" not in sync
+    for name in ("nats-auth", "nats-auth-sync"):  # else `jejaring health` marks it unhealthy
+        assert services[name]["healthcheck"] == {"disable": True}, name
+
+
+@pytest.mark.parametrize("name", ["nats-auth", "nats-auth-sync"])
+def test_the_authorization_steps_get_the_nats_passwords_and_referrals_admin_token(
+    name: str,
+) -> None:
+    """What `jejaring nats-config --out` and `nats-auth-sync` read: every identity's password,
+    referral's address on the compose network and its admin token (the variable the CLI
+    reads), each from its own .env variable."""
+    env = service_environment(load_compose()["services"][name])
+    expected = {natsconfig.password_env(n) for n in natsconfig.IDENTITIES}
+    expected.add(admin_token_variable("referral"))
+    assert {var for var, value in env.items() if uses(value)} == expected
+    for var in expected:
+        assert uses(env[var]) == {var}, var
+    port = SETTINGS["referral"].model_fields["port"].default
+    assert env["JEJARING_REFERRAL_URL"] == f"http://referral:{port}"
+
+
+def test_the_provisioner_password_reaches_provision_and_the_authorization_steps_only() -> None:
+    """NATS_PROVISIONER_PASSWORD (made by `jejaring init`) is given to no service: only to the
+    init step (which holds .env), which provisions over TLS trusting the site's CA, and to
+    the two steps that write its bcrypt hash."""
+    assert "NATS_PROVISIONER_PASSWORD" in SECRETS
+    services = load_compose()["services"]
+    given = {
+        n
+        for n, s in services.items()
+        if any("NATS_PROVISIONER_PASSWORD" in uses(t) for t in strings(s))
+    }
+    assert given == {"nats-auth", "nats-auth-sync"}
+    holding_dotenv = {
+        n for n, s in services.items() for e in s.get("env_file", []) if e["path"] == ".env"
+    }
+    assert holding_dotenv == {"init"}
+    init_step = services["init"]
+    command = " ".join(" ".join(init_step["command"]).split())
+    assert (
+        "jejaring provision --nats-url tls://nats:4222 --tls-ca-file /etc/jejaring/tls/ca.pem"
+        in command
+    )
+    assert "./deploy/nats/tls/ca.pem:/etc/jejaring/tls/ca.pem:ro" in init_step["volumes"]
+    assert init_step["depends_on"]["nats"]["condition"] == "service_healthy"
+
+
+def test_the_web_app_believes_forwarded_addresses_from_caddy_only() -> None:
+    """Behind caddy every visitor would have caddy's address (and share one sign-in limit):
+    the web app trusts X-Forwarded-For from caddy's fixed address on the compose network,
+    and from nothing else."""
+    compose = load_compose()
+    services = compose["services"]
+    trusted = service_environment(services["web"])["WEB_FORWARDED_ALLOW_IPS"]
+    caddy = services["caddy"]["networks"]["default"]["ipv4_address"]
+    assert trusted == caddy == compose["x-caddy-address"]
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(caddy) in ipaddress.ip_network(subnet)
+    assert ipaddress.ip_network(subnet).is_private
+    for name in ("intake", "referral", "notify"):  # no address logic there: the default
+        assert "FORWARDED_ALLOW_IPS" not in " ".join(service_environment(services[name]))

@@ -93,3 +93,18 @@ def test_a_public_url_must_be_https_off_loopback(url: str) -> None:
 )
 def test_https_or_loopback_public_urls_pass(url: str) -> None:
     assert demo(partner_public_url=url).partner_public_url == url
+
+
+def test_the_trusted_proxy_is_addresses_or_networks_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WEB_FORWARDED_ALLOW_IPS and the like: what uvicorn would silently never match (a host
+    name, a typo) is refused naming the variable; addresses and networks pass."""
+    assert demo(forwarded_allow_ips=" 172.30.57.80, 10.0.0.0/24 ").forwarded_allow_ips == (
+        "172.30.57.80,10.0.0.0/24"
+    )
+    for wrong in ("caddy", "172.30.57.800", "*", " , "):
+        monkeypatch.setenv("DEMO_FORWARDED_ALLOW_IPS", wrong)
+        with pytest.raises(ValidationError) as refused:
+            DemoSettings(environment="production")
+        message = str(refused.value)
+        assert "DEMO_FORWARDED_ALLOW_IPS" in message or "forwarded_allow_ips" in message, message
+        assert "IP address or network" in message or "proxy's address" in message, message

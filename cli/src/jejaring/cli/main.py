@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import ssl
 import sys
 import time
 import uuid
@@ -16,7 +17,7 @@ import typer
 from jejaring.cli import natsconfig
 from jejaring.cli.partners import app as partner_app
 from jejaring.cli.stack import StackConfig, StackError, run_stack
-from jejaring.cli.tls import tls
+from jejaring.cli.tls import CA_FILE_VARIABLE, tls
 
 app = typer.Typer(
     help="Jejaring: referrals for the PPATBM protection network.",
@@ -193,6 +194,13 @@ def provision(
         help="Replicas of each contract stream (3 on a cluster).",
     ),
     wait: float = typer.Option(60.0, help="Seconds to wait for NATS to answer."),
+    tls_ca_file: Path | None = typer.Option(
+        None,
+        envvar=CA_FILE_VARIABLE,
+        exists=True,
+        dir_okay=False,
+        help="The CA that signed NATS's certificate (turns TLS on; `jejaring tls` makes ca.pem).",
+    ),
 ) -> None:
     """Create or update the contract streams and every service's durable consumers, as the
     NATS provisioner (password NATS_PROVISIONER_PASSWORD, or the embedded stack's). The
@@ -212,8 +220,16 @@ def provision(
     deadline = time.monotonic() + wait
     while True:
         try:
-            done = asyncio.run(run_provision(url, password, replicas=replicas))
+            done = asyncio.run(run_provision(url, password, replicas=replicas, ca_file=tls_ca_file))
             break
+        except ssl.SSLError as exc:  # retrying cannot help: say what to give
+            typer.echo(
+                f"jejaring provision: {url}: NATS's TLS certificate is not trusted "
+                f"({exc.reason or exc}); give the site's CA (ca.pem of `jejaring tls`) with "
+                f"--tls-ca-file or {CA_FILE_VARIABLE}",
+                err=True,
+            )
+            raise typer.Exit(1) from None
         except Exception as exc:
             if "authorization" in str(exc).lower() or time.monotonic() >= deadline:
                 typer.echo(f"jejaring provision: {url}: {type(exc).__name__}: {exc}", err=True)

@@ -13,6 +13,7 @@ import httpx
 import typer
 
 from jejaring.cli.stack import admin_token_file, admin_token_variable
+from jejaring.cli.tls import CA_FILE_VARIABLE
 
 app = typer.Typer(
     help="Manage partner agencies (needs REFERRAL_ADMIN_TOKEN and a running referral)."
@@ -155,6 +156,42 @@ def write_seed(folder: Path, slug: str, seed: bytes) -> Path:
     return path
 
 
+CA_COPY = "jejaring-ca.pem"
+
+
+def read_ca(path: Path) -> bytes:
+    """The site's CA certificate at `path`, refused (one line) unless it is a CA certificate
+    and nothing else: never hand a partner a private key by a slip of the option."""
+    from cryptography import x509
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"--ca-file: cannot read {path}: {exc.strerror}") from None
+    if b"PRIVATE KEY" in data:
+        raise ValueError(f"--ca-file: {path} holds a private key; give ca.pem, the certificate")
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+        is_ca = all(
+            c.extensions.get_extension_for_class(x509.BasicConstraints).value.ca for c in certs
+        )
+    except (ValueError, x509.ExtensionNotFound):
+        is_ca = False
+    if not is_ca:
+        raise ValueError(f"--ca-file: {path} is not a CA certificate (ca.pem of `jejaring tls`)")
+    return data
+
+
+def write_ca(folder: Path, data: bytes) -> Path:
+    """The CA certificate the partner trusts, beside its seed file (public: 0644)."""
+    path = folder / CA_COPY
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.chmod(0o644)
+    tmp.replace(path)
+    return path
+
+
 def _reload_embedded() -> None:
     """Put the change into the embedded server's configuration now, when there is one;
     elsewhere `jejaring nats-auth-sync` does it within its interval."""
@@ -183,12 +220,25 @@ def credentials(
         False, help="Keep the partner's current keys valid for --grace-days (no gap)."
     ),
     grace_days: int = typer.Option(7, help="With --rotate: how long the old keys stay valid."),
+    ca_file: Path | None = typer.Option(
+        None,
+        envvar=CA_FILE_VARIABLE,
+        help="The CA that signed NATS's certificate (ca.pem of `jejaring tls`), copied beside "
+        "the seed for the partner to trust.",
+    ),
 ) -> None:
     """Make an NKey for SLUG here, write its seed (mode 0600) for the partner, and register
-    only the public key with referral. Without --rotate the partner's other keys stop now."""
+    only the public key with referral; copy the CA to trust beside it. Without --rotate the
+    partner's other keys stop now."""
+    try:
+        ca = read_ca(ca_file) if ca_file else None
+    except ValueError as exc:
+        typer.echo(f"jejaring partner: {exc}", err=True)
+        raise typer.Exit(2) from None
     seed, public_key = new_user_seed()
     try:
         path = write_seed(out, slug, seed)
+        ca_path = write_ca(out, ca) if ca else None
     except OSError as exc:
         typer.echo(f"jejaring partner: cannot write the seed file into {out}: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -207,8 +257,11 @@ def credentials(
         path.unlink()  # a seed whose key is not registered is worth nothing
         raise
     _reload_embedded()
-    typer.echo(f"NATS URL:      {os.environ.get('JEJARING_PUBLIC_NATS_URL', _nats_url())}")
+    nats_url = os.environ.get("JEJARING_PUBLIC_NATS_URL", _nats_url())
+    typer.echo(f"NATS URL:      {nats_url}")
     typer.echo(f"seed file:     {path}  (give it to the partner only; Jejaring keeps no copy)")
+    if ca_path:
+        typer.echo(f"CA file:       {ca_path}  (give it with the seed: the partner trusts it)")
     typer.echo(f"public key:    {c['public_key']}")
     typer.echo(f"expires:       {c['expires_at']}")
     typer.echo(f"inbox prefix:  {c['inbox_prefix']}")
@@ -219,7 +272,11 @@ def credentials(
             f"still valid:   {old['public_key']} until {old['expires_at']} "
             f"(end it sooner: jejaring partner revoke-key {slug})"
         )
-    typer.echo(f"try it:        python examples/partner_client.py --slug {slug} --seed-file {path}")
+    ca_option = f" --ca-file {ca_path}" if ca_path else ""
+    typer.echo(
+        f"try it:        python examples/partner_client.py --nats-url {nats_url} --slug {slug} "
+        f"--seed-file {path}{ca_option}"
+    )
 
 
 @app.command("keys")

@@ -24,7 +24,7 @@ from typing import TextIO
 import nats
 
 from jejaring.cli import natsconfig
-from jejaring.shared.messaging.connection import inbox_prefix
+from jejaring.shared.messaging.connection import client_tls, inbox_prefix, transport
 from jejaring.shared.messaging.natsserver import (
     NatsServer,
     NatsServerError,
@@ -245,17 +245,25 @@ def signal_reload(pid_file: Path | None = None, pid: int | None = None) -> bool:
     return True
 
 
-async def provision(url: str, password: str, *, replicas: int = 1) -> list[str]:
-    """Connect as the provisioner; ensure the contract streams and every service's durable
-    consumers; return one line per stream or consumer (created, updated, unchanged)."""
+async def provision(
+    url: str, password: str, *, replicas: int = 1, ca_file: Path | None = None
+) -> list[str]:
+    """Connect as the provisioner (over TLS trusting `ca_file`, if given, or for a tls:// URL);
+    ensure the contract streams and every service's durable consumers; return one line per
+    stream or consumer (created, updated, unchanged)."""
+
+    async def raised_instead(_exc: Exception) -> None:
+        """nats-py would print a traceback; the caller reports the error that is raised."""
+
     nc = await nats.connect(
-        [s.strip() for s in url.split(",") if s.strip()],
+        **transport(url, client_tls(ca_file) if ca_file else None),
         name="jejaring-provisioner",
         user=natsconfig.service_user(natsconfig.PROVISIONER),
         password=password,
         inbox_prefix=inbox_prefix(natsconfig.PROVISIONER),
         connect_timeout=5,
         allow_reconnect=False,
+        error_cb=raised_instead,
     )
     try:
         js = nc.jetstream(timeout=10)

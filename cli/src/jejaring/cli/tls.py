@@ -44,6 +44,8 @@ ROUTE_PASSWORD = re.compile(r'password: "([A-Za-z0-9_-]{32,})"')
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SERVER = [ExtendedKeyUsageOID.SERVER_AUTH]
 CLIENT = [ExtendedKeyUsageOID.CLIENT_AUTH]
+# Where the jejaring commands (provision, partner credentials) find the site's CA by default.
+CA_FILE_VARIABLE = "JEJARING_NATS_TLS_CA_FILE"
 
 
 class TlsError(ValueError):

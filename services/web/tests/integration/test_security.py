@@ -436,3 +436,53 @@ def test_a_submit_intake_does_not_answer_keeps_every_answer_and_resends_the_same
     )
     assert case["kelurahan"]["code"] == KARANG_REJO
     assert [v["name"] for v in case["victims"]] == ["Siti Rahmawati"]
+
+
+def web_process(tmp_path: Path, intake: Intake, trusted_proxy: str) -> tuple[str, Any]:
+    """The web app as compose runs it (`python -m jejaring.web`, uvicorn), believing
+    X-Forwarded-For only from `trusted_proxy` (WEB_FORWARDED_ALLOW_IPS)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "WEB_PORT": str(port),
+        "WEB_DATA_DIR": str(tmp_path),
+        "WEB_INTAKE_URL": intake.url,
+        "WEB_SIGN_IN_FAILURES_ALLOWED": "3",
+        "WEB_FORWARDED_ALLOW_IPS": trusted_proxy,
+    }
+    log = open(tmp_path / "web.log", "ab")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jejaring.web"], env=env, stdout=log, stderr=log
+    )
+    wait_status(port, 200, timeout=60)
+    return f"http://127.0.0.1:{port}", process
+
+
+def sign_in_from(url: str, login: str, password: str, visitor: str) -> int:
+    """A sign-in through a proxy that says the visitor is `visitor` (as Caddy does)."""
+    with httpx.Client(base_url=url, headers={"X-Forwarded-For": visitor}, timeout=10) as browser:
+        page = browser.get("/sign-in")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf, page.text
+        form = {"csrf": csrf.group(1), "login": login, "password": password}
+        return browser.post("/sign-in", data=form).status_code
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_behind_a_trusted_proxy_the_sign_in_limit_counts_each_visitor(
+    tmp_path: Path, intake: Intake, trusted: bool
+) -> None:
+    """From the proxy it trusts, the web app takes the visitor's address from X-Forwarded-For:
+    one visitor's failures do not lock out another behind the same proxy. From any other
+    address the header is ignored (a client cannot pick its address to escape the limit)."""
+    url, process = web_process(tmp_path, intake, "127.0.0.1" if trusted else "192.0.2.80")
+    try:
+        login = intake.officer()
+        for _ in range(3):
+            assert sign_in_from(url, login, "salah-salah-salah", "203.0.113.5") == 200
+        other_visitor = sign_in_from(url, login, PASSWORD, "203.0.113.6")
+        assert other_visitor == (303 if trusted else 200)  # 200: the wrong-password page
+        assert sign_in_from(url, login, PASSWORD, "203.0.113.5") == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jejaring.shared.db import default_sqlite_url
@@ -39,6 +39,29 @@ class ProcessSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     region_file: Path = DEFAULT_REGION_FILE
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="The reverse proxy's addresses or networks, comma-separated: only from "
+        "these are X-Forwarded-For and -Proto believed (the client's address, e.g. for the "
+        "sign-in limit, then comes from the header)",
+    )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _ip_addresses(cls, value: str) -> str:
+        """uvicorn would take anything else for a literal that never matches, silently."""
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (a proxy's address, e.g. "
+                    "172.30.57.80 or 10.0.0.0/24)"
+                ) from None
+        if not items:
+            raise ValueError("give the proxy's address (default 127.0.0.1)")
+        return ",".join(items)
 
     @model_validator(mode="after")
     def _default_database(self) -> ProcessSettings:

@@ -6,6 +6,7 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import nats
 from nats.aio.client import Client as NATS
@@ -23,6 +24,25 @@ def client_tls(
     if cert_file is not None:
         context.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
     return context
+
+
+def transport(
+    url: str, tls: ssl.SSLContext | None = None, tls_hostname: str | None = None
+) -> dict[str, Any]:
+    """`nats.connect`'s server and TLS arguments for `url` (comma-separated servers): with `tls`
+    (or a `tls://` URL, then trusting the system's CAs) the client starts with the TLS
+    handshake, before the server's first word, so a server (or anyone in between) that does not
+    speak TLS cannot have it send its credentials in plaintext. The server needs
+    `handshake_first` in its `tls` block (deploy/nats/tls.conf)."""
+    servers = [s.strip() for s in url.split(",") if s.strip()]
+    if tls is None and any(s.startswith("tls://") for s in servers):
+        tls = client_tls(None)
+    return {
+        "servers": servers,
+        "tls": tls,
+        "tls_hostname": tls_hostname,
+        "tls_handshake_first": tls is not None,
+    }
 
 
 def inbox_prefix(name: str) -> str:
@@ -45,17 +65,11 @@ async def connect(
 ) -> NATS:
     """Connect to NATS, retrying the first connection and every reconnection forever.
 
-    With `tls` (or a `tls://` URL) the client starts with the TLS handshake, before the server's
-    first word: a server (or anyone in between) that does not speak TLS cannot have it send
-    its password in plaintext. The server needs `handshake_first` in its `tls` block.
+    With `tls` (or a `tls://` URL) the client starts with the TLS handshake (`transport`).
 
     Replies (PubAcks, fetched messages) come to `inbox_prefix`, the only inbox the server
     lets this identity subscribe to; `on_refused` hears of each permissions violation.
     """
-    servers = [s.strip() for s in url.split(",") if s.strip()]
-    if tls is None and any(s.startswith("tls://") for s in servers):
-        tls = client_tls(None)
-
     refusals_seen: set[str] = set()
 
     async def on_error(exc: Exception) -> None:
@@ -77,13 +91,10 @@ async def connect(
             await on_reconnected()
 
     return await nats.connect(
-        servers=servers,
+        **transport(url, tls, tls_hostname),
         name=name,
         user=user,
         password=password,
-        tls=tls,
-        tls_hostname=tls_hostname,
-        tls_handshake_first=tls is not None,
         inbox_prefix=inbox_prefix,
         allow_reconnect=True,
         max_reconnect_attempts=-1,

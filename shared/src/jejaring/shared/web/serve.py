@@ -61,4 +61,7 @@ def serve(app: FastAPI, settings: ProcessSettings) -> None:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        # The client's address from X-Forwarded-For only when the proxy in front sent it.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
