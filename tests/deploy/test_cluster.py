@@ -35,9 +35,9 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
 from jejaring.cli import natsconfig
+from jejaring.cli.partners import new_user_seed
 from jejaring.cli.tls import SiteCerts, make_site_certs, route_password, routes_conf
 from jejaring.shared.messaging.connection import client_tls
-from jejaring.cli.partners import new_user_seed
 from jejaring.shared.messaging.natsserver import die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,8 +25,7 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from jejaring.shared import db
-from jejaring.shared.messaging.connection import client_tls, connect
-from jejaring.shared.messaging.connection import connect, inbox_prefix
+from jejaring.shared.messaging.connection import client_tls, connect, inbox_prefix
 from jejaring.shared.messaging.consumer import Handler, IdempotentConsumer
 from jejaring.shared.messaging.outbox import Outbox, OutboxRelay
 from jejaring.shared.messaging.provision import (
