@@ -121,6 +121,19 @@ def test_the_identity_public_key_follows_the_key_and_check_refuses_one_that_does
     assert printed.returncode == 0, printed.stderr
     assert printed.stdout == values["JEJARING_IDENTITY_PUBLIC_KEY"] + "\n"
     assert values["JEJARING_IDENTITY_KEY"] not in printed.stdout
+    environ = {k: v for k, v in os.environ.items() if k != "JEJARING_IDENTITY_KEY"}
+    data = {**environ, "JEJARING_DATA_DIR": str(tmp_path / "data")}
+    none = subprocess.run(
+        [JEJARING, "identity", "public-key"], env=data, capture_output=True, text=True, timeout=60
+    )
+    assert none.returncode == 2
+    assert "no JEJARING_IDENTITY_KEY set and no" in none.stderr
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "identity-key").write_text(values["JEJARING_IDENTITY_KEY"] + "\n")
+    embedded = subprocess.run(
+        [JEJARING, "identity", "public-key"], env=data, capture_output=True, text=True, timeout=60
+    )
+    assert embedded.stdout == printed.stdout, "the embedded stack's key, as `jejaring up` keeps it"
 
     rotated = "a-new-identity-key-after-a-leak-7Qm2xV9pLr4Tz8Kw"
     env_file.write_text(env_file.read_text().replace(values["JEJARING_IDENTITY_KEY"], rotated))
