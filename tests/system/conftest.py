@@ -29,7 +29,7 @@ from sqlalchemy import TextClause, text
 from jejaring.shared import db
 from jejaring.shared.db import UtcDateTime
 from jejaring.shared.messaging.natsserver import NatsServer, free_port
-from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
+from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS, identity_env
 
 # Each service has its own admin token; intake's makes the people.
 ADMIN_TOKENS = {
@@ -117,7 +117,7 @@ class System:
             "REFERRAL_RECONCILE_INTERVAL_S": "5",
             "NOTIFY_DISPATCH_INTERVAL_S": "0.2",
             p + "ADMIN_TOKEN": ADMIN_TOKENS[name],
-            "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
+            **identity_env(name, IDENTITY_KEY),
             **extra,
         }
 

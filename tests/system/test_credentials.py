@@ -1,13 +1,20 @@
 """Credentials that can be taken back, on the real processes: a deactivated officer's access
-ends at every service within a minute (measured in real time), and each service accepts only
-its own admin token."""
+ends at every service within a minute (measured in real time), each service accepts only
+its own admin token, and only intake can sign a person's token."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
-from tests.system.conftest import ADMIN_TOKENS, SERVICES, System
+import pytest
+from tests.system.conftest import ADMIN_TOKENS, IDENTITY_KEY, SERVICES, System
+
+from jejaring.shared.web.identity import public_key_of
 
 PASSWORD = "kopi-pagi-karang-rejo"
 
@@ -99,3 +106,36 @@ def test_a_deactivated_officer_is_refused_everywhere_within_a_minute(system: Sys
         assert refused_at[service] <= 60, (service, refused_at[service])
     # The session is over too: no new access token.
     assert intake.post("/api/v1/auth/refresh", json={"refresh_token": refresh}).status_code == 401
+
+
+@pytest.mark.parametrize("service", ["referral", "notify"])
+def test_production_refuses_to_start_a_verifier_given_the_signing_secret(
+    service: str, tmp_path: Path
+) -> None:
+    """Compose or an operator handing intake's secret to referral or notify would let anyone who
+    reads that environment sign a coordinator's token: the process exits 78 (EX_CONFIG) with one
+    line naming the variable, before it touches NATS or its database."""
+    prefix = service.upper() + "_"
+    env = {
+        "PATH": os.environ["PATH"],
+        prefix + "ENVIRONMENT": "production",
+        prefix + "DATA_DIR": str(tmp_path),
+        "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
+        "JEJARING_IDENTITY_PUBLIC_KEY": public_key_of(IDENTITY_KEY),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", f"jejaring.{service}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 78, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"jejaring-{service}: cannot start: JEJARING_IDENTITY_KEY is set, but it holds intake's "
+        f"signing secret and must not reach {service}: unset it and give "
+        "JEJARING_IDENTITY_PUBLIC_KEY instead (`jejaring identity public-key` prints it; the "
+        "web app needs neither)"
+    ]
+    assert IDENTITY_KEY not in result.stdout + result.stderr

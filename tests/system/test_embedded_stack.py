@@ -10,14 +10,18 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import jwt
 import nats
 import pytest
+from jwt.warnings import InsecureKeyLengthWarning
 
 from jejaring.shared.messaging.natsserver import free_port
+from jejaring.shared.web import identity
 from jejaring.testing import THREE_WAY_CASE, wait_status
 
 JEJARING = str(Path(sys.executable).parent / "jejaring")
@@ -373,11 +377,38 @@ def test_partner_keys_on_the_embedded_stack(
     assert seconds < 60
 
 
+def environ_of(pid: int) -> dict[str, str]:
+    """A running process's environment, as the kernel holds it (/proc/<pid>/environ)."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(e.decode().partition("=")[::2] for e in raw.split(b"\0") if e)
+
+
+def forgeries(values: list[str], person: dict[str, object]) -> list[str]:
+    """Every access token one can make for `person` from `values` (a process's environment):
+    HS256 with each value as the secret, and EdDSA with the key intake would derive from it."""
+    claims = {
+        "iss": "jejaring-intake",
+        "aud": "jejaring",
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 50,
+        **person,
+    }
+    made = []
+    with warnings.catch_warnings():  # most values are far too short for an HMAC key: the point
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        for value in values:
+            made.append(jwt.encode(claims, value, algorithm="HS256"))
+            made.append(jwt.encode(claims, identity.signing_key(value), algorithm="EdDSA"))
+    return made
+
+
 def test_up_makes_an_identity_key_and_every_service_takes_peoples_tokens(
     stack: subprocess.Popen[str], stack_env: dict[str, str]
 ) -> None:
     """On first start `jejaring up` makes the identity key (0600, like the admin token) and
-    gives it to every service: a person who signs in at intake is known to all three."""
+    gives it to intake alone; referral and notify get its public key: a person who signs in at
+    intake is known to all three, and nothing in referral's or notify's environment makes a
+    token any service accepts."""
     assert stack.stdout is not None
     assert stack.stdout.readline().startswith("Jejaring is running")
     data = Path(stack_env["JEJARING_DATA_DIR"])
@@ -415,12 +446,46 @@ def test_up_makes_an_identity_key_and_every_service_takes_peoples_tokens(
     )
     assert signed.status_code == 200, signed.text
     person = {"Authorization": f"Bearer {signed.json()['access_token']}"}
-    for url in (
-        f"{intake}/api/v1/users",
-        f"{referral}/api/v1/partners",
-        f"{notify}/api/v1/deliveries",
-    ):
+    urls = {
+        "intake": f"{intake}/api/v1/users",
+        "referral": f"{referral}/api/v1/partners",
+        "notify": f"{notify}/api/v1/deliveries",
+    }
+    for url in urls.values():
         answer = httpx.get(url, headers=person, timeout=10)
         assert answer.status_code == 200, (url, answer.text)
+
+    # What each process holds, read from the kernel: the signing secret is intake's alone.
+    printed = jejaring(stack_env, "identity", "public-key")
+    assert printed.returncode == 0, printed.stderr
+    public = printed.stdout.strip()
+    assert public == identity.public_key_of(key_file.read_text().strip())
+    environs = {}
+    for pid in children_of(stack.pid):
+        for name in (*SERVICES, "web"):
+            if command_of(pid).endswith(f"-m jejaring.{name} "):
+                environs[name] = environ_of(pid)
+    assert sorted(environs) == sorted((*SERVICES, "web")), environs.keys()
+    secret = key_file.read_text().strip()
+    assert environs["intake"]["JEJARING_IDENTITY_KEY"] == secret
+    for name in ("referral", "notify", "web"):
+        assert "JEJARING_IDENTITY_KEY" not in environs[name], name
+        assert secret not in "\0".join(environs[name].values()), name
+    for name in ("referral", "notify"):
+        assert environs[name]["JEJARING_IDENTITY_PUBLIC_KEY"] == public, name
+    assert "JEJARING_IDENTITY_PUBLIC_KEY" not in environs["web"], "the web app verifies nothing"
+
+    # Forging a coordinator's token from everything referral or notify holds: none is accepted
+    # anywhere (the admin's own token above was, so the refusals are about the signature).
+    coordinator = {"sub": signed.json()["person"]["id"], "role": "coordinator", "name": "X"}
+    values = sorted({v for n in ("referral", "notify") for v in environs[n].values() if v})
+    made = forgeries(values, coordinator)
+    assert len(made) >= 40
+    for service, url in urls.items():
+        with httpx.Client(timeout=10) as client:
+            statuses = {
+                client.get(url, headers={"Authorization": f"Bearer {t}"}).status_code for t in made
+            }
+        assert statuses == {401}, (service, statuses)
     stack.send_signal(signal.SIGINT)
     assert stack.wait(timeout=30) == 0

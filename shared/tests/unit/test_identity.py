@@ -1,23 +1,33 @@
-"""A person's access token: signed by intake, verified by every service with the shared key."""
+"""A person's access token: signed by intake's private key, verified by every service with the
+public key, which can sign nothing."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
+import json
 import uuid
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from jejaring.shared.web.identity import (
     InvalidPersonToken,
     Person,
     PersonRole,
+    canonical_public_key,
     issue,
     looks_like_person_token,
+    public_key_of,
     verify,
 )
 from jejaring.shared.web.tokens import new_token
 
 KEY = "k" * 40
+PUBLIC = public_key_of(KEY)
 NOW = dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC)
 STAFF = Person(
     uuid.uuid4(), "Paralegal Aisyiyah", PersonRole.PARTNER_STAFF, None, "posbakum-aisyiyah"
@@ -25,19 +35,19 @@ STAFF = Person(
 
 
 def test_a_token_names_the_person_until_it_expires() -> None:
-    token = issue(STAFF, key=KEY, now=NOW)
+    token = issue(STAFF, secret=KEY, now=NOW)
     assert looks_like_person_token(token)
-    assert verify(token, key=KEY, now=NOW + dt.timedelta(seconds=49)) == STAFF
+    assert verify(token, public_key=PUBLIC, now=NOW + dt.timedelta(seconds=49)) == STAFF
     with pytest.raises(InvalidPersonToken, match="expired"):
-        verify(token, key=KEY, now=NOW + dt.timedelta(seconds=50))
+        verify(token, public_key=PUBLIC, now=NOW + dt.timedelta(seconds=50))
 
 
 def test_no_service_accepts_a_token_a_minute_after_its_issue_within_the_skew() -> None:
     """Revocation without a list: a token lives 50 s at most; a service whose clock is up to
     10 s behind or ahead of intake's accepts it for less than 60 s after its issue."""
     with pytest.raises(ValueError, match="MAX_LIFETIME"):
-        issue(STAFF, key=KEY, now=NOW, lifetime=dt.timedelta(seconds=51))
-    token = issue(STAFF, key=KEY, now=NOW, lifetime=dt.timedelta(seconds=50))
+        issue(STAFF, secret=KEY, now=NOW, lifetime=dt.timedelta(seconds=51))
+    token = issue(STAFF, secret=KEY, now=NOW, lifetime=dt.timedelta(seconds=50))
 
     def accepted(lag: float) -> list[float]:
         """The moments (intake's clock, 0.5 s apart) at which a service lagging by `lag` s
@@ -46,7 +56,7 @@ def test_no_service_accepts_a_token_a_minute_after_its_issue_within_the_skew() -
         for half in range(-40, 260):
             t = half / 2
             try:
-                verify(token, key=KEY, now=NOW + dt.timedelta(seconds=t - lag))
+                verify(token, public_key=PUBLIC, now=NOW + dt.timedelta(seconds=t - lag))
                 out.append(t)
             except InvalidPersonToken:
                 pass
@@ -61,18 +71,80 @@ def test_no_service_accepts_a_token_a_minute_after_its_issue_within_the_skew() -
 
 
 def test_a_token_signed_with_another_key_or_changed_is_refused() -> None:
-    token = issue(STAFF, key=KEY, now=NOW)
+    token = issue(STAFF, secret=KEY, now=NOW)
     with pytest.raises(InvalidPersonToken):
-        verify(token, key="x" * 40, now=NOW)
+        verify(token, public_key=public_key_of("x" * 40), now=NOW)
     header, claims, signature = token.split(".")
     forged = ".".join(
         [header, claims[:-2] + ("A" if claims[-2] != "A" else "B") + claims[-1], signature]
     )
     with pytest.raises(InvalidPersonToken):
-        verify(forged, key=KEY, now=NOW)
+        verify(forged, public_key=PUBLIC, now=NOW)
     with pytest.raises(InvalidPersonToken):
-        verify("not.a.token", key=KEY, now=NOW)
+        verify("not.a.token", public_key=PUBLIC, now=NOW)
 
 
 def test_an_api_token_is_never_taken_for_a_person_token() -> None:
     assert not any(looks_like_person_token(new_token()) for _ in range(1000))
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def claims_of(person: Person) -> dict[str, object]:
+    return {
+        "iss": "jejaring-intake",
+        "aud": "jejaring",
+        "sub": str(person.id),
+        "name": person.name,
+        "role": person.role.value,
+        "kel": person.kelurahan_code,
+        "partner": person.partner_slug,
+        "iat": int(NOW.timestamp()),
+        "exp": int(NOW.timestamp()) + 50,
+    }
+
+
+def test_the_public_key_is_32_bytes_derived_from_the_secret_and_read_with_or_without_padding() -> (
+    None
+):
+    """seed = SHA-256(secret): the same secret gives the same key pair on every machine."""
+    seed = hashlib.sha256(KEY.encode()).digest()
+    raw = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    assert b64(raw) == PUBLIC and len(PUBLIC) == 43
+    assert canonical_public_key(PUBLIC + "=") == PUBLIC
+    assert public_key_of("x" * 40) != PUBLIC
+    for wrong in ("", "abc", b64(raw[:31]), b64(raw + b"x"), PUBLIC[:-1] + "!", KEY):
+        with pytest.raises(ValueError, match="base64url of 32 bytes"):
+            canonical_public_key(wrong)
+
+
+def test_a_token_signed_with_the_public_key_as_an_hmac_secret_is_refused() -> None:
+    """The classic algorithm confusion: a verifier that let the token choose its algorithm would
+    check an HS256 token with the public key as the HMAC secret, and the public key is no
+    secret. Only EdDSA is accepted, whatever the header says."""
+    coordinator = Person(uuid.uuid4(), "Kasi Kesos", PersonRole.COORDINATOR)
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims_of(coordinator)).encode())
+    for secret in (PUBLIC, PUBLIC + "=", base64.urlsafe_b64decode(PUBLIC + "=")):
+        key = secret.encode() if isinstance(secret, str) else secret
+        mac = hmac.new(key, f"{header}.{body}".encode(), hashlib.sha256).digest()
+        with pytest.raises(InvalidPersonToken, match="InvalidAlgorithmError"):
+            verify(f"{header}.{body}.{b64(mac)}", public_key=PUBLIC, now=NOW)
+    # The old shared-key tokens (HS256 with the secret itself) are refused too, as is "none".
+    old = jwt.encode(claims_of(coordinator), KEY, algorithm="HS256")
+    unsigned = jwt.encode(claims_of(coordinator), None, algorithm="none")
+    for token in (old, unsigned):
+        with pytest.raises(InvalidPersonToken):
+            verify(token, public_key=PUBLIC, now=NOW)
+
+
+def test_a_token_signed_by_another_ed25519_key_is_refused() -> None:
+    coordinator = Person(uuid.uuid4(), "Kasi Kesos", PersonRole.COORDINATOR)
+    other = jwt.encode(claims_of(coordinator), Ed25519PrivateKey.generate(), algorithm="EdDSA")
+    assert jwt.get_unverified_header(other)["alg"] == "EdDSA"
+    with pytest.raises(InvalidPersonToken, match="InvalidSignatureError"):
+        verify(other, public_key=PUBLIC, now=NOW)
+    ours = issue(coordinator, secret=KEY, now=NOW)
+    assert verify(ours, public_key=PUBLIC, now=NOW) == coordinator

@@ -4,6 +4,9 @@
 secret to generate; every other line is copied as it is. Values already in `.env` are kept
 (running it again generates only what is missing or still a placeholder), and so are lines the
 operator added. The same rule as the services' (`jejaring.shared.secrets`) decides what is real.
+
+Some values are not secrets but follow from one (`DERIVED`): they are recomputed at every run,
+so they always match the secret they come from, whether the template names them or not.
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from pathlib import Path
 from typing import TextIO
 
 from jejaring.shared.secrets import min_length, new_secret, placeholder_in, weakness
+from jejaring.shared.settings import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV
+from jejaring.shared.web.identity import public_key_of
+
+# A value that follows from a secret: (its name, the secret's, how it follows). Referral and
+# notify get the identity key's public key and never the key itself.
+DERIVED = [(IDENTITY_PUBLIC_KEY_ENV, IDENTITY_KEY_ENV, public_key_of)]
 
 
 def parse(text: str) -> dict[str, str]:
@@ -38,6 +47,7 @@ class Filled:
     text: str
     generated: list[str] = field(default_factory=list)
     weak: list[str] = field(default_factory=list)  # kept as the operator set them, but weak
+    derived: list[str] = field(default_factory=list)  # recomputed with a new value
 
 
 def fill(example: str, existing: Mapping[str, str]) -> Filled:
@@ -45,6 +55,8 @@ def fill(example: str, existing: Mapping[str, str]) -> Filled:
     secrets = set(secret_names(example))
     result = Filled(text="")
     lines = []
+    values: dict[str, str] = {}
+    at: dict[str, int] = {}  # each variable's line
     for line in example.splitlines():
         name, sep, value = line.partition("=")
         name = name.strip()
@@ -58,8 +70,21 @@ def fill(example: str, existing: Mapping[str, str]) -> Filled:
             result.generated.append(name)
         elif name in secrets and weakness(value, min_length(name)):
             result.weak.append(name)
+        values[name], at[name] = value, len(lines)
         lines.append(f"{name}={value}")
-    extra = [f"{name}={value}" for name, value in existing.items() if name not in parse(example)]
+    for name, source, derive in DERIVED:
+        if not values.get(source):
+            continue
+        value = derive(values[source])
+        if existing.get(name) != value:
+            result.derived.append(name)
+        if name in at:  # the template's line
+            lines[at[name]] = f"{name}={value}"
+        else:  # right after the secret it follows from
+            lines.insert(at[source] + 1, f"{name}={value}")
+            at = {n: i + (i > at[source]) for n, i in at.items()} | {name: at[source] + 1}
+        values[name] = value
+    extra = [f"{name}={value}" for name, value in existing.items() if name not in values]
     if extra:
         lines += ["", "# Kept from the previous .env (not in .env.example)", *extra]
     result.text = "\n".join(lines) + "\n"
@@ -93,6 +118,15 @@ def check(example: str, values: Mapping[str, str]) -> list[str]:
             problems.append(f"{name} is missing")
         elif reason := weakness(value, min_length(name)):
             problems.append(f"{name} {reason}")
+    for name, source, derive in DERIVED:
+        secret = values.get(source)
+        if (
+            secret
+            and not weakness(secret, min_length(source))
+            and values.get(name) != derive(secret)
+        ):
+            state = "does not follow from" if values.get(name) else "is missing for"
+            problems.append(f"{name} {state} {source}: run `jejaring init`")
     return problems
 
 
@@ -115,6 +149,8 @@ def run(example: Path, env: Path, *, check_only: bool, out: TextIO, err: TextIO)
         print(f"{env}: generated {', '.join(filled.generated)} (mode 0600)", file=out)
     else:
         print(f"{env}: every secret was already set; nothing generated (mode 0600)", file=out)
+    if filled.derived:
+        print(f"{env}: {' '.join(filled.derived)} derived anew", file=out)
     if filled.weak:
         print(
             f"warning: kept weak values, production refuses them: {', '.join(filled.weak)}",

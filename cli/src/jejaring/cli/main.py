@@ -97,6 +97,37 @@ def schemas(
 app.add_typer(partner_app, name="partner")
 app.command("tls")(tls)
 
+identity_app = typer.Typer(
+    help="People's access tokens: intake signs them, the other services only verify."
+)
+app.add_typer(identity_app, name="identity")
+
+
+@identity_app.command("public-key")
+def identity_public_key() -> None:
+    """Print JEJARING_IDENTITY_PUBLIC_KEY: the public key of JEJARING_IDENTITY_KEY (from the
+    environment, or the embedded stack's .data/identity-key). Referral and notify verify
+    people's tokens with it; it is not a secret."""
+    from jejaring.shared.settings import IDENTITY_KEY_ENV
+    from jejaring.shared.web.identity import public_key_of
+
+    try:
+        key_file = StackConfig.from_env().identity_key_file
+    except StackError as exc:
+        typer.echo(f"jejaring identity public-key: {exc}", err=True)
+        raise typer.Exit(2) from None
+    secret = os.environ.get(IDENTITY_KEY_ENV)
+    if not secret and key_file.is_file():
+        secret = key_file.read_text().strip()
+    if not secret:
+        typer.echo(
+            f"jejaring identity public-key: no {IDENTITY_KEY_ENV} set and no {key_file} "
+            "(`jejaring init` or `jejaring up` makes one)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    typer.echo(public_key_of(secret))
+
 
 def _service_hashes() -> dict[str, str]:
     """bcrypt hashes of NATS_<NAME>_PASSWORD for the services and the provisioner (compose)."""

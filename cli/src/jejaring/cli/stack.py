@@ -33,6 +33,8 @@ from jejaring.shared.messaging.natsserver import (
     server_config,
 )
 from jejaring.shared.messaging.provision import contract_streams, ensure_consumer, ensure_stream
+from jejaring.shared.settings import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV
+from jejaring.shared.web.identity import public_key_of
 from jejaring.shared.web.tokens import new_token
 
 SERVICES = ("intake", "referral", "notify")
@@ -108,9 +110,9 @@ class StackConfig:
         return self.data_dir / "identity-key"
 
     def identity_key(self) -> str:
-        """JEJARING_IDENTITY_KEY (people's access tokens are signed and checked with it), or
-        one made on first start and kept (0600) in the data dir."""
-        if key := os.environ.get("JEJARING_IDENTITY_KEY"):
+        """JEJARING_IDENTITY_KEY (intake signs people's access tokens with the key derived
+        from it), or one made on first start and kept (0600) in the data dir."""
+        if key := os.environ.get(IDENTITY_KEY_ENV):
             return key
         return read_or_create_secret(self.identity_key_file)
 
@@ -146,10 +148,12 @@ class StackConfig:
         env[prefix + "HOST"] = self.host
         env[prefix + "PORT"] = str(self.ports[service])
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # Only intake holds the signing secret; the others verify with its public key.
+        env.pop(IDENTITY_KEY_ENV, None)
+        env.pop(IDENTITY_PUBLIC_KEY_ENV, None)
         if service == "web":
-            for name in SERVICES:  # the web app acts only as people do
+            for name in SERVICES:  # the web app acts only as people do, and verifies no token
                 env.pop(admin_token_variable(name), None)
-            env.pop("JEJARING_IDENTITY_KEY", None)
             for name in SERVICES:
                 env.setdefault(f"WEB_{name.upper()}_URL", f"http://{self.host}:{self.ports[name]}")
             if "JEJARING_PUBLIC_URL" not in env:
@@ -161,7 +165,9 @@ class StackConfig:
         for name in SERVICES:  # a service holds its own admin token, never another's
             env.pop(admin_token_variable(name), None)
         env[admin_token_variable(service)] = self.admin_token(service)
-        env["JEJARING_IDENTITY_KEY"] = self.identity_key()
+        if service == "intake":
+            env[IDENTITY_KEY_ENV] = self.identity_key()
+        env[IDENTITY_PUBLIC_KEY_ENV] = public_key_of(self.identity_key())
         env[prefix + "NATS_USER"] = natsconfig.service_user(service)
         env[prefix + "NATS_PASSWORD"] = natsconfig.service_secrets(self.nats_secrets_file)[service]
         return env

@@ -387,7 +387,7 @@ def test_an_expired_or_foreign_access_token_is_401(intake: Intake) -> None:
         role=PersonRole.OFFICER,
         kelurahan_code=KARANG_REJO,
     )
-    foreign = issue(person, key="another-key-0123456789abcdefghijklmn", now=intake.clock())
+    foreign = issue(person, secret="another-key-0123456789abcdefghijklmn", now=intake.clock())
     assert intake.client.get("/api/v1/cases", headers=bearer(foreign)).status_code == 401
     token = signed["access_token"]
     assert intake.client.get("/api/v1/cases", headers=bearer(token)).status_code == 200

@@ -21,7 +21,7 @@ from jejaring.notify.settings import NotifySettings
 from jejaring.shared.contract import envelope
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import ReferralStatus
-from jejaring.shared.web.identity import Person, PersonRole, issue
+from jejaring.shared.web.identity import Person, PersonRole, issue, public_key_of
 from jejaring.testing import ShiftedClock, sample_events, until
 
 ADMIN = "admin-token-for-tests-0123456789"
@@ -63,7 +63,7 @@ class Notify:
 
     def token(self, role: PersonRole, kelurahan: str | None = None, **changes: Any) -> str:
         person = Person(uuid.uuid4(), f"Someone ({role})", role, kelurahan, changes.get("partner"))
-        return issue(person, key=changes.get("key", KEY), now=self.clock())
+        return issue(person, secret=changes.get("secret", KEY), now=self.clock())
 
     def read(self, token: str, **params: str) -> Any:
         return self.client.get(
@@ -79,7 +79,7 @@ def notify(database_url: str, nats_url: str, tmp_path: Path) -> Iterator[Notify]
         nats_url=nats_url,
         data_dir=tmp_path,
         admin_token=ADMIN,
-        identity_key=KEY,
+        identity_public_key=public_key_of(KEY),
         dispatch_interval_s=0.05,
         coordinator_phone="+62 811 9999 999",
     )
@@ -159,7 +159,7 @@ def test_an_expired_or_foreign_person_token_is_401(notify: Notify) -> None:
     assert notify.read(token).status_code == 200
     assert (
         notify.read(
-            notify.token(PersonRole.ADMIN, key="another-key-0123456789abcdefghijkl")
+            notify.token(PersonRole.ADMIN, secret="another-key-0123456789abcdefghijkl")
         ).status_code
         == 401
     )

@@ -22,7 +22,7 @@ from jejaring.referral.app import create_app as create_referral
 from jejaring.referral.settings import ReferralSettings
 from jejaring.shared.contract import envelope, subjects
 from jejaring.shared.contract.events import ReferralStatusChanged
-from jejaring.shared.web.identity import Person, PersonRole, issue
+from jejaring.shared.web.identity import Person, PersonRole, issue, public_key_of
 from jejaring.testing import THREE_WAY_CASE, ShiftedClock, until
 
 ADMIN = {"Authorization": "Bearer admin-token-for-tests-0123456789"}
@@ -87,13 +87,17 @@ def loop(service_dbs: dict[str, str], nats_url: str, tmp_path: Path) -> Iterator
         "nats_url": nats_url,
         "data_dir": tmp_path,
         "admin_token": "admin-token-for-tests-0123456789",
-        "identity_key": KEY,
     }
     intake = create_intake(
-        IntakeSettings(**common, database_url=service_dbs["intake"]), clock=clock
+        IntakeSettings(**common, database_url=service_dbs["intake"], identity_key=KEY),
+        clock=clock,
     )
+    # Referral holds only the public key: it verifies intake's tokens and can sign none.
     referral = create_referral(
-        ReferralSettings(**common, database_url=service_dbs["referral"]), clock=clock
+        ReferralSettings(
+            **common, database_url=service_dbs["referral"], identity_public_key=public_key_of(KEY)
+        ),
+        clock=clock,
     )
     with TestClient(intake) as i, TestClient(referral) as r:
         until(lambda: i.get("/readyz").status_code == 200 and r.get("/readyz").status_code == 200)
@@ -187,7 +191,7 @@ def test_an_expired_or_foreign_person_token_is_401(loop: Loop) -> None:
         PersonRole.PARTNER_STAFF,
         partner_slug="posbakum-aisyiyah",
     )
-    forged = issue(person, key="another-key-0123456789abcdefghijklmn", now=loop.clock())
+    forged = issue(person, secret="another-key-0123456789abcdefghijklmn", now=loop.clock())
     assert loop.referral.get(url, headers=bearer(forged)).status_code == 401
     loop.clock.set(loop.clock() + dt.timedelta(minutes=5))
     expired = loop.referral.get(url, headers=bearer(signed["access_token"]))

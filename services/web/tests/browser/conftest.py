@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from jejaring.shared.messaging.natsserver import NatsServer, free_port
-from jejaring.testing import wait_status
+from jejaring.testing import identity_env, wait_status
 
 ADMIN = "admin-token-for-browser-tests-0000"
 IDENTITY_KEY = "identity-key-for-browser-tests-0123456789abcdef"
@@ -79,7 +79,7 @@ class Stack:
                     "REFERRAL_DEADLINE_CHECK_INTERVAL_S": "0.5",
                     "NOTIFY_PUBLIC_URL": self.url("web"),
                     prefix + "ADMIN_TOKEN": ADMIN,
-                    "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
+                    **identity_env(name, IDENTITY_KEY),
                 }
             )
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process

@@ -34,7 +34,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jejaring.shared.messaging.natsserver import NatsServer, free_port
-from jejaring.testing import THREE_WAY_CASE, VICTIM_NAME, ShiftedClock, until, wait_status
+from jejaring.testing import (
+    THREE_WAY_CASE,
+    VICTIM_NAME,
+    ShiftedClock,
+    identity_env,
+    until,
+    wait_status,
+)
 from jejaring.web.app import create_app
 from jejaring.web.settings import WebSettings
 
@@ -76,7 +83,7 @@ class Services:
             prefix + "RELAY_POLL_INTERVAL_S": "0.2",
             "NOTIFY_DISPATCH_INTERVAL_S": "0.2",
             prefix + "ADMIN_TOKEN": ADMIN,
-            "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
+            **identity_env(name, IDENTITY_KEY),
             "PYTHONUNBUFFERED": "1",
         }
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process

@@ -37,7 +37,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jejaring.shared.messaging.natsserver import NatsServer, free_port
-from jejaring.testing import ShiftedClock, wait_status
+from jejaring.testing import ShiftedClock, identity_env, wait_status
 from jejaring.web.app import create_app
 from jejaring.web.settings import WebSettings
 
@@ -122,7 +122,7 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
         "INTAKE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'intake.db'}",
         "INTAKE_NATS_URL": nats.url,
         "INTAKE_ADMIN_TOKEN": ADMIN,
-        "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
+        **identity_env("intake", IDENTITY_KEY),
         "PYTHONUNBUFFERED": "1",
     }
     with open(tmp / "intake.log", "ab") as log:

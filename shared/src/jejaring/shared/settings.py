@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -13,6 +14,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from jejaring.shared.db import default_sqlite_url
 from jejaring.shared.region import DEFAULT_REGION_FILE
 from jejaring.shared.secrets import env_name, refuse_weak_secrets
+from jejaring.shared.web.identity import canonical_public_key
+
+# Intake's signing secret (its private key is derived from it); only intake may hold it.
+IDENTITY_KEY_ENV = "JEJARING_IDENTITY_KEY"
+IDENTITY_PUBLIC_KEY_ENV = "JEJARING_IDENTITY_PUBLIC_KEY"
 
 
 class ProcessSettings(BaseSettings):
@@ -63,6 +69,9 @@ class ProcessSettings(BaseSettings):
             raise ValueError("give the proxy's address (default 127.0.0.1)")
         return ",".join(items)
 
+    # Only intake signs people's access tokens (IntakeSettings sets this).
+    signs_people_tokens: ClassVar[bool] = False
+
     @model_validator(mode="after")
     def _default_database(self) -> ProcessSettings:
         if self.database_url is None:
@@ -73,6 +82,22 @@ class ProcessSettings(BaseSettings):
     def _real_secrets(self) -> ProcessSettings:
         if self.environment == "production":
             refuse_weak_secrets(self)  # every secret setting, subclasses' too (secrets.py)
+        return self
+
+    @model_validator(mode="after")
+    def _no_signing_secret(self) -> ProcessSettings:
+        # Not read here at all; in production its mere presence is a deployment mistake that
+        # would let whoever reads this process's environment sign a token for anyone.
+        if (
+            self.environment == "production"
+            and not self.signs_people_tokens
+            and os.environ.get(IDENTITY_KEY_ENV)
+        ):
+            raise ValueError(
+                f"{IDENTITY_KEY_ENV} is set, but it holds intake's signing secret and must not "
+                f"reach {self.service}: unset it and give {IDENTITY_PUBLIC_KEY_ENV} instead "
+                "(`jejaring identity public-key` prints it; the web app needs neither)"
+            )
         return self
 
     @property
@@ -112,12 +137,22 @@ class ServiceSettings(ProcessSettings):
         "is refused here.",
     )
 
-    identity_key: SecretStr | None = Field(
+    identity_public_key: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("JEJARING_IDENTITY_KEY", "identity_key"),
-        description="The key intake signs people's access tokens with and every service "
-        "verifies them with (web/identity.py); without it no person can sign in.",
+        validation_alias=AliasChoices(IDENTITY_PUBLIC_KEY_ENV, "identity_public_key"),
+        description="The public key every service verifies people's access tokens with "
+        "(web/identity.py; not a secret): base64url of 32 bytes, printed by `jejaring identity "
+        "public-key`. Without it people's tokens are refused here (API tokens still work).",
     )
+
+    @model_validator(mode="after")
+    def _identity_public_key(self) -> ServiceSettings:
+        if self.identity_public_key is not None:
+            try:
+                self.identity_public_key = canonical_public_key(self.identity_public_key)
+            except ValueError as exc:
+                raise ValueError(f"{IDENTITY_PUBLIC_KEY_ENV} {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _nats_tls(self) -> ServiceSettings:

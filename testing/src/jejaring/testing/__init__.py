@@ -30,6 +30,8 @@ from jejaring.shared.contract.enums import (
     Sex,
     ViolenceForm,
 )
+from jejaring.shared.settings import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV
+from jejaring.shared.web.identity import public_key_of
 
 # A table for plumbing tests: a handler's one visible effect is +1 on a counter.
 effects_metadata = MetaData()
@@ -238,6 +240,14 @@ class ShiftedClock:
 
 
 # --- HTTP probes -----------------------------------------------------------------------
+
+
+def identity_env(service: str, secret: str) -> dict[str, str]:
+    """What a service process is given for people's tokens, as in a deployment: intake the
+    signing secret, every other service only its public key."""
+    if service == "intake":
+        return {IDENTITY_KEY_ENV: secret}
+    return {IDENTITY_PUBLIC_KEY_ENV: public_key_of(secret)}
 
 
 def readyz(port: int) -> tuple[int | None, dict[str, Any]]:

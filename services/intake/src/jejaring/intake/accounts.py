@@ -1,8 +1,8 @@
 """People's accounts: setting a password with a one-time code, signing in, sessions.
 
 Intake owns people, so it checks their passwords (argon2id) and signs their access tokens
-(`jejaring.shared.web.identity`, with JEJARING_IDENTITY_KEY); every service verifies those
-tokens itself. A session lives here as the hash of its refresh token, rotated at every refresh.
+(`jejaring.shared.web.identity`, with the key derived from JEJARING_IDENTITY_KEY); every
+service verifies those tokens itself with the public key. A session lives here as the hash of its refresh token, rotated at every refresh.
 
 Every failure to sign in or to set a password answers the one refusal `SignInRefused`, in about
 the same time (an unknown login is checked against a dummy hash), so that an answer never tells
@@ -149,7 +149,7 @@ def check_new_password(password: str, *, login: str) -> None:
 class AccountPolicy:
     """The settings that govern sign-in and sessions."""
 
-    key: str | None = field(repr=False)
+    secret: str | None = field(repr=False)
     access_lifetime: dt.timedelta
     session_lifetime: dt.timedelta
     session_idle: dt.timedelta
@@ -161,7 +161,7 @@ class AccountPolicy:
     @classmethod
     def of(cls, settings: IntakeSettings) -> AccountPolicy:
         return cls(
-            key=settings.identity_key.get_secret_value() if settings.identity_key else None,
+            secret=settings.identity_key.get_secret_value() if settings.identity_key else None,
             access_lifetime=dt.timedelta(seconds=settings.access_token_lifetime_s),
             session_lifetime=dt.timedelta(seconds=settings.session_lifetime_s),
             session_idle=dt.timedelta(seconds=settings.session_idle_s),
@@ -171,11 +171,11 @@ class AccountPolicy:
             api_token_lifetime=dt.timedelta(days=settings.api_token_lifetime_days),
         )
 
-    def signing_key(self) -> str:
-        """The identity key, or SignInNotConfigured (503)."""
-        if not self.key:
+    def signing_secret(self) -> str:
+        """The identity key (JEJARING_IDENTITY_KEY), or SignInNotConfigured (503)."""
+        if not self.secret:
             raise SignInNotConfigured()
-        return self.key
+        return self.secret
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,7 @@ def _signed(
     person = person_for(user)
     return Signed(
         access_token=identity.issue(
-            person, key=policy.signing_key(), now=now, lifetime=policy.access_lifetime
+            person, secret=policy.signing_secret(), now=now, lifetime=policy.access_lifetime
         ),
         expires_in=int(policy.access_lifetime.total_seconds()),
         refresh_token=refresh_token,
@@ -305,7 +305,7 @@ async def sign_in(
 ) -> Signed:
     """A new session for the person `login` names, with a first access token. SignInRefused,
     the same in answer and time, whatever is wrong; SignInNotConfigured without a key."""
-    policy.signing_key()
+    policy.signing_secret()
     user = await _user_by_login(session, login)
     hashed = user.password_hash if user is not None else None
     matches = await passwords.verify(hashed, password)
@@ -351,7 +351,7 @@ async def refresh(
     """A new access token and a new refresh token for a session that is still alive (the old
     refresh token stops working). SessionEnded when the token is unknown or used up, the
     session revoked, past its end, idle for too long, or its person deactivated."""
-    policy.signing_key()
+    policy.signing_secret()
     signed: Signed | None = None
     async with session.begin():
         row = await session.scalar(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import ClassVar
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from jejaring.shared.settings import ServiceSettings
-from jejaring.shared.web.identity import MAX_LIFETIME
+from jejaring.shared.settings import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV, ServiceSettings
+from jejaring.shared.web.identity import MAX_LIFETIME, public_key_of
 
 
 class IntakeSettings(ServiceSettings):
@@ -14,6 +16,30 @@ class IntakeSettings(ServiceSettings):
 
     service: str = "intake"
     port: int = 8000
+    signs_people_tokens: ClassVar[bool] = True
+
+    identity_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(IDENTITY_KEY_ENV, "identity_key"),
+        description="The secret intake's signing key for people's access tokens is derived "
+        "from (web/identity.py); intake's alone, at least 32 random characters. Without it no "
+        "person can sign in.",
+    )
+
+    @model_validator(mode="after")
+    def _verify_with_own_key(self) -> IntakeSettings:
+        """Intake verifies with the public key of its own secret; one given beside it must be
+        that key, or the other services would refuse every token intake issues."""
+        if self.identity_key is None:
+            return self
+        own = public_key_of(self.identity_key.get_secret_value())
+        if self.identity_public_key not in (None, own):
+            raise ValueError(
+                f"{IDENTITY_PUBLIC_KEY_ENV} is not the public key of {IDENTITY_KEY_ENV} "
+                "(`jejaring init` or `jejaring identity public-key` gives the right one)"
+            )
+        self.identity_public_key = own
+        return self
 
     api_token_lifetime_days: int = Field(
         default=90,

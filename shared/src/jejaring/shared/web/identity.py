@@ -1,23 +1,38 @@
 """People's identity across services: short-lived signed access tokens.
 
-Intake signs a person in and issues an access token; every service verifies it with the key
-they share (`JEJARING_IDENTITY_KEY`) and so knows which person acts, for scoping and for the
-record, without asking intake. A token is a JWT (HS256, PyJWT) that lives under a minute; the web
-app refreshes it while the person's session lasts. The API tokens of partner systems are opaque
-random strings checked by the service that issued them, as before; a JWT is told apart from them
-by its two dots (`secrets.token_urlsafe` never makes a dot).
+Intake signs a person in and issues an access token with its private key; every service
+verifies it with the public key (`JEJARING_IDENTITY_PUBLIC_KEY`) and so knows which person acts,
+for scoping and for the record, without asking intake. Only intake can sign: referral and notify
+hold no secret that makes a token. A token is a JWT (EdDSA over Ed25519, PyJWT) that lives under
+a minute; the web app refreshes it while the person's session lasts. The API tokens of partner
+systems are opaque random strings checked by the service that issued them, as before; a JWT is
+told apart from them by its two dots (`secrets.token_urlsafe` never makes a dot).
+
+Intake's private key is derived from its secret `JEJARING_IDENTITY_KEY`: the Ed25519 seed is
+the SHA-256 of the secret's UTF-8 bytes, so one random string in `.env` stays the only thing to
+generate and keep, and its public key can be recomputed from it at any time
+(`jejaring identity public-key`). The public key is written as base64url (no padding) of its 32
+raw bytes, as in a JWK's `x`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import functools
+import hashlib
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-ALGORITHM = "HS256"
+# The only algorithm a service accepts: a token signed any other way (HS256 with a key someone
+# guessed or took from a service's environment, "none") is refused before its claims are read.
+ALGORITHM = "EdDSA"
 ISSUER = "jejaring-intake"
 AUDIENCE = "jejaring"
 # A person deactivated loses access at every service within a minute, without a revocation
@@ -60,11 +75,47 @@ def looks_like_person_token(token: str) -> bool:
     return token.count(".") == 2
 
 
+def signing_key(secret: str) -> Ed25519PrivateKey:
+    """Intake's private key, derived from its secret (JEJARING_IDENTITY_KEY)."""
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(secret.encode()).digest())
+
+
+def _text(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def public_key_of(secret: str) -> str:
+    """The public key (JEJARING_IDENTITY_PUBLIC_KEY) that verifies what `secret` signs."""
+    return _text(signing_key(secret).public_key())
+
+
+@functools.lru_cache(maxsize=8)
+def verifying_key(public_key: str) -> Ed25519PublicKey:
+    """The key a public key's text stands for; ValueError saying what it should be."""
+    text = public_key.strip()
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError(
+            "is not an Ed25519 public key (base64url of 32 bytes): "
+            "`jejaring identity public-key` prints it"
+        )
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def canonical_public_key(public_key: str) -> str:
+    """`public_key` written as `public_key_of` writes it (no padding); ValueError if it is none."""
+    return _text(verifying_key(public_key))
+
+
 def issue(
-    person: Person, *, key: str, now: dt.datetime, lifetime: dt.timedelta = DEFAULT_LIFETIME
+    person: Person, *, secret: str, now: dt.datetime, lifetime: dt.timedelta = DEFAULT_LIFETIME
 ) -> str:
-    """A signed access token for `person`, valid for `lifetime` (at most MAX_LIFETIME) from
-    `now`."""
+    """An access token for `person` signed with the key derived from `secret`, valid for
+    `lifetime` (at most MAX_LIFETIME) from `now`."""
     if lifetime > MAX_LIFETIME:
         raise ValueError("an access token lives at most MAX_LIFETIME")
     claims = {
@@ -78,15 +129,16 @@ def issue(
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
     }
-    return jwt.encode(claims, key, algorithm=ALGORITHM)
+    return jwt.encode(claims, signing_key(secret), algorithm=ALGORITHM)
 
 
-def verify(token: str, *, key: str, now: dt.datetime) -> Person:
-    """The person a token names, if intake signed it and it has not expired at `now`."""
+def verify(token: str, *, public_key: str, now: dt.datetime) -> Person:
+    """The person a token names, if the holder of `public_key`'s private key (intake) signed it
+    with EdDSA and it has not expired at `now`."""
     try:
         claims = jwt.decode(
             token,
-            key,
+            verifying_key(public_key),
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             issuer=ISSUER,

@@ -1,9 +1,9 @@
 """Which person is asking: the one place where a service turns `Authorization: Bearer <jwt>`
-into a Person, with the key its settings hold and its own clock.
+into a Person, with the public key its settings hold and its own clock.
 
 Every service calls `person_of` before it looks at its own opaque tokens (an API token has no
-dots, a person's token has two). A person's token is checked here, locally, with the shared key:
-no service asks intake about it (`docs/decisions.md`, "People's identity across services").
+dots, a person's token has two). A person's token is checked here, locally, with intake's public
+key: no service asks intake about it (`docs/decisions.md`, "People's identity across services").
 """
 
 from __future__ import annotations
@@ -27,17 +27,16 @@ def person_of(
 ) -> Person | None:
     """The person an `Authorization: Bearer <person token>` header names; None when the header
     carries no person's token (none at all, or an opaque API token: the caller checks those).
-    A person's token that does not verify (another key, changed, expired, or no key set here)
-    is 401, whatever the reason."""
+    A person's token that does not verify (another key or algorithm, changed, expired, or no
+    key set here) is 401, whatever the reason."""
     token = bearer_token(authorization)
     if token is None or not looks_like_person_token(token):
         return None
-    key = settings.identity_key.get_secret_value() if settings.identity_key else None
-    if not key:
-        log.warning("a person's token was sent, but JEJARING_IDENTITY_KEY is not set")
+    if not settings.identity_public_key:
+        log.warning("a person's token was sent, but JEJARING_IDENTITY_PUBLIC_KEY is not set")
         raise unauthorized()
     try:
-        return verify(token, key=key, now=clock())
+        return verify(token, public_key=settings.identity_public_key, now=clock())
     except InvalidPersonToken as exc:
         log.info("person token refused", extra={"reason": str(exc)})  # names no claim value
         raise unauthorized() from None
