@@ -83,6 +83,22 @@ def test_half_a_ca_is_refused_not_replaced(tmp_path: Path) -> None:
     assert not (out / "ca.pem").exists()
 
 
+def test_the_ca_key_can_live_outside_the_mounted_folder(tmp_path: Path) -> None:
+    """With --ca-key the CA's private key is not in the folder NATS mounts; a second run signs
+    with the same CA from there, and without it the folder's CA is half a pair, refused."""
+    out, ca_key = tmp_path / "deploy" / "nats" / "tls", tmp_path / ".jejaring-ca" / "ca-key.pem"
+    first = make_site_certs(out, ["nats.example.org"], ca_key=ca_key)
+    assert first.files["ca-key"] == ca_key and "ca" in first.created
+    assert not list(out.glob("ca-key*")), "the CA's key is in the mounted folder"
+    assert oct(ca_key.stat().st_mode & 0o777) == "0o600"
+    assert oct(ca_key.parent.stat().st_mode & 0o777) == "0o700"
+    again = make_site_certs(out, ["nats.example.org", "nats2.example.org"], ca_key=ca_key)
+    assert "ca" in again.kept
+    load(out / "nats.pem").verify_directly_issued_by(load(out / "ca.pem"))
+    with pytest.raises(TlsError, match="ca.pem exists without its pair"):
+        make_site_certs(out, ["nats.example.org"])
+
+
 @pytest.mark.parametrize("name", ["ca-key", "nats", "route-key", "Partner", "a/b"])
 def test_a_client_name_that_would_overwrite_another_file_is_refused(
     tmp_path: Path, name: str

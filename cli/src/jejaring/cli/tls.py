@@ -252,8 +252,11 @@ def make_site_certs(
     route_hosts: Sequence[str] = DEFAULT_ROUTE_HOSTS,
     clients: Sequence[str] = (),
     site: str = "site",
+    ca_key: Path | None = None,
 ) -> SiteCerts:
-    """Create (or reuse) the CA in `out` and issue the NATS server, route and client certs."""
+    """Create (or reuse) the CA in `out` and issue the NATS server, route and client certs.
+    `ca_key`: where the CA's private key lives (default `out/ca-key.pem`); outside `out` it is
+    in no folder a container mounts, so only the operator can issue certificates."""
     hosts = _check_hosts(hosts, "--host")
     route_hosts = _check_hosts(route_hosts, "--route-host")
     for name in clients:
@@ -267,7 +270,10 @@ def make_site_certs(
     os.chmod(out, 0o700)
     result = SiteCerts(folder=out)
 
-    ca_cert_path, ca_key_path = out / "ca.pem", out / "ca-key.pem"
+    ca_cert_path, ca_key_path = out / "ca.pem", ca_key or out / "ca-key.pem"
+    if ca_key is not None:
+        ca_key.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(ca_key.parent, 0o700)
     if ca_cert_path.exists() and ca_key_path.exists():
         ca = _load_ca(ca_cert_path, ca_key_path)
         result.kept.append("ca")
@@ -328,11 +334,19 @@ def tls(
     ),
     client: list[str] = typer.Option([], help="Also issue a client certificate NAME (repeatable)."),
     site: str = typer.Option("site", help="Names the CA (its common name)."),
+    ca_key: Path | None = typer.Option(
+        None,
+        help="Keep the CA's private key here instead of OUT/ca-key.pem: outside every folder "
+        "a container mounts (e.g. .jejaring-ca/ca-key.pem), so no container can issue "
+        "certificates.",
+    ),
 ) -> None:
     """Make a private CA (or reuse the one in OUT) and the NATS server, route and client
     certificates signed by it."""
     try:
-        made = make_site_certs(out, host, route_hosts=route_host, clients=client, site=site)
+        made = make_site_certs(
+            out, host, route_hosts=route_host, clients=client, site=site, ca_key=ca_key
+        )
     except (TlsError, OSError) as exc:
         typer.echo(f"jejaring tls: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -341,4 +355,7 @@ def tls(
             typer.echo(f"{label}: {', '.join(roles)}")
     if made.renewed:
         typer.echo(f"issued again (names, usage or expiry changed): {', '.join(made.renewed)}")
-    typer.echo(f"{out}/: ca.pem is what clients trust; keep ca-key.pem offline if you can")
+    typer.echo(
+        f"{out}/: ca.pem is what clients trust; the CA's key {made.files['ca-key']} signs "
+        "certificates: keep it out of every container and offline if you can"
+    )
