@@ -100,7 +100,8 @@ class System:
     ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     officer: dict[str, str] = field(default_factory=dict)
-    credentials: dict[str, str] = field(default_factory=dict)  # NATS user -> password
+    # NATS user -> its password (services) or NKey seed (partners)
+    credentials: dict[str, str] = field(default_factory=dict)
     posted: int = 0
     retried_posts: int = 0
     unrecorded_posts: int = 0
@@ -331,27 +332,32 @@ def secured_system(tmp_path: Path, system_dbs: dict[str, str]) -> Iterator[Syste
     `jejaring nats-config` generates: each service and each partner of PARTNERS logs in with
     its own user (`System.credentials`)."""
     from jejaring.cli import natsconfig
+    from jejaring.cli.partners import new_user_seed
+    from jejaring.cli.stack import provision
 
-    services = {name: f"{name}-nats-password-0001" for name in SERVICES}
-    partners = {slug: f"{slug}-nats-password-0001" for slug in PARTNERS}
+    passwords = {name: f"{name}-nats-password-0001" for name in natsconfig.IDENTITIES}
+    seeds = {slug: new_user_seed() for slug in PARTNERS}
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     nats_server = NatsServer(store_dir=tmp_path / "jetstream", log_file=tmp_path / "nats.log")
     nats_server.write_config(
         natsconfig.authorization(
-            {s: natsconfig.bcrypt_hash(p) for s, p in services.items()},
-            [(slug, natsconfig.bcrypt_hash(p)) for slug, p in partners.items()],
+            {name: natsconfig.bcrypt_hash(p) for name, p in passwords.items()},
+            [natsconfig.PartnerKey(slug, key, until) for slug, (_, key) in seeds.items()],
         )
     )
     nats_server.start()
+    # As `jejaring up` and compose's init step do: the services may not create the contract.
+    asyncio.run(provision(nats_server.url, passwords[natsconfig.PROVISIONER]))
     env = {
         name: {
             name.upper() + "_NATS_USER": natsconfig.service_user(name),
-            name.upper() + "_NATS_PASSWORD": services[name],
+            name.upper() + "_NATS_PASSWORD": passwords[name],
         }
         for name in SERVICES
     }
     s = System(tmp_path, system_dbs, nats_server)
-    s.credentials = {natsconfig.service_user(n): p for n, p in services.items()} | {
-        natsconfig.partner_user(slug): p for slug, p in partners.items()
+    s.credentials = {natsconfig.service_user(n): passwords[n] for n in SERVICES} | {
+        natsconfig.partner_user(slug): seed.decode() for slug, (seed, _) in seeds.items()
     }
     with running(s, env) as s:
         yield s

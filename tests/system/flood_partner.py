@@ -2,7 +2,7 @@
 as fast as its connection allows for a given time, with its own NATS user, a mix of
 valid-looking replies and junk, and prints what the server answered to each kind (JSON).
 
-    python flood_partner.py '{"url": ..., "user": ..., "password": ..., "inbox": ...,
+    python flood_partner.py '{"url": ..., "seed": ..., "inbox": ...,
                               "slug": ..., "own": [ids], "others": [ids], "seconds": 20}'
 """
 
@@ -72,8 +72,7 @@ async def flood(args: dict[str, Any]) -> dict[str, Any]:
 
     nc = await nats.connect(
         args["url"],
-        user=args["user"],
-        password=args["password"],
+        nkeys_seed_str=args["seed"],
         inbox_prefix=args["inbox"],
         error_cb=on_error,
     )
