@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -40,6 +41,7 @@ IDENTITY_KEY = "identity-key-for-system-tests-0123456789"
 EXPECTED = THREE_WAY_REFERRALS
 PARTNERS = sorted({p for _, p in EXPECTED})
 SERVICES = ("intake", "referral", "notify")
+READER, READER_PASSWORD = "test-reader", "test-reader-password-0001"
 CASE = THREE_WAY_CASE
 
 
@@ -216,9 +218,9 @@ class System:
             await engine.dispose()
 
     async def _stream(self, stream: str) -> list[Any]:
-        # on a server with users, as referral's (it may read every stream)
-        user = "svc-referral" if self.credentials else None
-        nc = await nats.connect(self.nats.url, user=user, password=self.credentials.get(user or ""))
+        # on a server with users, as the test's reader (secured_system)
+        user, password = (READER, READER_PASSWORD) if self.credentials else (None, None)
+        nc = await nats.connect(self.nats.url, user=user, password=password)
         try:
             js = nc.jetstream()
             info = await js.stream_info(stream)
@@ -339,11 +341,21 @@ def secured_system(tmp_path: Path, system_dbs: dict[str, str]) -> Iterator[Syste
     seeds = {slug: new_user_seed() for slug in PARTNERS}
     until = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     nats_server = NatsServer(store_dir=tmp_path / "jetstream", log_file=tmp_path / "nats.log")
+    auth = natsconfig.authorization(
+        {name: natsconfig.bcrypt_hash(p) for name, p in passwords.items()},
+        [natsconfig.PartnerKey(slug, key, until) for slug, (_, key) in seeds.items()],
+    )
+    # The test's own eyes: a user that may read every stream (no service may any more).
+    reader = {
+        "user": READER,
+        "password": natsconfig.bcrypt_hash(READER_PASSWORD),
+        "permissions": {
+            "publish": {"allow": ["$JS.API.STREAM.INFO.>", "$JS.API.STREAM.MSG.GET.>"]},
+            "subscribe": {"allow": ["_INBOX.>"]},
+        },
+    }
     nats_server.write_config(
-        natsconfig.authorization(
-            {name: natsconfig.bcrypt_hash(p) for name, p in passwords.items()},
-            [natsconfig.PartnerKey(slug, key, until) for slug, (_, key) in seeds.items()],
-        )
+        auth.replace("users = [\n", f"users = [\n    {json.dumps(reader)},\n", 1)
     )
     nats_server.start()
     # As `jejaring up` and compose's init step do: the services may not create the contract.
@@ -357,7 +369,7 @@ def secured_system(tmp_path: Path, system_dbs: dict[str, str]) -> Iterator[Syste
     }
     s = System(tmp_path, system_dbs, nats_server)
     s.credentials = {natsconfig.service_user(n): passwords[n] for n in SERVICES} | {
-        natsconfig.partner_user(slug): seed.decode() for slug, (seed, _) in seeds.items()
+        f"partner-{slug}": seed.decode() for slug, (seed, _) in seeds.items()
     }
     with running(s, env) as s:
         yield s

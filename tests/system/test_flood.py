@@ -31,6 +31,7 @@ from jejaring.cli import natsconfig
 from jejaring.shared.contract import envelope, subjects
 from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.contract.events import PartnerReplied
+from jejaring.shared.messaging.connection import inbox_prefix
 from jejaring.shared.messaging.provision import STREAM_LIMITS
 from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
 
@@ -64,7 +65,7 @@ async def connect(system: Any, user: str, inbox: str = "_INBOX") -> Any:
 
 
 async def as_partner(system: Any, slug: str) -> Any:
-    return await connect(system, natsconfig.partner_user(slug), natsconfig.partner_inbox(slug))
+    return await connect(system, f"partner-{slug}", natsconfig.partner_inbox(slug))
 
 
 class Arrivals:
@@ -132,7 +133,7 @@ async def test_a_partner_flooding_replies_delays_no_one_elses_urgent_referral(
 ) -> None:
     system = secured_system
     system.post_cases(3)  # earlier cases: one referral each for police, legal aid, counselling
-    referral = await connect(system, natsconfig.service_user("referral"))
+    referral = await connect(system, natsconfig.service_user("referral"), inbox_prefix("referral"))
     rjs = referral.jetstream(timeout=5)
     arrivals = Arrivals()
     target = await as_partner(system, TARGET)
@@ -153,7 +154,7 @@ async def test_a_partner_flooding_replies_delays_no_one_elses_urgent_referral(
         json.dumps(
             {
                 "url": system.nats.url,
-                "seed": system.credentials[natsconfig.partner_user(FLOODER)],
+                "seed": system.credentials[f"partner-{FLOODER}"],
                 "inbox": natsconfig.partner_inbox(FLOODER),
                 "slug": FLOODER,
                 "own": by_partner[FLOODER],
