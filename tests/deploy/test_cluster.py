@@ -39,6 +39,7 @@ from jejaring.cli.partners import new_user_seed
 from jejaring.cli.tls import SiteCerts, make_site_certs, route_password, routes_conf
 from jejaring.shared.messaging.connection import client_tls
 from jejaring.shared.messaging.natsserver import die_with_parent, free_port
+from jejaring.testing import CLOCKS_APART
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_DIR = ROOT / "deploy" / "nats" / "cluster"
@@ -145,7 +146,9 @@ def distinct_free_ports(count: int) -> list[int]:
 def site_tls(root: Path, cluster_ports: list[int] | None = None) -> SiteCerts:
     """What `jejaring tls` makes, in `root`/tls, for nodes on 127.0.0.1; `root`/tls.conf is the
     committed client TLS block pointing there. With `cluster_ports`, routes.conf lists those."""
-    site = make_site_certs(root / "tls", ["127.0.0.1"], route_hosts=["127.0.0.1"])
+    site = make_site_certs(
+        root / "tls", ["127.0.0.1"], route_hosts=["127.0.0.1"], backdate=CLOCKS_APART
+    )
     if cluster_ports is not None:
         routes = site.files["routes"]
         local = [f"127.0.0.1:{port}" for port in cluster_ports]
@@ -581,7 +584,9 @@ async def test_a_route_needs_the_route_password_and_a_certificate_from_the_ca(
     password = route_password(site / "routes.conf")
     good = f"route:{password}@"
     own_cert = (site / "route.pem", site / "route-key.pem")
-    impostor = make_site_certs(tmp_path / "impostor", ["127.0.0.1"], route_hosts=["127.0.0.1"])
+    impostor = make_site_certs(
+        tmp_path / "impostor", ["127.0.0.1"], route_hosts=["127.0.0.1"], backdate=CLOCKS_APART
+    )
     other_cert = (impostor.files["route"], impostor.files["route-key"])
     entry = cluster["nats-1"]
     before = routes_seen(cluster)

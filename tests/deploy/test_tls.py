@@ -31,7 +31,7 @@ from jejaring.notify.settings import NotifySettings
 from jejaring.referral.settings import ReferralSettings
 from jejaring.shared.messaging.connection import client_tls, connect
 from jejaring.shared.messaging.natsserver import NatsServer, ServerTls
-from jejaring.testing import until
+from jejaring.testing import CLOCKS_APART, until
 from jejaring.web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,13 +46,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> SiteCerts:
         ["127.0.0.1", "localhost"],
         route_hosts=["127.0.0.1"],
         clients=["svc-notify"],
+        backdate=CLOCKS_APART,
     )
 
 
 @pytest.fixture(scope="module")
 def other_site(tmp_path_factory: pytest.TempPathFactory) -> SiteCerts:
     """Another CA, for the same names: what an impostor could make."""
-    return make_site_certs(tmp_path_factory.mktemp("other") / "tls", ["127.0.0.1", "localhost"])
+    return make_site_certs(
+        tmp_path_factory.mktemp("other") / "tls", ["127.0.0.1", "localhost"], backdate=CLOCKS_APART
+    )
 
 
 @pytest.fixture

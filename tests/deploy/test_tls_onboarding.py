@@ -27,7 +27,7 @@ from jejaring.cli import natsconfig
 from jejaring.cli.tls import CA_FILE_VARIABLE, SiteCerts, make_site_certs
 from jejaring.shared.messaging.connection import client_tls, connect, inbox_prefix
 from jejaring.shared.messaging.natsserver import NatsServer, free_port
-from jejaring.testing import wait_status
+from jejaring.testing import CLOCKS_APART, wait_status
 
 ROOT = Path(__file__).resolve().parents[2]
 TLS_CONF = ROOT / "deploy" / "nats" / "tls.conf"
@@ -65,7 +65,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """nats-server over TLS only, its authorization from `jejaring nats-config --out` written
     while referral is down (as compose's nats-auth step does)."""
     tmp = tmp_path_factory.mktemp("site")
-    certs = make_site_certs(tmp / "tls", ["127.0.0.1", "localhost"])
+    certs = make_site_certs(tmp / "tls", ["127.0.0.1", "localhost"], backdate=CLOCKS_APART)
     (tmp / "tls.conf").write_text(
         TLS_CONF.read_text().replace("/etc/nats/tls/", f"{certs.folder}/")
     )

@@ -37,6 +37,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 CA_DAYS = 3650
 LEAF_DAYS = 825
 RENEW_BEFORE = dt.timedelta(days=30)
+# Valid from a little before they are made: a peer whose clock is a few minutes behind.
+BACKDATE = dt.timedelta(minutes=5)
 DEFAULT_ROUTE_HOSTS = ("nats-1", "nats-2", "nats-3")
 ROUTE_PORT = 6222
 ROUTE_USER = "route"
@@ -121,7 +123,9 @@ def _load_ca(
     return cert, key
 
 
-def _new_ca(site: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def _new_ca(
+    site: str, backdate: dt.timedelta
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -136,7 +140,7 @@ def _new_ca(site: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_before(now - backdate)
         .not_valid_after(now + dt.timedelta(days=CA_DAYS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
@@ -164,6 +168,7 @@ def _issue(
     common_name: str,
     hosts: Sequence[str],
     usages: list[x509.ObjectIdentifier],
+    backdate: dt.timedelta,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     ca_cert, ca_key = ca
     key = ec.generate_private_key(ec.SECP256R1())
@@ -174,7 +179,7 @@ def _issue(
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_before(now - backdate)
         .not_valid_after(now + dt.timedelta(days=LEAF_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
@@ -253,10 +258,13 @@ def make_site_certs(
     clients: Sequence[str] = (),
     site: str = "site",
     ca_key: Path | None = None,
+    backdate: dt.timedelta = BACKDATE,
 ) -> SiteCerts:
     """Create (or reuse) the CA in `out` and issue the NATS server, route and client certs.
     `ca_key`: where the CA's private key lives (default `out/ca-key.pem`); outside `out` it is
-    in no folder a container mounts, so only the operator can issue certificates."""
+    in no folder a container mounts, so only the operator can issue certificates. `backdate`:
+    how long before now new certificates are valid from (tests whose clock runs ahead of the
+    servers' use more: `jejaring.testing.CLOCKS_APART`)."""
     hosts = _check_hosts(hosts, "--host")
     route_hosts = _check_hosts(route_hosts, "--route-host")
     for name in clients:
@@ -284,7 +292,7 @@ def make_site_certs(
             "(a new CA would make every certificate already given out worthless)"
         )
     else:
-        ca = _new_ca(site)
+        ca = _new_ca(site, backdate)
         _write_private(ca_key_path, _key_pem(ca[1]))
         _write_private(ca_cert_path, ca[0].public_bytes(serialization.Encoding.PEM))
         result.created.append("ca")
@@ -304,7 +312,7 @@ def make_site_certs(
             result.kept.append(role)
             continue
         (result.renewed if cert_path.exists() else result.created).append(role)
-        cert, key = _issue(ca, common_name, names, usages)
+        cert, key = _issue(ca, common_name, names, usages, backdate)
         _write_private(key_path, _key_pem(key))
         _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     routes_path = out / "routes.conf"

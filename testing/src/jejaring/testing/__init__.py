@@ -225,6 +225,12 @@ def sample_events() -> list[ev.Event]:
 # --- time -----------------------------------------------------------------------------
 
 
+# How far a test process's clock may be from the machine's: scripts/at-wita moves Python
+# processes (and OpenSSL in them) up to a year ahead, while nats-server and Caddy, Go programs,
+# keep the machine's clock. Certificates both sides check are made valid from this long ago.
+CLOCKS_APART = dt.timedelta(days=400)
+
+
 class ShiftedClock:
     """Real time, shifted: a test jumps to a moment (an hour of the night, New Year's Eve in
     WITA) and time goes on from there. Passed as the `clock` of a service's app factory."""
