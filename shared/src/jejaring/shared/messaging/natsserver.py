@@ -124,18 +124,33 @@ class NatsServer:
 
     store_dir: Path
     host: str = "127.0.0.1"
-    port: int = field(default_factory=free_port)
-    monitor_port: int = field(default_factory=free_port)
+    port: int = 0  # 0: a port free right now is chosen
+    monitor_port: int = 0
     config_file: Path | None = None
     log_file: Path | None = None
     tls: ServerTls | None = None
     process: subprocess.Popen[bytes] | None = None
+    _chosen_ports: bool = field(default=False, init=False, repr=False)
+    _ready_once: bool = field(default=False, init=False, repr=False)
+    _extra: str = field(default="", init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.port or not self.monitor_port:
+            self._chosen_ports = True
+            self._choose_ports()
+
+    def _choose_ports(self) -> None:
+        self.port = free_port(self.host)
+        self.monitor_port = free_port()
+        while self.monitor_port == self.port:
+            self.monitor_port = free_port()
 
     @property
     def url(self) -> str:
         return f"{'tls' if self.tls else 'nats'}://{self.host}:{self.port}"
 
     def write_config(self, extra: str = "") -> Path:
+        self._extra = extra
         self.store_dir.mkdir(parents=True, exist_ok=True)
         path = self.config_file or self.store_dir.parent / f"nats-{self.port}.conf"
         path.write_text(
@@ -152,6 +167,29 @@ class NatsServer:
         return path
 
     def start(self, timeout: float = 20.0) -> NatsServer:
+        """Start and wait until healthy. A port chosen here (`port=0`) that another process
+        took between being chosen and nats-server binding it (an outgoing connection can take
+        any free port) is chosen again, before the server was ever ready; never a port given."""
+        for attempt in range(3):
+            try:
+                return self._start_once(timeout)
+            except NatsServerError:
+                if attempt == 2 or not self._ports_taken():
+                    raise
+                self._choose_ports()
+                self.write_config(self._extra)
+        raise AssertionError("unreachable")
+
+    def _ports_taken(self) -> bool:
+        exited = self.process is not None and self.process.poll() is not None
+        return (
+            self._chosen_ports
+            and not self._ready_once
+            and exited
+            and not (port_free(self.host, self.port) and port_free("127.0.0.1", self.monitor_port))
+        )
+
+    def _start_once(self, timeout: float) -> NatsServer:
         if self.config_file is None or not self.config_file.exists():
             self.write_config()
         assert self.config_file is not None
@@ -170,6 +208,7 @@ class NatsServer:
                     argv, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
                 )
         self.wait_ready(timeout)
+        self._ready_once = True
         return self
 
     def wait_ready(self, timeout: float = 20.0) -> None:
