@@ -31,14 +31,17 @@ PHONE, EMAIL = "+62 811 0000 301", "p@example.org"
 
 
 def test_the_channels_in_their_order_with_their_fallbacks() -> None:
-    assert CHANNELS.names == ("sms", "email")
-    assert [str(k) for k in ChannelKind] == ["sms", "email"]
+    assert CHANNELS.names == ("sms", "email", "whatsapp")
+    assert [str(k) for k in ChannelKind] == ["sms", "email", "whatsapp"]
     assert set(CHANNELS.names) == set(ChannelKind)
     assert (CHANNELS.default, CHANNELS.urgent) == ("sms", "sms")
     assert CHANNELS.fallback("sms") == "email"
     assert CHANNELS.fallback("email") == "sms"
+    assert CHANNELS.fallback("whatsapp") == "sms"
+    assert CHANNELS["whatsapp"].ahead_of == "sms"
     assert CHANNELS["sms"].setting == "sms_channel"
     assert CHANNELS["email"].setting == "email_channel"
+    assert CHANNELS["whatsapp"].setting == "whatsapp_channel"
 
 
 def test_each_channel_reaches_its_contact_field() -> None:
@@ -48,7 +51,7 @@ def test_each_channel_reaches_its_contact_field() -> None:
 
 
 def test_an_unknown_channel_is_named_in_the_error() -> None:
-    with pytest.raises(KeyError, match="'fax'.*it has: sms, email"):
+    with pytest.raises(KeyError, match="'fax'.*it has: sms, email, whatsapp"):
         CHANNELS.fallback("fax")
     assert "fax" not in CHANNELS
     assert "sms" in CHANNELS
@@ -91,44 +94,44 @@ def test_a_route_names_the_channel_address_and_fallback_address() -> None:
 # --- an open set: a third channel is one more entry -----------------------------------------
 
 
-class WhatsappSettings(NotifySettings):
-    whatsapp_channel: str = "file"
+class TelegramSettings(NotifySettings):
+    telegram_channel: str = "file"
 
 
-def _whatsapp_registry(*, fallback: str | None = "sms") -> ChannelRegistry:
-    whatsapp = ChannelSpec(
-        "whatsapp",
+def _telegram_registry(*, fallback: str | None = "sms") -> ChannelRegistry:
+    telegram = ChannelSpec(
+        "telegram",
         address=lambda contact: contact.phone,
         backends={"file": lambda settings, name: FileChannel(Path("/nowhere"), name)},
         fallback=fallback,
     )
-    return ChannelRegistry([*CHANNELS, whatsapp], default="sms", urgent="whatsapp")
+    return ChannelRegistry([*CHANNELS, telegram], default="sms", urgent="telegram")
 
 
 def test_a_new_channel_is_one_registry_entry(tmp_path: Path) -> None:
-    registry = _whatsapp_registry()
-    assert registry.names == ("sms", "email", "whatsapp")
-    assert registry.fallback("whatsapp") == "sms"
+    registry = _telegram_registry()
+    assert registry.names == ("sms", "email", "whatsapp", "telegram")
+    assert registry.fallback("telegram") == "sms"
     contact = ev.Contact(name="x", phone=PHONE, email=EMAIL)
-    assert registry.route(contact, urgent=True) == Route("whatsapp", PHONE, PHONE)
+    assert registry.route(contact, urgent=True) == Route("telegram", PHONE, PHONE)
     assert registry.route(contact, urgent=False) == Route("sms", PHONE, EMAIL)
     # The wire contract (shared events.Channel) lets a contact prefer only sms or email today.
     prefers = ev.Contact.model_construct(
         name="x",
         phone=PHONE,
-        preferred_channel="whatsapp",  # type: ignore[arg-type]
+        preferred_channel="telegram",  # type: ignore[arg-type]
     )
-    assert registry.route(prefers, urgent=False) == Route("whatsapp", PHONE, PHONE)
-    senders = registry.build(WhatsappSettings(data_dir=tmp_path))
-    assert set(senders) == {"sms", "email", "whatsapp"}
-    assert cast(FileChannel, senders["whatsapp"]).kind == "whatsapp"
+    assert registry.route(prefers, urgent=False) == Route("telegram", PHONE, PHONE)
+    senders = registry.build(TelegramSettings(data_dir=tmp_path))
+    assert set(senders) == {"sms", "email", "whatsapp", "telegram"}
+    assert cast(FileChannel, senders["telegram"]).kind == "telegram"
 
 
 def test_a_new_channel_without_a_fallback_has_no_alternate() -> None:
-    registry = _whatsapp_registry(fallback=None)
+    registry = _telegram_registry(fallback=None)
     contact = ev.Contact(name="x", phone=PHONE, email=EMAIL)
-    assert registry.route(contact, urgent=True) == Route("whatsapp", PHONE, None)
-    assert registry.fallback("whatsapp") is None
+    assert registry.route(contact, urgent=True) == Route("telegram", PHONE, None)
+    assert registry.fallback("telegram") is None
 
 
 @pytest.mark.parametrize(
@@ -240,8 +243,8 @@ async def test_a_failed_delivery_falls_back_to_the_registry_s_next_channel(
 
 
 async def test_a_new_channel_falls_back_where_its_entry_says(tmp_path: Path) -> None:
-    row = _row("whatsapp", EMAIL, recipient=PHONE)
-    (fallback,) = (await _fail(_dispatcher(tmp_path, _whatsapp_registry()), row)).added
+    row = _row("telegram", EMAIL, recipient=PHONE)
+    (fallback,) = (await _fail(_dispatcher(tmp_path, _telegram_registry()), row)).added
     assert (fallback.channel, fallback.recipient) == ("sms", EMAIL)
 
 
@@ -251,16 +254,49 @@ async def test_a_permanent_failure_falls_back_at_once(tmp_path: Path) -> None:
     assert (row.status, row.attempts, fallback.channel) == ("failed", 1, "email")
 
 
-@pytest.mark.parametrize(
-    "row",
-    [
-        _row("sms", None),  # the contact has no address on the fallback channel
-        _row("email", PHONE, fallback_of=uuid.uuid4()),  # a fallback does not fall back again
-    ],
-)
-async def test_no_fallback_without_an_address_or_twice(tmp_path: Path, row: Delivery) -> None:
+async def test_no_fallback_without_an_address(tmp_path: Path) -> None:
+    row = _row("sms", None)  # the contact has no address on the fallback channel
     assert (await _fail(_dispatcher(tmp_path), row)).added == []
     assert row.status == "failed"
+
+
+async def test_a_fallback_to_another_address_does_not_fall_back_again(tmp_path: Path) -> None:
+    dispatcher = _dispatcher(tmp_path)
+    (email,) = (await _fail(dispatcher, _row("sms", EMAIL))).added
+    email.attempts = 2
+    assert (await _fail(dispatcher, email)).added == []
+    assert email.status == "failed"
+
+
+async def test_whatsapp_falls_back_to_sms_on_the_same_phone_then_to_email(tmp_path: Path) -> None:
+    """WhatsApp stands ahead of SMS: its fallback is SMS at the same phone, keeping SMS's own
+    fallback (email), so an SMS that fails too still reaches the email address."""
+    dispatcher = _dispatcher(tmp_path)
+    whatsapp = _row("whatsapp", EMAIL, recipient=PHONE, attempts=0)
+    (sms,) = (await _fail(dispatcher, whatsapp, permanent=True)).added
+    assert (whatsapp.status, whatsapp.attempts) == ("failed", 1)
+    assert (sms.channel, sms.recipient, sms.alternate, sms.fallback_of) == (
+        "sms",
+        PHONE,
+        EMAIL,
+        whatsapp.id,
+    )
+    sms.attempts = 2
+    (email,) = (await _fail(dispatcher, sms)).added
+    assert (email.channel, email.recipient, email.alternate) == ("email", EMAIL, None)
+    # A phone-only contact: WhatsApp still falls back to SMS, which has nowhere further to go.
+    lone = _row("whatsapp", None, recipient=PHONE, attempts=0)
+    (sms_only,) = (await _fail(dispatcher, lone, permanent=True)).added
+    assert (sms_only.channel, sms_only.alternate) == ("sms", None)
+
+
+async def test_whatsapp_is_tried_its_own_number_of_times(tmp_path: Path) -> None:
+    dispatcher = _dispatcher(tmp_path)  # max_attempts=3, whatsapp_max_attempts=2 (default)
+    row = _row("whatsapp", EMAIL, recipient=PHONE, attempts=0)
+    assert (await _fail(dispatcher, row)).added == []
+    assert (row.status, row.attempts) == ("queued", 1)
+    (sms,) = (await _fail(dispatcher, row)).added
+    assert (row.status, row.attempts, sms.channel) == ("failed", 2, "sms")
 
 
 async def test_a_transient_failure_is_retried_on_the_same_channel(tmp_path: Path) -> None:

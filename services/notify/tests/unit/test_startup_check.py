@@ -8,7 +8,7 @@ from typing import get_args
 import pytest
 
 from jejaring.notify.app import create_runtime
-from jejaring.notify.channels import FileChannel, SmsGatewayChannel, SmtpChannel
+from jejaring.notify.channels import FileChannel, OffChannel, SmsGatewayChannel, SmtpChannel
 from jejaring.notify.registry import CHANNELS, ChannelConfigError, ChannelRegistry, ChannelSpec
 from jejaring.notify.settings import NotifySettings
 
@@ -21,7 +21,8 @@ def test_the_default_settings_pass_and_build_file_senders(tmp_path: Path) -> Non
     settings = NotifySettings(data_dir=tmp_path)
     assert CHANNELS.problems(settings) == []
     senders = CHANNELS.build(settings)
-    assert list(senders) == ["sms", "email"]
+    assert list(senders) == ["sms", "email", "whatsapp"]
+    assert isinstance(senders.pop("whatsapp"), OffChannel)  # off unless configured
     for name, sender in senders.items():
         assert isinstance(sender, FileChannel)
         assert (sender.kind, sender.directory) == (name, tmp_path / "outbox")
@@ -49,7 +50,7 @@ def test_a_setting_for_a_channel_the_registry_lacks_is_refused(tmp_path: Path) -
     with pytest.raises(
         ChannelConfigError,
         match=r"NOTIFY_FAX_CHANNEL configures a channel 'fax' that notify's channel registry "
-        r"does not have \(it has: sms, email\)",
+        r"does not have \(it has: sms, email, whatsapp\)",
     ):
         CHANNELS.check(FaxSettings(data_dir=tmp_path))
 
@@ -79,6 +80,8 @@ def test_a_channel_contacts_may_prefer_must_be_registered(tmp_path: Path) -> Non
     assert registry.problems(NotifySettings(data_dir=tmp_path)) == [
         "NOTIFY_EMAIL_CHANNEL configures a channel 'email' that notify's channel registry "
         "does not have (it has: sms)",
+        "NOTIFY_WHATSAPP_CHANNEL configures a channel 'whatsapp' that notify's channel "
+        "registry does not have (it has: sms)",
         "a contact may prefer channel 'email', which notify's channel registry does not have "
         "(it has: sms)",
     ]

@@ -1,5 +1,6 @@
-"""The senders behind one small protocol: a file (the embedded default), SMTP email, and an
-HTTP SMS gateway configurable to fit common Indonesian providers. Which channel uses which is
+"""The senders behind one small protocol: a file (the embedded default), SMTP email, an HTTP SMS
+gateway configurable to fit common Indonesian providers (a JSON or a form-encoded body), and
+WhatsApp's Business Cloud API (approved template messages only). Which channel uses which is
 the channel registry's business (registry.py)."""
 
 from __future__ import annotations
@@ -8,12 +9,15 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import re
 import ssl
 import uuid
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode
 
 import aiosmtplib
 import httpx
@@ -31,10 +35,34 @@ class SendError(Exception):
         self.permanent = permanent
 
 
+@dataclass(frozen=True)
+class TemplateMessage:
+    """A message as an approved template: the alert kind and its parameters, in order
+    (render.template_parameters: allow-listed values only)."""
+
+    kind: str
+    parameters: tuple[str, ...]
+
+
 class Channel(Protocol):
-    async def send(self, *, to: str, subject: str, text: str) -> str:
-        """Send one message; return the provider's message id, or raise SendError."""
+    async def send(
+        self, *, to: str, subject: str, text: str, template: TemplateMessage | None = None
+    ) -> str:
+        """Send one message (`text`, or `template` on a channel that sends templates only);
+        return the provider's message id, or raise SendError."""
         ...
+
+
+class OffChannel:
+    """A channel switched off: a delivery planned on it before fails at once, to its fallback."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    async def send(
+        self, *, to: str, subject: str, text: str, template: TemplateMessage | None = None
+    ) -> str:
+        raise SendError(f"{self.kind} channel is off", permanent=True)
 
 
 class FileChannel:
@@ -44,7 +72,9 @@ class FileChannel:
         self.directory = directory
         self.kind = kind
 
-    async def send(self, *, to: str, subject: str, text: str) -> str:
+    async def send(
+        self, *, to: str, subject: str, text: str, template: TemplateMessage | None = None
+    ) -> str:
         now = dt.datetime.now(dt.UTC)
         message_id = f"{now:%Y%m%dT%H%M%S%f}-{self.kind}-{uuid.uuid4().hex[:8]}"
         body = {
@@ -79,7 +109,9 @@ class SmtpChannel:
             ca = settings.smtp_ca_file
             self.tls_context = ssl.create_default_context(cafile=str(ca) if ca else None)
 
-    async def send(self, *, to: str, subject: str, text: str) -> str:
+    async def send(
+        self, *, to: str, subject: str, text: str, template: TemplateMessage | None = None
+    ) -> str:
         s = self.s
         message = EmailMessage()
         try:
@@ -120,8 +152,8 @@ class SmtpChannel:
 
 
 class SmsGatewayChannel:
-    """SMS through an HTTP gateway: URL, auth header, JSON body template with {to} and {text},
-    success check and message-id field all come from settings."""
+    """SMS through an HTTP gateway: URL, auth header, body (a JSON template with {to} and
+    {text}, or form fields), success check and message-id field all come from settings."""
 
     def __init__(self, settings: NotifySettings, client: httpx.AsyncClient | None = None) -> None:
         self.s = settings
@@ -135,17 +167,29 @@ class SmsGatewayChannel:
             "{text}", escaped(text)
         )
 
-    async def send(self, *, to: str, subject: str, text: str) -> str:
+    def _form(self, to: str, text: str) -> str:
+        s = self.s
+        extra = s.sms_gateway_form_extra.get_secret_value() if s.sms_gateway_form_extra else ""
+        fields = parse_qsl(extra, strict_parsing=True) if extra else []
+        fields += [(s.sms_gateway_form_to_field, to), (s.sms_gateway_form_text_field, text)]
+        return urlencode(fields)
+
+    async def send(
+        self, *, to: str, subject: str, text: str, template: TemplateMessage | None = None
+    ) -> str:
         s = self.s
         assert s.sms_gateway_url is not None
-        headers = {"Content-Type": "application/json"}
+        if s.sms_gateway_body_format == "form":
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            body = self._form(to, text)
+        else:
+            headers = {"Content-Type": "application/json"}
+            body = self._body(to, text)
         if s.sms_gateway_auth_header:
             name, _, value = s.sms_gateway_auth_header.get_secret_value().partition(":")
             headers[name.strip()] = value.strip()
         try:
-            response = await self.client.post(
-                s.sms_gateway_url, content=self._body(to, text), headers=headers
-            )
+            response = await self.client.post(s.sms_gateway_url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise SendError(f"SMS gateway unreachable: {type(exc).__name__}") from None
         if response.status_code >= 500 or response.status_code == 429:
@@ -161,3 +205,128 @@ class SmsGatewayChannel:
             except (ValueError, AttributeError):
                 provider_id = ""
         return provider_id or f"http-{response.status_code}"
+
+
+# Cloud API error codes (the `code` of its error answer) worth trying again: throttling and
+# Meta's own temporary failures. Any other 4xx is permanent (the template, the token, the
+# recipient): it falls back to SMS at once. Each is named in the delivery log by this table
+# rather than by Meta's message, which is kept out of logs.
+WHATSAPP_TRANSIENT = {
+    1: "API unknown",
+    2: "API service unavailable",
+    4: "application rate limit",
+    80007: "account rate limit",
+    130429: "throughput rate limit",
+    131000: "something went wrong",
+    131048: "spam rate limit",
+    131056: "pair rate limit",
+    133004: "server temporarily unavailable",
+}
+WHATSAPP_PERMANENT = {
+    0: "authentication failed",
+    3: "capability or permission missing",
+    10: "permission denied",
+    100: "invalid parameter",
+    190: "access token expired",
+    131026: "message undeliverable",
+    131030: "recipient not in the allowed list",
+    131031: "account locked",
+    131047: "re-engagement window closed",
+    131051: "unsupported message type",
+    132000: "template parameter count mismatch",
+    132001: "template does not exist in this language",
+    132005: "template text too long",
+    132007: "template format policy violated",
+    132012: "template parameter format mismatch",
+    132015: "template paused",
+    132016: "template disabled",
+    368: "temporarily blocked for policy violations",
+}
+
+
+class WhatsAppCloudChannel:
+    """Approved template messages through the WhatsApp Business Cloud API
+    (POST {base}/{version}/{phone number id}/messages, a Bearer token). Never free text: a
+    delivery without template parameters fails at once, and falls back to SMS."""
+
+    def __init__(self, settings: NotifySettings, client: httpx.AsyncClient | None = None) -> None:
+        self.s = settings
+        base = settings.whatsapp_base_url.rstrip("/")
+        self.url = (
+            f"{base}/{settings.whatsapp_api_version}/{settings.whatsapp_phone_number_id}/messages"
+        )
+        self.client = client or httpx.AsyncClient(timeout=settings.whatsapp_timeout_s)
+
+    def recipient(self, phone: str) -> str:
+        """The phone in WhatsApp's form: digits with the country code (a leading 0 replaced)."""
+        digits = re.sub(r"\D", "", phone)
+        if not phone.strip().startswith("+") and digits.startswith("0"):
+            digits = self.s.whatsapp_country_code + digits[1:]
+        return digits
+
+    def body(self, to: str, template: TemplateMessage) -> dict[str, Any]:
+        """The Cloud API's template message."""
+        return {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": self.recipient(to),
+            "type": "template",
+            "template": {
+                "name": self.s.whatsapp_template.replace("{kind}", template.kind),
+                "language": {"code": self.s.whatsapp_language},
+                "components": [
+                    {
+                        "type": "body",
+                        "parameters": [{"type": "text", "text": p} for p in template.parameters],
+                    }
+                ],
+            },
+        }
+
+    async def send(
+        self, *, to: str, subject: str, text: str, template: TemplateMessage | None = None
+    ) -> str:
+        if template is None:
+            raise SendError(
+                "WhatsApp: no template parameters (free text is not sent)", permanent=True
+            )
+        assert self.s.whatsapp_access_token is not None  # the settings require it
+        headers = {"Authorization": f"Bearer {self.s.whatsapp_access_token.get_secret_value()}"}
+        try:
+            response = await self.client.post(
+                self.url, json=self.body(to, template), headers=headers
+            )
+        except httpx.TimeoutException:
+            raise SendError("WhatsApp timed out") from None
+        except httpx.HTTPError as exc:
+            raise SendError(f"WhatsApp unreachable: {type(exc).__name__}") from None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code >= 400:
+            raise _whatsapp_error(response.status_code, answer)
+        try:
+            message = answer["messages"][0]
+            message_id = str(message["id"])
+        except (TypeError, KeyError, IndexError):
+            raise SendError(
+                "WhatsApp refused: no message id in its answer", permanent=True
+            ) from None
+        if message.get("message_status") == "paused":
+            raise SendError("WhatsApp refused: template paused", permanent=True)
+        return message_id
+
+
+def _whatsapp_error(status: int, answer: object) -> SendError:
+    """The SendError for a Cloud API error answer: transient for 5xx, 429 and throttling."""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    code = code if isinstance(code, int) else None
+    if code is None:
+        reason = f"WhatsApp {status}"
+    else:
+        name = WHATSAPP_TRANSIENT.get(code) or WHATSAPP_PERMANENT.get(code) or "error"
+        reason = f"WhatsApp {status}: {name} ({code})"
+    transient = status >= 500 or status == 429 or code in WHATSAPP_TRANSIENT
+    return SendError(reason, permanent=not transient)

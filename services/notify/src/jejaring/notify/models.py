@@ -7,6 +7,7 @@ import uuid
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Enum,
     Index,
@@ -95,6 +96,9 @@ class Delivery(Base):
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    # The WhatsApp template's parameters (render.template_parameters): allow-listed values only.
+    # NULL on rows planned before they were kept; a WhatsApp delivery without them fails to SMS.
+    template_parameters: Mapped[list[str] | None] = mapped_column(JSON)
     status: Mapped[DeliveryStatus] = mapped_column(stored_as_text(DeliveryStatus, 10), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)

@@ -8,8 +8,12 @@ channel, others on the contact's preferred one, else the default, else the next 
 order the contact can be reached on), where a failed delivery falls back to, and at start-up
 whether the settings name only channels and backends it has.
 
-A fallback is one step: a planned delivery stores the fallback channel's address
-(`delivery.alternate`), and the fallback delivery has no fallback of its own.
+A fallback to another address is one step: a planned delivery stores the fallback channel's
+address (`delivery.alternate`), and the fallback delivery has no fallback of its own. A channel
+may stand ahead of another at the same address (WhatsApp ahead of SMS, both on the phone): when
+its backend is not "off", deliveries routed to the other one go to it first, keeping the other
+one's alternate, and one that fails on it falls back to the other, which may then fall back as
+it would have.
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple, get_args
 
-from jejaring.notify.channels import Channel, FileChannel, SmsGatewayChannel, SmtpChannel
+from jejaring.notify.channels import (
+    Channel,
+    FileChannel,
+    OffChannel,
+    SmsGatewayChannel,
+    SmtpChannel,
+    WhatsAppCloudChannel,
+)
 from jejaring.notify.settings import Backend, NotifySettings
 from jejaring.shared.contract import events as ev
 
@@ -33,6 +44,7 @@ class ChannelKind(StrEnum):
 
     SMS = "sms"
     EMAIL = "email"
+    WHATSAPP = "whatsapp"
 
 
 class ChannelConfigError(ValueError):
@@ -47,9 +59,17 @@ class ChannelSpec:
     address: Callable[[ev.Contact], str | None]  # the contact's address on it, if any
     backends: Mapping[str, Builder]  # by the value of the setting `<name>_channel`
     fallback: str | None = None  # the channel a delivery that failed on this one goes to
+    # The channel this one is tried ahead of, at the same address, when its backend is on; it
+    # is also this one's fallback.
+    ahead_of: str | None = None
+    # How many times a delivery is tried on it before its fallback (a permanent failure: once).
+    attempts: Callable[[NotifySettings], int] = lambda settings: settings.max_attempts
 
     def __post_init__(self) -> None:  # plain strings, whether given as ChannelKind or not
         object.__setattr__(self, "name", str(self.name))
+        if self.ahead_of is not None:
+            object.__setattr__(self, "ahead_of", str(self.ahead_of))
+            object.__setattr__(self, "fallback", self.ahead_of)
         if self.fallback is not None:
             object.__setattr__(self, "fallback", str(self.fallback))
 
@@ -111,21 +131,46 @@ class ChannelRegistry:
     def _known(self) -> str:
         return "it has: " + ", ".join(self._specs)
 
-    def route(self, contact: ev.Contact, *, urgent: bool) -> Route | None:
+    def route(
+        self, contact: ev.Contact, *, urgent: bool, settings: NotifySettings | None = None
+    ) -> Route | None:
         """Where an alert to `contact` goes, or None if it has no address on any channel.
-        Urgent alerts go on the urgent channel when the contact can be reached on it."""
+        Urgent alerts go on the urgent channel when the contact can be reached on it. With
+        `settings`, a channel switched on ahead of the chosen one takes the alert first."""
         first = self.urgent if urgent else (contact.preferred_channel or self.default)
         for name in (first, *(n for n in self._specs if n != first)):
             spec = self[name]
-            address = spec.address(contact)
+            address = spec.address(contact) if spec.ahead_of is None else None
             if address:
                 alternate = spec.fallback and self[spec.fallback].address(contact)
-                return Route(name, address, alternate or None)
+                route = Route(name, address, alternate or None)
+                return self._ahead(route, settings) if settings is not None else route
         return None
+
+    def _ahead(self, route: Route, settings: NotifySettings) -> Route:
+        for spec in self:
+            if spec.ahead_of == route.channel and getattr(settings, spec.setting) != Backend.OFF:
+                return route._replace(channel=spec.name)
+        return route
 
     def fallback(self, channel: str) -> str | None:
         """The channel a delivery that failed on `channel` is tried on next."""
         return self[channel].fallback
+
+    def fallback_route(self, channel: str, address: str, alternate: str | None) -> Route | None:
+        """Where a delivery that failed for good on `channel` (to `address`, with the fallback
+        address `alternate`) goes next, or None: from a channel ahead of another, to that one at
+        the same address with the same alternate; otherwise one step to the alternate."""
+        spec = self[channel]
+        if spec.ahead_of is not None:
+            return Route(spec.ahead_of, address, alternate)
+        if spec.fallback is None or not alternate:
+            return None
+        return Route(spec.fallback, alternate, None)
+
+    def max_attempts(self, channel: str, settings: NotifySettings) -> int:
+        """How many times a delivery is tried on `channel` before its fallback."""
+        return self[channel].attempts(settings)
 
     def problems(self, settings: NotifySettings) -> list[str]:
         """What in the settings (and in the contacts the wire contract allows) names a channel
@@ -201,6 +246,16 @@ CHANNELS = ChannelRegistry(
             lambda c: c.email,
             {Backend.FILE: _file, Backend.SMTP: _own(SmtpChannel)},
             fallback=ChannelKind.SMS,
+        ),
+        ChannelSpec(
+            ChannelKind.WHATSAPP,
+            lambda c: c.phone,
+            {
+                Backend.OFF: lambda _settings, name: OffChannel(name),
+                Backend.CLOUD: _own(WhatsAppCloudChannel),
+            },
+            ahead_of=ChannelKind.SMS,
+            attempts=lambda settings: settings.whatsapp_max_attempts,
         ),
     ),
     default=ChannelKind.SMS,

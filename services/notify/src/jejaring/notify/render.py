@@ -120,6 +120,26 @@ def _shortened(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# The parameters of each alert kind's WhatsApp template ({{1}}, {{2}}, ... in this order): the
+# allow-listed fields its SMS text shows, so a template says no more than the SMS does.
+TEMPLATE_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "referral_requested": ("reference", "service", "deadline", "link"),
+    "referral_accepted": ("reference", "service", "partner", "link"),
+    "referral_rejected": ("reference", "service", "partner", "link"),
+    "referral_cancelled": ("reference", "service", "link"),
+    "referral_overdue": ("reference", "service", "partner", "deadline", "link"),
+    "referral_escalated": ("reference", "service", "partner", "offered_to", "link"),
+    "need_unmet": ("service", "reference", "link"),
+}
+
+
+def template_parameters(template: str, data: dict[str, Any]) -> list[str]:
+    """The values of `template`'s WhatsApp parameters, from the allow-listed `data`: one line
+    each (WhatsApp refuses line breaks in a parameter), "-" for an empty one."""
+    check_context(data)
+    return [" ".join(str(data[name]).split()) or "-" for name in TEMPLATE_PARAMETERS[template]]
+
+
 TEMPLATES = (
     "referral_requested",
     "referral_accepted",

@@ -3,8 +3,8 @@
 Planning runs in the consumer's transaction (with the inbox), so a redelivered event plans
 nothing twice; the unique key (event, recipient, channel) holds it in the database as well.
 Delivery runs apart: each due row is claimed with a short lease, sent, and recorded; transient
-failures retry with backoff, and after `max_attempts` the channel the registry names as the
-fallback is tried, on the contact's address for it.
+failures retry with backoff, and after the channel's attempts (`max_attempts`; WhatsApp's own)
+the channel the registry names as the fallback is tried, on the contact's address for it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.notify import render, triggers
-from jejaring.notify.channels import Channel, SendError
+from jejaring.notify.channels import Channel, SendError, TemplateMessage
 from jejaring.notify.errors import CaseReferenceRequired, DeliveryLogNotForRole
 from jejaring.notify.models import DUE, Delivery, DeliveryStatus
 from jejaring.notify.registry import CHANNELS, ChannelRegistry
@@ -71,7 +71,7 @@ async def plan(
     event = envelope.data
     queued = 0
     for recipient in alert.recipients:
-        route = triggers.channel_for(recipient.contact, urgent=alert.urgent)
+        route = triggers.channel_for(recipient.contact, urgent=alert.urgent, settings=settings)
         if route is None:
             log.warning(
                 "recipient has no address",
@@ -109,6 +109,7 @@ async def plan(
                 quiet_end=quiet.end if quiet else None,
                 subject=subject,
                 body=text,
+                template_parameters=render.template_parameters(alert.template, data),
                 status=DeliveryStatus.QUEUED,
                 attempts=0,
                 next_attempt_at=now,
@@ -198,8 +199,11 @@ class Dispatcher:
     async def _deliver(self, row: Delivery, now: dt.datetime) -> None:
         try:
             try:
+                template = None
+                if row.template_parameters is not None:
+                    template = TemplateMessage(row.trigger, tuple(row.template_parameters))
                 provider_id = await self.channels[row.channel].send(
-                    to=row.recipient, subject=row.subject, text=row.body
+                    to=row.recipient, subject=row.subject, text=row.body, template=template
                 )
             except SendError:
                 raise
@@ -240,7 +244,9 @@ class Dispatcher:
     ) -> None:
         row.attempts += 1
         row.last_error = str(exc)[:500]
-        if not exc.permanent and row.attempts < self.settings.max_attempts:
+        if not exc.permanent and row.attempts < self.registry.max_attempts(
+            row.channel, self.settings
+        ):
             delay = self.settings.retry_base_s * 2 ** (row.attempts - 1)
             row.status = DeliveryStatus.QUEUED
             row.next_attempt_at = now + dt.timedelta(seconds=delay)
@@ -254,10 +260,11 @@ class Dispatcher:
             "delivery failed",
             extra={"delivery": str(row.id), "channel": row.channel, "error": row.last_error},
         )
-        if not row.alternate or row.fallback_of is not None:
-            return  # one fallback at most, and only to an address the contact has
-        other = self.registry.fallback(row.channel)
-        if other is not None:
+        # To an address the contact has; one step to another address at most (a fallback row to
+        # another address has no alternate), after a channel ahead of another to that one.
+        route = self.registry.fallback_route(row.channel, row.recipient, row.alternate)
+        if route is not None:
+            other = route.channel
             session.add(
                 Delivery(
                     id=uuid.uuid4(),
@@ -268,14 +275,15 @@ class Dispatcher:
                     referral_id=row.referral_id,
                     recipient_name=row.recipient_name,
                     recipient_role=row.recipient_role,
-                    recipient=row.alternate,
+                    recipient=route.address,
                     channel=other,
-                    alternate=None,
+                    alternate=route.alternate,
                     urgent=row.urgent,
                     quiet_start=row.quiet_start,
                     quiet_end=row.quiet_end,
                     subject=row.subject,
                     body=row.body,
+                    template_parameters=row.template_parameters,
                     status=DeliveryStatus.QUEUED,
                     attempts=0,
                     next_attempt_at=now,

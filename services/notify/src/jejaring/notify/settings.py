@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qsl
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from jejaring.shared.settings import ServiceSettings, is_loopback
+from jejaring.shared.secrets import env_name
+from jejaring.shared.settings import ServiceSettings, is_loopback, require_secure
 
 
 class Backend(StrEnum):
@@ -20,6 +23,8 @@ class Backend(StrEnum):
     FILE = "file"
     SMTP = "smtp"
     GATEWAY = "gateway"
+    CLOUD = "cloud"  # WhatsApp Business Cloud API
+    OFF = "off"  # a channel that is tried only when configured (WhatsApp)
 
 
 class NotifySettings(ServiceSettings):
@@ -81,6 +86,38 @@ class NotifySettings(ServiceSettings):
         default="message_id", description="Key of the provider's message id in a JSON answer"
     )
     sms_gateway_timeout_s: float = Field(default=10, gt=0)
+    sms_gateway_body_format: Literal["json", "form"] = Field(
+        default="json",
+        description="json: the body template above; form: application/x-www-form-urlencoded "
+        "with the two field names below and the extra fields",
+    )
+    sms_gateway_form_to_field: str = Field(default="to", min_length=1)
+    sms_gateway_form_text_field: str = Field(default="message", min_length=1)
+    sms_gateway_form_extra: SecretStr | None = Field(
+        default=None,
+        description='Fixed form fields, URL-encoded, e.g. "userkey=<key>&passkey=<key>" (secret)',
+    )
+
+    # WhatsApp (Business Cloud API): when on, a recipient with a phone is sent an approved
+    # template message first and SMS after it fails (registry.py, docs/decisions.md).
+    whatsapp_channel: Literal["off", "cloud"] = "off"
+    whatsapp_base_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
+    whatsapp_phone_number_id: str | None = Field(default=None, pattern=r"^\d+$")
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_template: str = Field(
+        default="jejaring_{kind}",
+        description="The approved template's name; {kind} becomes the alert kind "
+        "(referral_requested, ...), so one template per kind",
+    )
+    whatsapp_language: str = Field(default="id", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    whatsapp_country_code: str = Field(
+        default="62", pattern=r"^\d{1,3}$", description="Replaces a phone's leading 0"
+    )
+    whatsapp_timeout_s: float = Field(default=10, gt=0)
+    whatsapp_max_attempts: int = Field(
+        default=2, ge=1, le=20, description="Before SMS (a 4xx other than 429: at once)"
+    )
 
     max_attempts: int = Field(default=3, ge=1, le=20, description="Before falling back")
     retry_base_s: float = Field(default=2.0, gt=0)
@@ -98,6 +135,35 @@ class NotifySettings(ServiceSettings):
             self.outbox_dir = self.data_dir / "outbox"
         if self.sms_channel == Backend.GATEWAY.value and not self.sms_gateway_url:
             raise ValueError("NOTIFY_SMS_GATEWAY_URL is required when NOTIFY_SMS_CHANNEL=gateway")
+        return self
+
+    @model_validator(mode="after")
+    def _gateway_bodies(self) -> NotifySettings:
+        if self.sms_gateway_form_extra is not None:
+            try:
+                parse_qsl(self.sms_gateway_form_extra.get_secret_value(), strict_parsing=True)
+            except ValueError:
+                raise ValueError(
+                    "NOTIFY_SMS_GATEWAY_FORM_EXTRA: not URL-encoded fields (name=value&name=value)"
+                ) from None
+        return self
+
+    @model_validator(mode="after")
+    def _whatsapp(self) -> NotifySettings:
+        if self.whatsapp_channel == Backend.OFF.value:
+            return self
+        for name in ("whatsapp_phone_number_id", "whatsapp_access_token"):
+            if getattr(self, name) is None:
+                raise ValueError(
+                    f"{env_name(type(self), name)} is required when NOTIFY_WHATSAPP_CHANNEL=cloud"
+                )
+        if not re.fullmatch(r"[a-z0-9_]{1,512}", self.whatsapp_template.replace("{kind}", "x")):
+            raise ValueError(
+                f"NOTIFY_WHATSAPP_TEMPLATE: {self.whatsapp_template!r} is not a template name "
+                "(lower-case letters, digits and _; {kind} for the alert kind)"
+            )
+        if self.environment == "production":
+            require_secure("NOTIFY_WHATSAPP_BASE_URL", self.whatsapp_base_url, "https")
         return self
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from jejaring.notify.models import RecipientRole
 from jejaring.notify.registry import CHANNELS, ChannelRegistry, Route
+from jejaring.notify.settings import NotifySettings
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import Priority, ReferralStatus
 
@@ -75,8 +76,13 @@ def alert_for(event: ev.Event, *, coordinator: ev.Contact) -> Alert | None:
 
 
 def channel_for(
-    contact: ev.Contact, *, urgent: bool, registry: ChannelRegistry = CHANNELS
+    contact: ev.Contact,
+    *,
+    urgent: bool,
+    registry: ChannelRegistry = CHANNELS,
+    settings: NotifySettings | None = None,
 ) -> Route | None:
     """(channel, address, the fallback channel's address) for a contact, or None if it has no
-    address at all. Urgent alerts go on the urgent channel (SMS) when there is a phone."""
-    return registry.route(contact, urgent=urgent)
+    address at all. Urgent alerts go on the urgent channel (SMS) when there is a phone; with
+    `settings`, WhatsApp first when it is switched on."""
+    return registry.route(contact, urgent=urgent, settings=settings)
