@@ -6,14 +6,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.policy
-import json
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -27,7 +23,8 @@ from jejaring.shared.contract import envelope
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import Priority, ReferralStatus
 from jejaring.shared.messaging.natsserver import free_port
-from jejaring.testing import CHILD_NAME, ShiftedClock, sample_events, until
+from jejaring.testing import CHILD_NAME, ShiftedClock, publish, sample_events, until
+from jejaring.testing.http_peer import HttpPeer, Received
 
 ADMIN = "admin-token-for-tests-0123456789"
 WITA = dt.timezone(dt.timedelta(hours=8))
@@ -70,46 +67,27 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 class Gateway:
     """A local HTTP server standing in for the SMS provider."""
 
-    port: int
+    port: int = 0
     received: list[dict[str, Any]] = field(default_factory=list)
     fail_next: int = 0
     fail_status: int = 503
     headers: list[str] = field(default_factory=list)
 
+    def answer(self, request: Received) -> tuple[int, Any]:
+        self.headers.append(request.headers.get("x-api-key", ""))
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return self.fail_status, {}
+        self.received.append(request.json())
+        return 200, {"status": "queued", "message_id": f"sms-{len(self.received)}"}
+
 
 @pytest.fixture
 def gateway() -> Iterator[Gateway]:
-    gw = Gateway(port=free_port())
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            gw.headers.append(self.headers.get("X-API-Key", ""))
-            if gw.fail_next > 0:
-                gw.fail_next -= 1
-                self.send_response(gw.fail_status)
-                self.end_headers()
-                return
-            gw.received.append(body)
-            answer = json.dumps(
-                {"status": "queued", "message_id": f"sms-{len(gw.received)}"}
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", gw.port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    gw = Gateway()
+    with HttpPeer(gw.answer) as peer:
+        gw.port = peer.port
         yield gw
-    finally:
-        server.shutdown()
 
 
 @dataclass
@@ -119,16 +97,7 @@ class Notify:
     clock: ShiftedClock
 
     def publish(self, event: ev.Event, msg_id: str | None = None) -> envelope.OutgoingMessage:
-        message = envelope.encode(event, source="/jejaring/referral")
-
-        async def send() -> None:
-            nc = await nats.connect(self.nats_url)
-            headers = {**message.headers, "Nats-Msg-Id": msg_id or message.msg_id}
-            await nc.jetstream().publish(message.subject, message.body, headers=headers)
-            await nc.close()
-
-        asyncio.run(send())
-        return message
+        return publish(self.nats_url, event, msg_id=msg_id)
 
     def deliveries(self, **params: str) -> list[dict[str, Any]]:
         r = self.client.get(
@@ -140,24 +109,19 @@ class Notify:
 
 @pytest.fixture
 def notify(
-    database_url: str, nats_url: str, tmp_path: Path, smtp: tuple[Mailbox, int], gateway: Gateway
+    nats_url: str,
+    notify_settings: Callable[..., NotifySettings],
+    smtp: tuple[Mailbox, int],
+    gateway: Gateway,
 ) -> Iterator[Notify]:
     clock = ShiftedClock(dt.datetime(2026, 11, 28, 10, 0, tzinfo=WITA))
-    settings = NotifySettings(
-        database_url=database_url,
-        nats_url=nats_url,
-        data_dir=tmp_path,
-        admin_token=ADMIN,
-        email_channel="smtp",
-        smtp_host="127.0.0.1",
+    settings = notify_settings(
         smtp_port=smtp[1],
-        smtp_security="none",
+        admin_token=ADMIN,
         sms_channel="gateway",
         sms_gateway_url=f"http://127.0.0.1:{gateway.port}/send",
         sms_gateway_auth_header="X-API-Key: test-key",
         sms_gateway_body_template='{"msisdn": "{to}", "text": "{text}"}',
-        retry_base_s=0.05,
-        dispatch_interval_s=0.05,
         coordinator_phone="+62 811 9999 999",
     )
     with TestClient(create_app(settings, clock=clock)) as client:

@@ -4,7 +4,6 @@ message text nor the recipients' names and addresses."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -12,17 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 from fastapi.testclient import TestClient
 
 from jejaring.notify.app import create_app
 from jejaring.notify.settings import NotifySettings
-from jejaring.shared.contract import envelope
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.web.identity import Person, PersonRole, issue, public_key_of
-from jejaring.testing import ShiftedClock, sample_events, until
+from jejaring.testing import ShiftedClock, publish, sample_events, until
 
 ADMIN = "admin-token-for-tests-0123456789"
 KEY = "identity-key-for-tests-0123456789abcdef"
@@ -51,15 +48,7 @@ class Notify:
     clock: ShiftedClock
 
     def publish(self, event: ev.Event) -> None:
-        message = envelope.encode(event, source="/jejaring/referral")
-
-        async def send() -> None:
-            nc = await nats.connect(self.nats_url)
-            headers = {**message.headers, "Nats-Msg-Id": message.msg_id}
-            await nc.jetstream().publish(message.subject, message.body, headers=headers)
-            await nc.close()
-
-        asyncio.run(send())
+        publish(self.nats_url, event)
 
     def token(self, role: PersonRole, kelurahan: str | None = None, **changes: Any) -> str:
         person = Person(uuid.uuid4(), f"Someone ({role})", role, kelurahan, changes.get("partner"))

@@ -3,6 +3,7 @@ privacy tests can check none of them leak where they must not."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -11,8 +12,10 @@ import urllib.request
 import uuid
 from typing import Any
 
+import nats
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
+from jejaring.shared.contract import envelope
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import (
     AgeGroup,
@@ -30,6 +33,7 @@ from jejaring.shared.contract.enums import (
     Sex,
     ViolenceForm,
 )
+from jejaring.shared.contract.envelope import OutgoingMessage
 from jejaring.shared.settings import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV
 from jejaring.shared.web.identity import public_key_of
 
@@ -286,3 +290,18 @@ def until(predicate: Any, timeout: float = 20.0) -> Any:
             return value
         time.sleep(0.05)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def publish(nats_url: str, event: ev.Event, *, msg_id: str | None = None) -> OutgoingMessage:
+    """Publish `event` to JetStream as referral would (from a test's synchronous code), with
+    `msg_id` as its Nats-Msg-Id if given (the same id twice: a redelivery JetStream dedupes)."""
+    message = envelope.encode(event, source="/jejaring/referral")
+
+    async def send() -> None:
+        nc = await nats.connect(nats_url)
+        headers = {**message.headers, "Nats-Msg-Id": msg_id or message.msg_id}
+        await nc.jetstream().publish(message.subject, message.body, headers=headers)
+        await nc.close()
+
+    asyncio.run(send())
+    return message

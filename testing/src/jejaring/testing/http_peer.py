@@ -1,0 +1,93 @@
+"""A real HTTP server on 127.0.0.1, in a thread, standing in for a provider (an SMS gateway,
+WhatsApp's Cloud API): it records every POST as it arrived and answers what the test scripts."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs
+
+from jejaring.shared.messaging.natsserver import free_port
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request as the server read it off the wire."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip()
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def form(self) -> dict[str, list[str]]:
+        """The form-encoded fields, strictly parsed (a malformed body fails the test)."""
+        return parse_qs(self.body.decode(), keep_blank_values=True, strict_parsing=True)
+
+
+# What the server answers a request: the status and a JSON body.
+Answer = Callable[[Received], tuple[int, Any]]
+
+
+@dataclass
+class HttpPeer:
+    """Start it with `with HttpPeer(answer) as peer:`; `peer.url` is its address. Each answer
+    can be delayed by `delay_s` (a provider that times out)."""
+
+    answer: Answer
+    port: int = field(default_factory=free_port)
+    received: list[Received] = field(default_factory=list)
+    delay_s: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> HttpPeer:
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Received(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                )
+                peer.received.append(request)
+                time.sleep(peer.delay_s)
+                status, body = peer.answer(request)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
