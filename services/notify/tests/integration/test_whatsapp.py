@@ -6,6 +6,10 @@ on what those servers received and on the delivery log."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -26,6 +30,8 @@ from jejaring.testing.http_peer import HttpPeer, Received
 ADMIN = "admin-token-for-tests-0123456789"
 TOKEN = "EAAGtest" + "Qk2mWv9Rt4Lp8Zs3Nd6Hy1Bc5Fj0" * 2
 PHONE_NUMBER_ID = "106540352242922"
+APP_SECRET = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+VERIFY_TOKEN = "jejaring-webhook-Vx83kQp2"
 WITA = dt.timezone(dt.timedelta(hours=8))
 PARTNER = ev.Contact(
     name="Piket PPA", phone="0811-0000-101", email="ppa@example.org", preferred_channel="sms"
@@ -100,6 +106,16 @@ class Stack:
         assert r.status_code == 200, r.text
         return list(r.json())
 
+    def report(self, payload: Any, *, secret: str = APP_SECRET) -> Any:
+        """POST a webhook call to notify as Meta does, signed with `secret`."""
+        body = json.dumps(payload).encode()
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return self.client.post(
+            "/api/v1/whatsapp/webhook",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={digest}"},
+        )
+
     def settled(self, count: int) -> list[dict[str, Any]]:
         """The delivery log once `count` rows are there and none is still to send."""
         return list(
@@ -132,6 +148,8 @@ def stack(
             whatsapp_phone_number_id=PHONE_NUMBER_ID,
             whatsapp_access_token=TOKEN,
             whatsapp_timeout_s=0.5,
+            whatsapp_app_secret=APP_SECRET,
+            whatsapp_verify_token=VERIFY_TOKEN,
         )
         config = notify_settings(**(defaults | settings))
         clock = ShiftedClock(dt.datetime(2026, 11, 28, 10, 0, tzinfo=WITA))
@@ -265,6 +283,7 @@ def form_notify(nats_url: str, notify_settings: Callable[..., NotifySettings]) -
         nats_url,
         notify_settings,
         whatsapp_channel="off",
+        whatsapp_app_secret=None,
         sms_gateway_body_format="form",
         sms_gateway_form_to_field="to",
         sms_gateway_form_text_field="message",
@@ -289,3 +308,72 @@ def test_a_form_gateway_receives_its_fields(form_notify: Stack) -> None:
     (row,) = form_notify.settled(1)
     assert (row["channel"], row["status"], row["provider_message_id"]) == ("sms", "sent", "sms-1")
     assert form_notify.whatsapp.received == [], "WhatsApp off: never asked"
+
+
+def failed_status(message_id: str, code: int) -> dict[str, Any]:
+    """A Cloud API webhook call reporting one message failed (the shape Meta posts)."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "6281200000000", "phone_number_id": PHONE_NUMBER_ID},
+        "statuses": [
+            {
+                "id": message_id,
+                "status": "failed",
+                "timestamp": "1764300000",
+                "recipient_id": "628110000101",
+                "errors": [{"code": code, "title": "Message undeliverable"}],
+            }
+        ],
+    }
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}],
+    }
+
+
+def test_a_failure_whatsapp_reports_later_falls_back_to_sms(notify: Stack) -> None:
+    """A 200 from the Cloud API is "accepted"; a number not on WhatsApp is reported failed
+    later, by webhook: the delivery turns failed and the SMS follows."""
+    notify.publish(requested())
+    (row,) = notify.settled(1)
+    assert (row["channel"], row["status"]) == ("whatsapp", "sent")
+    report = failed_status(row["provider_message_id"], 131026)
+    forged = notify.report(report, secret="not-the-app-secret-0123456789")
+    assert forged.status_code == 401
+    assert notify.deliveries()[0]["status"] == "sent", "an unsigned report changes nothing"
+    r = notify.report(report)
+    assert (r.status_code, r.json()) == (200, {"failed": 1})
+    (sms,) = until(lambda: notify.gateway.received)
+    assert sms.json()["to"] == "0811-0000-101"
+    first, second = notify.settled(2)
+    assert (first["status"], first["last_error"]) == (
+        "failed",
+        "WhatsApp reported it failed: message undeliverable (131026)",
+    )
+    assert (second["channel"], second["status"], second["fallback_of"]) == (
+        "sms",
+        "sent",
+        first["id"],
+    )
+    again = notify.report(report)  # Meta repeats a call it thinks was lost
+    assert (again.status_code, again.json()) == (200, {"failed": 0})
+    time.sleep(0.3)
+    assert len(notify.gateway.received) == 1, "one SMS, however often it is reported"
+
+
+def test_the_webhook_subscription_needs_the_verify_token(notify: Stack) -> None:
+    query = {"hub.mode": "subscribe", "hub.challenge": "1158201444"}
+    ok = notify.client.get(
+        "/api/v1/whatsapp/webhook", params={**query, "hub.verify_token": VERIFY_TOKEN}
+    )
+    assert (ok.status_code, ok.text) == (200, "1158201444")
+    wrong = notify.client.get(
+        "/api/v1/whatsapp/webhook", params={**query, "hub.verify_token": "guess"}
+    )
+    assert wrong.status_code == 403
+    assert "1158201444" not in wrong.text
+
+
+def test_the_webhook_is_off_without_the_app_secret(form_notify: Stack) -> None:
+    r = form_notify.client.post("/api/v1/whatsapp/webhook", content=b"{}")
+    assert r.status_code == 404

@@ -4,19 +4,25 @@ and an officer or the coordinator whether the people of one of their cases were 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.notify import service
+from jejaring.notify.channels import whatsapp_failures, whatsapp_reason
 from jejaring.notify.models import DeliveryStatus
+from jejaring.notify.registry import ChannelKind
 from jejaring.notify.settings import NotifySettings
-from jejaring.shared.web.errors import unauthorized
+from jejaring.shared.web.errors import api_error, forbidden, not_found, unauthorized
 from jejaring.shared.web.identity import Person, PersonRole
 from jejaring.shared.web.people import person_of
 from jejaring.shared.web.tokens import bearer_token, same_token
@@ -134,3 +140,62 @@ async def deliveries(
         if who.admin:
             return [DeliveryOut.model_validate(r) for r in rows]
         return [DeliverySummary.model_validate(r) for r in rows]
+
+
+# WhatsApp's status webhook (Meta calls it; the app secret signs each call). Off unless
+# NOTIFY_WHATSAPP_APP_SECRET is set.
+WEBHOOK = "/whatsapp/webhook"
+
+
+def _webhook_off() -> Exception:
+    return not_found("Webhook WhatsApp", "The WhatsApp webhook")
+
+
+@router.get(WEBHOOK, response_class=PlainTextResponse, tags=["whatsapp"])
+async def whatsapp_subscribe(
+    ctx: Ctx,
+    mode: Annotated[str, Query(alias="hub.mode", max_length=20)],
+    token: Annotated[str, Query(alias="hub.verify_token", max_length=200)],
+    challenge: Annotated[str, Query(alias="hub.challenge", max_length=200)],
+) -> str:
+    """Meta's subscription check: the challenge back if the verify token is ours."""
+    expected = ctx.settings.whatsapp_verify_token
+    if ctx.settings.whatsapp_app_secret is None or expected is None:
+        raise _webhook_off()
+    if mode != "subscribe" or not same_token(token, expected.get_secret_value()):
+        raise forbidden("Token verifikasi salah.", "Wrong verify token.")
+    return challenge
+
+
+@router.post(WEBHOOK, tags=["whatsapp"])
+async def whatsapp_status(
+    ctx: Ctx,
+    request: Request,
+    signature: Annotated[str | None, Header(alias="X-Hub-Signature-256")] = None,
+) -> dict[str, int]:
+    """Status updates from WhatsApp: a message it accepted and reports `failed` marks its
+    delivery failed and queues the SMS after it. Signed by the app secret, or 401."""
+    secret = ctx.settings.whatsapp_app_secret
+    if secret is None:
+        raise _webhook_off()
+    body = await request.body()
+    digest = hmac.new(secret.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
+    if signature is None or not hmac.compare_digest(signature, f"sha256={digest}"):
+        raise unauthorized()
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise api_error(
+            400, "body", "invalid_json", "Isi bukan JSON.", "The body is not JSON."
+        ) from None
+    failed = 0
+    async with ctx.sessions() as session, session.begin():
+        for message_id, code in whatsapp_failures(payload):
+            failed += await service.provider_failed(
+                session,
+                channel=ChannelKind.WHATSAPP,
+                provider_message_id=message_id,
+                reason=whatsapp_reason("WhatsApp reported it failed", code),
+                now=ctx.clock(),
+            )
+    return {"failed": failed}

@@ -318,15 +318,42 @@ class WhatsAppCloudChannel:
         return message_id
 
 
+def whatsapp_code(error: object) -> int | None:
+    """The numeric `code` of a Cloud API error object, if it has one."""
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, int) else None
+
+
+def whatsapp_reason(prefix: str, code: int | None) -> str:
+    """`prefix`, then the error's name from the tables above and its code (never Meta's text)."""
+    if code is None:
+        return prefix
+    name = WHATSAPP_TRANSIENT.get(code) or WHATSAPP_PERMANENT.get(code) or "error"
+    return f"{prefix}: {name} ({code})"
+
+
+def whatsapp_failures(payload: object) -> list[tuple[str, int | None]]:
+    """(message id, error code) of each `failed` status in a Cloud API webhook payload
+    (entry[].changes[].value.statuses[]); anything else in it is ignored."""
+    out: list[tuple[str, int | None]] = []
+    entries = payload.get("entry") if isinstance(payload, dict) else None
+    for entry in entries if isinstance(entries, list) else ():
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        for change in changes if isinstance(changes, list) else ():
+            value = change.get("value") if isinstance(change, dict) else None
+            statuses = value.get("statuses") if isinstance(value, dict) else None
+            for status in statuses if isinstance(statuses, list) else ():
+                if not isinstance(status, dict) or status.get("status") != "failed":
+                    continue
+                errors = status.get("errors")
+                code = whatsapp_code(errors[0]) if isinstance(errors, list) and errors else None
+                if isinstance(status.get("id"), str):
+                    out.append((status["id"], code))
+    return out
+
+
 def _whatsapp_error(status: int, answer: object) -> SendError:
     """The SendError for a Cloud API error answer: transient for 5xx, 429 and throttling."""
-    error = answer.get("error") if isinstance(answer, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    code = code if isinstance(code, int) else None
-    if code is None:
-        reason = f"WhatsApp {status}"
-    else:
-        name = WHATSAPP_TRANSIENT.get(code) or WHATSAPP_PERMANENT.get(code) or "error"
-        reason = f"WhatsApp {status}: {name} ({code})"
+    code = whatsapp_code(answer.get("error") if isinstance(answer, dict) else None)
     transient = status >= 500 or status == 429 or code in WHATSAPP_TRANSIENT
-    return SendError(reason, permanent=not transient)
+    return SendError(whatsapp_reason(f"WhatsApp {status}", code), permanent=not transient)

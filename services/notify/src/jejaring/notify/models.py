@@ -102,7 +102,8 @@ class Delivery(Base):
     status: Mapped[DeliveryStatus] = mapped_column(stored_as_text(DeliveryStatus, 10), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
-    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    # Indexed: a provider's later report (WhatsApp's status webhook) finds its delivery by it.
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), index=True)
     last_error: Mapped[str | None] = mapped_column(String(500))
     fallback_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -260,41 +260,79 @@ class Dispatcher:
             "delivery failed",
             extra={"delivery": str(row.id), "channel": row.channel, "error": row.last_error},
         )
-        # To an address the contact has; one step to another address at most (a fallback row to
-        # another address has no alternate), after a channel ahead of another to that one.
-        route = self.registry.fallback_route(row.channel, row.recipient, row.alternate)
-        if route is not None:
-            other = route.channel
-            session.add(
-                Delivery(
-                    id=uuid.uuid4(),
-                    event_id=row.event_id,
-                    trigger=row.trigger,
-                    case_reference=row.case_reference,
-                    kelurahan_code=row.kelurahan_code,
-                    referral_id=row.referral_id,
-                    recipient_name=row.recipient_name,
-                    recipient_role=row.recipient_role,
-                    recipient=route.address,
-                    channel=other,
-                    alternate=route.alternate,
-                    urgent=row.urgent,
-                    quiet_start=row.quiet_start,
-                    quiet_end=row.quiet_end,
-                    subject=row.subject,
-                    body=row.body,
-                    template_parameters=row.template_parameters,
-                    status=DeliveryStatus.QUEUED,
-                    attempts=0,
-                    next_attempt_at=now,
-                    fallback_of=row.id,
-                    created_at=now,
-                )
-            )
-            log.warning(
-                "falling back to the other channel",
-                extra={"delivery": str(row.id), "channel": other},
-            )
+        plan_fallback(session, row, self.registry, now)
+
+
+def plan_fallback(
+    session: AsyncSession, row: Delivery, registry: ChannelRegistry, now: dt.datetime
+) -> None:
+    """Queue the delivery that follows `row`, which failed for good, on the registry's fallback
+    channel: to an address the contact has; one step to another address at most (a fallback row
+    to another address has no alternate), after a channel ahead of another to that one."""
+    route = registry.fallback_route(row.channel, row.recipient, row.alternate)
+    if route is None:
+        return
+    session.add(
+        Delivery(
+            id=uuid.uuid4(),
+            event_id=row.event_id,
+            trigger=row.trigger,
+            case_reference=row.case_reference,
+            kelurahan_code=row.kelurahan_code,
+            referral_id=row.referral_id,
+            recipient_name=row.recipient_name,
+            recipient_role=row.recipient_role,
+            recipient=route.address,
+            channel=route.channel,
+            alternate=route.alternate,
+            urgent=row.urgent,
+            quiet_start=row.quiet_start,
+            quiet_end=row.quiet_end,
+            subject=row.subject,
+            body=row.body,
+            template_parameters=row.template_parameters,
+            status=DeliveryStatus.QUEUED,
+            attempts=0,
+            next_attempt_at=now,
+            fallback_of=row.id,
+            created_at=now,
+        )
+    )
+    log.warning(
+        "falling back to the other channel",
+        extra={"delivery": str(row.id), "channel": route.channel},
+    )
+
+
+async def provider_failed(
+    session: AsyncSession,
+    *,
+    channel: str,
+    provider_message_id: str,
+    reason: str,
+    now: dt.datetime,
+    registry: ChannelRegistry = CHANNELS,
+) -> bool:
+    """A message the provider accepted and reports failed later (WhatsApp's status webhook):
+    its delivery becomes failed and its fallback is queued. False when no sent delivery has
+    that id (an unknown message, or a report that came before)."""
+    row = await session.scalar(
+        select(Delivery).where(
+            Delivery.provider_message_id == provider_message_id,
+            Delivery.channel == channel,
+            Delivery.status == DeliveryStatus.SENT,
+        )
+    )
+    if row is None:
+        return False
+    row.status = DeliveryStatus.FAILED
+    row.last_error = reason[:500]
+    log.error(
+        "delivery reported failed by the provider",
+        extra={"delivery": str(row.id), "channel": channel, "error": row.last_error},
+    )
+    plan_fallback(session, row, registry, now)
+    return True
 
 
 async def list_deliveries(

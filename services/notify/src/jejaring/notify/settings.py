@@ -118,6 +118,14 @@ class NotifySettings(ServiceSettings):
     whatsapp_max_attempts: int = Field(
         default=2, ge=1, le=20, description="Before SMS (a 4xx other than 429: at once)"
     )
+    # The status webhook (POST /api/v1/whatsapp/webhook): a message WhatsApp accepted and
+    # later reports failed falls back to SMS. Off (404) unless the app secret is set.
+    whatsapp_app_secret: SecretStr | None = Field(
+        default=None, description="The Meta app's secret: it signs each webhook call"
+    )
+    whatsapp_verify_token: SecretStr | None = Field(
+        default=None, description="Chosen by you, given to Meta when subscribing the webhook"
+    )
 
     max_attempts: int = Field(default=3, ge=1, le=20, description="Before falling back")
     retry_base_s: float = Field(default=2.0, gt=0)

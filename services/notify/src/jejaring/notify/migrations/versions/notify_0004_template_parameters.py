@@ -1,5 +1,6 @@
 """The WhatsApp template's parameters of each delivery (allow-listed values only), so that the
-WhatsApp channel sends an approved template rather than free text. Empty for older rows.
+WhatsApp channel sends an approved template rather than free text (empty for older rows); and
+an index on the provider's message id, by which WhatsApp's status webhook finds a delivery.
 
 Revision ID: notify_0004
 Revises: notify_0003
@@ -19,8 +20,12 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("delivery", sa.Column("template_parameters", sa.JSON(), nullable=True))
+    op.create_index(
+        "ix_delivery_provider_message_id", "delivery", ["provider_message_id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_delivery_provider_message_id", table_name="delivery")
     with op.batch_alter_table("delivery") as batch:
         batch.drop_column("template_parameters")
