@@ -235,6 +235,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "delivery.role.coordinator": ("Koordinator", "Coordinator"),
     "delivery.channel.sms": ("SMS", "SMS"),
     "delivery.channel.email": ("Email", "Email"),
+    "delivery.channel.whatsapp": ("WhatsApp", "WhatsApp"),
     "delivery.status.queued": ("Menunggu dikirim", "Waiting to be sent"),
     "delivery.status.sending": ("Sedang dikirim", "Being sent"),
     "delivery.status.sent": ("Terkirim", "Sent"),
