@@ -206,6 +206,14 @@ def test_metrics_parse_and_move_when_a_case_flows_through(secured_system: System
     attempts = moved("notify", "jejaring_notify_send_seconds_count", result="sent")
     assert attempts == sent, (attempts, sent)
 
+    took = {}
+    for name, url in urls.items():
+        started = time.perf_counter()
+        scrape(url)
+        took[name] = f"{(time.perf_counter() - started) * 1000:.0f} ms"
+    print(
+        f"\n  one scrape of /metrics took {took}; sizes { ({n: len(t) for n, t in texts.items()}) }"
+    )
     for name, text in texts.items():
         for secret in (case["reference"], case["id"], case["id"].replace("-", ""), VICTIM_NAME):
             assert secret not in text, f"{name}'s /metrics holds {secret!r}"
