@@ -37,6 +37,7 @@ from jejaring.testing import effects, sample_events
 CASE = sample_events()[0]
 CONSUMED = "jejaring_events_consumed_total"
 DEAD_LETTERED = "jejaring_events_dead_lettered_total"
+REDELIVERED = "jejaring_events_redelivered_total"
 SPEC = ConsumerSpec(stream="CASES", durable="test-cases", ack_wait_s=1.0)
 REOPENED = "org.jejaring.case.reopened.v1"  # a type a later v1 may add; this version knows none
 
@@ -337,10 +338,14 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_not_looped_forever(
         raise KeyError("a bug")
 
     await publish(js)
+    labels = {"consumer": SPEC.durable, "type": CASE.ce_type}
+    before = [counted(REDELIVERED, **labels), counted(DEAD_LETTERED, **labels)]
     async with running(consumer_for(plumbing, js, broken)) as consumer:
         await until(lambda: _eq(_dead(consumer), 1), timeout=20)
     (dead,) = await dlq_messages(js)
     assert "gave up after 3 attempts: KeyError" in dead.headers[DLQ_REASON]
+    after = [counted(REDELIVERED, **labels), counted(DEAD_LETTERED, **labels)]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2, 1], "as /metrics counts"
 
 
 async def test_a_transient_database_error_is_retried_not_dropped(plumbing, js, streams) -> None:
