@@ -196,6 +196,17 @@ def test_administration_paths_are_not_published(proxy: Proxy, service: str, path
     assert len(proxy.upstreams[service].seen) == before, "forwarded all the same"
 
 
+@pytest.mark.parametrize("service", ["web", "intake", "referral"])
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/", "/%6Detrics", "/METRICS"])
+def test_no_services_metrics_are_published(proxy: Proxy, service: str, path: str) -> None:
+    """Prometheus scrapes them inside the compose network; from outside they are not there."""
+    host = DOMAIN if service == "web" else f"{service}.{DOMAIN}"
+    before = len(proxy.upstreams[service].seen)
+    r = proxy.get(host, path)
+    assert r.status_code == 404
+    assert len(proxy.upstreams[service].seen) == before, "forwarded all the same"
+
+
 def test_plain_http_is_redirected_to_https(proxy: Proxy) -> None:
     before = len(proxy.upstreams["web"].seen)
     r = httpx.get(f"http://127.0.0.1:{proxy.http_port}/cases", headers={"Host": DOMAIN})

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -34,6 +35,9 @@ from jejaring.shared.refusals import Conflict
 from jejaring.testing import effects, sample_events
 
 CASE = sample_events()[0]
+CONSUMED = "jejaring_events_consumed_total"
+DEAD_LETTERED = "jejaring_events_dead_lettered_total"
+REDELIVERED = "jejaring_events_redelivered_total"
 SPEC = ConsumerSpec(stream="CASES", durable="test-cases", ack_wait_s=1.0)
 REOPENED = "org.jejaring.case.reopened.v1"  # a type a later v1 may add; this version knows none
 
@@ -100,6 +104,11 @@ def consumer_for(plumbing, js, handler=count_effect) -> IdempotentConsumer:  # t
         js=js,
         max_attempts=3,
     )
+
+
+def counted(name: str, **labels: str) -> float:
+    """A sample of this process's metrics (what /metrics shows), 0 before its first count."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def dlq_messages(js) -> list:  # type: ignore[no-untyped-def]
@@ -194,6 +203,7 @@ async def test_what_outsiders_wrote_is_dead_lettered_without_its_body(
         await js.publish("case.v1.created", body, headers=headers)
     consumer = consumer_for(plumbing, js)
     consumer.outsiders = True
+    dead_before = counted(DEAD_LETTERED, consumer=SPEC.durable, type=CASE.ce_type)
     with caplog.at_level(logging.ERROR, logger="jejaring.shared.messaging.consumer"):
         async with running(consumer):
             await until(lambda: _eq(_dead(consumer), 5))
@@ -207,6 +217,7 @@ async def test_what_outsiders_wrote_is_dead_lettered_without_its_body(
     assert "invalid data for org.jejaring.case.created.v1" in dead[0].headers[DLQ_REASON]
     assert all(len(m.headers[NATS_MSG_ID]) < 300 for m in dead)
     assert [r.getMessage() for r in caplog.records].count("message dead-lettered") == 1
+    assert counted(DEAD_LETTERED, consumer=SPEC.durable, type=CASE.ce_type) - dead_before == 5
 
 
 async def test_a_newer_producers_events_flow_through_without_a_dlq_entry(
@@ -309,11 +320,15 @@ async def test_a_backlog_with_repeats_handles_each_event_once(plumbing, js, stre
             message.subject, message.body, headers={**message.headers, "Nats-Msg-Id": msg_id}
         )
     await publish(js, CASE.model_copy(update={"reference": "BPT-2026-000003"}))
+    labels = {"consumer": SPEC.durable, "type": CASE.ce_type}
+    before = [counted(CONSUMED, **labels, outcome=o) for o in ("handled", "duplicate")]
     async with running(consumer):
         await until(lambda: _eq(_duplicates(consumer), 2))
         await until(lambda: _pending_acks(js, 0))
     assert [await effect_count(plumbing, f"BPT-2026-00000{n}") for n in (1, 2, 3)] == [1, 1, 1]
     assert consumer.stats.handled == 2
+    after = [counted(CONSUMED, **labels, outcome=o) for o in ("handled", "duplicate")]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2, 2], "as /metrics counts"
 
 
 async def test_a_handler_that_keeps_failing_is_dead_lettered_not_looped_forever(
@@ -323,10 +338,14 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_not_looped_forever(
         raise KeyError("a bug")
 
     await publish(js)
+    labels = {"consumer": SPEC.durable, "type": CASE.ce_type}
+    before = [counted(REDELIVERED, **labels), counted(DEAD_LETTERED, **labels)]
     async with running(consumer_for(plumbing, js, broken)) as consumer:
         await until(lambda: _eq(_dead(consumer), 1), timeout=20)
     (dead,) = await dlq_messages(js)
     assert "gave up after 3 attempts: KeyError" in dead.headers[DLQ_REASON]
+    after = [counted(REDELIVERED, **labels), counted(DEAD_LETTERED, **labels)]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2, 1], "as /metrics counts"
 
 
 async def test_a_transient_database_error_is_retried_not_dropped(plumbing, js, streams) -> None:

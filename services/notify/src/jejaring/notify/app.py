@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from jejaring.notify.api import Context, router
 from jejaring.notify.channels import Channel
 from jejaring.notify.handlers import REFERRAL_EVENTS_CONSUMER, referral_event_handler
+from jejaring.notify.metrics import deliveries_scrape
 from jejaring.notify.registry import CHANNELS
 from jejaring.notify.service import DISPATCH_BATCH, Dispatcher
 from jejaring.notify.settings import NotifySettings
@@ -76,7 +77,11 @@ def create_app(
     """Build notify's HTTP app and its runtime."""
     settings = settings or NotifySettings()
     runtime = create_runtime(settings, clock=clock, channels=channels)
-    app = service_app(title="Jejaring notify", runtime=runtime)
+    app = service_app(
+        title="Jejaring notify",
+        runtime=runtime,
+        scrapes=[deliveries_scrape(runtime.sessions, list(CHANNELS.names))],
+    )
     app.state.notify = Context(settings=settings, sessions=runtime.sessions, clock=clock)
     app.include_router(router)
     return app

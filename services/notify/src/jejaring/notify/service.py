@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jejaring.notify import render, triggers
 from jejaring.notify.channels import Channel, SendError, TemplateMessage
 from jejaring.notify.errors import CaseReferenceRequired, DeliveryLogNotForRole
+from jejaring.notify.metrics import SEND_SECONDS
 from jejaring.notify.models import DUE, Delivery, DeliveryStatus
 from jejaring.notify.registry import CHANNELS, ChannelRegistry
 from jejaring.notify.settings import NotifySettings
@@ -197,6 +199,7 @@ class Dispatcher:
         return len(rows)
 
     async def _deliver(self, row: Delivery, now: dt.datetime) -> None:
+        started = time.perf_counter()
         try:
             try:
                 template = None
@@ -220,10 +223,12 @@ class Dispatcher:
                 )
                 raise SendError(f"unexpected: {type(exc).__name__}") from None
         except SendError as exc:
+            SEND_SECONDS.labels(row.channel, "failed").observe(time.perf_counter() - started)
             async with self._writes, self.sessions() as session, session.begin():
                 session.add(row)  # claimed by a session now closed
                 await self._failed(session, row, exc, now)
             return
+        SEND_SECONDS.labels(row.channel, "sent").observe(time.perf_counter() - started)
         async with self._writes, self.sessions() as session, session.begin():
             await session.execute(
                 _MARK_SENT, {"row_id": row.id, "sent_at": self.clock(), "provider": provider_id}

@@ -13,6 +13,7 @@ from jejaring.referral import asyncapi, deadlines, partners, policy, repair
 from jejaring.referral.api import Clock, Context, docs_router, router
 from jejaring.referral.facts import Deps
 from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER, case_handler, reply_handler
+from jejaring.referral.metrics import referrals_scrape
 from jejaring.referral.settings import ReferralSettings
 from jejaring.shared.messaging.provision import (
     agency_consumer_spec,
@@ -107,7 +108,9 @@ def create_app(settings: ReferralSettings | None = None, *, clock: Clock = _utcn
     """Build referral's HTTP app and its runtime."""
     settings = settings or ReferralSettings()
     runtime = create_runtime(settings, clock=clock)
-    app = service_app(title="Jejaring referral", runtime=runtime)
+    app = service_app(
+        title="Jejaring referral", runtime=runtime, scrapes=[referrals_scrape(runtime.sessions)]
+    )
     app.state.referral = Context(
         settings=settings,
         deps=Deps(outbox=runtime.outbox, region=load_region(settings.region_file)),

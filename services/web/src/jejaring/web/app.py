@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from jejaring.shared import db
+from jejaring.shared import db, metrics
 from jejaring.shared.migrate import migrate
 from jejaring.shared.region import load_region
 from jejaring.web import account, admin, admin_partners, coordinator, home, officer, partner, record
@@ -88,4 +88,5 @@ def create_app(
     install_handlers(app)
     home.install(app)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    metrics.install(app)
     return app

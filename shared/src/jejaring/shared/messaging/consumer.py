@@ -41,6 +41,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jejaring.shared import metrics
 from jejaring.shared.contract import subjects
 from jejaring.shared.contract.envelope import (
     NATS_MSG_ID,
@@ -165,7 +166,7 @@ class IdempotentConsumer:
         if len(decoded) > 1 and self._running:
             try:
                 async with self._keep_alive(*(m for m, _ in decoded)):
-                    fresh = await self._handle_together(decoded)
+                    handled = await self._handle_together(decoded)
             except Exception as exc:  # each alone below: only the failing one is retried
                 log.info(
                     "batch failed, handling its messages one by one",
@@ -176,9 +177,11 @@ class IdempotentConsumer:
                     },
                 )
             else:
-                self.stats.handled += fresh
-                self.stats.duplicates += len(decoded) - fresh
+                self.stats.handled += sum(handled)
+                self.stats.duplicates += len(decoded) - sum(handled)
                 await asyncio.gather(*(m.ack_sync() for m, _ in decoded))
+                for (_, envelope), fresh in zip(decoded, handled, strict=True):
+                    self._count_consumed(envelope, fresh)
                 return
         for msg, envelope in decoded:
             if not self._running:
@@ -195,9 +198,10 @@ class IdempotentConsumer:
         """The message's event, or None once a message of an unknown type has been acked or
         one that is not a valid event has been dead-lettered."""
         try:
-            return decode(msg.headers, msg.data, nats_subject=msg.subject)
+            envelope = decode(msg.headers, msg.data, nats_subject=msg.subject)
         except UnknownEventType as exc:
             self.stats.unknown_types += 1
+            metrics.EVENTS_UNKNOWN_TYPE.labels(self.spec.durable).inc()
             log.info(
                 "event of an unknown type acked, not handled",
                 extra={
@@ -210,6 +214,10 @@ class IdempotentConsumer:
             await msg.ack_sync()
         except EnvelopeError as exc:
             await self._dead_letter(msg, str(exc), msg.metadata.num_delivered or 1)
+        else:
+            if (msg.metadata.num_delivered or 1) > 1:
+                metrics.EVENTS_REDELIVERED.labels(self.spec.durable, envelope.type).inc()
+            return envelope
         return None
 
     async def _process_decoded(self, msg: Msg, envelope: Envelope) -> None:
@@ -254,27 +262,34 @@ class IdempotentConsumer:
         else:
             self.stats.duplicates += 1
         await msg.ack_sync()
+        self._count_consumed(envelope, fresh)
+
+    def _count_consumed(self, envelope: Envelope, fresh: bool) -> None:
+        outcome = "handled" if fresh else "duplicate"
+        metrics.EVENTS_CONSUMED.labels(self.spec.durable, envelope.type, outcome).inc()
 
     async def _handle_once(self, msg: Msg, envelope: Envelope) -> bool:
         async with self.sessions() as session, session.begin():
             return await self._record_and_handle(session, msg, envelope)
 
-    async def _handle_together(self, decoded: list[tuple[Msg, Envelope]]) -> int:
+    async def _handle_together(self, decoded: list[tuple[Msg, Envelope]]) -> list[bool]:
         """Record the batch in the inbox with one statement, then handle the messages it had
-        not seen (each id once, even if it came twice in the batch), in order."""
+        not seen (each id once, even if it came twice in the batch), in order; for each
+        message, whether it was handled (not a duplicate)."""
         async with self.sessions() as session, session.begin():
             recorded = await session.execute(
                 _INBOX_INSERT.returning(inbox.c.msg_id),
                 [self._inbox_row(msg, envelope) for msg, envelope in decoded],
             )
             unseen = set(recorded.scalars())
-            fresh = 0
+            handled = []
             for _, envelope in decoded:
-                if envelope.id in unseen:
+                fresh = envelope.id in unseen
+                if fresh:
                     unseen.discard(envelope.id)
                     await self.handler(session, envelope)
-                    fresh += 1
-            return fresh
+                handled.append(fresh)
+            return handled
 
     async def _record_and_handle(self, session: AsyncSession, msg: Msg, envelope: Envelope) -> bool:
         """Record the message id in the inbox and run the handler, unless it was seen before."""
@@ -343,6 +358,9 @@ class IdempotentConsumer:
             await msg.nak(delay=retry_delay(deliveries))
             return
         self.stats.dead_lettered += 1
+        metrics.EVENTS_DEAD_LETTERED.labels(
+            self.spec.durable, metrics.event_type((msg.headers or {}).get("ce-type"))
+        ).inc()
         self._log_dead_letter(msg.subject, reason)
         await msg.term()
 

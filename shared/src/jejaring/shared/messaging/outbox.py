@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
+from jejaring.shared import metrics
 from jejaring.shared.contract.envelope import OutgoingMessage, encode
 from jejaring.shared.contract.events import Event
 from jejaring.shared.db import on_commit, read_only
@@ -243,6 +244,11 @@ class OutboxRelay:
                     .values(attempts=outbox.c.attempts + 1, last_error=repr(error)[:500])
                 )
         self.published += len(acked)
+        for row, result in zip(rows, results, strict=True):
+            if not isinstance(result, BaseException):
+                metrics.EVENTS_PUBLISHED.labels(
+                    metrics.event_type(row.headers.get("ce-type"))
+                ).inc()
         if failed:
             raise RuntimeError(f"{len(failed)} of {len(rows)} publishes failed: {failed[0][1]!r}")
 
@@ -257,10 +263,17 @@ class OutboxRelay:
             )
 
 
-async def unsent_count(sessions: async_sessionmaker[AsyncSession]) -> int:
-    """How many events wait in the outbox (it grows while NATS is away)."""
+async def unsent_backlog(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, float]:
+    """How many events wait in the outbox (it grows while NATS is away), and the age in seconds
+    of the oldest (0 when none waits): one query on the partial index of unsent rows."""
     async with sessions() as session:
-        count = await session.scalar(
-            select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
-        )
-    return int(count or 0)
+        count, oldest = (
+            await session.execute(
+                select(func.count(), func.min(outbox.c.created_at)).where(
+                    outbox.c.sent_at.is_(None)
+                )
+            )
+        ).one()
+    if oldest is None:
+        return int(count or 0), 0.0
+    return int(count or 0), max(0.0, (_utcnow() - oldest).total_seconds())
