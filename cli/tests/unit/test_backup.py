@@ -62,7 +62,9 @@ def test_backup_keygen_and_restore_round_trip_through_the_command(
     urls = make_databases(tmp_path)
     for name, url in urls.items():
         monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", url)
-        monkeypatch.setenv(f"{name.upper()}_PORT", "1")  # nothing answers there: stopped
+        # nothing answers there: stopped (the embedded stack's default ports may be in use)
+        monkeypatch.setenv(f"{name.upper()}_PORT", "1")
+        monkeypatch.setenv(f"JEJARING_{name.upper()}_PORT", "1")
     runner = CliRunner()
     made = runner.invoke(app, ["backup", "keygen", "--out", str(tmp_path / "key.txt")])
     assert made.exit_code == 0, made.output

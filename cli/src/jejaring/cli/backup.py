@@ -34,7 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
 from jejaring.cli.health import healthy, readyz_url
-from jejaring.cli.stack import PROCESSES
+from jejaring.cli.stack import PROCESSES, StackConfig, StackError
 from jejaring.shared import db
 
 FORMAT = "jejaring-backup/1"
@@ -248,10 +248,12 @@ def dump_postgresql(service: str, url: str) -> Dump:
 
 
 def take(urls: Mapping[str, str]) -> list[Dump]:
-    """Every database, one after the other."""
+    """Every database, one after the other: the consumers first, intake (the cases) last, so
+    that what a consumer recorded was, at its source, made before the source's copy."""
+    order = sorted(urls, key=lambda s: PROCESSES.index(s) if s in PROCESSES else -1)
     return [
-        dump_sqlite(s, u) if _kind(u) == "sqlite" else dump_postgresql(s, u)
-        for s, u in urls.items()
+        dump_sqlite(s, urls[s]) if _kind(urls[s]) == "sqlite" else dump_postgresql(s, urls[s])
+        for s in reversed(order)
     ]
 
 
@@ -385,8 +387,17 @@ def check_stopped(service: str, url: str, env: Mapping[str, str]) -> None:
                 f"{service}: {others} other connection(s) to its database; stop the services "
                 "first (docker compose stop intake referral notify web)"
             )
-    elif healthy(readyz_url(service, dict(env)), timeout=1.0):
-        raise BackupError(f"{service} is running ({readyz_url(service, dict(env))}); stop it")
+        return
+    # The port the service is configured with (<PREFIX>PORT), and the embedded stack's.
+    try:
+        stack_port = StackConfig.from_env(dict(env)).ports[service]
+    except StackError as exc:
+        raise BackupError(str(exc)) from None
+    for ready in {readyz_url(service, dict(env)), f"http://127.0.0.1:{stack_port}/readyz"}:
+        if healthy(ready, timeout=1.0):
+            raise BackupError(
+                f"{service} is running (it answers {ready}); stop it (or `jejaring up`) first"
+            )
 
 
 def check_target(service: str, url: str, force: bool) -> None:
@@ -398,6 +409,13 @@ def check_target(service: str, url: str, force: bool) -> None:
         )
 
 
+# Every event the backup's outboxes hold (a day's, the relay's retention) is published again
+# after a restore: the databases were copied one after another, and JetStream is not restored,
+# so an event a consumer had not yet taken when its database was copied would be lost. A
+# consumer drops what it already had (its inbox, by CloudEvents id).
+REPUBLISH = "UPDATE outbox SET sent_at = NULL, stream_seq = NULL WHERE sent_at IS NOT NULL"
+
+
 def restore_sqlite(url: str, image: bytes) -> None:
     """Replace the file's content with the image (through SQLite, so WAL and -shm agree)."""
     path = _sqlite_path(url)
@@ -406,6 +424,9 @@ def restore_sqlite(url: str, image: bytes) -> None:
     target = sqlite3.connect(path)
     try:
         source.deserialize(image)
+        if _has_outbox(source):
+            source.execute(REPUBLISH)
+            source.commit()
         source.backup(target)
     finally:
         source.close()
@@ -428,6 +449,14 @@ def restore_postgresql(url: str, dump: bytes) -> None:
         ],
         stdin=dump,
     )
+    outbox = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'outbox'"
+    if asyncio.run(_pg_query(url, outbox)) == [1]:
+        asyncio.run(_pg_execute(url, REPUBLISH))
+
+
+def _has_outbox(conn: sqlite3.Connection) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'")
+    return found.fetchone() is not None
 
 
 def restore(
