@@ -32,6 +32,7 @@ import pyrage
 from pyrage import x25519
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from jejaring.cli.health import healthy, readyz_url
 from jejaring.cli.stack import PROCESSES, StackConfig, StackError
@@ -171,6 +172,8 @@ async def _pg_query(url: str, sql: str) -> list[Any]:
     try:
         async with engine.connect() as conn:
             return list((await conn.execute(text(sql))).scalars().all())
+    except (SQLAlchemyError, OSError) as exc:
+        raise _unreachable(url, exc) from None
     finally:
         await engine.dispose()
 
@@ -181,8 +184,15 @@ async def _pg_execute(url: str, *statements: str) -> None:
         async with engine.begin() as conn:
             for statement in statements:
                 await conn.execute(text(statement))
+    except (SQLAlchemyError, OSError) as exc:
+        raise _unreachable(url, exc) from None
     finally:
         await engine.dispose()
+
+
+def _unreachable(url: str, exc: Exception) -> BackupError:
+    reason = getattr(exc, "orig", None) or exc  # the driver's words, without the statement
+    return BackupError(f"database {make_url(url).database}: {type(reason).__name__}: {reason}")
 
 
 def _async_url(url: str) -> str:
@@ -285,7 +295,10 @@ def write_backup(
     manifest."""
     plaintext = archive(take(urls), now=dt.datetime.now(dt.UTC))
     partial = out.with_name(f".{out.name}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise BackupError(f"--out {out}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as sink:
             pyrage.encrypt_io(io.BytesIO(plaintext), sink, keys)
