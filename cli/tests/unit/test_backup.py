@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
+import pyrage
 import pytest
 from typer.testing import CliRunner
 
@@ -93,10 +95,29 @@ def test_backup_keygen_and_restore_round_trip_through_the_command(
 
 def test_a_manifest_that_does_not_match_its_database_is_refused() -> None:
     dump = backup.Dump("intake", "sqlite", b"the database", ["r1"])
-    import datetime as dt
-
     plaintext = backup.archive([dump], now=dt.datetime.now(dt.UTC))
     forged = plaintext.replace(b"the database", b"THE DATABASE")
     assert backup.verified(plaintext)[1] == {"intake": b"the database"}
     with pytest.raises(backup.BackupError, match="intake: checksum mismatch"):
         backup.verified(forged)
+
+
+def test_a_recipients_file_encrypts_to_every_key_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, url in make_databases(tmp_path).items():
+        monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", url)
+    texts, publics = zip(*(backup.new_identity() for _ in range(2)), strict=True)
+    keys = tmp_path / "recipients.txt"
+    keys.write_text(f"# the office\n{publics[0]}\n\n# the coordinator's laptop\n{publics[1]}\n")
+    out = tmp_path / "b.age"
+    taken = CliRunner().invoke(app, ["backup", "--out", str(out), "--recipients-file", str(keys)])
+    assert taken.exit_code == 0, taken.output
+    for text in texts:
+        (identity,) = backup.identities(write(tmp_path / "id.txt", text))
+        assert backup.read_manifest(pyrage.decrypt(out.read_bytes(), [identity]))["databases"]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
