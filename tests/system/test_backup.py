@@ -23,7 +23,7 @@ from nats.js.errors import NotFoundError
 from pyrage import x25519
 from sqlalchemy.engine import make_url
 
-from jejaring.cli.backup import pg_tool
+from jejaring.cli import backup_pg
 from jejaring.shared.messaging.natsserver import NatsServer, free_port
 from jejaring.testing import VICTIM_NAME
 
@@ -207,7 +207,7 @@ def readable(kind: str, dump: bytes) -> bytes:
     if kind == "sqlite":
         return dump
     return subprocess.run(
-        [pg_tool("pg_restore"), "--data-only", "--file=-"],
+        [backup_pg.tool("pg_restore"), "--data-only", "--file=-"],
         input=dump,
         capture_output=True,
         check=True,
@@ -218,9 +218,7 @@ def empty(url: str) -> bool:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         return not Path(u.database or "").exists()
-    from jejaring.cli.backup import pg_tables
-
-    return pg_tables(url) == 0
+    return backup_pg.tables(url) == 0
 
 
 async def wait_for_requests_in_partner_streams(

@@ -12,15 +12,12 @@ anything, then restores each database. JetStream is not in the backup (docs/deci
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import io
 import json
 import os
-import shutil
 import sqlite3
-import subprocess
 import tarfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,10 +27,9 @@ from typing import Any
 
 import pyrage
 from pyrage import x25519
-from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
 
+from jejaring.cli import backup_pg as pg
 from jejaring.cli.health import healthy, readyz_url
 from jejaring.cli.stack import PROCESSES, StackConfig, StackError
 from jejaring.shared import db
@@ -125,81 +121,6 @@ def identities(path: Path) -> list[x25519.Identity]:
     return found
 
 
-# --- PostgreSQL tools -------------------------------------------------------------------------
-
-
-def pg_tool(name: str) -> str:
-    """pg_dump or pg_restore: from `pg_config --bindir` when there is one, else from PATH."""
-    if pg_config := shutil.which("pg_config"):
-        bindir = subprocess.run(
-            [pg_config, "--bindir"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-        if bindir and (candidate := Path(bindir) / name).is_file():
-            return str(candidate)
-    if found := shutil.which(name):
-        return found
-    raise BackupError(f"{name} not found: install the PostgreSQL client (as the image has it)")
-
-
-def libpq_env(url: str) -> dict[str, str]:
-    """The connection as libpq variables: the password never on a command line."""
-    u = make_url(url)
-    env = {**os.environ, "PGDATABASE": u.database or "", "PGCONNECT_TIMEOUT": "10"}
-    for variable, value in (
-        ("PGHOST", u.host),
-        ("PGPORT", u.port),
-        ("PGUSER", u.username),
-        ("PGPASSWORD", u.password),
-        ("PGSSLMODE", u.query.get("sslmode") or u.query.get("ssl")),
-    ):
-        if value:
-            env[variable] = str(value)
-    return env
-
-
-def _run_pg(tool: str, url: str, args: list[str], stdin: bytes | None = None) -> bytes:
-    done = subprocess.run(
-        [pg_tool(tool), *args], input=stdin, capture_output=True, env=libpq_env(url), check=False
-    )
-    if done.returncode:
-        reason = done.stderr.decode(errors="replace").strip().splitlines()
-        raise BackupError(f"{tool} {make_url(url).database}: {' / '.join(reason[-3:])}")
-    return done.stdout
-
-
-async def _pg_query(url: str, sql: str) -> list[Any]:
-    engine = db.create_engine(_async_url(url), pool_size=1, max_overflow=0)
-    try:
-        async with engine.connect() as conn:
-            return list((await conn.execute(text(sql))).scalars().all())
-    except (SQLAlchemyError, OSError) as exc:
-        raise _unreachable(url, exc) from None
-    finally:
-        await engine.dispose()
-
-
-async def _pg_execute(url: str, *statements: str) -> None:
-    engine = db.create_engine(_async_url(url), pool_size=1, max_overflow=0)
-    try:
-        async with engine.begin() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    except (SQLAlchemyError, OSError) as exc:
-        raise _unreachable(url, exc) from None
-    finally:
-        await engine.dispose()
-
-
-def _unreachable(url: str, exc: Exception) -> BackupError:
-    reason = getattr(exc, "orig", None) or exc  # the driver's words, without the statement
-    return BackupError(f"database {make_url(url).database}: {type(reason).__name__}: {reason}")
-
-
-def _async_url(url: str) -> str:
-    u: URL = make_url(url)
-    return u.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-
-
 # --- taking a backup --------------------------------------------------------------------------
 
 
@@ -252,9 +173,8 @@ def dump_sqlite(service: str, url: str) -> Dump:
 
 def dump_postgresql(service: str, url: str) -> Dump:
     """`pg_dump --format=custom` of the service's database, into memory."""
-    data = _run_pg("pg_dump", url, ["--format=custom", "--no-owner", "--no-privileges"])
-    revisions = asyncio.run(_pg_query(url, "SELECT version_num FROM alembic_version"))
-    return Dump(service, "postgresql", data, sorted(revisions))
+    data, revisions = pg.dump(url)
+    return Dump(service, "postgresql", data, revisions)
 
 
 def take(urls: Mapping[str, str]) -> list[Dump]:
@@ -377,25 +297,11 @@ def _sqlite_tables(path: Path) -> int:
         conn.close()
 
 
-def pg_tables(url: str) -> int:
-    (count,) = asyncio.run(
-        _pg_query(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
-    )
-    return int(count)
-
-
 def check_stopped(service: str, url: str, env: Mapping[str, str]) -> None:
     """Refuse while the service may be using the database: on PostgreSQL any other session on
     it (replicas on other hosts included); on SQLite the service answering on this machine."""
     if _kind(url) == "postgresql":
-        (others,) = asyncio.run(
-            _pg_query(
-                url,
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()",
-            )
-        )
-        if others:
+        if others := pg.other_sessions(url):
             raise BackupError(
                 f"{service}: {others} other connection(s) to its database; stop the services "
                 "first (docker compose stop intake referral notify web)"
@@ -414,7 +320,7 @@ def check_stopped(service: str, url: str, env: Mapping[str, str]) -> None:
 
 
 def check_target(service: str, url: str, force: bool) -> None:
-    tables = pg_tables(url) if _kind(url) == "postgresql" else _sqlite_tables(_sqlite_path(url))
+    tables = pg.tables(url) if _kind(url) == "postgresql" else _sqlite_tables(_sqlite_path(url))
     if tables and not force:
         raise BackupError(
             f"{service}: its database is not empty ({tables} tables); restore over it with "
@@ -444,27 +350,6 @@ def restore_sqlite(url: str, image: bytes) -> None:
     finally:
         source.close()
         target.close()
-
-
-def restore_postgresql(url: str, dump: bytes) -> None:
-    """Empty the database's public schema, then pg_restore into it in one transaction."""
-    asyncio.run(_pg_execute(url, "DROP SCHEMA IF EXISTS public CASCADE", "CREATE SCHEMA public"))
-    _run_pg(
-        "pg_restore",
-        url,
-        [
-            "--no-owner",
-            "--no-privileges",
-            "--exit-on-error",
-            "--single-transaction",
-            "-d",
-            make_url(url).database or "",
-        ],
-        stdin=dump,
-    )
-    outbox = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'outbox'"
-    if asyncio.run(_pg_query(url, outbox)) == [1]:
-        asyncio.run(_pg_execute(url, REPUBLISH))
 
 
 def _has_outbox(conn: sqlite3.Connection) -> bool:
@@ -499,5 +384,5 @@ def restore(
         if entry["kind"] == "sqlite":
             restore_sqlite(urls[service], data[service])
         else:
-            restore_postgresql(urls[service], data[service])
+            pg.restore(urls[service], data[service], then=REPUBLISH)
     return manifest

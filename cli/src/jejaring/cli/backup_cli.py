@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from jejaring.cli import backup
+from jejaring.cli.backup_pg import PostgresError
 
 app = typer.Typer(
     help="Encrypted backups of every service's database (age). `jejaring restore` reads them.",
@@ -45,7 +46,7 @@ def take(
         keys = configured.replace(",", " ").split()
     try:
         manifest = backup.write_backup(out, backup.recipients(keys), backup.database_urls())
-    except backup.BackupError as exc:
+    except (backup.BackupError, PostgresError) as exc:
         raise _fail("backup", exc) from None
     for service, entry in manifest["databases"].items():
         revisions = ",".join(entry["alembic_revisions"]) or "-"
@@ -81,7 +82,7 @@ def restore(
         manifest = backup.restore(
             file, backup.identities(identity), backup.database_urls(), force=force
         )
-    except backup.BackupError as exc:
+    except (backup.BackupError, PostgresError) as exc:
         raise _fail("restore", exc) from None
     for service in manifest["databases"]:
         typer.echo(f"{service}: restored")
