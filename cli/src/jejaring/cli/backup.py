@@ -30,13 +30,13 @@ from pyrage import x25519
 from sqlalchemy.engine import make_url
 
 from jejaring.cli import backup_pg as pg
+from jejaring.cli.backup_cli import RECIPIENT_ENV
 from jejaring.cli.health import healthy, readyz_url
 from jejaring.cli.stack import PROCESSES, StackConfig, StackError
 from jejaring.shared import db
 
 FORMAT = "jejaring-backup/1"
 MANIFEST = "manifest.json"
-RECIPIENT_ENV = "JEJARING_BACKUP_RECIPIENT"
 
 
 class BackupError(Exception):

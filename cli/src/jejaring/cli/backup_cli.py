@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 
-from jejaring.cli import backup
-from jejaring.cli.backup_pg import PostgresError
+# Imported by every `jejaring` command (the image's health check among them): the backup
+# modules (pyrage, SQLAlchemy, tar) are imported only by the commands that use them.
+RECIPIENT_ENV = "JEJARING_BACKUP_RECIPIENT"
 
 app = typer.Typer(
     help="Encrypted backups of every service's database (age). `jejaring restore` reads them.",
@@ -27,7 +28,7 @@ def take(
     out: Path | None = typer.Option(None, help="The backup file to write (mode 0600)."),
     recipient: list[str] | None = typer.Option(
         None,
-        help=f"An age public key (age1…) to encrypt to; repeatable (default ${backup.RECIPIENT_ENV}).",
+        help=f"An age public key (age1…) to encrypt to; repeatable (default ${RECIPIENT_ENV}).",
     ),
     recipients_file: Path | None = typer.Option(
         None, exists=True, dir_okay=False, help="A file of age public keys, one a line."
@@ -37,12 +38,15 @@ def take(
     encrypted with age, into OUT. Safe while the services run."""
     if ctx.invoked_subcommand is not None:
         return
+    from jejaring.cli import backup
+    from jejaring.cli.backup_pg import PostgresError
+
     if out is None:
         raise _fail("backup", ValueError("--out: give the file to write"))
     keys = list(recipient or [])
     if recipients_file is not None:
         keys += backup.key_lines(recipients_file.read_text())
-    if not keys and (configured := os.environ.get(backup.RECIPIENT_ENV, "")):
+    if not keys and (configured := os.environ.get(RECIPIENT_ENV, "")):
         keys = configured.replace(",", " ").split()
     try:
         manifest = backup.write_backup(out, backup.recipients(keys), backup.database_urls())
@@ -60,6 +64,8 @@ def keygen(
 ) -> None:
     """Make an age key pair: the identity (private key) into OUT, the public key printed (set
     it as JEJARING_BACKUP_RECIPIENT where backups are taken)."""
+    from jejaring.cli import backup
+
     content, public = backup.new_identity()
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -78,6 +84,9 @@ def restore(
 ) -> None:
     """Restore every database from FILE. The services must be stopped; a database that is not
     empty is refused unless --force. Nothing changes unless the whole backup checks out."""
+    from jejaring.cli import backup
+    from jejaring.cli.backup_pg import PostgresError
+
     try:
         manifest = backup.restore(
             file, backup.identities(identity), backup.database_urls(), force=force
