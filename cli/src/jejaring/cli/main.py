@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from jejaring.cli import natsconfig
+from jejaring.cli import backup_cli, natsconfig
 from jejaring.cli.partners import app as partner_app
 from jejaring.cli.stack import StackConfig, StackError, run_stack
 from jejaring.cli.tls import CA_FILE_VARIABLE, tls
@@ -96,6 +96,8 @@ def schemas(
 
 app.add_typer(partner_app, name="partner")
 app.command("tls")(tls)
+app.add_typer(backup_cli.app, name="backup")
+app.command("restore")(backup_cli.restore)
 
 identity_app = typer.Typer(
     help="People's access tokens: intake signs them, the other services only verify."
