@@ -51,11 +51,21 @@ def init(
     check: bool = typer.Option(
         False, "--check", help="Write nothing; exit 78 unless every secret given is real."
     ),
+    compose: Path | None = typer.Option(
+        None,
+        exists=True,
+        dir_okay=False,
+        help="With --check: also build every service's production settings from what this "
+        "compose file gives it (.env, deploy/env/<service>.env beside it); exit 78 naming the "
+        "first setting a service would refuse.",
+    ),
 ) -> None:
     """Generate every secret of a deployment once into ENV_FILE; print their names only."""
     from jejaring.cli import init as init_module
 
-    code = init_module.run(example, env_file, check_only=check, out=sys.stdout, err=sys.stderr)
+    code = init_module.run(
+        example, env_file, check_only=check, out=sys.stdout, err=sys.stderr, compose=compose
+    )
     raise typer.Exit(code)
 
 
@@ -92,6 +102,20 @@ def schemas(
         path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         written += 1
     typer.echo(f"wrote {written} schemas to {out}/")
+
+
+@app.command("env-example")
+def env_example(
+    compose: Path = typer.Option(Path("docker-compose.yml"), exists=True, dir_okay=False),
+    out: Path = typer.Option(Path("deploy/env"), help="Folder to write them into."),
+) -> None:
+    """Write deploy/env/<service>.env.example: every setting of each service, its default and
+    meaning, from the settings classes (and which ones COMPOSE sets from .env)."""
+    from jejaring.cli.compose import load
+    from jejaring.cli.envdoc import write_all
+
+    for path in write_all(load(compose), out):
+        typer.echo(f"wrote {path}")
 
 
 app.add_typer(partner_app, name="partner")
