@@ -171,6 +171,8 @@ def test_service_environment_reaches_its_settings(
     for var, value in env.items():
         got = getattr(settings, readable[var])
         got = got.get_secret_value() if isinstance(got, SecretStr) else got
+        if isinstance(got, float):  # 10 in .env is 10.0 here
+            value = str(float(value))
         assert str(got).lower() == value.lower().rstrip("/"), f"{name}: {var} did not arrive"
     assert env[f"{prefix}ENVIRONMENT"] == "production"
     if "nats_url" in settings_cls.model_fields:
@@ -315,6 +317,18 @@ def test_every_interpolated_variable_is_in_env_example() -> None:
     }
     assert used, "docker-compose.yml uses no variables: the parser is broken"
     assert not used - documented, f"missing from .env.example: {sorted(used - documented)}"
+
+
+def test_every_variable_of_env_example_reaches_a_container() -> None:
+    """A line of .env that no container receives would be a setting silently ignored."""
+    used = {
+        m.group(1) or m.group(2)
+        for s in strings(load_compose())
+        for m in INTERPOLATION.finditer(s)
+        if m.group(0) != "$$"
+    }
+    unused = set(init.parse(EXAMPLE)) - used
+    assert not unused, f"in .env.example but given to no container: {sorted(unused)}"
 
 
 def test_one_image_is_pinned_non_root_health_checked_and_carries_the_cli() -> None:
@@ -507,10 +521,10 @@ def test_no_service_defaults_to_a_channel_that_reaches_nobody() -> None:
         for var, value in service_environment(service).items()
         if var.endswith("_CHANNEL")
     }
-    assert channels == {
-        ("notify", "NOTIFY_SMS_CHANNEL"): "gateway",
-        ("notify", "NOTIFY_EMAIL_CHANNEL"): "smtp",
-    }
+    assert "file" not in channels.values(), channels
+    assert channels[("notify", "NOTIFY_SMS_CHANNEL")] == "gateway"
+    assert channels[("notify", "NOTIFY_EMAIL_CHANNEL")] == "smtp"
+    assert NotifySettings.model_fields["whatsapp_channel"].default == "off"  # unset: off
     example = init.parse(EXAMPLE)
     assert (example["NOTIFY_SMS_CHANNEL"], example["NOTIFY_EMAIL_CHANNEL"]) == ("gateway", "smtp")
     notify = service_environment(services["notify"])
