@@ -1,52 +1,102 @@
-"""`jejaring user add` creates a user whose token works against intake's API."""
+"""`jejaring user …` against a running intake (a real process, over its admin HTTP API): the
+token it prints works on intake's API, and each failure is one line saying what to fix."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from fastapi.testclient import TestClient
+import httpx
+import pytest
 
-from jejaring.intake.app import create_app
-from jejaring.intake.settings import IntakeSettings
+from jejaring.cli.health import healthy
+from jejaring.shared.messaging.natsserver import NatsServer, free_port
+from jejaring.shared.secrets import new_secret
 
 JEJARING = str(Path(sys.executable).parent / "jejaring")
+ADMIN_TOKEN = new_secret()
+IDENTITY_KEY = "identity-key-for-tests-0123456789abcdef"
 
 
-def run(tmp_path: Path, *args: str, command: str = "add") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "JEJARING_DATA_DIR": str(tmp_path / "data")}
-    env.pop("INTAKE_DATA_DIR", None)
+@pytest.fixture(scope="module")
+def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """intake's address: `python -m jejaring.intake` with its own SQLite and a nats-server."""
+    folder = tmp_path_factory.mktemp("intake")
+    nats = NatsServer(store_dir=folder / "js", log_file=folder / "nats.log").start()
+    port = free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "INTAKE_DATA_DIR": str(folder / "data"),
+        "INTAKE_PORT": str(port),
+        "INTAKE_NATS_URL": nats.url,
+        "INTAKE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jejaring.intake"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not healthy(f"{url}/healthz"):
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "intake did not answer"
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        nats.stop()
+
+
+def run(
+    url: str, *args: str, command: str = "add", token: str | None = ADMIN_TOKEN
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JEJARING_", "INTAKE_"))}
+    env |= {"JEJARING_INTAKE_URL": url, "JEJARING_DATA_DIR": "/nonexistent"}
+    if token is not None:
+        env["INTAKE_ADMIN_TOKEN"] = token
     return subprocess.run(
         [JEJARING, "user", command, *args], env=env, capture_output=True, text=True, timeout=60
     )
 
 
-def test_user_add_prints_a_token_that_intake_accepts(tmp_path: Path) -> None:
-    result = run(
-        tmp_path, "--name", "Ibu Wulan", "--role", "officer", "--kelurahan", "64.71.04.1003"
+def status(url: str, token: str) -> int:
+    answer = httpx.get(
+        f"{url}/api/v1/cases", headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
+    return answer.status_code
+
+
+OFFICER = ("--name", "Ibu Wulan", "--role", "officer", "--kelurahan", "64.71.04.1003")
+
+
+def test_user_add_prints_a_token_that_the_running_intake_accepts(intake: str) -> None:
+    result = run(intake, *OFFICER)
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip().splitlines()[-1]
-    settings = IntakeSettings(data_dir=tmp_path / "data", nats_url="nats://127.0.0.1:1")
-    with TestClient(create_app(settings)) as client:
-        listed = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
-    assert listed.status_code == 200
-    assert listed.json()["total"] == 0
+    assert status(intake, token) == 200
 
 
-def test_user_add_refuses_an_officer_without_kelurahan_in_one_line(tmp_path: Path) -> None:
-    result = run(tmp_path, "--name", "X", "--role", "officer")
+def test_user_add_refuses_an_officer_without_kelurahan_in_one_line(intake: str) -> None:
+    result = run(intake, "--name", "X", "--role", "officer")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "jejaring user add: kelurahan_code: An officer must be bound to one kelurahan."
     )
 
 
-def test_user_add_prints_a_setup_code_the_person_signs_in_with(tmp_path: Path) -> None:
+def test_user_add_prints_a_setup_code_the_person_signs_in_with(intake: str) -> None:
     result = run(
-        tmp_path,
+        intake,
         *("--name", "Paralegal Aisyiyah", "--role", "partner_staff"),
         *("--partner", "posbakum-aisyiyah", "--login", "Paralegal.Aisyiyah"),
     )
@@ -55,47 +105,63 @@ def test_user_add_prints_a_setup_code_the_person_signs_in_with(tmp_path: Path) -
     assert lines[1].startswith("Login paralegal.aisyiyah. One-time setup code")
     assert "WITA" in lines[1]
     code = lines[2]
-    settings = IntakeSettings(
-        data_dir=tmp_path / "data",
-        nats_url="nats://127.0.0.1:1",
-        identity_key="identity-key-for-tests-0123456789abcdef",
-    )
     password = "kata-sandi-paralegal"
-    with TestClient(create_app(settings)) as client:
-        setup = {"login": "paralegal.aisyiyah", "code": code, "password": password}
-        assert client.post("/api/v1/auth/setup", json=setup).status_code == 204
-        signed = client.post(
-            "/api/v1/auth/sign-in", json={"login": "paralegal.aisyiyah", "password": password}
-        )
+    setup = {"login": "paralegal.aisyiyah", "code": code, "password": password}
+    assert httpx.post(f"{intake}/api/v1/auth/setup", json=setup, timeout=10).status_code == 204
+    signed = httpx.post(
+        f"{intake}/api/v1/auth/sign-in",
+        json={"login": "paralegal.aisyiyah", "password": password},
+        timeout=10,
+    )
     assert signed.status_code == 200, signed.text
     assert signed.json()["person"]["partner_slug"] == "posbakum-aisyiyah"
 
 
-def test_user_token_replaces_the_api_token_and_revoke_token_ends_it(tmp_path: Path) -> None:
-    added = run(
-        tmp_path, "--name", "Ibu Wulan", "--role", "officer", "--kelurahan", "64.71.04.1003"
-    )
+def test_user_token_replaces_the_api_token_and_revoke_token_ends_it(intake: str) -> None:
+    added = run(intake, *OFFICER)
     assert added.returncode == 0, added.stderr
     user_id = added.stdout.split()[1]
     old = added.stdout.strip().splitlines()[-1]
 
-    issued = run(tmp_path, user_id, command="token")
+    issued = run(intake, user_id, command="token")
     assert issued.returncode == 0, issued.stderr
     head, new = issued.stdout.strip().splitlines()
     assert head.startswith(f"API token of {user_id}, valid until ") and "WITA" in head
-    settings = IntakeSettings(data_dir=tmp_path / "data", nats_url="nats://127.0.0.1:1")
+    assert (status(intake, old), status(intake, new)) == (401, 200)
 
-    def status(token: str) -> int:
-        with TestClient(create_app(settings)) as client:
-            answer = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
-        return answer.status_code
-
-    assert (status(old), status(new)) == (401, 200)
-    revoked = run(tmp_path, user_id, command="revoke-token")
+    revoked = run(intake, user_id, command="revoke-token")
     assert revoked.returncode == 0, revoked.stderr
     assert revoked.stdout.strip() == f"API token of {user_id} revoked."
-    assert status(new) == 401
+    assert status(intake, new) == 401
 
-    unknown = run(tmp_path, "00000000-0000-0000-0000-000000000009", command="token")
+    unknown = run(intake, "00000000-0000-0000-0000-000000000009", command="token")
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == "jejaring user token: id: User not found."
+
+
+def test_a_wrong_admin_token_is_named_in_one_line_and_creates_nobody(intake: str) -> None:
+    wrong = ("--name", "Petugas Token Salah", *OFFICER[2:])
+    result = run(intake, *wrong, token=new_secret())
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "jejaring user add: intake refused the admin token (401): INTAKE_ADMIN_TOKEN must be "
+        "the value intake runs with (.env on a compose host)"
+    )
+    listed = httpx.get(
+        f"{intake}/api/v1/users", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10
+    )
+    assert listed.status_code == 200
+    assert "Petugas Token Salah" not in listed.text
+
+
+def test_without_an_admin_token_or_a_running_intake_the_command_says_what_to_do() -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"
+    missing = run(nobody, *OFFICER, token=None)
+    assert missing.returncode == 2
+    assert missing.stderr.strip().startswith("jejaring user add: set INTAKE_ADMIN_TOKEN ")
+    unreachable = run(nobody, *OFFICER)
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.strip() == (
+        f"jejaring user add: intake is not reachable at {nobody}; is it running (`jejaring "
+        "up`, or `docker compose up`)? Elsewhere: set JEJARING_INTAKE_URL"
+    )

@@ -27,6 +27,9 @@ from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
 from jejaring.cli import init, natsconfig
+from jejaring.cli.compose import container_env, interpolate, uses
+from jejaring.cli.compose import environment as service_environment
+from jejaring.cli.envdoc import render
 from jejaring.cli.stack import admin_token_variable
 from jejaring.cli.tls import make_site_certs
 from jejaring.intake.settings import IntakeSettings
@@ -51,8 +54,6 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 
 # `$$` is an escaped dollar; otherwise `${VAR...}` or `$VAR` is an interpolation.
 INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-9_]*)")
-# The forms docker-compose.yml uses: ${VAR}, ${VAR:-default}, ${VAR:?message}, $$.
-EXPANSION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}")
 EXAMPLE = ENV_EXAMPLE.read_text()
 SECRETS = init.secret_names(EXAMPLE)
 
@@ -63,39 +64,24 @@ def load_compose() -> dict[str, Any]:
     return data
 
 
-def service_environment(service: dict[str, Any]) -> dict[str, str | None]:
-    """A service's `environment`, in either the mapping or the list form."""
-    env = service.get("environment") or {}
-    if isinstance(env, dict):
-        return {k: None if v is None else str(v) for k, v in env.items()}
-    return {name: value if sep else None for name, sep, value in (e.partition("=") for e in env)}
-
-
-def interpolate(value: str, dotenv: dict[str, str]) -> str:
-    """`value` as docker compose expands it with `dotenv` (a `:?` with no value fails)."""
-
-    def expand(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        name, form, rest = m.groups()
-        if dotenv.get(name):
-            return dotenv[name]
-        if form == ":?":
-            raise AssertionError(f"compose refuses to start: {rest}")
-        return rest or ""
-
-    return EXPANSION.sub(expand, value)
-
-
 def fresh_dotenv() -> dict[str, str]:
     """The `.env` that `jejaring init` writes from .env.example."""
     return init.parse(init.fill(EXAMPLE, {}).text)
 
 
+# What an operator adds to a fresh .env before the first `docker compose up`: the providers
+# notify sends through (the init step refuses to go on without them).
+PROVIDERS = {"SMS_GATEWAY_URL": "https://sms.example.org/send", "SMTP_HOST": "mail.example.org"}
+
+
+def configured_dotenv() -> dict[str, str]:
+    """A fresh `.env` with the providers set."""
+    return {**fresh_dotenv(), **PROVIDERS}
+
+
 def compose_env(name: str, dotenv: dict[str, str]) -> dict[str, str]:
     """A service's environment in its container (empty values, which settings ignore, left out)."""
-    env = service_environment(load_compose()["services"][name])
-    expanded = {var: interpolate(value or "", dotenv) for var, value in env.items()}
+    expanded = container_env(load_compose(), name, dotenv)
     return {var: value for var, value in expanded.items() if value}
 
 
@@ -120,11 +106,6 @@ def build_settings(
     for var, value in env.items():
         monkeypatch.setenv(var, value)
     return settings_cls()
-
-
-def uses(value: str | None) -> set[str]:
-    """The .env variables a compose value interpolates."""
-    return {m.group(1) for m in EXPANSION.finditer(value or "") if m.group(1)}
 
 
 def strings(node: Any) -> list[str]:
@@ -177,7 +158,7 @@ def test_service_environment_reaches_its_settings(
         f"{name}: required settings not set: {sorted(required - set(raw))}"
     )
 
-    env = compose_env(name, fresh_dotenv())
+    env = compose_env(name, configured_dotenv())
     ca_file = f"{prefix}NATS_TLS_CA_FILE"
     if "nats_url" in settings_cls.model_fields:  # the container's path to the site's CA
         assert env.pop(ca_file) == "/etc/jejaring/tls/ca.pem"
@@ -190,6 +171,8 @@ def test_service_environment_reaches_its_settings(
     for var, value in env.items():
         got = getattr(settings, readable[var])
         got = got.get_secret_value() if isinstance(got, SecretStr) else got
+        if isinstance(got, float):  # 10 in .env is 10.0 here
+            value = str(float(value))
         assert str(got).lower() == value.lower().rstrip("/"), f"{name}: {var} did not arrive"
     assert env[f"{prefix}ENVIRONMENT"] == "production"
     if "nats_url" in settings_cls.model_fields:
@@ -269,7 +252,7 @@ def test_production_refuses_each_placeholder_of_env_example_naming_the_setting(
     """With one .env value left as in .env.example, every service given it refuses to start,
     naming its own setting; `jejaring init --check` (compose's init step) refuses too."""
     placeholder = init.parse(EXAMPLE)[secret]
-    dotenv = {**fresh_dotenv(), secret: placeholder}
+    dotenv = {**configured_dotenv(), secret: placeholder}
     assert init.check(EXAMPLE, dotenv) == [
         f"{secret} is a placeholder (contains 'change-me'): `jejaring init` generates a real one"
     ]
@@ -334,6 +317,18 @@ def test_every_interpolated_variable_is_in_env_example() -> None:
     }
     assert used, "docker-compose.yml uses no variables: the parser is broken"
     assert not used - documented, f"missing from .env.example: {sorted(used - documented)}"
+
+
+def test_every_variable_of_env_example_reaches_a_container() -> None:
+    """A line of .env that no container receives would be a setting silently ignored."""
+    used = {
+        m.group(1) or m.group(2)
+        for s in strings(load_compose())
+        for m in INTERPOLATION.finditer(s)
+        if m.group(0) != "$$"
+    }
+    unused = set(init.parse(EXAMPLE)) - used
+    assert not unused, f"in .env.example but given to no container: {sorted(unused)}"
 
 
 def test_one_image_is_pinned_non_root_health_checked_and_carries_the_cli() -> None:
@@ -514,3 +509,173 @@ def test_the_web_app_believes_forwarded_addresses_from_caddy_only() -> None:
     assert ipaddress.ip_network(subnet).is_private
     for name in ("intake", "referral", "notify"):  # no address logic there: the default
         assert "FORWARDED_ALLOW_IPS" not in " ".join(service_environment(services[name]))
+
+
+def test_no_service_defaults_to_a_channel_that_reaches_nobody() -> None:
+    """With nothing in .env, no channel compose gives a service is `file`; .env.example sets
+    the real ones, and the dev profile's mail catcher is nobody's default."""
+    services = load_compose()["services"]
+    channels = {
+        (name, var): interpolate(value or "", {})
+        for name, service in services.items()
+        for var, value in service_environment(service).items()
+        if var.endswith("_CHANNEL")
+    }
+    assert "file" not in channels.values(), channels
+    assert channels[("notify", "NOTIFY_SMS_CHANNEL")] == "gateway"
+    assert channels[("notify", "NOTIFY_EMAIL_CHANNEL")] == "smtp"
+    assert NotifySettings.model_fields["whatsapp_channel"].default == "off"  # unset: off
+    example = init.parse(EXAMPLE)
+    assert (example["NOTIFY_SMS_CHANNEL"], example["NOTIFY_EMAIL_CHANNEL"]) == ("gateway", "smtp")
+    notify = service_environment(services["notify"])
+    for var in ("NOTIFY_SMTP_HOST", "NOTIFY_SMTP_PORT", "NOTIFY_SMS_GATEWAY_URL"):
+        assert "mailpit" not in interpolate(notify[var] or "", {}), var
+        assert "1025" not in interpolate(notify[var] or "", {}), var
+    assert "NOTIFY_ALLOW_DEV_CHANNELS" not in notify  # development only: deploy/env/notify.env
+
+
+# What docker-compose.yml fixes for a service (not from .env): the container's own topology.
+FIXED = {
+    "intake": {"ENVIRONMENT", "NATS_URL", "NATS_TLS_CA_FILE", "NATS_USER"},
+    "referral": {"ENVIRONMENT", "NATS_URL", "NATS_TLS_CA_FILE", "NATS_USER"},
+    "notify": {"ENVIRONMENT", "NATS_URL", "NATS_TLS_CA_FILE", "NATS_USER"},
+    "web": {"ENVIRONMENT", "INTAKE_URL", "REFERRAL_URL", "NOTIFY_URL", "FORWARDED_ALLOW_IPS"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_every_setting_is_reachable_from_env_or_deploy_env(name: str, tmp_path: Path) -> None:
+    """A setting compose's `environment` names comes from a .env variable (or is the
+    container's topology, FIXED); every other one reaches the service from
+    deploy/env/<service>.env, which `environment` does not override."""
+    settings_cls = SETTINGS[name]
+    prefix = settings_cls.model_config["env_prefix"]
+    given = service_environment(load_compose()["services"][name])
+    fixed = {var.removeprefix(prefix) for var, value in given.items() if not uses(value)}
+    assert fixed == FIXED[name]
+    # a setting compose does not name, written in deploy/env/<service>.env, arrives
+    (tmp_path / "deploy" / "env").mkdir(parents=True)
+    not_named = [
+        env_name(settings_cls, f)
+        for f, info in settings_cls.model_fields.items()
+        if info.annotation is float and env_name(settings_cls, f) not in given
+    ]
+    assert not_named, f"{name}: no float setting outside compose's environment to try"
+    (tmp_path / "deploy" / "env" / f"{name}.env").write_text(
+        "".join(f"{var}=7.5\n" for var in not_named)
+    )
+    env = container_env(load_compose(), name, configured_dotenv(), tmp_path)
+    assert {var: env[var] for var in not_named} == dict.fromkeys(not_named, "7.5")
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_each_services_env_example_documents_every_setting_and_is_not_stale(name: str) -> None:
+    """deploy/env/<service>.env.example is what `jejaring env-example` generates from the
+    settings class today: every setting, its default and its description."""
+    committed = ROOT / "deploy" / "env" / f"{name}.env.example"
+    assert committed.is_file(), f"{committed} missing: run `jejaring env-example`"
+    text = committed.read_text()
+    assert text == render(name, SETTINGS[name], load_compose()), (
+        f"{committed} is stale: run `jejaring env-example` and commit the result"
+    )
+    for field, info in SETTINGS[name].model_fields.items():
+        if field != "service":
+            assert re.search(rf"^# {env_name(SETTINGS[name], field)}[=:]", text, re.M), field
+        if info.description:
+            assert info.description.split()[0] in text, field
+
+
+def init_check(project: Path) -> subprocess.CompletedProcess[str]:
+    """The init one-shot's command, on this machine's copy of the project."""
+    jejaring = str(Path(sys.executable).parent / "jejaring")
+    return subprocess.run(
+        [
+            jejaring,
+            "init",
+            "--check",
+            "--env-file",
+            str(project / ".env"),
+            "--example",
+            str(project / ".env.example"),
+            "--compose",
+            str(project / "docker-compose.yml"),
+        ],
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def refused(project: Path) -> str:
+    """The one line the init one-shot stops compose with (exit 78, EX_CONFIG)."""
+    result = init_check(project)
+    assert result.returncode == 78, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0].removeprefix("jejaring init: ")
+
+
+def set_in(env_file: Path, **values: str) -> None:
+    text = env_file.read_text()
+    for var, value in values.items():
+        text = re.sub(rf"^{var}=.*$", f"{var}={value}", text, flags=re.M)
+    env_file.write_text(text)
+
+
+def test_init_check_on_a_fresh_env_stops_naming_the_sms_gateway_then_works(
+    tmp_path: Path,
+) -> None:
+    """`docker compose up` on a fresh .env (`jejaring init`, nothing else): the init one-shot
+    builds every service's production settings from what compose gives it and stops with one
+    line naming the setting to fix; once the providers are set it lets the services start. A
+    setting only deploy/env/notify.env holds is checked too."""
+    shutil.copy(COMPOSE_FILE, tmp_path / "docker-compose.yml")
+    shutil.copy(ENV_EXAMPLE, tmp_path / ".env.example")
+    make_site_certs(tmp_path / "deploy" / "nats" / "tls", ["nats"])
+    (tmp_path / "deploy" / "env").mkdir()
+    made = init.run(
+        tmp_path / ".env.example",
+        tmp_path / ".env",
+        check_only=False,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+    assert made == 0
+
+    assert refused(tmp_path) == (
+        "notify would not start: NOTIFY_SMS_GATEWAY_URL is required when "
+        "NOTIFY_SMS_CHANNEL=gateway (set in .env: NOTIFY_SMS_CHANNEL, SMS_GATEWAY_URL)"
+    )
+
+    set_in(tmp_path / ".env", SMS_GATEWAY_URL=PROVIDERS["SMS_GATEWAY_URL"])
+    assert refused(tmp_path) == (
+        "notify would not start: NOTIFY_SMTP_HOST is not set: production sends "
+        "email through your provider's SMTP server (set NOTIFY_SMTP_HOST, NOTIFY_SMTP_USERNAME, "
+        "NOTIFY_SMTP_PASSWORD) (set in .env: SMTP_HOST, SMTP_USERNAME, SMTP_PASSWORD)"
+    )
+
+    set_in(tmp_path / ".env", SMTP_HOST="mailpit", SMTP_PORT="1025")
+    assert refused(tmp_path) == (
+        "notify would not start: NOTIFY_SMTP_HOST: mailpit:1025 is a development "
+        "mail catcher and delivers to nobody; set your provider's SMTP server "
+        "(NOTIFY_ALLOW_DEV_CHANNELS=true allows it for development only) (set in .env: "
+        "SMTP_HOST)"
+    )
+    set_in(tmp_path / ".env", SMTP_SECURITY="none")  # mailpit speaks plaintext
+    (tmp_path / "deploy" / "env" / "notify.env").write_text("NOTIFY_ALLOW_DEV_CHANNELS=true\n")
+    assert init_check(tmp_path).returncode == 0  # the dev profile, as documented
+
+    set_in(tmp_path / ".env", SMTP_HOST=PROVIDERS["SMTP_HOST"], SMTP_PORT="587")
+    set_in(tmp_path / ".env", SMTP_SECURITY="starttls")
+    (tmp_path / "deploy" / "env" / "notify.env").write_text("NOTIFY_SMS_GATEWAY_TIMEOUT_S=0\n")
+    assert refused(tmp_path) == (
+        "notify would not start: NOTIFY_SMS_GATEWAY_TIMEOUT_S: Input should be "
+        "greater than 0 (deploy/env/notify.env)"
+    )
+
+    (tmp_path / "deploy" / "env" / "notify.env").unlink()
+    ok = init_check(tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert "every service of docker-compose.yml accepts its production settings" in ok.stdout

@@ -58,6 +58,10 @@ def test_every_secret_setting_is_checked_naming_its_variable() -> None:
         nats_password=real,
         smtp_password="Gm4il-App-Pw-9xQz",
         database_url=f"postgresql+asyncpg://notify:{real}@db/notify",
+        sms_channel="gateway",
+        sms_gateway_url="https://sms.example.org/send",
+        email_channel="smtp",
+        smtp_host="mail.example.org",
     )
     WebSettings(environment="production")
     NotifySettings(environment="development", smtp_password="change-me", nats_password="x")

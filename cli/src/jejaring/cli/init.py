@@ -130,8 +130,17 @@ def check(example: str, values: Mapping[str, str]) -> list[str]:
     return problems
 
 
-def run(example: Path, env: Path, *, check_only: bool, out: TextIO, err: TextIO) -> int:
-    """`jejaring init` (exit code): fill `env`, or with `check_only` refuse weak secrets."""
+def run(
+    example: Path,
+    env: Path,
+    *,
+    check_only: bool,
+    out: TextIO,
+    err: TextIO,
+    compose: Path | None = None,
+) -> int:
+    """`jejaring init` (exit code): fill `env`, or with `check_only` refuse weak secrets and,
+    given the `compose` file, any service whose production settings refuse what it gets."""
     if not example.is_file():
         print(f"jejaring init: {example} not found (run it where .env.example is)", file=err)
         return 2
@@ -143,6 +152,13 @@ def run(example: Path, env: Path, *, check_only: bool, out: TextIO, err: TextIO)
             print(f"jejaring init: not every secret is real: {'; '.join(problems)}", file=err)
             return os.EX_CONFIG
         print(f"every secret of {example.name} is set and real", file=out)
+        if compose is not None:
+            from jejaring.cli.compose import first_problem
+
+            if problem := first_problem(compose, {**values, **os.environ}):
+                print(f"jejaring init: {problem}", file=err)
+                return os.EX_CONFIG
+            print(f"every service of {compose.name} accepts its production settings", file=out)
         return 0
     filled = init_env(example, env)
     if filled.generated:

@@ -51,11 +51,21 @@ def init(
     check: bool = typer.Option(
         False, "--check", help="Write nothing; exit 78 unless every secret given is real."
     ),
+    compose: Path | None = typer.Option(
+        None,
+        exists=True,
+        dir_okay=False,
+        help="With --check: also build every service's production settings from what this "
+        "compose file gives it (.env, deploy/env/<service>.env beside it); exit 78 naming the "
+        "first setting a service would refuse.",
+    ),
 ) -> None:
     """Generate every secret of a deployment once into ENV_FILE; print their names only."""
     from jejaring.cli import init as init_module
 
-    code = init_module.run(example, env_file, check_only=check, out=sys.stdout, err=sys.stderr)
+    code = init_module.run(
+        example, env_file, check_only=check, out=sys.stdout, err=sys.stderr, compose=compose
+    )
     raise typer.Exit(code)
 
 
@@ -92,6 +102,20 @@ def schemas(
         path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         written += 1
     typer.echo(f"wrote {written} schemas to {out}/")
+
+
+@app.command("env-example")
+def env_example(
+    compose: Path = typer.Option(Path("docker-compose.yml"), exists=True, dir_okay=False),
+    out: Path = typer.Option(Path("deploy/env"), help="Folder to write them into."),
+) -> None:
+    """Write deploy/env/<service>.env.example: every setting of each service, its default and
+    meaning, from the settings classes (and which ones COMPOSE sets from .env)."""
+    from jejaring.cli.compose import load
+    from jejaring.cli.envdoc import write_all
+
+    for path in write_all(load(compose), out):
+        typer.echo(f"wrote {path}")
 
 
 app.add_typer(partner_app, name="partner")
@@ -278,6 +302,17 @@ user_app = typer.Typer(
 app.add_typer(user_app, name="user")
 
 
+def _local_time(value: str) -> str:
+    """An ISO time from intake's API, shown in the region's zone (e.g. 2026-03-02 09:00 WITA)."""
+    import datetime as dt
+
+    from jejaring.intake.rules import local_zone
+    from jejaring.shared.region import DEFAULT_REGION_FILE, load_region
+
+    zone = local_zone(load_region(Path(os.environ.get("INTAKE_REGION_FILE", DEFAULT_REGION_FILE))))
+    return dt.datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
 @user_app.command("add")
 def user_add(
     name: str = typer.Option(..., help="Full name."),
@@ -292,67 +327,53 @@ def user_add(
         None, help="The partner's slug (partner_staff only), e.g. posbakum-aisyiyah."
     ),
 ) -> None:
-    """Create a user in intake's database; print its setup code and its token (shown once)."""
-    from jejaring.cli.admin import add_user
+    """Create a user through the running intake's admin API (INTAKE_ADMIN_TOKEN); print its
+    setup code and its token (shown once)."""
+    from jejaring.cli import api
 
-    try:
-        added = asyncio.run(
-            add_user(
-                name=name,
-                role=role,
-                kelurahan=kelurahan,
-                phone=phone,
-                email=email,
-                login=login,
-                partner=partner,
-            )
-        )
-    except ValueError as exc:
-        typer.echo(f"jejaring user add: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"user {added.id} ({role}) created.")
-    if added.setup_code and added.setup_expires_at:
-        until = added.setup_expires_at.strftime("%Y-%m-%d %H:%M %Z")
+    body = {
+        "name": name,
+        "role": role,
+        "kelurahan_code": kelurahan,
+        "phone": phone,
+        "email": email,
+        "login": login,
+        "partner_slug": partner,
+    }
+    added = api.call("user add", "intake", "POST", "/api/v1/users", body)
+    typer.echo(f"user {added['id']} ({role}) created.")
+    if added.get("setup_code") and added.get("setup_expires_at"):
         typer.echo(
-            f"Login {added.login}. One-time setup code, for setting a password in the web app "
-            f"(valid until {until}), shown only this once:"
+            f"Login {added['login']}. One-time setup code, for setting a password in the web "
+            f"app (valid until {_local_time(added['setup_expires_at'])}), shown only this once:"
         )
-        typer.echo(added.setup_code)
+        typer.echo(added["setup_code"])
     else:
         typer.echo(
             "No login (none given, and no phone number or one that is already someone's "
             "login): this user cannot sign in until given one (--login)."
         )
     typer.echo("API token, shown only this once:")
-    typer.echo(added.token)
+    typer.echo(added["token"])
 
 
 @user_app.command("token")
 def user_token(user_id: uuid.UUID) -> None:
     """Issue a new API token for USER_ID (the old one stops working now); shown once."""
-    from jejaring.cli.admin import issue_token
+    from jejaring.cli import api
 
-    try:
-        token, until = asyncio.run(issue_token(user_id))
-    except ValueError as exc:
-        typer.echo(f"jejaring user token: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(
-        f"API token of {user_id}, valid until {until:%Y-%m-%d %H:%M %Z}, shown only this once:"
-    )
-    typer.echo(token)
+    issued = api.call("user token", "intake", "POST", f"/api/v1/users/{user_id}/token")
+    until = _local_time(issued["token_expires_at"])
+    typer.echo(f"API token of {user_id}, valid until {until}, shown only this once:")
+    typer.echo(issued["token"])
 
 
 @user_app.command("revoke-token")
 def user_revoke_token(user_id: uuid.UUID) -> None:
     """Revoke the API token of USER_ID: it answers 401 from now on (signing in is not touched)."""
-    from jejaring.cli.admin import revoke_token
+    from jejaring.cli import api
 
-    try:
-        asyncio.run(revoke_token(user_id))
-    except ValueError as exc:
-        typer.echo(f"jejaring user revoke-token: {exc}", err=True)
-        raise typer.Exit(2) from None
+    api.call("user revoke-token", "intake", "POST", f"/api/v1/users/{user_id}/token/revoke")
     typer.echo(f"API token of {user_id} revoked.")
 
 

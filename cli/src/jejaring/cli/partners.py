@@ -9,10 +9,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
 
-from jejaring.cli.stack import admin_token_file, admin_token_variable
+from jejaring.cli import api
 from jejaring.cli.tls import CA_FILE_VARIABLE
 
 app = typer.Typer(
@@ -20,44 +19,8 @@ app = typer.Typer(
 )
 
 
-def _base_url() -> str:
-    if url := os.environ.get("JEJARING_REFERRAL_URL"):
-        return url.rstrip("/")
-    host = os.environ.get("JEJARING_HOST", "127.0.0.1")
-    return f"http://{host}:{os.environ.get('JEJARING_REFERRAL_PORT', '8001')}"
-
-
 def _call(method: str, path: str, json: Any = None) -> Any:
-    token = os.environ.get(admin_token_variable("referral"))
-    stored = admin_token_file(Path(os.environ.get("JEJARING_DATA_DIR", ".data")), "referral")
-    if not token and stored.exists():
-        token = stored.read_text().strip()  # made by `jejaring up` on first start
-    if not token:
-        typer.echo(
-            f"jejaring partner: set {admin_token_variable('referral')} (referral's admin token)",
-            err=True,
-        )
-        raise typer.Exit(2)
-    url = _base_url() + path
-    try:
-        response = httpx.request(
-            method, url, json=json, headers={"Authorization": f"Bearer {token}"}, timeout=15
-        )
-    except httpx.TransportError:
-        typer.echo(
-            f"jejaring partner: referral is not reachable at {_base_url()}; is `make up` running?",
-            err=True,
-        )
-        raise typer.Exit(1) from None
-    if response.status_code >= 400:
-        try:
-            errors = response.json()["detail"]
-            text = "; ".join(f"{e['field']}: {e['message_en']}" for e in errors)
-        except (ValueError, KeyError, TypeError):
-            text = response.text[:200]
-        typer.echo(f"jejaring partner: {response.status_code} {text}", err=True)
-        raise typer.Exit(1)
-    return response.json()
+    return api.call("partner", "referral", method, path, json)
 
 
 @app.command("add")

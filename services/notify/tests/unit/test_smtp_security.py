@@ -61,6 +61,8 @@ def test_plaintext_smtp_to_loopback_passes_in_production(tmp_path: Path) -> None
         email_channel="smtp",
         smtp_host="127.0.0.1",
         smtp_security="none",
+        sms_channel="gateway",
+        sms_gateway_url="https://sms.example.org/send",
     )
     assert settings.smtp_security == "none"
 

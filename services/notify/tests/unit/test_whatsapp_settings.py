@@ -65,9 +65,16 @@ def test_production_refuses_plain_http_to_another_machine(tmp_path: Path) -> Non
             whatsapp_base_url="http://graph.example.org",
             **ON,
         )
+    # production needs SMS and email that reach people too (NOTIFY_ALLOW_DEV_CHANNELS)
+    real = {
+        "sms_channel": "gateway",
+        "sms_gateway_url": "https://sms.example.org/send",
+        "email_channel": "smtp",
+        "smtp_host": "mail.example.org",
+    }
     for base in ("http://127.0.0.1:8080", "https://graph.facebook.com"):
         settings = NotifySettings(
-            data_dir=tmp_path, environment="production", whatsapp_base_url=base, **ON
+            data_dir=tmp_path, environment="production", whatsapp_base_url=base, **ON, **real
         )
         assert settings.whatsapp_base_url == base
 

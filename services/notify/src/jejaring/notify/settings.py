@@ -188,9 +188,51 @@ class NotifySettings(ServiceSettings):
             and self.email_channel == Backend.SMTP.value
             and self.smtp_security == "none"
             and not is_loopback(self.smtp_host)
+            and not self.allow_dev_channels  # mailpit speaks plaintext
         ):
             raise ValueError(
                 f"NOTIFY_SMTP_SECURITY=none sends mail in plaintext to {self.smtp_host}; "
                 "production needs starttls or tls (none is allowed only to localhost/127.0.0.1)"
             )
         return self
+
+    # Production alerts must reach people: a channel that only writes a file or a development
+    # mail catcher would log `sent` while nobody is told. NOTIFY_ALLOW_DEV_CHANNELS lifts this
+    # (and the plaintext-SMTP rule) for a development deployment, e.g. compose's dev profile.
+    allow_dev_channels: bool = Field(
+        default=False,
+        description="Development only: in production, allow the file channels and a "
+        "development mail catcher (mailpit, port 1025)",
+    )
+
+    @model_validator(mode="after")
+    def _real_channels_in_production(self) -> NotifySettings:
+        if self.environment != "production" or self.allow_dev_channels:
+            return self
+        allow = "NOTIFY_ALLOW_DEV_CHANNELS=true allows it for development only"
+        if self.sms_channel == Backend.FILE.value:
+            raise ValueError(
+                "NOTIFY_SMS_CHANNEL=file writes alerts to a file and reaches nobody; production "
+                f"needs NOTIFY_SMS_CHANNEL=gateway and NOTIFY_SMS_GATEWAY_URL ({allow})"
+            )
+        if self.email_channel == Backend.FILE.value:
+            raise ValueError(
+                "NOTIFY_EMAIL_CHANNEL=file writes email to a file and reaches nobody; production "
+                f"needs NOTIFY_EMAIL_CHANNEL=smtp and NOTIFY_SMTP_HOST ({allow})"
+            )
+        if "smtp_host" not in self.model_fields_set:
+            raise ValueError(
+                "NOTIFY_SMTP_HOST is not set: production sends email through your provider's "
+                "SMTP server (set NOTIFY_SMTP_HOST, NOTIFY_SMTP_USERNAME, NOTIFY_SMTP_PASSWORD)"
+            )
+        if self.smtp_host.lower() in DEV_MAIL_CATCHERS or self.smtp_port == DEV_MAIL_PORT:
+            raise ValueError(
+                f"NOTIFY_SMTP_HOST: {self.smtp_host}:{self.smtp_port} is a development mail "
+                f"catcher and delivers to nobody; set your provider's SMTP server ({allow})"
+            )
+        return self
+
+
+# Development mail catchers (compose's dev profile runs mailpit, SMTP on port 1025).
+DEV_MAIL_CATCHERS = frozenset({"mailpit", "mailhog"})
+DEV_MAIL_PORT = 1025

@@ -19,19 +19,26 @@ from jejaring.shared.settings import ProcessSettings
 S = TypeVar("S", bound=ProcessSettings)
 
 
+def settings_problems(settings_cls: type[ProcessSettings], exc: ValidationError) -> list[str]:
+    """Each reason `settings_cls` refused its environment, naming the variable (never its
+    value)."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = error["loc"][0] if error["loc"] else None
+        message = error["msg"].removeprefix("Value error, ")
+        if isinstance(where, str) and where in settings_cls.model_fields:
+            message = f"{env_name(settings_cls, where)}: {message}"
+        problems.append(message)
+    return problems
+
+
 def settings_or_exit(settings_cls: type[S]) -> S:
     """The settings from the environment; invalid ones end the process with one line naming
     each variable and the reason (never its value) and exit code 78 (EX_CONFIG)."""
     try:
         return settings_cls()
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_input=False, include_url=False):
-            where = error["loc"][0] if error["loc"] else None
-            message = error["msg"].removeprefix("Value error, ")
-            if isinstance(where, str) and where in settings_cls.model_fields:
-                message = f"{env_name(settings_cls, where)}: {message}"
-            problems.append(message)
+        problems = settings_problems(settings_cls, exc)
         service = settings_cls.model_fields["service"].default
         print(f"jejaring-{service}: cannot start: {'; '.join(problems)}", file=sys.stderr)
         raise SystemExit(os.EX_CONFIG) from None
