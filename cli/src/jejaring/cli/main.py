@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from jejaring.cli import natsconfig
+from jejaring.cli.dlq import app as dlq_app
 from jejaring.cli.partners import app as partner_app
 from jejaring.cli.stack import StackConfig, StackError, run_stack
 from jejaring.cli.tls import CA_FILE_VARIABLE, tls
@@ -95,6 +96,7 @@ def schemas(
 
 
 app.add_typer(partner_app, name="partner")
+app.add_typer(dlq_app, name="dlq")
 app.command("tls")(tls)
 
 identity_app = typer.Typer(
