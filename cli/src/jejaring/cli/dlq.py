@@ -197,6 +197,12 @@ def _dead_letter(raw: RawStreamMsg) -> DeadLetter:
 async def walk(js: JetStreamContext, subject: str = subjects.DLQ_ALL) -> AsyncIterator[DeadLetter]:
     """Every message of the DLQ on `subject`, oldest first (one request each: the DLQ is small,
     and the operator may read it by sequence only, not through a consumer)."""
+    try:
+        await js.stream_info(subjects.DLQ_STREAM)
+    except NotFoundError:
+        raise DlqError(
+            "NATS has no DLQ stream: run the provisioner (`jejaring provision`)"
+        ) from None
     seq = 1
     while True:
         try:

@@ -269,6 +269,10 @@ async def connect_once(
         inbox_prefix=inbox_prefix(identity),
         connect_timeout=5,
         allow_reconnect=False,
+        # nats-py retries even a first connection (60 times, 2 s apart, by default): a command
+        # says within seconds that NATS does not answer (`provision` has its own --wait)
+        max_reconnect_attempts=2,
+        reconnect_time_wait=1,
         error_cb=raised_instead,
     )
 
