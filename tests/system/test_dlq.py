@@ -200,7 +200,7 @@ def test_dead_letters_listed_replayed_once_after_the_fix_discarded_and_inboxes_p
     invalid = next(line for line in lines if "invalid data" in line)
     for line in (gave_up, invalid):
         assert CASE_CREATED in line and "referral/referral-cases" in line and "body=kept" in line
-    assert "attempts=8" in gave_up and "IntegrityError" in gave_up
+    assert "attempts=8" in gave_up and ("IntegrityError" in gave_up or "DBAPIError" in gave_up)
     assert "attempts=1" in invalid and "victims.0" in invalid  # field paths, never values
     seq, poison_seq = int(gave_up.split()[0]), int(invalid.split()[0])
 
