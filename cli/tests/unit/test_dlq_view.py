@@ -7,14 +7,7 @@ import datetime as dt
 import pytest
 
 from jejaring.cli.dlq import DeadLetter, DlqError, _matches, replay
-from jejaring.shared.messaging.consumer import (
-    DLQ_BODY_DROPPED,
-    DLQ_CONSUMER,
-    DLQ_DELIVERIES,
-    DLQ_REASON,
-    DLQ_SERVICE,
-    DLQ_SUBJECT,
-)
+from jejaring.shared.messaging import consumer as c
 
 AT = dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)
 JUNK_TYPE = "Siti Aminah dipukul suaminya"
@@ -30,12 +23,12 @@ def partner_junk() -> DeadLetter:
             "ce-specversion": "1.0",
             "ce-id": "korban Siti Aminah",
             "ce-type": JUNK_TYPE,
-            DLQ_BODY_DROPPED: "5120",
-            DLQ_REASON: f"ce-type {JUNK_TYPE!r} is not an org.jejaring.<thing>.<event>.v<n>",
-            DLQ_SERVICE: "referral",
-            DLQ_CONSUMER: "referral-replies",
-            DLQ_SUBJECT: "referral.v1.from.polresta-ppa.accepted",
-            DLQ_DELIVERIES: "1",
+            c.DLQ_BODY_DROPPED: "5120",
+            c.DLQ_REASON: f"ce-type {JUNK_TYPE!r} is not an org.jejaring.<thing>.<event>.v<n>",
+            c.DLQ_SERVICE: "referral",
+            c.DLQ_CONSUMER: "referral-replies",
+            c.DLQ_SUBJECT: "referral.v1.from.polresta-ppa.accepted",
+            c.DLQ_DELIVERIES: "1",
         },
         body=b"",
     )
@@ -63,7 +56,7 @@ def test_a_jejaring_type_in_a_reason_is_kept() -> None:
         subject="dlq.v1.intake.referral.v1.event.accepted",
         time=AT,
         headers={
-            DLQ_REASON: "refused by handler: unexpected event type "
+            c.DLQ_REASON: "refused by handler: unexpected event type "
             "'org.jejaring.case.created.v1' on referral events"
         },
         body=b"{}",
