@@ -42,6 +42,7 @@ PASSWORDS = {
     "referral": "referral-password-01",
     "notify": "notify-password-0001",
     "provisioner": "provisioner-pass-001",
+    "operator": "operator-password-01",
 }
 PARTNERS = ("posbakum-aisyiyah", "polresta-ppa")
 SEEDS = {slug: new_user_seed() for slug in PARTNERS}
@@ -164,6 +165,11 @@ def test_no_identity_holds_the_whole_api_or_every_inbox() -> None:
         assert perms["subscribe"]["allow"] == [f"_INBOX_{name}.>"]
     denied = natsconfig.provisioner_permissions()["publish"]["deny"]
     assert "$JS.API.STREAM.DELETE.>" in denied and "$JS.API.STREAM.PURGE.>" in denied
+    operator = natsconfig.operator_permissions()
+    assert [a for a in operator["publish"]["allow"] if "DELETE" in a or "PURGE" in a] == [
+        "$JS.API.STREAM.MSG.DELETE.DLQ"
+    ]
+    assert operator["subscribe"]["allow"] == ["_INBOX_operator.>"]
 
 
 async def test_each_service_does_its_real_work(provisioned: NatsServer) -> None:
@@ -252,6 +258,65 @@ async def test_services_are_refused_what_they_do_not_do(provisioned: NatsServer)
     )
     for c in (notify, intake, referral, provisioner):
         await c.nc.close()
+
+
+async def test_the_operator_reads_replays_and_discards_dead_letters_and_nothing_else(
+    provisioned: NatsServer,
+) -> None:
+    """`jejaring dlq`'s identity: it reads a dead letter (the only place it sees a body),
+    replays it on its original subject, records a discard and deletes; it cannot read CASES,
+    the partner streams or REPLIES, pull through anyone's consumer, purge, forge a service's
+    dead letter, write to a partner or as a partner, or receive on another's inbox."""
+    from jejaring.cli import dlq
+
+    intake = await connect(provisioned, "intake")
+    await intake.js.publish(
+        "dlq.v1.intake.referral.v1.event.accepted",
+        b'{"victim": "someone"}',
+        headers={
+            "ce-id": "e-1",
+            "ce-type": "org.jejaring.referral.status_changed.v1",
+            dlq.DLQ_SUBJECT: "referral.v1.event.accepted",
+            dlq.DLQ_REASON: "bug",
+        },
+    )
+    await intake.nc.close()
+    operator = await connect(provisioned, "operator")
+    (letter,) = await dlq.dead_letters(operator.js)
+    assert letter.body == b'{"victim": "someone"}'
+    before = (await operator.js.stream_info("DLQ")).state.messages
+    assert "replayed as REFERRAL_EVENTS 2" in await dlq.replay(operator.js, letter)
+    assert (await operator.js.stream_info("DLQ")).state.messages == before - 1
+    await operator.js.publish("case.v1.created", b"{}")  # a replay of a case event
+    await operator.js.publish(dlq.DISCARDED, b"")
+    for api in (
+        "$JS.API.STREAM.MSG.GET.CASES",
+        "$JS.API.STREAM.MSG.GET.REPLIES",
+        "$JS.API.STREAM.MSG.GET.REFERRAL_EVENTS",
+        "$JS.API.STREAM.MSG.GET.AGENCY_POLRESTA_PPA",
+        "$JS.API.DIRECT.GET.CASES",
+        "$JS.API.DIRECT.GET.AGENCY_POLRESTA_PPA",
+        "$JS.API.STREAM.INFO.CASES",
+        "$JS.API.CONSUMER.MSG.NEXT.CASES.referral-cases",
+        "$JS.API.CONSUMER.MSG.NEXT.AGENCY_POLRESTA_PPA.polresta-ppa",
+        "$JS.API.CONSUMER.CREATE.CASES.spy",
+        "$JS.API.CONSUMER.CREATE.DLQ.spy",
+        "$JS.API.CONSUMER.DURABLE.CREATE.AGENCY_POLRESTA_PPA.spy",
+        "$JS.API.STREAM.PURGE.DLQ",
+        "$JS.API.STREAM.DELETE.DLQ",
+        "$JS.API.STREAM.MSG.DELETE.CASES",
+        "$JS.API.STREAM.UPDATE.DLQ",
+    ):
+        await operator.api_refused(api)
+    for subject in (
+        "referral.v1.to.polresta-ppa.requested",
+        "referral.v1.from.polresta-ppa.accepted",
+        "dlq.v1.referral.case.v1.created",
+    ):
+        assert subject in await operator.refused(operator.js.publish(subject, b"{}"))
+    await operator.subscribe_refused("_INBOX_referral.>")
+    await operator.subscribe_refused("_INBOX.>")
+    await operator.nc.close()
 
 
 async def test_a_partner_reads_and_acks_its_own_stream_and_publishes_its_replies(

@@ -350,7 +350,13 @@ def secured_system(tmp_path: Path, system_dbs: dict[str, str]) -> Iterator[Syste
         "user": READER,
         "password": natsconfig.bcrypt_hash(READER_PASSWORD),
         "permissions": {
-            "publish": {"allow": ["$JS.API.STREAM.INFO.>", "$JS.API.STREAM.MSG.GET.>"]},
+            "publish": {
+                "allow": [
+                    "$JS.API.STREAM.INFO.>",
+                    "$JS.API.STREAM.MSG.GET.>",
+                    "$JS.API.CONSUMER.INFO.>",
+                ]
+            },
             "subscribe": {"allow": ["_INBOX.>"]},
         },
     }

@@ -489,3 +489,20 @@ def test_up_makes_an_identity_key_and_every_service_takes_peoples_tokens(
         assert statuses == {401}, (service, statuses)
     stack.send_signal(signal.SIGINT)
     assert stack.wait(timeout=30) == 0
+
+
+def test_the_dlq_tool_works_on_the_embedded_stack_with_no_setup(
+    stack: subprocess.Popen[str], stack_env: dict[str, str]
+) -> None:
+    """`jejaring up` made the operator's NATS password (.data/nats-secrets.json) and put its
+    user in the server's configuration: `jejaring dlq` reads the DLQ at once, nothing to set."""
+    assert stack.stdout is not None
+    assert stack.stdout.readline().startswith("Jejaring is running")
+    for port in service_ports(stack_env):
+        wait_status(port, 200, timeout=60)
+    assert "0 dead letters" in jejaring(stack_env, "dlq", "list").stderr
+    missing = subprocess.run(
+        [JEJARING, "dlq", "show", "1"], env=stack_env, capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 1
+    assert missing.stderr == "jejaring dlq: no dead letter 1 (see `jejaring dlq list`)\n"

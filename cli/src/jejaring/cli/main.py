@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from jejaring.cli import backup_cli, natsconfig
+from jejaring.cli.dlq import app as dlq_app
 from jejaring.cli.partners import app as partner_app
 from jejaring.cli.stack import StackConfig, StackError, run_stack
 from jejaring.cli.tls import CA_FILE_VARIABLE, tls
@@ -119,6 +120,7 @@ def env_example(
 
 
 app.add_typer(partner_app, name="partner")
+app.add_typer(dlq_app, name="dlq")
 app.command("tls")(tls)
 app.add_typer(backup_cli.app, name="backup")
 app.command("restore")(backup_cli.restore)

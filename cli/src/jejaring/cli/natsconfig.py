@@ -10,6 +10,10 @@
 - The provisioner creates and updates the contract streams and every service's consumers, once
   at start (`jejaring provision`). Nobody may delete or purge anything, nor read a message
   through the API, except referral on partner streams.
+- The operator (`jejaring dlq`) may read the DLQ's messages by sequence and delete them, record
+  its discards in the DLQ under its own name (`dlq.v1.operator.>`), and publish replays on the
+  subjects whose dead letters keep their body (`REPLAYABLE`); it reads no other stream, runs
+  no consumer, and receives on `_INBOX_operator` only.
 - Each partner key (an NKey: the server holds only the public key) may consume only its own
   stream through its durable consumer, ack those messages, publish only its replies, and receive
   only on `_INBOX_<slug>`. A key past its expiry is left out, even if referral is unreachable.
@@ -35,7 +39,8 @@ from jejaring.shared.web.tokens import new_token
 
 SERVICES = ("intake", "referral", "notify")
 PROVISIONER = "provisioner"
-IDENTITIES: Sequence[str] = (*SERVICES, PROVISIONER)  # the users with passwords
+OPERATOR = "operator"
+IDENTITIES: Sequence[str] = (*SERVICES, PROVISIONER, OPERATOR)  # the users with passwords
 FIXED_STREAMS = tuple(s.name for s in contract_streams())
 _API = "$JS.API"
 
@@ -148,6 +153,29 @@ def provisioner_permissions() -> Permissions:
     }
 
 
+# The subjects a dead letter may be replayed on: those of the streams the services consume whose
+# dead letters keep their body. REPLIES is not among them: partners write it, so its dead
+# letters are kept without their body (consumer.py, `outsiders`) and cannot be replayed.
+REPLAYABLE = (subjects.CASES_ALL, subjects.REFERRAL_EVENTS_ALL)
+
+
+def operator_permissions() -> Permissions:
+    """Read and delete dead letters, record discards, replay on the original subjects."""
+    dlq = subjects.DLQ_STREAM
+    return {
+        "publish": {
+            "allow": [
+                f"{_API}.STREAM.INFO.{dlq}",
+                f"{_API}.STREAM.MSG.GET.{dlq}",
+                f"{_API}.STREAM.MSG.DELETE.{dlq}",
+                subjects.dlq(OPERATOR, ">"),
+                *REPLAYABLE,
+            ]
+        },
+        "subscribe": {"allow": [f"{inbox_prefix(OPERATOR)}.>"]},
+    }
+
+
 def partner_permissions(slug: str) -> Permissions:
     """Only its own stream, through its own consumer; only its own replies."""
     stream, consumer = subjects.agency_stream(slug), subjects.check_slug(slug)
@@ -196,7 +224,8 @@ def authorization(
     now: dt.datetime | None = None,
 ) -> str:
     """The `authorization { users = [...] }` block (JSON values are valid NATS config).
-    `service_hashes` holds the services' and the provisioner's bcrypt hashes."""
+    `service_hashes` holds the bcrypt hashes of every identity (services, provisioner,
+    operator)."""
     now = now or dt.datetime.now(dt.UTC)
     users: list[dict[str, object]] = [
         {
@@ -206,13 +235,17 @@ def authorization(
         }
         for s in SERVICES
     ]
-    users.append(
+    users += [
         {
-            "user": service_user(PROVISIONER),
-            "password": service_hashes[PROVISIONER],
-            "permissions": provisioner_permissions(),
+            "user": service_user(name),
+            "password": service_hashes[name],
+            "permissions": permissions(),
         }
-    )
+        for name, permissions in (
+            (PROVISIONER, provisioner_permissions),
+            (OPERATOR, operator_permissions),
+        )
+    ]
     users += [
         {"nkey": key.public_key, "permissions": partner_permissions(key.slug)}
         for key in sorted(partner_keys, key=lambda k: (k.slug, k.public_key))
@@ -223,8 +256,8 @@ def authorization(
 
 
 def service_secrets(path: Path) -> dict[str, str]:
-    """The services' and the provisioner's NATS passwords for the embedded stack, made once
-    (file mode 0600); a file from before the provisioner existed gains its password."""
+    """Every identity's NATS password for the embedded stack, made once (file mode 0600); a
+    file from before an identity existed (the provisioner, the operator) gains its password."""
     stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     if set(IDENTITIES) <= set(stored):
         return stored

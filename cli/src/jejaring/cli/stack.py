@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 import nats
+from nats.aio.client import Client as NATS
 
 from jejaring.cli import natsconfig
 from jejaring.shared.messaging.connection import client_tls, inbox_prefix, transport
@@ -251,26 +252,38 @@ def signal_reload(pid_file: Path | None = None, pid: int | None = None) -> bool:
     return True
 
 
+async def connect_once(
+    url: str, identity: str, password: str, *, ca_file: Path | None = None
+) -> NATS:
+    """A command's connection as `identity` (the provisioner, the operator): over TLS trusting
+    `ca_file` (or for a tls:// URL), no reconnection, errors raised rather than printed."""
+
+    async def raised_instead(_exc: Exception) -> None:
+        """nats-py would print a traceback; the caller reports the error that is raised."""
+
+    return await nats.connect(
+        **transport(url, client_tls(ca_file) if ca_file else None),
+        name=f"jejaring-{identity}",
+        user=natsconfig.service_user(identity),
+        password=password,
+        inbox_prefix=inbox_prefix(identity),
+        connect_timeout=5,
+        allow_reconnect=False,
+        # nats-py retries even a first connection (60 times, 2 s apart, by default): a command
+        # says within seconds that NATS does not answer (`provision` has its own --wait)
+        max_reconnect_attempts=2,
+        reconnect_time_wait=1,
+        error_cb=raised_instead,
+    )
+
+
 async def provision(
     url: str, password: str, *, replicas: int = 1, ca_file: Path | None = None
 ) -> list[str]:
     """Connect as the provisioner (over TLS trusting `ca_file`, if given, or for a tls:// URL);
     ensure the contract streams and every service's durable consumers; return one line per
     stream or consumer (created, updated, unchanged)."""
-
-    async def raised_instead(_exc: Exception) -> None:
-        """nats-py would print a traceback; the caller reports the error that is raised."""
-
-    nc = await nats.connect(
-        **transport(url, client_tls(ca_file) if ca_file else None),
-        name="jejaring-provisioner",
-        user=natsconfig.service_user(natsconfig.PROVISIONER),
-        password=password,
-        inbox_prefix=inbox_prefix(natsconfig.PROVISIONER),
-        connect_timeout=5,
-        allow_reconnect=False,
-        error_cb=raised_instead,
-    )
+    nc = await connect_once(url, natsconfig.PROVISIONER, password, ca_file=ca_file)
     try:
         js = nc.jetstream(timeout=10)
         done = [

@@ -345,7 +345,9 @@ class IdempotentConsumer:
                 DLQ_CONSUMER: self.spec.durable,
                 DLQ_SUBJECT: msg.subject,
                 DLQ_DELIVERIES: str(deliveries),
-                NATS_MSG_ID: f"dlq:{self.spec.durable}:{original_id}",
+                # With the sequence: a redelivery of this message is deduplicated, but a replay
+                # of it (`jejaring dlq replay`, a new sequence) that fails again is not.
+                NATS_MSG_ID: f"dlq:{self.spec.durable}:{original_id}:{msg.metadata.sequence.stream}",
             }
         )
         try:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from jejaring.shared import db
 from jejaring.shared.messaging.connection import client_tls, connect, inbox_prefix
 from jejaring.shared.messaging.consumer import Handler, IdempotentConsumer
+from jejaring.shared.messaging.inbox import PRUNE_INTERVAL_S, prune_inbox
 from jejaring.shared.messaging.outbox import Outbox, OutboxRelay
 from jejaring.shared.messaging.provision import (
     ConsumerSpec,
@@ -190,6 +191,14 @@ class ServiceRuntime:
         for hook in self.on_started:
             await hook(self)
         self._spawn(self._connect_and_run(), "nats")
+        prune = periodic(
+            "inbox-prune",
+            PRUNE_INTERVAL_S,
+            lambda _session: prune_inbox(self.sessions),
+            first_delay=30.0,  # after start-up's own work
+            transaction=False,  # prune_inbox commits batch by batch
+        )
+        self._spawn(prune(self), "inbox-prune")
 
     async def stop(self) -> None:
         """Stop background work, close NATS (flushing), dispose of the database pool."""

@@ -54,4 +54,5 @@ inbox = Table(
     Column("msg_id", String(100), primary_key=True),
     Column("subject", String(255), nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
+    Index("ix_inbox_received_at", "received_at"),  # pruning (jejaring.shared.messaging.inbox)
 )
