@@ -30,6 +30,8 @@ from jejaring.notify.settings import NotifySettings
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.db import insert_or_ignore, single_writer
+from jejaring.shared.logs import correlated
+from jejaring.shared.tracing import Tracing, current_context
 from jejaring.shared.web.identity import Person, PersonRole
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ async def plan(
         return 0
     event = envelope.data
     queued = 0
+    traceparent = current_context().get("traceparent")  # the consumer's span: sends continue it
     for recipient in alert.recipients:
         route = triggers.channel_for(recipient.contact, urgent=alert.urgent)
         if route is None:
@@ -113,6 +116,7 @@ async def plan(
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
+                traceparent=traceparent,
             ),
         )
         queued += result.rowcount or 0  # type: ignore[attr-defined]
@@ -145,6 +149,7 @@ class Dispatcher:
     settings: NotifySettings
     clock: Callable[[], dt.datetime]
     registry: ChannelRegistry = field(default=CHANNELS)
+    tracing: Tracing = field(default_factory=lambda: Tracing.for_service("notify"))
     _writes: AbstractAsyncContextManager[Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -179,15 +184,29 @@ class Dispatcher:
                     sending.append(row)
             for row in rows:
                 if row.status == DeliveryStatus.DEFERRED:
-                    log.info(
-                        "delivery deferred for quiet hours",
-                        extra={"delivery": str(row.id), "until": row.next_attempt_at.isoformat()},
-                    )
+                    with correlated(case_reference=row.case_reference, event_id=row.event_id):
+                        log.info(
+                            "delivery deferred for quiet hours",
+                            extra={
+                                "delivery": str(row.id),
+                                "until": row.next_attempt_at.isoformat(),
+                            },
+                        )
         gate = asyncio.Semaphore(self.settings.send_concurrency)
 
         async def deliver(row: Delivery) -> None:
             async with gate:
-                await self._deliver(row, now)
+                with self.tracing.continuing(
+                    f"deliver {row.channel}",
+                    traceparent=row.traceparent,
+                    case_reference=row.case_reference,
+                    event_id=row.event_id,
+                    attributes={
+                        "jejaring.delivery.channel": row.channel,
+                        "jejaring.delivery.trigger": row.trigger,
+                    },
+                ):
+                    await self._deliver(row, now)
 
         outcomes = await asyncio.gather(*(deliver(row) for row in sending), return_exceptions=True)
         for outcome in outcomes:  # an unexpected error: its row is sent again after the lease
@@ -281,6 +300,7 @@ class Dispatcher:
                     next_attempt_at=now,
                     fallback_of=row.id,
                     created_at=now,
+                    traceparent=row.traceparent,
                 )
             )
             log.warning(

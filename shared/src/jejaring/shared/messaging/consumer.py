@@ -54,6 +54,7 @@ from jejaring.shared.logs import Sparse
 from jejaring.shared.messaging.provision import ConsumerSpec
 from jejaring.shared.messaging.tables import inbox
 from jejaring.shared.refusals import Refusal
+from jejaring.shared.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class IdempotentConsumer:
         fetch_timeout: float = 1.0,
         max_attempts: int = 8,
         outsiders: bool = False,
+        tracing: Tracing | None = None,
     ) -> None:
         self.service = service
         self.spec = spec
@@ -128,6 +130,8 @@ class IdempotentConsumer:
         self._sparse = Sparse(seconds=1.0)  # outsiders' dead letters: a line a second a subject
         self.stats = ConsumerStats()
         self._running = True
+        # Each event handled in a span continuing its producer's trace, its ids on every log line.
+        self.tracing = tracing or Tracing.for_service(service)
 
     def stop(self) -> None:
         """Finish the message in hand, then leave the loop (cancellation alone is not enough:
@@ -213,6 +217,10 @@ class IdempotentConsumer:
         return None
 
     async def _process_decoded(self, msg: Msg, envelope: Envelope) -> None:
+        with self.tracing.consuming(envelope, durable=self.spec.durable):
+            await self._process_traced(msg, envelope)
+
+    async def _process_traced(self, msg: Msg, envelope: Envelope) -> None:
         deliveries = msg.metadata.num_delivered or 1
         try:
             async with self._keep_alive(msg):
@@ -272,7 +280,8 @@ class IdempotentConsumer:
             for _, envelope in decoded:
                 if envelope.id in unseen:
                     unseen.discard(envelope.id)
-                    await self.handler(session, envelope)
+                    with self.tracing.consuming(envelope, durable=self.spec.durable):
+                        await self.handler(session, envelope)
                     fresh += 1
             return fresh
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from jejaring.shared.messaging.outbox import unsent_count
 from jejaring.shared.messaging.runtime import ServiceRuntime
+from jejaring.shared.tracing import TracingMiddleware
 from jejaring.shared.web.errors import install_error_handlers
 
 
@@ -52,4 +53,5 @@ def service_app(*, title: str, runtime: ServiceRuntime, version: str = "0.1.0") 
     app.state.runtime = runtime
     app.include_router(health_router(runtime))
     install_error_handlers(app)
+    app.add_middleware(TracingMiddleware, tracing=runtime.tracing)  # outermost: sees every status
     return app
