@@ -6,6 +6,8 @@ import json
 import logging
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import ValidationError
@@ -14,7 +16,7 @@ from jejaring.shared.contract import envelope
 from jejaring.shared.contract.events import Victim
 from jejaring.shared.logs import JsonFormatter, bind_case, correlated
 from jejaring.shared.settings import ServiceSettings
-from jejaring.shared.tracing import Tracing, context_from, current_context
+from jejaring.shared.tracing import Tracing, TracingMiddleware, context_from, current_context
 from jejaring.testing import CHILD_NAME, sample_events
 
 CASE = sample_events()[0]
@@ -113,3 +115,34 @@ def test_an_otlp_endpoint_that_is_not_a_url_is_refused_naming_the_variable(
     assert "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL" in str(refused.value)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
     assert ServiceSettings().otlp_endpoint == "http://127.0.0.1:4318"
+
+
+def test_an_http_span_is_named_by_its_route_and_a_bad_traceparent_is_ignored() -> None:
+    exported = InMemorySpanExporter()
+    tracing = Tracing.for_service("test")
+    tracing.provider.add_span_processor(SimpleSpanProcessor(exported))
+    app = FastAPI()
+
+    @app.get("/api/v1/cases/{case_id}")
+    async def read(case_id: str) -> dict[str, str]:
+        bind_case("BPT-2026-000042")
+        return {"id": case_id}
+
+    app.add_middleware(TracingMiddleware, tracing=tracing)
+    with TestClient(app) as client:
+        bad = client.get("/api/v1/cases/abc", headers={"traceparent": "00-zz-" + CHILD_NAME})
+        assert bad.status_code == 200
+        good = client.get("/api/v1/cases/abc?name=" + CHILD_NAME, headers={"traceparent": PARENT})
+        assert good.status_code == 200
+    spans = exported.get_finished_spans()
+    assert len(spans) == 1  # the bad one started an unsampled trace of its own: not recorded
+    (span,) = spans
+    assert span.name == "GET /api/v1/cases/{case_id}"
+    assert span.parent is not None and f"{span.parent.span_id:016x}" == "b7ad6b7169203331"
+    assert span.attributes == {
+        "http.request.method": "GET",
+        "jejaring.case.reference": "BPT-2026-000042",
+        "http.route": "/api/v1/cases/{case_id}",
+        "http.response.status_code": 200,
+    }
+    assert CHILD_NAME not in span.to_json()
