@@ -201,15 +201,17 @@ def test_one_trace_from_the_officers_request_to_the_partner_and_the_alert_export
         notify_spans = {span for _, span in delivery_contexts}
 
         # The spans, as an OTLP collector receives them.
+        # Every span of the flow, each exported once it ended: one per hop, one per send.
+        expected = {intake_span, referral_span, *notify_spans}
+        sends_expected = sum(row.status == "sent" for row in seen["deliveries"])
         deadline = time.monotonic() + 30
         while True:
             spans = [x for x in collector.spans() if x["trace_id"] == TRACE_ID]
-            names = {(x["service"], x["name"]) for x in spans}
-            sent = any(
-                service == "jejaring-notify" and n.startswith("deliver ") for service, n in names
-            )
-            if sent or time.monotonic() > deadline:
+            ids = {x["span_id"] for x in spans}
+            sends = [x for x in spans if x["name"].startswith("deliver ")]
+            if expected <= ids and len(sends) >= sends_expected:
                 break
+            assert time.monotonic() < deadline, f"spans missing: {expected - ids}, {sends}"
             time.sleep(0.2)
     by_id = {x["span_id"]: x for x in spans}
     assert set(collector.paths) == {"/v1/traces"}
@@ -232,8 +234,8 @@ def test_one_trace_from_the_officers_request_to_the_partner_and_the_alert_export
         assert planned["service"] == "jejaring-notify"
         assert planned["name"] == "process org.jejaring.referral.status_changed.v1"
         assert planned["parent"] == referral_span
-    sends = [x for x in spans if x["name"].startswith("deliver ")]
-    assert sends and {x["parent"] for x in sends} <= notify_spans
+    assert len(sends) == sends_expected >= 1  # polresta-ppa keeps no quiet hours
+    assert {x["parent"] for x in sends} <= notify_spans
     assert all(x["attributes"]["jejaring.case.reference"] == reference for x in sends)
 
     # No span, attribute or resource holds the victim's name, in any export request.
