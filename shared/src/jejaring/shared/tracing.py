@@ -84,7 +84,8 @@ class Tracing:
         )
         if not endpoint:
             # Nothing recorded unless a caller sampled its trace; ids still chain.
-            return cls(TracerProvider(resource=resource, sampler=ParentBased(ALWAYS_OFF)), False)
+            sampler = ParentBased(ALWAYS_OFF)
+            return cls(TracerProvider(sampler, resource, shutdown_on_exit=False), False)
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider = TracerProvider(resource=resource)  # OTEL_TRACES_SAMPLER applies
