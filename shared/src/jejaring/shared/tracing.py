@@ -57,6 +57,13 @@ def context_from(traceparent: str | None, tracestate: str | None = None) -> otel
     return _propagator.extract(carrier)
 
 
+def mark_failed(error_type: str) -> None:
+    """Mark the current span failed, by a type name (never a message: it may repeat input)."""
+    span = trace.get_current_span()
+    span.set_attribute("error.type", error_type)
+    span.set_status(Status(StatusCode.ERROR, error_type))
+
+
 def case_reference_of(event: Event) -> str | None:
     """The case reference an event carries, if any (case events: `reference`, referral events:
     `case_reference`; a partner's reply has none)."""
@@ -120,8 +127,7 @@ class Tracing:
             try:
                 yield span
             except BaseException as exc:
-                span.set_attribute("error.type", type(exc).__name__)
-                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                mark_failed(type(exc).__name__)
                 raise
 
     @contextlib.contextmanager

@@ -31,7 +31,7 @@ from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.db import insert_or_ignore, single_writer
 from jejaring.shared.logs import correlated
-from jejaring.shared.tracing import Tracing, current_context
+from jejaring.shared.tracing import Tracing, current_context, mark_failed
 from jejaring.shared.web.identity import Person, PersonRole
 
 log = logging.getLogger(__name__)
@@ -259,6 +259,7 @@ class Dispatcher:
     ) -> None:
         row.attempts += 1
         row.last_error = str(exc)[:500]
+        mark_failed("SendError")  # the send's span; the reason stays in the delivery log
         if not exc.permanent and row.attempts < self.settings.max_attempts:
             delay = self.settings.retry_base_s * 2 ** (row.attempts - 1)
             row.status = DeliveryStatus.QUEUED
