@@ -257,3 +257,54 @@ def test_the_example_partner_client_accepts_and_intake_shows_it(loop: Loop) -> N
 
     until(lambda: legal_aid_status() == "accepted", timeout=10)
     print(f"example client run to accepted-in-intake: {time.monotonic() - started:.2f} s")
+
+
+def test_a_partner_that_answers_with_the_requests_trace_context_joins_that_trace(
+    loop: Loop,
+) -> None:
+    created = loop.new_case()
+    (msg,) = until(lambda: loop.stream_messages("posbakum-aisyiyah"))
+    request = envelope.decode(msg.headers, msg.data)
+    assert isinstance(request.data, ReferralRequested)
+    assert request.traceparent is not None  # what the partner sees: ids and a flag
+    _, trace_id, request_span, _ = request.traceparent.split("-")
+    partner_span = "ab" * 8  # the partner's own span, in Jejaring's trace
+
+    async def accept() -> None:
+        nc = await nats.connect(loop.nats_url)
+        reply = PartnerReplied(
+            referral_id=request.data.referral_id,
+            partner_slug="posbakum-aisyiyah",
+            status=ReferralStatus.ACCEPTED,
+            replied_at=request.data.requested_at,
+        )
+        m = envelope.encode(
+            reply,
+            source="/partners/posbakum-aisyiyah",
+            trace={"traceparent": f"00-{trace_id}-{partner_span}-01"},
+        )
+        await nc.jetstream().publish(m.subject, m.body, headers=m.headers)
+        await nc.close()
+
+    loop.call(accept)
+
+    async def accepted_facts() -> list[Any]:
+        nc = await nats.connect(loop.nats_url)
+        try:
+            sub = await nc.jetstream().pull_subscribe(
+                subjects.referral_event("accepted"),
+                durable=None,
+                stream=subjects.REFERRAL_EVENTS_STREAM,
+            )
+            try:
+                return list(await sub.fetch(10, timeout=1))
+            except nats.errors.TimeoutError:
+                return []
+        finally:
+            await nc.close()
+
+    (fact,) = until(lambda: loop.call(accepted_facts))
+    assert envelope.decode(fact.headers, fact.data).data.case_reference == created["reference"]
+    _, fact_trace, fact_span, _ = fact.headers["ce-traceparent"].split("-")
+    assert fact_trace == trace_id  # the case's trace, from the officer's request on
+    assert fact_span not in (partner_span, request_span)  # referral's span handling the reply

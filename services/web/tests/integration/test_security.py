@@ -486,3 +486,17 @@ def test_behind_a_trusted_proxy_the_sign_in_limit_counts_each_visitor(
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_a_pages_calls_to_intake_continue_its_trace_and_carry_nothing_else_new(web: Web) -> None:
+    web.sign_in()
+    caller_trace, caller_span = "ab" * 16, "cd" * 8
+    web.client.get("/cases", headers={"traceparent": f"00-{caller_trace}-{caller_span}-01"})
+    (listed,) = web.wire.sent("GET", "/api/v1/cases")
+    version, trace_id, span_id, flags = listed.headers["traceparent"].split("-")
+    # the page's own span, in the browser's trace; W3C trace context only: random ids, a flag
+    assert (version, trace_id, flags) == ("00", caller_trace, "01")
+    assert len(span_id) == 16 and span_id != caller_span
+    web.client.get("/cases")  # no caller's trace: the page starts one
+    _, second = web.wire.sent("GET", "/api/v1/cases")
+    assert second.headers["traceparent"].split("-")[1] not in (caller_trace, "0" * 32)

@@ -1,7 +1,15 @@
-"""Structured JSON logs on stderr. Log ids and references, never personal data."""
+"""Structured JSON logs on stderr. Log ids and references, never personal data.
+
+Every line of the work one case or one event caused carries its correlation ids: the case's
+reference (`case_reference`), the id of the CloudEvent being handled (`event_id`) and the trace
+(`trace_id`). They live in context variables, set where a request handles a case or a consumer
+handles an event (`correlated`, `bind_case`), so no call site has to pass them on.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import json
 import logging
@@ -9,12 +17,56 @@ import sys
 import time
 import traceback
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
+from opentelemetry import trace
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+_CASE_REFERENCE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "case_reference", default=None
+)
+_EVENT_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_id", default=None)
+
+
+@contextlib.contextmanager
+def correlated(*, case_reference: str | None = None, event_id: str | None = None) -> Iterator[None]:
+    """Within the block, log lines carry these ids (a new scope: outer ids are hidden)."""
+    tokens = (_CASE_REFERENCE.set(case_reference), _EVENT_ID.set(event_id))
+    try:
+        yield
+    finally:
+        _CASE_REFERENCE.reset(tokens[0])
+        _EVENT_ID.reset(tokens[1])
+
+
+def bind_case(reference: str) -> None:
+    """From here on in this scope, log lines carry the case's reference (and the span too)."""
+    _CASE_REFERENCE.set(reference)
+    trace.get_current_span().set_attribute("jejaring.case.reference", reference)
+
+
+def bind_event(event_id: str) -> None:
+    """From here on in this scope, log lines carry this CloudEvent id, unless one is set."""
+    if _EVENT_ID.get() is None:
+        _EVENT_ID.set(event_id)
+
+
+def correlation() -> dict[str, str]:
+    """The correlation ids of the current scope, for a log line."""
+    ids: dict[str, str] = {}
+    reference, event_id = _CASE_REFERENCE.get(), _EVENT_ID.get()
+    if reference is not None:
+        ids["case_reference"] = reference
+    if event_id is not None:
+        ids["event_id"] = event_id
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        ids["trace_id"] = format(span.trace_id, "032x")
+    return ids
 
 
 class JsonFormatter(logging.Formatter):
@@ -31,6 +83,8 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "logger": record.name,
             "msg": record.getMessage(),
+            # read here, in the thread and task that logged (a StreamHandler formats at once)
+            **correlation(),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):

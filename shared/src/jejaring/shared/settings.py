@@ -52,6 +52,23 @@ class ProcessSettings(BaseSettings):
         "sign-in limit, then comes from the header)",
     )
 
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otlp_endpoint"),
+        description="The standard OpenTelemetry variable: the base URL of an OTLP/HTTP "
+        "collector (spans go to <URL>/v1/traces). Unset: no span is exported (tracing.py).",
+    )
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError(
+                "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL (an OTLP/HTTP "
+                "collector, e.g. http://127.0.0.1:4318)"
+            )
+        return value
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _ip_addresses(cls, value: str) -> str:

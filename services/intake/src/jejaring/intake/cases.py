@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -32,10 +33,13 @@ from jejaring.intake.models import Case
 from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import RiskLevel, Service, ViolenceForm
+from jejaring.shared.logs import bind_case
 from jejaring.shared.messaging.outbox import Outbox
 from jejaring.shared.refusals import Invalid
 from jejaring.shared.region import Region
 from jejaring.shared.web.identity import PersonRole
+
+log = logging.getLogger(__name__)
 
 CASE_ROLES = (PersonRole.OFFICER, PersonRole.COORDINATOR)
 
@@ -111,10 +115,12 @@ async def record_case(
             case = await _new_case(
                 session, data, by=by, region=region, now=now, key=idempotency_key
             )
+            bind_case(case.reference)
             await outbox.add(
                 session, ev.CaseCreated(**await snapshot(session, case, creator=by)), time=now
             )
-            return Recorded(case, replayed=False)
+        log.info("case recorded")
+        return Recorded(case, replayed=False)
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -231,6 +237,7 @@ async def get_case(
     case = await session.get(Case, case_id, with_for_update=lock)
     if case is None or not by.sees(case.kelurahan_code):
         raise CaseNotFound()
+    bind_case(case.reference)
     return case
 
 

@@ -49,7 +49,13 @@ def create_runtime(
             Subscription(REFERRAL_EVENTS_CONSUMER, referral_event_handler(settings, clock, wake))
         ],
     )
-    dispatcher = Dispatcher(runtime.sessions, channels or CHANNELS.build(settings), settings, clock)
+    dispatcher = Dispatcher(
+        runtime.sessions,
+        channels or CHANNELS.build(settings),
+        settings,
+        clock,
+        tracing=runtime.tracing,
+    )
 
     async def dispatch(rt: ServiceRuntime) -> None:
         while not rt.stopping:

@@ -108,3 +108,5 @@ class Delivery(Base):
     fallback_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # The trace context of the event handling that planned it: sending continues that trace.
+    traceparent: Mapped[str | None] = mapped_column(String(55))

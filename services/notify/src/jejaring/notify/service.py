@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -32,6 +32,7 @@ from jejaring.notify.settings import NotifySettings
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.db import insert_or_ignore, single_writer
+from jejaring.shared.tracing import Tracing, current_context, mark_failed
 from jejaring.shared.web.identity import Person, PersonRole
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ async def plan(
         return 0
     event = envelope.data
     queued = 0
+    traceparent = current_context().get("traceparent")  # the consumer's span: sends continue it
     for recipient in alert.recipients:
         route = triggers.channel_for(recipient.contact, urgent=alert.urgent, settings=settings)
         if route is None:
@@ -116,6 +118,7 @@ async def plan(
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
+                traceparent=traceparent,
             ),
         )
         queued += result.rowcount or 0  # type: ignore[attr-defined]
@@ -148,6 +151,7 @@ class Dispatcher:
     settings: NotifySettings
     clock: Callable[[], dt.datetime]
     registry: ChannelRegistry = field(default=CHANNELS)
+    tracing: Tracing = field(default_factory=lambda: Tracing.for_service("notify"))
     _writes: AbstractAsyncContextManager[Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -182,21 +186,40 @@ class Dispatcher:
                     sending.append(row)
             for row in rows:
                 if row.status == DeliveryStatus.DEFERRED:
-                    log.info(
-                        "delivery deferred for quiet hours",
-                        extra={"delivery": str(row.id), "until": row.next_attempt_at.isoformat()},
-                    )
+                    # a span of its own: the trace shows why the alert waits
+                    with self._traced(f"defer {row.channel}", row):
+                        log.info(
+                            "delivery deferred for quiet hours",
+                            extra={
+                                "delivery": str(row.id),
+                                "until": row.next_attempt_at.isoformat(),
+                            },
+                        )
         gate = asyncio.Semaphore(self.settings.send_concurrency)
 
         async def deliver(row: Delivery) -> None:
             async with gate:
-                await self._deliver(row, now)
+                with self._traced(f"deliver {row.channel}", row):
+                    await self._deliver(row, now)
 
         outcomes = await asyncio.gather(*(deliver(row) for row in sending), return_exceptions=True)
         for outcome in outcomes:  # an unexpected error: its row is sent again after the lease
             if isinstance(outcome, BaseException):
                 raise outcome
         return len(rows)
+
+    def _traced(self, name: str, row: Delivery) -> AbstractContextManager[None]:
+        """A span in the trace of the event that planned `row`, its ids on every log line."""
+        return self.tracing.continuing(
+            name,
+            traceparent=row.traceparent,
+            case_reference=row.case_reference,
+            event_id=row.event_id,
+            attributes={
+                "jejaring.delivery.channel": row.channel,
+                "jejaring.delivery.trigger": row.trigger,
+            },
+        )
 
     async def _deliver(self, row: Delivery, now: dt.datetime) -> None:
         started = time.perf_counter()
@@ -249,6 +272,7 @@ class Dispatcher:
     ) -> None:
         row.attempts += 1
         row.last_error = str(exc)[:500]
+        mark_failed("SendError")  # the send's span; the reason stays in the delivery log
         if not exc.permanent and row.attempts < self.registry.max_attempts(
             row.channel, self.settings
         ):
@@ -301,6 +325,7 @@ def plan_fallback(
             next_attempt_at=now,
             fallback_of=row.id,
             created_at=now,
+            traceparent=row.traceparent,
         )
     )
     log.warning(

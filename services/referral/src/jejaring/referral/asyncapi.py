@@ -30,8 +30,10 @@ REPLY_LIMITS = (
 HEADERS = (
     "CloudEvents 1.0 binary mode: attributes in the NATS headers ce-specversion, ce-id, ce-source, "
     "ce-type, ce-time, ce-subject (the referral id); ce-datacontenttype application/json (and "
-    "content-type, for first-release readers); Nats-Msg-Id equals ce-id. Headers never carry "
-    "personal data. Within v1 producers only add optional fields and event types: readers "
+    "content-type, for first-release readers); Nats-Msg-Id equals ce-id. Optionally "
+    "ce-traceparent and ce-tracestate (the CloudEvents Distributed Tracing extension: a W3C "
+    "trace context of random ids and flags, to continue in your own traces; send it back on a "
+    "reply to join Jejaring's trace). Headers never carry personal data. Within v1 producers only add optional fields and event types: readers "
     "ignore fields they do not know and acknowledge event types they do not know."
 )
 

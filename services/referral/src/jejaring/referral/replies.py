@@ -12,6 +12,7 @@ from jejaring.referral.errors import ReferralNotHeld
 from jejaring.referral.facts import Deps, log, transition
 from jejaring.referral.models import Referral
 from jejaring.shared.contract.enums import ReferralStatus
+from jejaring.shared.logs import bind_case
 
 
 async def apply_reply(
@@ -46,6 +47,7 @@ async def apply_reply(
                 },
             )
         raise ReferralNotHeld()
+    bind_case(r.case_reference)  # a reply names the referral only
     if not policy.partner_moves(ReferralStatus(r.status), status, reason=reason):
         return r
     r.answered_by = by

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from jejaring.shared import db, metrics
 from jejaring.shared.migrate import migrate
 from jejaring.shared.region import load_region
+from jejaring.shared.tracing import Tracing, TracingMiddleware
 from jejaring.web import account, admin, admin_partners, coordinator, home, officer, partner, record
 from jejaring.web.pages import Web, environment, install_handlers
 from jejaring.web.security import SecurityHeaders
@@ -40,6 +42,7 @@ def create_app(
     settings = settings or WebSettings()
     engine = db.create_engine(settings.db_url, lock_timeout_ms=settings.db_lock_timeout_ms)
     sessions = db.session_factory(engine)
+    tracing = Tracing.for_service("web", endpoint=settings.otlp_endpoint)
     upstream = Upstream(settings, transport)
     web = Web(
         settings=settings,
@@ -58,6 +61,7 @@ def create_app(
         finally:
             await upstream.aclose()
             await engine.dispose()
+            await asyncio.to_thread(tracing.shutdown)
 
     app = FastAPI(
         title="Jejaring web", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
@@ -89,4 +93,6 @@ def create_app(
     home.install(app)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     metrics.install(app)
+    # Outermost: a page's calls to the services continue its trace (upstream.py).
+    app.add_middleware(TracingMiddleware, tracing=tracing)
     return app

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import httpx
 
+from jejaring.shared.tracing import current_context
 from jejaring.web.settings import WebSettings
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,9 @@ class Upstream:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """The service's answer; Unreachable when there is none, or a 5xx one."""
-        sent = dict(headers or {})
+        """The service's answer; Unreachable when there is none, or a 5xx one. The request
+        carries the page's trace context (`traceparent`): the service continues its trace."""
+        sent = {**current_context(), **(headers or {})}
         if token:
             sent["Authorization"] = f"Bearer {token}"
         try:

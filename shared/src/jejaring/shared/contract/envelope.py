@@ -8,6 +8,11 @@ attribute) and, for readers of the first v1 release, `content-type` with the sam
 reader assumes JSON when neither is present (older producers) and refuses any other media type:
 a change of encoding is never an optional addition, so it is not something v1 may grow into.
 
+Trace context travels as the CloudEvents Distributed Tracing extension: `ce-traceparent` and,
+when the trace has one, `ce-tracestate` (W3C Trace Context values: random ids and flags, no
+personal data). A reader also takes a plain `traceparent`/`tracestate` header (what generic
+OpenTelemetry NATS instrumentation writes) when the extension is absent (tracing.py).
+
 A well-formed event of a type this version does not know (`org.jejaring.<thing>.<event>.v<n>`,
 added by a newer producer) is reported as UnknownEventType, and only after every other part of
 the envelope checked out: its reader acknowledges and skips it instead of dead-lettering it.
@@ -30,6 +35,8 @@ SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 DATACONTENTTYPE = "ce-datacontenttype"
 NATS_MSG_ID = "Nats-Msg-Id"
+TRACEPARENT = "ce-traceparent"
+TRACESTATE = "ce-tracestate"
 
 REQUIRED_HEADERS = ("ce-specversion", "ce-id", "ce-source", "ce-type")
 
@@ -78,6 +85,8 @@ class Envelope:
     subject: str | None = None
     correlation_id: str | None = None
     nats_subject: str | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     @property
     def type(self) -> str:
@@ -108,8 +117,10 @@ def encode(
     source: str,
     event_id: str | None = None,
     time: dt.datetime | None = None,
+    trace: Mapping[str, str] | None = None,
 ) -> OutgoingMessage:
-    """Turn `event` into a NATS message in CloudEvents binary mode."""
+    """Turn `event` into a NATS message in CloudEvents binary mode; `trace` is the W3C context
+    it is created in ({'traceparent': …, 'tracestate': …}), carried as the tracing extension."""
     ce_id = event_id or new_event_id()
     when = (time or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     headers = {
@@ -126,6 +137,10 @@ def encode(
     correlation = event.correlation_id()
     if correlation:
         headers["ce-correlationid"] = correlation
+    if trace:
+        for attribute, header in (("traceparent", TRACEPARENT), ("tracestate", TRACESTATE)):
+            if trace.get(attribute):
+                headers[header] = trace[attribute]
     body = event.model_dump_json(exclude_none=True).encode()
     return OutgoingMessage(subject=event.nats_subject(), headers=headers, body=body)
 
@@ -166,6 +181,8 @@ def decode(
         subject=headers.get("ce-subject"),
         correlation_id=headers.get("ce-correlationid"),
         nats_subject=nats_subject,
+        traceparent=headers.get(TRACEPARENT) or headers.get("traceparent"),
+        tracestate=headers.get(TRACESTATE) or headers.get("tracestate"),
     )
 
 

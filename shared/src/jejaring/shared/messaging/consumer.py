@@ -55,6 +55,7 @@ from jejaring.shared.logs import Sparse
 from jejaring.shared.messaging.provision import ConsumerSpec
 from jejaring.shared.messaging.tables import inbox
 from jejaring.shared.refusals import Refusal
+from jejaring.shared.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class IdempotentConsumer:
         fetch_timeout: float = 1.0,
         max_attempts: int = 8,
         outsiders: bool = False,
+        tracing: Tracing | None = None,
     ) -> None:
         self.service = service
         self.spec = spec
@@ -129,6 +131,8 @@ class IdempotentConsumer:
         self._sparse = Sparse(seconds=1.0)  # outsiders' dead letters: a line a second a subject
         self.stats = ConsumerStats()
         self._running = True
+        # Each event handled in a span continuing its producer's trace, its ids on every log line.
+        self.tracing = tracing or Tracing.for_service(service)
 
     def stop(self) -> None:
         """Finish the message in hand, then leave the loop (cancellation alone is not enough:
@@ -221,6 +225,10 @@ class IdempotentConsumer:
         return None
 
     async def _process_decoded(self, msg: Msg, envelope: Envelope) -> None:
+        with self.tracing.consuming(envelope, durable=self.spec.durable):
+            await self._process_traced(msg, envelope)
+
+    async def _process_traced(self, msg: Msg, envelope: Envelope) -> None:
         deliveries = msg.metadata.num_delivered or 1
         try:
             async with self._keep_alive(msg):
@@ -287,7 +295,8 @@ class IdempotentConsumer:
                 fresh = envelope.id in unseen
                 if fresh:
                     unseen.discard(envelope.id)
-                    await self.handler(session, envelope)
+                    with self.tracing.consuming(envelope, durable=self.spec.durable):
+                        await self.handler(session, envelope)
                 handled.append(fresh)
             return handled
 

@@ -28,7 +28,9 @@ from jejaring.shared import metrics
 from jejaring.shared.contract.envelope import OutgoingMessage, encode
 from jejaring.shared.contract.events import Event
 from jejaring.shared.db import on_commit, read_only
+from jejaring.shared.logs import bind_event
 from jejaring.shared.messaging.tables import outbox
+from jejaring.shared.tracing import current_context
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +66,12 @@ class Outbox:
         event_id: str | None = None,
         time: dt.datetime | None = None,
     ) -> OutgoingMessage:
-        """Write `event_` into the outbox within `session`'s transaction."""
-        message = encode(event_, source=self.source, event_id=event_id, time=time)
+        """Write `event_` into the outbox within `session`'s transaction, carrying the trace
+        context it is created in (the row keeps it; the relay publishes it)."""
+        message = encode(
+            event_, source=self.source, event_id=event_id, time=time, trace=current_context()
+        )
+        bind_event(message.msg_id)  # an HTTP request's log lines name the event it caused
         await self.add_message(session, message)
         return message
 

@@ -38,6 +38,7 @@ from jejaring.shared.messaging.provision import (
 )
 from jejaring.shared.migrate import migrate
 from jejaring.shared.settings import ServiceSettings
+from jejaring.shared.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ class ServiceRuntime:
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     outbox: Outbox = field(init=False)
+    tracing: Tracing = field(init=False)
     nc: NATS | None = field(default=None, init=False)
     js: JetStreamContext | None = field(default=None, init=False)
     relay: OutboxRelay | None = field(default=None, init=False)
@@ -170,6 +172,7 @@ class ServiceRuntime:
         )
         self.sessions = db.session_factory(self.engine)
         self.outbox = Outbox(source=f"/jejaring/{self.settings.service}")
+        self.tracing = Tracing.for_service(self.name, endpoint=self.settings.otlp_endpoint)
 
     @property
     def name(self) -> str:
@@ -223,6 +226,8 @@ class ServiceRuntime:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.close(), timeout=5)
         await self.engine.dispose()
+        # Off the event loop: the exporter's last batch goes out over blocking HTTP.
+        await asyncio.to_thread(self.tracing.shutdown)
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency and whether it answers; ready only if all say ok."""
@@ -337,6 +342,7 @@ class ServiceRuntime:
                 sessions=self.sessions,
                 js=self.js,
                 outsiders=sub.outsiders,
+                tracing=self.tracing,
             )
             self.consumers.append(consumer)
             self._spawn(consumer.run(), f"consumer:{sub.spec.durable}")

@@ -13,6 +13,7 @@ from prometheus_client.core import Metric
 from jejaring.shared import metrics
 from jejaring.shared.messaging.outbox import unsent_backlog
 from jejaring.shared.messaging.runtime import ServiceRuntime
+from jejaring.shared.tracing import TracingMiddleware
 from jejaring.shared.web.errors import install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -114,4 +115,5 @@ def service_app(
     app.include_router(health_router(runtime))
     metrics.install(app, [runtime_scrape(runtime), *scrapes])
     install_error_handlers(app)
+    app.add_middleware(TracingMiddleware, tracing=runtime.tracing)  # outermost: sees every status
     return app

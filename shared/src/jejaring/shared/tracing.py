@@ -1,0 +1,231 @@
+"""Distributed tracing: W3C trace context across HTTP and events, OpenTelemetry spans.
+
+Propagation always runs: an HTTP request continues the caller's `traceparent` (or starts a
+trace), an event carries the context it was created in as the CloudEvents Distributed Tracing
+extension (`ce-traceparent`, `ce-tracestate`: envelope.py), a consumer continues it, and what
+it emits in turn carries its own span's context. A traceparent holds random ids and flags only,
+never personal data, so partners see it on their streams.
+
+Spans are exported (OTLP/HTTP protobuf) only when OTEL_EXPORTER_OTLP_ENDPOINT is set. Without
+it no exporter exists and spans are not recorded (a caller that sampled its trace still gets
+ids that chain), so tracing costs a few microseconds a span. Span names and attributes hold
+event types, subjects, durables, ids and case references, never names or free text: an
+exception is recorded by its type alone (its message may repeat input).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jejaring.shared.contract.envelope import Envelope
+from jejaring.shared.contract.events import Event
+from jejaring.shared.logs import correlated
+
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+# Probes answer many times a minute: no trace of their own.
+_UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+_propagator = TraceContextTextMapPropagator()
+
+
+def current_context() -> dict[str, str]:
+    """The current span's W3C context: {'traceparent': …, 'tracestate': …} (empty outside any
+    span; tracestate only when the trace has one)."""
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier
+
+
+def context_from(traceparent: str | None, tracestate: str | None = None) -> otel_context.Context:
+    """The context a W3C traceparent continues (an invalid or absent one starts a new trace)."""
+    carrier = {TRACEPARENT: traceparent or "", TRACESTATE: tracestate or ""}
+    return _propagator.extract(carrier)
+
+
+def mark_failed(error_type: str) -> None:
+    """Mark the current span failed, by a type name (never a message: it may repeat input)."""
+    span = trace.get_current_span()
+    span.set_attribute("error.type", error_type)
+    span.set_status(Status(StatusCode.ERROR, error_type))
+
+
+def case_reference_of(event: Event) -> str | None:
+    """The case reference an event carries, if any (case events: `reference`, referral events:
+    `case_reference`; a partner's reply has none)."""
+    reference = getattr(event, "case_reference", None) or getattr(event, "reference", None)
+    return reference if isinstance(reference, str) else None
+
+
+@dataclass
+class Tracing:
+    """One service's tracer: exporting when an OTLP endpoint is given, otherwise not."""
+
+    provider: TracerProvider
+    exporting: bool
+    tracer: trace.Tracer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tracer = self.provider.get_tracer("jejaring")  # once: a new one costs ~50 us
+
+    @classmethod
+    def for_service(cls, service: str, *, endpoint: str | None = None) -> Tracing:
+        """`endpoint` is OTEL_EXPORTER_OTLP_ENDPOINT's value; the exporter reads the other
+        standard OTEL_EXPORTER_OTLP_* variables (headers, timeout, a traces endpoint)."""
+        resource = Resource.create(
+            {"service.name": f"jejaring-{service}", "service.namespace": "jejaring"}
+        )
+        if not endpoint:
+            # Nothing recorded unless a caller sampled its trace; ids still chain.
+            sampler = ParentBased(ALWAYS_OFF)
+            return cls(TracerProvider(sampler, resource, shutdown_on_exit=False), False)
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider = TracerProvider(resource=resource)  # OTEL_TRACES_SAMPLER applies
+        traces = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or (
+            endpoint.rstrip("/") + "/v1/traces"
+        )
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces)))
+        return cls(provider, True)
+
+    def shutdown(self) -> None:
+        """Export what is buffered and stop the exporter's thread."""
+        self.provider.shutdown()
+
+    @contextlib.contextmanager
+    def span(
+        self,
+        name: str,
+        *,
+        kind: SpanKind = SpanKind.INTERNAL,
+        parent: otel_context.Context | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> Iterator[trace.Span]:
+        """A current span; an exception marks it failed with the exception's type only."""
+        with self.tracer.start_as_current_span(
+            name,
+            context=parent,
+            kind=kind,
+            attributes=dict(attributes or {}),
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                yield span
+            except BaseException as exc:
+                mark_failed(type(exc).__name__)
+                raise
+
+    @contextlib.contextmanager
+    def consuming(self, envelope: Envelope, *, durable: str) -> Iterator[None]:
+        """The span and log correlation of one event's handling, continuing its producer's
+        trace: the event's id and case reference on every log line within."""
+        reference = case_reference_of(envelope.data)
+        attributes = {
+            "messaging.system": "nats",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": envelope.nats_subject or "",
+            "messaging.consumer.group.name": durable,
+            "messaging.message.id": envelope.id,
+            "cloudevents.event_id": envelope.id,
+            "cloudevents.event_type": envelope.type,
+            "cloudevents.event_subject": envelope.subject or "",
+        }
+        if reference:
+            attributes["jejaring.case.reference"] = reference
+        parent = context_from(envelope.traceparent, envelope.tracestate)
+        with (
+            correlated(case_reference=reference, event_id=envelope.id),
+            self.span(
+                f"process {envelope.type}",
+                kind=SpanKind.CONSUMER,
+                parent=parent,
+                attributes=attributes,
+            ),
+        ):
+            yield
+
+    @contextlib.contextmanager
+    def continuing(
+        self,
+        name: str,
+        *,
+        traceparent: str | None,
+        case_reference: str | None,
+        event_id: str | None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> Iterator[None]:
+        """Later work an event caused (a delivery sent after the event was handled): a span
+        in the event's trace, and its ids on every log line within."""
+        extra = {"cloudevents.event_id": event_id} if event_id else {}
+        if case_reference:
+            extra["jejaring.case.reference"] = case_reference
+        with (
+            correlated(case_reference=case_reference, event_id=event_id),
+            self.span(
+                name, parent=context_from(traceparent), attributes={**extra, **(attributes or {})}
+            ),
+        ):
+            yield
+
+
+class TracingMiddleware:
+    """An HTTP server span per request (named by method and route template, no query, no
+    client address), continuing an incoming `traceparent`; each request its own correlation
+    scope (a handler binds the case it works on: `logs.bind_case`)."""
+
+    def __init__(self, app: ASGIApp, tracing: Tracing) -> None:
+        self.app = app
+        self.tracing = tracing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in _UNTRACED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        headers = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope["headers"]
+            if k in (b"traceparent", b"tracestate")
+        }
+        method = scope["method"]
+        status = [0]
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        with (
+            correlated(),
+            self.tracing.span(
+                method,
+                kind=SpanKind.SERVER,
+                parent=_propagator.extract(headers),
+                attributes={"http.request.method": method},
+            ) as span,
+        ):
+            try:
+                await self.app(scope, receive, send_status)
+            finally:
+                route = getattr(scope.get("route"), "path", None)
+                if route:  # the template (/api/v1/cases/{case_id}): ids stay out of the name
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
+                if status[0]:
+                    span.set_attribute("http.response.status_code", status[0])
+                    if status[0] >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
