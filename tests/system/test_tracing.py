@@ -251,6 +251,7 @@ def test_one_trace_from_the_officers_request_to_the_partner_and_the_alert_export
     assert {(x["case_reference"], x["event_id"], x["trace_id"]) for x in requested} == {
         (reference, created["ce-id"], TRACE_ID)
     }
+    assert {x["service"] for x in requested} == {"referral"}, "the line names its service"
     fact_ids = {h["ce-id"] for h in seen["facts"]}
     alerts = [
         x

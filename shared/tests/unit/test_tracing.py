@@ -146,3 +146,10 @@ def test_an_http_span_is_named_by_its_route_and_a_bad_traceparent_is_ignored() -
         "http.response.status_code": 200,
     }
     assert CHILD_NAME not in span.to_json()
+
+
+def test_a_calls_own_field_never_replaces_the_lines_service() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "referral requested", None, None)
+    record.service = "law_enforcement"
+    line = json.loads(JsonFormatter("referral").format(record))
+    assert (line["service"], line["extra_service"]) == ("referral", "law_enforcement")

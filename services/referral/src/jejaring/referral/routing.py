@@ -107,7 +107,7 @@ async def request_referral(
             "referral": str(r.id),
             "case": case.reference,
             "partner": partner.slug,
-            "service": service.value,
+            "need": service.value,
             "priority": r.priority,
         },
     )
@@ -140,7 +140,7 @@ async def _unmet(
         ),
         time=now,
     )
-    log.warning("need unmet", extra={"case": case.reference, "service": service.value})
+    log.warning("need unmet", extra={"case": case.reference, "need": service.value})
 
 
 async def route_case(

@@ -104,13 +104,13 @@ class Upstream:
         except httpx.HTTPError as exc:
             log.warning(
                 "service unreachable",
-                extra={"service": service, "path": path, "error": type(exc).__name__},
+                extra={"upstream": service, "path": path, "error": type(exc).__name__},
             )
             raise Unreachable(service) from None
         if response.status_code >= 500:
             log.warning(
                 "service failed",
-                extra={"service": service, "path": path, "status": response.status_code},
+                extra={"upstream": service, "path": path, "status": response.status_code},
             )
             raise Unreachable(service)
         return response
