@@ -28,9 +28,12 @@ import pytest
 from sqlalchemy import TextClause, text
 
 from jejaring.shared import db
+from jejaring.shared.contract import envelope
+from jejaring.shared.contract.enums import ReferralStatus
+from jejaring.shared.contract.events import PartnerReplied
 from jejaring.shared.db import UtcDateTime
 from jejaring.shared.messaging.natsserver import NatsServer, free_port
-from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS, identity_env
+from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS, identity_env, wait_status
 
 # Each service has its own admin token; intake's makes the people.
 ADMIN_TOKENS = {
@@ -379,3 +382,54 @@ def secured_system(tmp_path: Path, system_dbs: dict[str, str]) -> Iterator[Syste
     }
     with running(s, env) as s:
         yield s
+
+
+# --- the web app, and a partner that sends junk (the metrics tests) -----------------------------
+
+
+@pytest.fixture
+def web(secured_system: System) -> Iterator[str]:
+    """The web app, a real process beside the services, as `jejaring up` runs it."""
+    s = secured_system
+    port = free_port()
+    env = {
+        **os.environ,
+        "WEB_PORT": str(port),
+        "WEB_DATA_DIR": str(s.tmp / "web-data"),
+        "WEB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        **{f"WEB_{n.upper()}_URL": s.url(n) for n in ("intake", "referral", "notify")},
+    }
+    log = open(s.tmp / "web.log", "ab")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen([sys.executable, "-m", "jejaring.web"], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_status(port, 200, timeout=60)  # its /readyz
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        log.close()
+
+
+async def partner_sends_junk(s: System, slug: str) -> None:
+    """A partner's reply whose CloudEvent headers are right and whose body is not a reply."""
+    from jejaring.cli import natsconfig
+
+    nc = await nats.connect(
+        s.nats.url,
+        nkeys_seed_str=s.credentials[f"partner-{slug}"],
+        inbox_prefix=natsconfig.partner_inbox(slug),
+    )
+    try:
+        reply = PartnerReplied(
+            referral_id=uuid.uuid4(),
+            partner_slug=slug,
+            status=ReferralStatus.ACCEPTED,
+            replied_at=dt.datetime.now(dt.UTC),
+        )
+        out = envelope.encode(reply, source=f"/partners/{slug}")
+        await nc.jetstream(timeout=5).publish(
+            out.subject, b'{"referral_id": "not a uuid", "status": 42}', headers=out.headers
+        )
+    finally:
+        await nc.close()

@@ -6,35 +6,24 @@ really export."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import nats
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from jejaring.cli import natsconfig
-from jejaring.shared.contract import envelope
-from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.contract.events import (
     CaseCreated,
     PartnerReplied,
     ReferralRequested,
     ReferralStatusChanged,
 )
-from jejaring.shared.messaging.natsserver import free_port
-from jejaring.testing import THREE_WAY_CASE, VICTIM_NAME, wait_status
+from jejaring.testing import THREE_WAY_CASE, VICTIM_NAME
 
-from .conftest import System
+from .conftest import System, partner_sends_junk
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy/observability/grafana/dashboards"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -75,52 +64,6 @@ def exported_names(text: str) -> set[str]:
         names |= {family.name + suffix for suffix in suffixes}
         names |= {s.name for s in family.samples}
     return names
-
-
-@pytest.fixture
-def web(secured_system: System) -> Iterator[str]:
-    """The web app, a real process beside the services, as `jejaring up` runs it."""
-    s = secured_system
-    port = free_port()
-    env = {
-        **os.environ,
-        "WEB_PORT": str(port),
-        "WEB_DATA_DIR": str(s.tmp / "web-data"),
-        "WEB_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        **{f"WEB_{n.upper()}_URL": s.url(n) for n in ("intake", "referral", "notify")},
-    }
-    log = open(s.tmp / "web.log", "ab")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen([sys.executable, "-m", "jejaring.web"], env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_status(port, 200, timeout=60)  # its /readyz
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        log.close()
-
-
-async def partner_sends_junk(s: System, slug: str) -> None:
-    """A partner's reply whose CloudEvent headers are right and whose body is not a reply."""
-    nc = await nats.connect(
-        s.nats.url,
-        nkeys_seed_str=s.credentials[f"partner-{slug}"],
-        inbox_prefix=natsconfig.partner_inbox(slug),
-    )
-    try:
-        reply = PartnerReplied(
-            referral_id=uuid.uuid4(),
-            partner_slug=slug,
-            status=ReferralStatus.ACCEPTED,
-            replied_at=dt.datetime.now(dt.UTC),
-        )
-        out = envelope.encode(reply, source=f"/partners/{slug}")
-        await nc.jetstream(timeout=5).publish(
-            out.subject, b'{"referral_id": "not a uuid", "status": 42}', headers=out.headers
-        )
-    finally:
-        await nc.close()
 
 
 def test_metrics_parse_and_move_when_a_case_flows_through(secured_system: System, web: str) -> None:
