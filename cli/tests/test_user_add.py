@@ -3,7 +3,10 @@ token it prints works on intake's API, and each failure is one line saying what 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +21,7 @@ from jejaring.shared.messaging.natsserver import NatsServer, free_port
 from jejaring.shared.secrets import new_secret
 
 JEJARING = str(Path(sys.executable).parent / "jejaring")
+DATA_DIRS: dict[str, Path] = {}  # a running intake's address -> its data folder
 ADMIN_TOKEN = new_secret()
 IDENTITY_KEY = "identity-key-for-tests-0123456789abcdef"
 
@@ -50,6 +54,7 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             assert proc.poll() is None, proc.communicate()[1]
             assert time.monotonic() < deadline, "intake did not answer"
             time.sleep(0.2)
+        DATA_DIRS[url] = folder / "data"
         yield url
     finally:
         proc.terminate()
@@ -58,14 +63,18 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def run(
-    url: str, *args: str, command: str = "add", token: str | None = ADMIN_TOKEN
+    url: str,
+    *args: str,
+    command: str = "add",
+    token: str | None = ADMIN_TOKEN,
+    group: str = "user",
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JEJARING_", "INTAKE_"))}
     env |= {"JEJARING_INTAKE_URL": url, "JEJARING_DATA_DIR": "/nonexistent"}
     if token is not None:
         env["INTAKE_ADMIN_TOKEN"] = token
     return subprocess.run(
-        [JEJARING, "user", command, *args], env=env, capture_output=True, text=True, timeout=60
+        [JEJARING, group, command, *args], env=env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -165,3 +174,23 @@ def test_without_an_admin_token_or_a_running_intake_the_command_says_what_to_do(
         f"jejaring user add: intake is not reachable at {nobody}; is it running (`jejaring "
         "up`, or `docker compose up`)? Elsewhere: set JEJARING_INTAKE_URL"
     )
+
+
+def test_audit_verify_says_intact_or_where_the_chain_breaks(intake: str) -> None:
+    """`jejaring audit verify` against the running intake, its database altered by SQL."""
+    assert run(intake, *OFFICER).returncode == 0  # at least one record: user.create
+    intact = run(intake, command="verify", group="audit")
+    assert intact.returncode == 0, intact.stderr
+    assert re.fullmatch(r"chain intact: \d+ records", intact.stdout.strip()), intact.stdout
+    database = DATA_DIRS[intake] / "intake.db"
+    with contextlib.closing(sqlite3.connect(database)) as conn, conn:
+        (role,) = conn.execute("SELECT role FROM audit_record WHERE seq = 1").fetchone()
+        conn.execute("UPDATE audit_record SET role = 'dpo' WHERE seq = 1")
+    broken = run(intake, command="verify", group="audit")
+    assert broken.returncode == 1
+    assert broken.stdout.strip().startswith(
+        "chain broken at record 1: altered (its content does not match its hash)"
+    ), broken.stdout
+    with contextlib.closing(sqlite3.connect(database)) as conn, conn:
+        conn.execute("UPDATE audit_record SET role = ? WHERE seq = 1", (role,))
+    assert run(intake, command="verify", group="audit").returncode == 0

@@ -434,3 +434,19 @@ def test_the_admin_cannot_deactivate_themselves(admin: Web, services: Services) 
     people = admin.client.get("/admin/people").text
     assert f"/admin/people/{me['id']}/deactivate" not in people
     assert f"/admin/people/{other['id']}/deactivate" in people, "others can be deactivated"
+
+
+def test_a_data_protection_officer_signs_in_to_a_page_naming_the_trail_and_no_case(
+    tmp_path: Path, services: Services
+) -> None:
+    """The dpo role has no web pages yet: signing in shows where the audit trail is (intake's
+    API), not an error, and no case page opens for it."""
+    me = services.person("dpo", "Ibu Dewi Pelindungan Data")
+    for dpo in signed_in(tmp_path, services, me):
+        start = dpo.client.get("/")
+        assert start.status_code == 200
+        assert "Belum ada halaman untuk peran Anda" in start.text
+        assert "/api/v1/audit" in start.text
+        assert dpo.client.get("/board", follow_redirects=False).status_code != 200
+    listed = [u for u in services.users() if u["id"] == me["id"]]
+    assert listed[0]["role"] == "dpo"

@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.intake import accounts, board, cases, read_model, rules, users
+from jejaring.intake import accounts, audit, board, cases, read_model, rules, users
+from jejaring.intake.audit import Action
 from jejaring.intake.auth import Principal, authenticate, require_role
 from jejaring.intake.models import Case, ReferralView, User
 from jejaring.intake.schemas import (
@@ -87,6 +88,16 @@ async def principal(
 
 Who = Annotated[Principal, Depends(principal)]
 
+
+def trail(who: Who, ctx: Ctx, request: Request) -> audit.Trail:
+    """Who acts and from where (the client's address as uvicorn sees it: a proxy's
+    X-Forwarded-For is taken only from INTAKE_FORWARDED_ALLOW_IPS), for the audit trail."""
+    client = request.client.host if request.client else None
+    return audit.Trail(who=who, client=client, clock=ctx.clock)
+
+
+Audit = Annotated[audit.Trail, Depends(trail)]
+
 router = APIRouter(prefix="/api/v1")
 
 
@@ -158,6 +169,7 @@ async def create_case(
     who: Who,
     ctx: Ctx,
     response: Response,
+    trail: Audit,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -180,6 +192,7 @@ async def create_case(
             outbox=ctx.outbox,
             now=ctx.clock(),
             idempotency_key=idempotency_key,
+            trail=trail,
         )
         if recorded.replayed:
             response.headers["Idempotent-Replayed"] = "true"
@@ -196,17 +209,20 @@ async def check_case(body: CaseIn, who: Who, ctx: Ctx) -> Response:
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, tags=["cases"])
-async def read_case(case_id: uuid.UUID, who: Who, ctx: Ctx) -> CaseOut:
-    """A case with the referral statuses intake has seen."""
+async def read_case(case_id: uuid.UUID, who: Who, ctx: Ctx, trail: Audit) -> CaseOut:
+    """A case with the referral statuses intake has seen (recorded in the audit trail)."""
     async with ctx.sessions() as session:
         case = await cases.get_case(session, case_id=case_id, by=who)
-        return await _case_out(session, case, ctx.region)
+        out = await _case_out(session, case, ctx.region)
+        await trail.record(session, Action.CASE_READ, case_reference=case.reference, commit=True)
+        return out
 
 
 @router.get("/cases", response_model=CasePage, tags=["cases"])
 async def list_cases(
     who: Who,
     ctx: Ctx,
+    trail: Audit,
     kelurahan: Annotated[str | None, Query(max_length=20)] = None,
     status: Literal["open", "closed"] | None = None,
     risk: RiskLevel | None = None,
@@ -221,6 +237,7 @@ async def list_cases(
         found, total = await cases.list_cases(
             session, by=who, region=ctx.region, filters=filters, page=page, per_page=per_page
         )
+        await trail.record(session, Action.CASE_LIST, commit=True)
     zone = rules.local_zone(ctx.region)
     items = [
         CaseSummary.model_validate(c).model_copy(
@@ -235,23 +252,39 @@ async def list_cases(
 
 
 @router.patch("/cases/{case_id}", response_model=CaseOut, tags=["cases"])
-async def update_case(case_id: uuid.UUID, body: CasePatch, who: Who, ctx: Ctx) -> CaseOut:
+async def update_case(
+    case_id: uuid.UUID, body: CasePatch, who: Who, ctx: Ctx, trail: Audit
+) -> CaseOut:
     """Add needs, change the risk level, the consent or the legal-aid proof."""
     async with ctx.sessions() as session:
         async with session.begin():
             case = await cases.update_case(
-                session, case_id=case_id, patch=body, by=who, outbox=ctx.outbox, now=ctx.clock()
+                session,
+                case_id=case_id,
+                patch=body,
+                by=who,
+                outbox=ctx.outbox,
+                now=ctx.clock(),
+                trail=trail,
             )
         return await _case_out(session, case, ctx.region)
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseOut, tags=["cases"])
-async def close_case(case_id: uuid.UUID, body: CloseIn, who: Who, ctx: Ctx) -> CaseOut:
+async def close_case(
+    case_id: uuid.UUID, body: CloseIn, who: Who, ctx: Ctx, trail: Audit
+) -> CaseOut:
     """Close a case with its outcome; its open referrals are cancelled by referral."""
     async with ctx.sessions() as session:
         async with session.begin():
             case = await cases.close_case(
-                session, case_id=case_id, data=body, by=who, outbox=ctx.outbox, now=ctx.clock()
+                session,
+                case_id=case_id,
+                data=body,
+                by=who,
+                outbox=ctx.outbox,
+                now=ctx.clock(),
+                trail=trail,
             )
         return await _case_out(session, case, ctx.region)
 
@@ -319,7 +352,9 @@ def _local(ctx: Context, when: dt.datetime) -> dt.datetime:
 
 
 @router.post("/users", status_code=201, response_model=UserCreated, tags=["users"])
-async def create_user(body: UserIn, who: Who, ctx: Ctx, response: Response) -> UserCreated:
+async def create_user(
+    body: UserIn, who: Who, ctx: Ctx, response: Response, trail: Audit
+) -> UserCreated:
     """Create a user (admin only). The API token and the one-time setup code are in this
     answer and nowhere else; the person sets a password with the code (`/auth/setup`)."""
     require_role(who, PersonRole.ADMIN)
@@ -332,6 +367,7 @@ async def create_user(body: UserIn, who: Who, ctx: Ctx, response: Response) -> U
             setup_code_lifetime=ctx.policy.setup_code_lifetime,
             token_lifetime=ctx.policy.api_token_lifetime,
         )
+        await trail.record(session, Action.USER_CREATE, subject_id=created.user.id)
     response.headers["Location"] = f"/api/v1/users/{created.user.id}"
     return UserCreated(
         **_user_out(created.user).model_dump(),
@@ -344,16 +380,18 @@ async def create_user(body: UserIn, who: Who, ctx: Ctx, response: Response) -> U
 
 
 @router.get("/users", response_model=list[UserOut], tags=["users"])
-async def list_users(who: Who, ctx: Ctx) -> list[UserOut]:
+async def list_users(who: Who, ctx: Ctx, trail: Audit) -> list[UserOut]:
     """Every user (admin only); tokens and codes are never shown again."""
     require_role(who, PersonRole.ADMIN)
     async with ctx.sessions() as session:
-        return [_user_out(u) for u in await users.list_users(session)]
+        found = [_user_out(u) for u in await users.list_users(session)]
+        await trail.record(session, Action.USER_LIST, commit=True)
+        return found
 
 
 @router.post("/users/{user_id}/setup-code", response_model=SetupCodeOut, tags=["users"])
 async def new_setup_code(
-    user_id: uuid.UUID, who: Who, ctx: Ctx, body: SetupCodeIn | None = None
+    user_id: uuid.UUID, who: Who, ctx: Ctx, trail: Audit, body: SetupCodeIn | None = None
 ) -> SetupCodeOut:
     """A new one-time setup code (admin only), e.g. for a forgotten password: the previous code
     stops working and a lock after failed sign-ins is lifted. `login` gives the user a login."""
@@ -366,6 +404,7 @@ async def new_setup_code(
             now=ctx.clock(),
             lifetime=ctx.policy.setup_code_lifetime,
         )
+        await trail.record(session, Action.USER_SETUP_CODE, subject_id=user.id)
     assert user.login is not None  # new_setup_code refuses a user without one
     assert user.setup_expires_at is not None
     return SetupCodeOut(
@@ -377,7 +416,7 @@ async def new_setup_code(
 
 
 @router.post("/users/{user_id}/token", response_model=TokenIssued, tags=["users"])
-async def issue_token(user_id: uuid.UUID, who: Who, ctx: Ctx) -> TokenIssued:
+async def issue_token(user_id: uuid.UUID, who: Who, ctx: Ctx, trail: Audit) -> TokenIssued:
     """A new API token for a user (admin only), shown once and valid for
     INTAKE_API_TOKEN_LIFETIME_DAYS; the previous one stops working now."""
     require_role(who, PersonRole.ADMIN)
@@ -385,26 +424,31 @@ async def issue_token(user_id: uuid.UUID, who: Who, ctx: Ctx) -> TokenIssued:
         user, token = await users.issue_token(
             session, user_id=user_id, now=ctx.clock(), lifetime=ctx.policy.api_token_lifetime
         )
+        await trail.record(session, Action.USER_TOKEN, subject_id=user.id)
     assert user.token_expires_at is not None
     return TokenIssued(id=user.id, token=token, token_expires_at=_local(ctx, user.token_expires_at))
 
 
 @router.post("/users/{user_id}/token/revoke", response_model=UserOut, tags=["users"])
-async def revoke_token(user_id: uuid.UUID, who: Who, ctx: Ctx) -> UserOut:
+async def revoke_token(user_id: uuid.UUID, who: Who, ctx: Ctx, trail: Audit) -> UserOut:
     """Revoke a user's API token (admin only): it answers 401 from now on. Signing in and the
     person's sessions are not touched (deactivate the user for that)."""
     require_role(who, PersonRole.ADMIN)
     async with ctx.sessions() as session, session.begin():
-        return _user_out(await users.revoke_token(session, user_id=user_id, now=ctx.clock()))
+        user = await users.revoke_token(session, user_id=user_id, now=ctx.clock())
+        await trail.record(session, Action.USER_REVOKE, subject_id=user.id)
+        return _user_out(user)
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserOut, tags=["users"])
-async def deactivate_user(user_id: uuid.UUID, who: Who, ctx: Ctx) -> UserOut:
+async def deactivate_user(user_id: uuid.UUID, who: Who, ctx: Ctx, trail: Audit) -> UserOut:
     """Deactivate a user (admin only): no more sign-in, refresh or API token; their sessions
     end now (an access token already issued lives out its seconds: under a minute)."""
     require_role(who, PersonRole.ADMIN)
     async with ctx.sessions() as session, session.begin():
-        return _user_out(await users.deactivate_user(session, user_id=user_id, now=ctx.clock()))
+        user = await users.deactivate_user(session, user_id=user_id, now=ctx.clock())
+        await trail.record(session, Action.USER_DEACTIVATE, subject_id=user.id)
+        return _user_out(user)
 
 
 # --- people signing in (the web app calls these for them) -------------------------------------

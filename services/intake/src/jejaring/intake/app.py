@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from jejaring.intake import audit_api
 from jejaring.intake.accounts import AccountPolicy, Passwords
 from jejaring.intake.api import Clock, Context, router
 from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER, on_referral_event
@@ -48,4 +49,5 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = _utcnow
         passwords=Passwords(),
     )
     app.include_router(router)
+    app.include_router(audit_api.router)
     return app

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake import rules
+from jejaring.intake.audit import Action, Trail
 from jejaring.intake.auth import Principal
 from jejaring.intake.case_events import snapshot
 from jejaring.intake.errors import (
@@ -32,7 +33,7 @@ from jejaring.intake.errors import (
 from jejaring.intake.models import Case
 from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn
 from jejaring.shared.contract import events as ev
-from jejaring.shared.contract.enums import RiskLevel, Service, ViolenceForm
+from jejaring.shared.contract.enums import ConsentGiver, RiskLevel, Service, ViolenceForm
 from jejaring.shared.logs import bind_case
 from jejaring.shared.messaging.outbox import Outbox
 from jejaring.shared.refusals import Invalid
@@ -98,6 +99,7 @@ async def record_case(
     region: Region,
     outbox: Outbox,
     now: dt.datetime,
+    trail: Trail,
     idempotency_key: str | None = None,
 ) -> Recorded:
     """Record a case and stage `case.v1.created` (422 with every broken rule at once); or, when
@@ -105,12 +107,15 @@ async def record_case(
 
     Runs its own transactions: if another request with the same key commits first, this one's
     insert breaks the unique key, and a second transaction answers with that request's case.
+    The audit trail gets `case.create` (and `consent.override` when consent was overridden)
+    with the case, or `case.read` for an answer with the earlier case.
     """
     try:
         async with session.begin():
             if idempotency_key:
                 earlier = await _case_for_key(session, key=idempotency_key, data=data, by=by)
                 if earlier is not None:
+                    await trail.record(session, Action.CASE_READ, case_reference=earlier.reference)
                     return Recorded(earlier, replayed=True)
             case = await _new_case(
                 session, data, by=by, region=region, now=now, key=idempotency_key
@@ -119,6 +124,9 @@ async def record_case(
             await outbox.add(
                 session, ev.CaseCreated(**await snapshot(session, case, creator=by)), time=now
             )
+            await trail.record(session, Action.CASE_CREATE, case_reference=case.reference)
+            if data.consent.given_by == ConsentGiver.OVERRIDE:
+                await trail.record(session, Action.CONSENT_OVERRIDE, case_reference=case.reference)
         log.info("case recorded")
         return Recorded(case, replayed=False)
     except IntegrityError:
@@ -126,6 +134,8 @@ async def record_case(
             raise
         async with session.begin():
             earlier = await _case_for_key(session, key=idempotency_key, data=data, by=by)
+            if earlier is not None:
+                await trail.record(session, Action.CASE_READ, case_reference=earlier.reference)
         if earlier is None:
             raise
         return Recorded(earlier, replayed=True)
@@ -305,10 +315,13 @@ async def update_case(
     by: Principal,
     outbox: Outbox,
     now: dt.datetime,
+    trail: Trail,
 ) -> Case:
     """Add needs, change risk, consent or proof; stage `case.v1.updated` if anything changed.
 
-    R1 and R5 hold for the case as changed (422 otherwise, and nothing changes)."""
+    R1 and R5 hold for the case as changed (422 otherwise, and nothing changes). The audit
+    trail gets `case.update` (and `consent.override` for a new overriding consent), or
+    `case.read` when nothing changed (the case is answered all the same)."""
     case = await _open_case(session, case_id=case_id, by=by)
     changed: list[str] = []
     needs = [Service(n) for n in case.needs]
@@ -345,6 +358,7 @@ async def update_case(
             case.legal_aid_proof = proof
             changed.append("legal_aid_proof")
     if not changed:
+        await trail.record(session, Action.CASE_READ, case_reference=case.reference)
         return case
     case.version += 1
     case.updated_at = now
@@ -352,6 +366,9 @@ async def update_case(
     await outbox.add(
         session, ev.CaseUpdated(**await snapshot(session, case), changed=tuple(changed)), time=now
     )
+    await trail.record(session, Action.CASE_UPDATE, case_reference=case.reference)
+    if "consent" in changed and consent.given_by == ConsentGiver.OVERRIDE:
+        await trail.record(session, Action.CONSENT_OVERRIDE, case_reference=case.reference)
     return case
 
 
@@ -363,8 +380,10 @@ async def close_case(
     by: Principal,
     outbox: Outbox,
     now: dt.datetime,
+    trail: Trail,
 ) -> Case:
-    """Close an open case with its outcome and stage `case.v1.closed`."""
+    """Close an open case with its outcome and stage `case.v1.closed` (and `case.close` in
+    the audit trail)."""
     case = await _open_case(session, case_id=case_id, by=by)
     case.status = "closed"
     case.outcome = data.outcome.value
@@ -385,4 +404,5 @@ async def close_case(
         ),
         time=now,
     )
+    await trail.record(session, Action.CASE_CLOSE, case_reference=case.reference)
     return case

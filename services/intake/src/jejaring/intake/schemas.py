@@ -404,3 +404,35 @@ class SignedIn(BaseModel):
         description="When the session ends at the latest, however often it is refreshed."
     )
     person: PersonOut
+
+
+class AuditRecordOut(Out):
+    """One record of the audit trail: who did what to which case or user, when, from where."""
+
+    seq: int
+    at: dt.datetime
+    user_id: uuid.UUID
+    role: str
+    action: str
+    case_reference: str | None
+    subject_id: uuid.UUID | None = Field(description="The user acted on (user actions).")
+    client: str | None = Field(description="The client's address as intake saw it.")
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditRecordOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class AuditVerdictOut(BaseModel):
+    """Whether the chain is intact; if not, the first record where it breaks and why."""
+
+    intact: bool
+    records: int = Field(description="Records checked, in order, before any break.")
+    broken_at: int | None = None
+    reason: Literal["altered", "missing", "reordered"] | None = None
+    detail: str | None = None

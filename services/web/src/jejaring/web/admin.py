@@ -30,7 +30,7 @@ from jejaring.web.upstream import field_errors
 
 router = APIRouter(prefix="/admin")
 
-ROLES = ("officer", "coordinator", "admin", "partner_staff")
+ROLES = ("officer", "coordinator", "admin", "partner_staff", "dpo")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "deferred")
 RISKS = ("high", "medium", "low")
 DELIVERIES_PER_PAGE = 50

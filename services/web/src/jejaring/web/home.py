@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from jejaring.web.officer import NotAnOfficer
-from jejaring.web.pages import Signed, redirect
+from jejaring.web.pages import Signed, redirect, render
 
 router = APIRouter()
 
@@ -21,8 +21,10 @@ START = {
 
 
 @router.get("/")
-async def start(signed: Signed) -> Response:
-    return redirect(START[signed.person.role])
+async def start(request: Request, signed: Signed) -> Response:
+    if (to := START.get(signed.person.role)) is None:  # the data protection officer, for now
+        return render(request, request.app.state.web, "errors/no_pages.html", here="/")
+    return redirect(to)
 
 
 def install(app: FastAPI) -> None:

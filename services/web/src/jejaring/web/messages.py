@@ -648,6 +648,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "admin.role.coordinator": ("Koordinator", "Coordinator"),
     "admin.role.admin": ("Admin", "Admin"),
     "admin.role.partner_staff": ("Staf mitra", "Partner staff"),
+    "admin.role.dpo": ("Petugas pelindungan data", "Data protection officer"),
+    "home.no_pages.title": ("Belum ada halaman untuk peran Anda", "No pages for your role yet"),
+    "home.no_pages.body": (
+        "Peran Anda membaca jejak audit melalui API intake (/api/v1/audit); halamannya belum "
+        "tersedia di sini.",
+        "Your role reads the audit trail through intake's API (/api/v1/audit); its pages are "
+        "not here yet.",
+    ),
     # plainer texts for the services' refusals: admin.refusal.<input>.<code>
     "admin.refusal.slug.string_pattern_mismatch": (
         "Kode mitra hanya huruf kecil, angka dan tanda '-', 2 sampai 39 karakter, tanpa spasi. "

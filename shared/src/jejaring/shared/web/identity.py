@@ -53,6 +53,7 @@ class PersonRole(StrEnum):
     COORDINATOR = "coordinator"
     ADMIN = "admin"
     PARTNER_STAFF = "partner_staff"
+    DPO = "dpo"  # data protection officer: reads the audit trail, no case
 
 
 class InvalidPersonToken(Exception):
