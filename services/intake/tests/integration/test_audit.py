@@ -144,6 +144,8 @@ def test_a_refused_read_adds_no_record_and_the_create_is_recorded_with_the_case(
     )
     assert intake.call("dpo", "GET", f"/api/v1/cases/{case['id']}").status_code == 403
     assert intake.call("dpo", "GET", "/api/v1/cases").status_code == 403
+    assert intake.call("dpo", "GET", "/api/v1/board").status_code == 403
+    assert intake.call("dpo", "POST", "/api/v1/cases", json=CASE).status_code == 403
     assert len(intake.records()) == before + 1
 
 
