@@ -300,7 +300,7 @@ def provision(
 
 
 user_app = typer.Typer(
-    help="Manage intake's users (officers, the coordinator, admins, partner staff)."
+    help="Manage intake's users (officers, the coordinator, admins, partner staff, the DPO)."
 )
 app.add_typer(user_app, name="user")
 
@@ -319,7 +319,7 @@ def _local_time(value: str) -> str:
 @user_app.command("add")
 def user_add(
     name: str = typer.Option(..., help="Full name."),
-    role: str = typer.Option(..., help="officer, coordinator, admin or partner_staff."),
+    role: str = typer.Option(..., help="officer, coordinator, admin, partner_staff or dpo."),
     kelurahan: str | None = typer.Option(None, help="Kelurahan code (officers only)."),
     phone: str | None = typer.Option(None, help="Phone for alerts, e.g. 0813…"),
     email: str | None = typer.Option(None, help="Email for alerts."),
