@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -163,6 +164,16 @@ async def _case_out(
     )
 
 
+async def _changed(
+    ctx: Context, change: Callable[..., Awaitable[Case]], *, by: Principal, trail: audit.Trail
+) -> CaseOut:
+    """Change a case in one transaction with its event and its audit record; answer with it."""
+    async with ctx.sessions() as session:
+        async with session.begin():
+            case = await change(session, by=by, outbox=ctx.outbox, now=ctx.clock(), trail=trail)
+        return await _case_out(session, case, ctx.region)
+
+
 @router.post("/cases", status_code=201, response_model=CaseOut, tags=["cases"])
 async def create_case(
     body: CaseIn,
@@ -256,18 +267,8 @@ async def update_case(
     case_id: uuid.UUID, body: CasePatch, who: Who, ctx: Ctx, trail: Audit
 ) -> CaseOut:
     """Add needs, change the risk level, the consent or the legal-aid proof."""
-    async with ctx.sessions() as session:
-        async with session.begin():
-            case = await cases.update_case(
-                session,
-                case_id=case_id,
-                patch=body,
-                by=who,
-                outbox=ctx.outbox,
-                now=ctx.clock(),
-                trail=trail,
-            )
-        return await _case_out(session, case, ctx.region)
+    change = functools.partial(cases.update_case, case_id=case_id, patch=body)
+    return await _changed(ctx, change, by=who, trail=trail)
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseOut, tags=["cases"])
@@ -275,18 +276,8 @@ async def close_case(
     case_id: uuid.UUID, body: CloseIn, who: Who, ctx: Ctx, trail: Audit
 ) -> CaseOut:
     """Close a case with its outcome; its open referrals are cancelled by referral."""
-    async with ctx.sessions() as session:
-        async with session.begin():
-            case = await cases.close_case(
-                session,
-                case_id=case_id,
-                data=body,
-                by=who,
-                outbox=ctx.outbox,
-                now=ctx.clock(),
-                trail=trail,
-            )
-        return await _case_out(session, case, ctx.region)
+    change = functools.partial(cases.close_case, case_id=case_id, data=body)
+    return await _changed(ctx, change, by=who, trail=trail)
 
 
 @router.get("/board", response_model=BoardOut, tags=["cases"])
