@@ -194,3 +194,17 @@ def test_audit_verify_says_intact_or_where_the_chain_breaks(intake: str) -> None
     with contextlib.closing(sqlite3.connect(database)) as conn, conn:
         conn.execute("UPDATE audit_record SET role = ? WHERE seq = 1", (role,))
     assert run(intake, command="verify", group="audit").returncode == 0
+
+
+def test_the_trail_records_the_client_address_the_proxy_gives(intake: str) -> None:
+    """Behind the proxy (127.0.0.1, INTAKE_FORWARDED_ALLOW_IPS' default) the client's address
+    comes from X-Forwarded-For, as uvicorn resolves it; the record holds that address."""
+    listed = httpx.get(
+        f"{intake}/api/v1/users",
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Forwarded-For": "203.0.113.7"},
+        timeout=10,
+    )
+    assert listed.status_code == 200
+    with contextlib.closing(sqlite3.connect(DATA_DIRS[intake] / "intake.db")) as conn:
+        last = conn.execute("SELECT action, client FROM audit_record ORDER BY seq DESC").fetchone()
+    assert last == ("user.list", "203.0.113.7")
