@@ -11,10 +11,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.intake import accounts, board, cases, read_model, rules, users
+from jejaring.intake import accounts, assignments, board, cases, read_model, rules, users
 from jejaring.intake.auth import Principal, authenticate, require_role
 from jejaring.intake.models import Case, ReferralView, User
 from jejaring.intake.schemas import (
+    AssignIn,
     BoardCase,
     BoardHighRisk,
     BoardOut,
@@ -97,6 +98,7 @@ async def _case_out(
     # A case recorded by this very request has no referral statuses yet: skip the queries.
     referrals, unmet = ([], []) if new else await read_model.referrals_of(session, case_id=case.id)
     steps = {} if new else await read_model.steps_of(session, case_id=case.id)
+    assigned = [] if new else await assignments.assigned_to(session, case_id=case.id)
     kelurahan = region.kelurahan_by_code(case.kelurahan_code)
 
     def local(value: dt.datetime | None) -> dt.datetime | None:
@@ -129,6 +131,11 @@ async def _case_out(
         created_at=case.created_at.astimezone(zone),
         updated_at=case.updated_at.astimezone(zone),
         version=case.version,
+        sensitive=case.sensitive,
+        override_status=case.override_status,
+        override_confirmed_by=case.override_confirmed_by,
+        override_confirmed_at=local(case.override_confirmed_at),
+        assigned_to=assigned,
         referrals=[
             CaseReferralOut.model_validate(r).model_copy(
                 update={
@@ -212,21 +219,29 @@ async def list_cases(
     risk: RiskLevel | None = None,
     reported_from: Annotated[dt.date | None, Query(alias="from")] = None,
     reported_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    sensitive: bool | None = None,
+    override: Literal["pending", "confirmed"] | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> CasePage:
-    """Cases the caller may see (an officer: their kelurahan), newest report first."""
-    filters = cases.CaseFilter(kelurahan, status, risk, reported_from, reported_to)
+    """Cases the caller may see (an officer: their kelurahan), newest report first. A line the
+    caller may not open (need to know: another officer's case) says `restricted`; no line
+    carries a name. `override=pending`: consent overrides waiting for the coordinator."""
+    filters = cases.CaseFilter(
+        kelurahan, status, risk, reported_from, reported_to, sensitive, override
+    )
     async with ctx.sessions() as session:
         found, total = await cases.list_cases(
             session, by=who, region=ctx.region, filters=filters, page=page, per_page=per_page
         )
+        hidden = await assignments.restricted(session, found, by=who)
     zone = rules.local_zone(ctx.region)
     items = [
         CaseSummary.model_validate(c).model_copy(
             update={
                 "reported_at": c.reported_at.astimezone(zone),
                 "updated_at": c.updated_at.astimezone(zone),
+                "restricted": c.id in hidden,
             }
         )
         for c in found
@@ -252,6 +267,31 @@ async def close_case(case_id: uuid.UUID, body: CloseIn, who: Who, ctx: Ctx) -> C
         async with session.begin():
             case = await cases.close_case(
                 session, case_id=case_id, data=body, by=who, outbox=ctx.outbox, now=ctx.clock()
+            )
+        return await _case_out(session, case, ctx.region)
+
+
+@router.post("/cases/{case_id}/assign", response_model=CaseOut, tags=["cases"])
+async def assign_case(case_id: uuid.UUID, body: AssignIn, who: Who, ctx: Ctx) -> CaseOut:
+    """Assign an officer of the case's kelurahan to the case (the coordinator only): they see
+    it in full from now on, as its recorder does."""
+    async with ctx.sessions() as session:
+        async with session.begin():
+            case = await cases.get_case(session, case_id=case_id, by=who, lock=True)
+            await assignments.assign_officer(
+                session, case=case, officer_id=body.officer_id, by=who, now=ctx.clock()
+            )
+        return await _case_out(session, case, ctx.region)
+
+
+@router.post("/cases/{case_id}/override/confirm", response_model=CaseOut, tags=["cases"])
+async def confirm_override(case_id: uuid.UUID, who: Who, ctx: Ctx) -> CaseOut:
+    """Confirm a consent override (the coordinator only, and not one they recorded): until
+    then the case waits and no referral is made; on confirmation it is routed."""
+    async with ctx.sessions() as session:
+        async with session.begin():
+            case = await cases.confirm_override(
+                session, case_id=case_id, by=who, outbox=ctx.outbox, now=ctx.clock()
             )
         return await _case_out(session, case, ctx.region)
 
