@@ -265,3 +265,34 @@ def test_a_waiting_case_closed_never_reaches_the_stream(client: TestClient, nats
     until(lambda: events_of(client, nats_url, control["id"]) == ["case.v1.created"])
     assert events_of(client, nats_url, waiting["id"]) == []
     assert uuid.UUID(waiting["id"])
+
+
+def test_a_narrower_consent_keeps_a_confirmed_override_and_a_new_reason_waits_again(
+    client: TestClient, nats_url: str
+) -> None:
+    officer = person(client, "Ibu Wulan", "officer", KARANG_REJO)
+    coordinator = person(client, "Ibu Rina", "coordinator")
+    case_id = post(client, officer, case(consent=OVERRIDE)).json()["id"]
+    path = f"/api/v1/cases/{case_id}"
+    assert client.post(f"{path}/override/confirm", headers=coordinator["headers"]).is_success
+    until(lambda: events_of(client, nats_url, case_id) == ["case.v1.created"])
+
+    # consent withdrawn from a partner kind: published at once, the override still confirmed
+    narrower = {**OVERRIDE, "scope": ["police"]}
+    r = client.patch(path, json={"consent": narrower}, headers=officer["headers"])
+    assert r.json()["override_status"] == "confirmed", r.text
+    until(lambda: events_of(client, nats_url, case_id) == ["case.v1.created", "case.v1.updated"])
+    # another reason is another override: it waits, and nothing is published meanwhile
+    renewed = {**narrower, "override_reason": "child_in_danger"}
+    r = client.patch(path, json={"consent": renewed}, headers=officer["headers"])
+    assert r.json()["override_status"] == "pending", r.text
+    r = client.patch(path, json={"risk_level": "low"}, headers=officer["headers"])
+    assert r.status_code == 200, r.text
+    control = post(client, officer, case()).json()
+    until(lambda: events_of(client, nats_url, control["id"]) == ["case.v1.created"])
+    assert events_of(client, nats_url, case_id) == ["case.v1.created", "case.v1.updated"]
+    assert client.post(f"{path}/override/confirm", headers=coordinator["headers"]).is_success
+    until(
+        lambda: events_of(client, nats_url, case_id)
+        == ["case.v1.created", "case.v1.updated", "case.v1.updated"]
+    )

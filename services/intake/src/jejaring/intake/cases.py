@@ -372,6 +372,7 @@ async def update_case(
     consent = ConsentIn.model_validate(
         {k: v for k, v in case.consent.items() if k in ConsentIn.model_fields}
     )
+    previous = consent
     if patch.consent is not None and patch.consent != consent:
         consent = patch.consent
         changed.append("consent")
@@ -388,11 +389,7 @@ async def update_case(
         case.needs = [n.value for n in needs]
     if "consent" in changed:
         case.consent = _stored_consent(consent, by=by, now=now)
-        # A new or changed override waits for the coordinator again; consent by a guardian
-        # ends the wait.
-        overridden = consent.given_by == ConsentGiver.OVERRIDE
-        case.override_status = PENDING if overridden else None
-        case.override_confirmed_by = case.override_confirmed_at = None
+        _follow_override(case, previous=previous, consent=consent)
     if patch.risk_level is not None and patch.risk_level.value != case.risk_level:
         case.risk_level = patch.risk_level.value
         changed.append("risk_level")
@@ -408,6 +405,23 @@ async def update_case(
     await session.flush()
     await _announce(session, case, outbox=outbox, now=now, changed=tuple(changed))
     return case
+
+
+def _follow_override(case: Case, *, previous: ConsentIn, consent: ConsentIn) -> None:
+    """A new override, another reason or a wider scope waits for the coordinator again; a
+    narrower scope (consent withdrawn from some partners) keeps the override as it was, so that
+    the withdrawal reaches referral at once; consent by a guardian ends the override."""
+    if consent.given_by != ConsentGiver.OVERRIDE:
+        case.override_status = case.override_confirmed_by = case.override_confirmed_at = None
+        return
+    renewed = (
+        previous.given_by != ConsentGiver.OVERRIDE
+        or previous.override_reason != consent.override_reason
+        or not set(consent.scope) <= set(previous.scope)
+    )
+    if renewed:
+        case.override_status = PENDING
+        case.override_confirmed_by = case.override_confirmed_at = None
 
 
 async def close_case(
