@@ -4,7 +4,9 @@ for a second person before anything reaches the CASES stream."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import datetime as dt
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,11 +15,17 @@ from typing import Any
 
 import nats
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection
 
-from jejaring.intake.app import create_app
+from jejaring.intake.app import MIGRATIONS, create_app
 from jejaring.intake.settings import IntakeSettings
+from jejaring.shared import db
 from jejaring.shared.contract import envelope
+from jejaring.shared.db import UtcDateTime
+from jejaring.shared.migrate import alembic_config
 from jejaring.testing import CHILD_NAME, EXAMPLE_CASE, until
 
 ADMIN = "admin-token-for-tests-0123456789"
@@ -86,7 +94,7 @@ async def _case_events(url: str) -> list[tuple[str, str]]:
         while True:
             try:
                 batch = await sub.fetch(200, timeout=1)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
                 return out
             for msg in batch:
                 parsed = envelope.decode(msg.headers, msg.data)
@@ -296,3 +304,78 @@ def test_a_narrower_consent_keeps_a_confirmed_override_and_a_new_reason_waits_ag
         lambda: events_of(client, nats_url, case_id)
         == ["case.v1.created", "case.v1.updated", "case.v1.updated"]
     )
+
+
+def test_cases_recorded_before_the_upgrade_are_marked_and_not_held_back(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> None:
+    """Migration intake_0007 on a database holding cases: each is marked sensitive as a new one
+    would be, and none waits for a confirmation (they were published when recorded)."""
+    columns = {
+        "id": sa.Uuid(),
+        "reported_at": UtcDateTime(),
+        "created_at": UtcDateTime(),
+        "updated_at": UtcDateTime(),
+        "created_by": sa.Uuid(),
+        **{c: sa.JSON() for c in ("violence_forms", "reporter", "victims", "needs", "consent")},
+    }
+    old_case = sa.table(
+        "case_record",
+        *(sa.column(c, t) for c, t in columns.items()),
+        *(sa.column(c) for c in ("reference", "kelurahan_code", "status", "risk_level")),
+        *(sa.column(c) for c in ("place", "version")),
+    )
+    now = dt.datetime(2026, 11, 20, 1, tzinfo=dt.UTC)
+    ids = {"child": uuid.uuid4(), "adult": uuid.uuid4()}
+
+    def row(name: str, forms: list[str], is_child: bool) -> dict[str, Any]:
+        return {
+            "id": ids[name],
+            "reference": f"BPT-2026-{name}",
+            "kelurahan_code": KARANG_REJO,
+            "status": "open",
+            "risk_level": "high",
+            "reported_at": now,
+            "place": "household",
+            "violence_forms": forms,
+            "reporter": {"kind": "neighbour"},
+            "victims": [{"name": "x", "sex": "female", "age_group": "6-12", "is_child": is_child}],
+            "needs": [],
+            "consent": {"given_by": "guardian", "scope": ["police"]},
+            "created_by": uuid.uuid4(),
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+
+    async def before_0007() -> None:
+        engine = db.create_engine(database_url)
+        cfg = alembic_config(MIGRATIONS)
+
+        def upgrade(conn: Connection) -> None:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "intake_0006")
+            command.upgrade(cfg, "plumbing@head")
+
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(upgrade)
+                await conn.execute(
+                    old_case.insert(),
+                    [row("child", ["physical"], True), row("adult", ["physical"], False)],
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(before_0007())
+    settings = IntakeSettings(
+        database_url=database_url, nats_url=nats_url, data_dir=tmp_path, admin_token=ADMIN
+    )
+    with TestClient(create_app(settings)) as client:  # upgrades to the head
+        coordinator = person(client, "Ibu Rina", "coordinator")
+        lines = listed(client, coordinator)
+        assert {n: lines[str(i)]["sensitive"] for n, i in ids.items()} == {
+            "child": True,
+            "adult": False,
+        }
+        assert {lines[str(i)]["override_status"] for i in ids.values()} == {None}
