@@ -163,6 +163,33 @@ def test_a_consent_override_is_its_own_record(intake: Intake) -> None:
     case = intake.record_case(child)
     added = [(r.action, r.case_reference) for r in intake.records()[before:]]
     assert added == [("case.create", case["reference"]), ("consent.override", case["reference"])]
+    confirm = f"/api/v1/cases/{case['id']}/override/confirm"
+    assert intake.call("coordinator", "POST", confirm).status_code == 200
+    last = intake.records()[-1]
+    assert (last.action, last.case_reference, last.role) == (
+        "consent.confirm",
+        case["reference"],
+        "coordinator",
+    )
+
+
+def test_an_assignment_is_recorded_with_the_officer_assigned(intake: Intake) -> None:
+    case = intake.record_case()
+    other = intake.call(
+        "admin",
+        "POST",
+        "/api/v1/users",
+        json={"name": "o2", "role": "officer", "kelurahan_code": KARANG_REJO},
+    ).json()
+    url = f"/api/v1/cases/{case['id']}/assign"
+    assigned = intake.call("coordinator", "POST", url, json={"officer_id": other["id"]})
+    assert assigned.status_code == 200, assigned.text
+    last = intake.records()[-1]
+    assert (last.action, last.case_reference, str(last.subject_id)) == (
+        "case.assign",
+        case["reference"],
+        other["id"],
+    )
 
 
 def test_user_and_credential_actions_are_recorded_with_the_user_acted_on(intake: Intake) -> None:

@@ -114,6 +114,11 @@ def test_r1_names_the_field_the_needs_came_from() -> None:
             False,
             [("consent.override_reason", "r5_override_reason_missing")],
         ),
+        (
+            Consent(ConsentGiver.OVERRIDE, "child_in_danger"),
+            False,
+            [("consent.given_by", "r5_override_only_for_child")],
+        ),
         (BY_VICTIM, False, []),
     ],
 )
@@ -316,3 +321,18 @@ def test_each_victims_age_is_computed_once(monkeypatch: pytest.MonkeyPatch) -> N
     victims = [CHILD, ADULT, Victim(age=40)]
     assert check(victims=victims, consent=BY_VICTIM).errors
     assert seen == victims
+
+
+@pytest.mark.parametrize(
+    ("forms", "any_child", "sensitive"),
+    [
+        ([ViolenceForm.SEXUAL], False, True),
+        ([ViolenceForm.PHYSICAL, ViolenceForm.SEXUAL], False, True),
+        ([ViolenceForm.PHYSICAL], True, True),
+        ([ViolenceForm.PHYSICAL, ViolenceForm.PSYCHOLOGICAL], False, False),
+    ],
+)
+def test_sexual_violence_or_a_child_victim_is_sensitive(
+    forms: list[ViolenceForm], any_child: bool, sensitive: bool
+) -> None:
+    assert rules.is_sensitive(violence_forms=forms, any_child=any_child) is sensitive

@@ -384,14 +384,50 @@ def test_the_english_switch_is_kept_from_page_to_page(stack: Stack, phone: Phone
     assert phone.console_errors == []
 
 
-def _record_by_api(stack: Stack, login: str) -> dict[str, Any]:
+def test_a_colleagues_case_is_a_line_only_and_an_override_waits_for_the_coordinator(
+    stack: Stack, phone: Phone, second_phone: Phone
+) -> None:
+    recorder = stack.ready_officer(MEKAR_SARI)
+    colleague = stack.ready_officer(MEKAR_SARI)
+    waiting = _record_by_api(
+        stack,
+        recorder["login"],
+        victims=[{"name": VICTIM, "sex": "female", "age": 12}],
+        consent={
+            "given_by": "override",
+            "scope": ["police", "legal_aid", "counselling"],
+            "override_reason": "child_in_danger",
+        },
+    )
+    page = sign_in(phone, colleague["login"])
+    phone.goto("/cases")
+    card = page.get_by_role("listitem").filter(has_text=waiting["reference"])
+    expect(card.get_by_text("Terbatas", exact=True)).to_be_visible()
+    expect(card.get_by_text("Menunggu konfirmasi koordinator")).to_be_visible()
+    expect(card.get_by_role("link")).to_have_count(0)
+    assert VICTIM not in page.content()
+    phone.shot("case-list-restricted")
+
+    coordinator = stack.ready_person("coordinator", name="Ibu Rina")
+    page = sign_in(second_phone, coordinator["login"])
+    second_phone.goto(f"/cases/{waiting['id']}")
+    expect(page.get_by_text("Kasus belum dirujuk ke mitra mana pun")).to_be_visible()
+    page.get_by_role("button", name="Konfirmasi pengecualian").click()
+    expect(page.get_by_text("Pengecualian persetujuan dikonfirmasi")).to_be_visible()
+    expect(page.get_by_role("button", name="Konfirmasi pengecualian")).to_have_count(0)
+    second_phone.fits()
+    second_phone.shot("override-confirmed")
+    assert phone.console_errors == second_phone.console_errors == []
+
+
+def _record_by_api(stack: Stack, login: str, **changes: Any) -> dict[str, Any]:
     """A case of the officer's kelurahan, recorded through intake's API with their token."""
     token = stack.token(login)
     claims = token.split(".")[1]
     kelurahan = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["kel"]
     r = httpx.post(
         f"{stack.url('intake')}/api/v1/cases",
-        json={**THREE_WAY_CASE, "kelurahan_code": kelurahan},
+        json={**THREE_WAY_CASE, "kelurahan_code": kelurahan, **changes},
         headers={"Authorization": f"Bearer {token}"},
         timeout=10,
     )

@@ -12,11 +12,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.intake import accounts, audit, board, cases, read_model, rules, users
+from jejaring.intake import accounts, assignments, audit, board, cases, read_model, rules, users
 from jejaring.intake.audit import Action
 from jejaring.intake.auth import Principal, authenticate, require_role
 from jejaring.intake.models import Case, ReferralView, User
 from jejaring.intake.schemas import (
+    AssignIn,
     BoardCase,
     BoardHighRisk,
     BoardOut,
@@ -109,6 +110,7 @@ async def _case_out(
     # A case recorded by this very request has no referral statuses yet: skip the queries.
     referrals, unmet = ([], []) if new else await read_model.referrals_of(session, case_id=case.id)
     steps = {} if new else await read_model.steps_of(session, case_id=case.id)
+    assigned = [] if new else await assignments.assigned_to(session, case_id=case.id)
     kelurahan = region.kelurahan_by_code(case.kelurahan_code)
 
     def local(value: dt.datetime | None) -> dt.datetime | None:
@@ -141,6 +143,11 @@ async def _case_out(
         created_at=case.created_at.astimezone(zone),
         updated_at=case.updated_at.astimezone(zone),
         version=case.version,
+        sensitive=case.sensitive,
+        override_status=case.override_status,
+        override_confirmed_by=case.override_confirmed_by,
+        override_confirmed_at=local(case.override_confirmed_at),
+        assigned_to=assigned,
         referrals=[
             CaseReferralOut.model_validate(r).model_copy(
                 update={
@@ -239,15 +246,22 @@ async def list_cases(
     risk: RiskLevel | None = None,
     reported_from: Annotated[dt.date | None, Query(alias="from")] = None,
     reported_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    sensitive: bool | None = None,
+    override: Literal["pending", "confirmed"] | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> CasePage:
-    """Cases the caller may see (an officer: their kelurahan), newest report first."""
-    filters = cases.CaseFilter(kelurahan, status, risk, reported_from, reported_to)
+    """Cases the caller may see (an officer: their kelurahan), newest report first. A line the
+    caller may not open (need to know: another officer's case) says `restricted`; no line
+    carries a name. `override=pending`: consent overrides waiting for the coordinator."""
+    filters = cases.CaseFilter(
+        kelurahan, status, risk, reported_from, reported_to, sensitive, override
+    )
     async with ctx.sessions() as session:
         found, total = await cases.list_cases(
             session, by=who, region=ctx.region, filters=filters, page=page, per_page=per_page
         )
+        hidden = await assignments.restricted(session, found, by=who)
         await trail.record(session, Action.CASE_LIST, commit=True)
     zone = rules.local_zone(ctx.region)
     items = [
@@ -255,6 +269,7 @@ async def list_cases(
             update={
                 "reported_at": c.reported_at.astimezone(zone),
                 "updated_at": c.updated_at.astimezone(zone),
+                "restricted": c.id in hidden,
             }
         )
         for c in found
@@ -277,6 +292,35 @@ async def close_case(
 ) -> CaseOut:
     """Close a case with its outcome; its open referrals are cancelled by referral."""
     change = functools.partial(cases.close_case, case_id=case_id, data=body)
+    return await _changed(ctx, change, by=who, trail=trail)
+
+
+@router.post("/cases/{case_id}/assign", response_model=CaseOut, tags=["cases"])
+async def assign_case(
+    case_id: uuid.UUID, body: AssignIn, who: Who, ctx: Ctx, trail: Audit
+) -> CaseOut:
+    """Assign an officer of the case's kelurahan to the case (the coordinator only): they see
+    it in full from now on, as its recorder does."""
+    async with ctx.sessions() as session:
+        async with session.begin():
+            case = await cases.get_case(session, case_id=case_id, by=who, lock=True)
+            await assignments.assign_officer(
+                session, case=case, officer_id=body.officer_id, by=who, now=ctx.clock()
+            )
+            await trail.record(
+                session,
+                Action.CASE_ASSIGN,
+                case_reference=case.reference,
+                subject_id=body.officer_id,
+            )
+        return await _case_out(session, case, ctx.region)
+
+
+@router.post("/cases/{case_id}/override/confirm", response_model=CaseOut, tags=["cases"])
+async def confirm_override(case_id: uuid.UUID, who: Who, ctx: Ctx, trail: Audit) -> CaseOut:
+    """Confirm a consent override (the coordinator only, and not one they recorded): until
+    then the case waits and no referral is made; on confirmation it is routed."""
+    change = functools.partial(cases.confirm_override, case_id=case_id)
     return await _changed(ctx, change, by=who, trail=trail)
 
 

@@ -19,15 +19,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake import rules
+from jejaring.intake.assignments import restricted
 from jejaring.intake.audit import Action, Trail
-from jejaring.intake.auth import Principal
+from jejaring.intake.auth import Principal, require_role
 from jejaring.intake.case_events import snapshot
 from jejaring.intake.errors import (
     AdminHasNoCases,
     CaseClosed,
     CaseNotFound,
+    CaseRestricted,
     IdempotencyKeyReused,
+    NoOverrideWaiting,
     OutsideOwnKelurahan,
+    OwnOverride,
     RoleNotAllowed,
 )
 from jejaring.intake.models import Case
@@ -78,6 +82,42 @@ async def _next_reference(session: AsyncSession, *, region: Region, now: dt.date
     return f"{region.reference_prefix}-{year}-{number:06d}"
 
 
+PENDING = "pending"
+CONFIRMED = "confirmed"
+
+
+def _waits(case: Case) -> bool:
+    """A consent override waits for the coordinator: no event that routes the case yet."""
+    return case.override_status == PENDING
+
+
+async def _announce(
+    session: AsyncSession,
+    case: Case,
+    *,
+    outbox: Outbox,
+    now: dt.datetime,
+    creator: Principal | None = None,
+    changed: tuple[str, ...] = (),
+) -> None:
+    """Stage the event that tells referral about the case as it is now: nothing while an
+    override waits; case.v1.created the first time (at recording, or at confirmation);
+    case.v1.updated after."""
+    if _waits(case):
+        return
+    if not case.announced:
+        case.announced = True
+        await outbox.add(
+            session, ev.CaseCreated(**await snapshot(session, case, creator=creator)), time=now
+        )
+    elif changed:
+        await outbox.add(
+            session,
+            ev.CaseUpdated(**await snapshot(session, case), changed=changed),
+            time=now,
+        )
+
+
 def _request_hash(data: CaseIn) -> str:
     return hashlib.sha256(data.model_dump_json().encode()).hexdigest()
 
@@ -121,13 +161,11 @@ async def record_case(
                 session, data, by=by, region=region, now=now, key=idempotency_key
             )
             bind_case(case.reference)
-            await outbox.add(
-                session, ev.CaseCreated(**await snapshot(session, case, creator=by)), time=now
-            )
+            await _announce(session, case, outbox=outbox, now=now, creator=by)
             await trail.record(session, Action.CASE_CREATE, case_reference=case.reference)
             if data.consent.given_by == ConsentGiver.OVERRIDE:
                 await trail.record(session, Action.CONSENT_OVERRIDE, case_reference=case.reference)
-        log.info("case recorded")
+        log.info("case recorded", extra={"override_pending": _waits(case)})
         return Recorded(case, replayed=False)
     except IntegrityError:
         if not idempotency_key:
@@ -224,6 +262,11 @@ async def _new_case(
         legal_aid_proof=data.legal_aid_proof.model_dump(mode="json")
         if data.legal_aid_proof
         else None,
+        sensitive=rules.is_sensitive(
+            violence_forms=data.violence_forms, any_child=any(a.is_child for a in check.ages)
+        ),
+        override_status=PENDING if data.consent.given_by == ConsentGiver.OVERRIDE else None,
+        announced=False,
         created_by=by.id,
         created_at=now,
         updated_at=now,
@@ -242,12 +285,15 @@ async def _new_case(
 async def get_case(
     session: AsyncSession, *, case_id: uuid.UUID, by: Principal, lock: bool = False
 ) -> Case:
-    """The case, if `by` may see it; another kelurahan's case is answered as not found."""
+    """The case, if `by` needs to know it; another kelurahan's case is answered as not found,
+    one of the officer's own kelurahan they did not record and are not assigned to as 403."""
     _require_case_role(by)
     case = await session.get(Case, case_id, with_for_update=lock)
     if case is None or not by.sees(case.kelurahan_code):
         raise CaseNotFound()
     bind_case(case.reference)
+    if await restricted(session, [case], by=by):
+        raise CaseRestricted()
     return case
 
 
@@ -258,6 +304,8 @@ class CaseFilter:
     risk_level: RiskLevel | None = None
     reported_from: dt.date | None = None
     reported_to: dt.date | None = None
+    sensitive: bool | None = None
+    override_status: str | None = None
 
 
 async def list_cases(
@@ -280,6 +328,10 @@ async def list_cases(
         query = query.where(Case.status == filters.status)
     if filters.risk_level:
         query = query.where(Case.risk_level == filters.risk_level.value)
+    if filters.sensitive is not None:
+        query = query.where(Case.sensitive.is_(filters.sensitive))
+    if filters.override_status:
+        query = query.where(Case.override_status == filters.override_status)
     zone = rules.local_zone(region)
     if filters.reported_from:
         start = dt.datetime.combine(filters.reported_from, dt.time(), zone).astimezone(dt.UTC)
@@ -333,6 +385,7 @@ async def update_case(
     consent = ConsentIn.model_validate(
         {k: v for k, v in case.consent.items() if k in ConsentIn.model_fields}
     )
+    previous = consent
     if patch.consent is not None and patch.consent != consent:
         consent = patch.consent
         changed.append("consent")
@@ -349,6 +402,7 @@ async def update_case(
         case.needs = [n.value for n in needs]
     if "consent" in changed:
         case.consent = _stored_consent(consent, by=by, now=now)
+        _follow_override(case, previous=previous, consent=consent)
     if patch.risk_level is not None and patch.risk_level.value != case.risk_level:
         case.risk_level = patch.risk_level.value
         changed.append("risk_level")
@@ -363,13 +417,28 @@ async def update_case(
     case.version += 1
     case.updated_at = now
     await session.flush()
-    await outbox.add(
-        session, ev.CaseUpdated(**await snapshot(session, case), changed=tuple(changed)), time=now
-    )
+    await _announce(session, case, outbox=outbox, now=now, changed=tuple(changed))
     await trail.record(session, Action.CASE_UPDATE, case_reference=case.reference)
     if "consent" in changed and consent.given_by == ConsentGiver.OVERRIDE:
         await trail.record(session, Action.CONSENT_OVERRIDE, case_reference=case.reference)
     return case
+
+
+def _follow_override(case: Case, *, previous: ConsentIn, consent: ConsentIn) -> None:
+    """A new override, another reason or a wider scope waits for the coordinator again; a
+    narrower scope (consent withdrawn from some partners) keeps the override as it was, so that
+    the withdrawal reaches referral at once; consent by a guardian ends the override."""
+    if consent.given_by != ConsentGiver.OVERRIDE:
+        case.override_status = case.override_confirmed_by = case.override_confirmed_at = None
+        return
+    renewed = (
+        previous.given_by != ConsentGiver.OVERRIDE
+        or previous.override_reason != consent.override_reason
+        or not set(consent.scope) <= set(previous.scope)
+    )
+    if renewed:
+        case.override_status = PENDING
+        case.override_confirmed_by = case.override_confirmed_at = None
 
 
 async def close_case(
@@ -392,6 +461,8 @@ async def close_case(
     case.updated_at = now
     case.version += 1
     await session.flush()
+    if not case.announced:
+        return case  # its override never confirmed: no other service knows the case
     await outbox.add(
         session,
         ev.CaseClosed(
@@ -405,4 +476,37 @@ async def close_case(
         time=now,
     )
     await trail.record(session, Action.CASE_CLOSE, case_reference=case.reference)
+    return case
+
+
+# --- the consent override's second person --------------------------------------------------------
+
+
+async def confirm_override(
+    session: AsyncSession,
+    *,
+    case_id: uuid.UUID,
+    by: Principal,
+    outbox: Outbox,
+    now: dt.datetime,
+    trail: Trail,
+) -> Case:
+    """The coordinator confirms a waiting consent override (not one they recorded themselves):
+    only then is the case announced to referral and routed (`consent.confirm` in the audit
+    trail)."""
+    require_role(by, PersonRole.COORDINATOR)
+    case = await _open_case(session, case_id=case_id, by=by)
+    if not _waits(case):
+        raise NoOverrideWaiting()
+    if case.consent.get("recorded_by") == str(by.id):
+        raise OwnOverride()
+    case.override_status = CONFIRMED
+    case.override_confirmed_by = by.id
+    case.override_confirmed_at = now
+    case.version += 1
+    case.updated_at = now
+    await session.flush()
+    await _announce(session, case, outbox=outbox, now=now, changed=("consent",))
+    await trail.record(session, Action.CONSENT_CONFIRM, case_reference=case.reference)
+    log.info("consent override confirmed")
     return case

@@ -31,6 +31,53 @@ class CaseNotFound(_OneReason, NotFound):
     reason = FieldError("id", "not_found", "Kasus tidak ditemukan.", "Case not found.")
 
 
+class CaseRestricted(_OneReason, Forbidden):
+    """Need to know: an officer of the case's kelurahan who neither recorded it nor is assigned
+    to it sees it in the list (no names) but may not open or change it."""
+
+    reason = FieldError(
+        "id",
+        "need_to_know",
+        "Kasus ini hanya dapat dibuka oleh petugas yang mencatatnya, petugas yang ditugaskan, "
+        "dan koordinator. Minta koordinator menugaskan Anda bila Anda menanganinya.",
+        "Only the officer who recorded this case, officers assigned to it and the coordinator "
+        "may open it. Ask the coordinator to assign you if you handle it.",
+    )
+
+
+class NoOverrideWaiting(_OneReason, Conflict):
+    """Only a consent override that waits can be confirmed."""
+
+    reason = FieldError(
+        "consent.given_by",
+        "no_override_waiting",
+        "Kasus ini tidak memiliki pengecualian persetujuan yang menunggu konfirmasi.",
+        "This case has no consent override waiting for confirmation.",
+    )
+
+
+class OwnOverride(_OneReason, Forbidden):
+    """A consent override needs a second person: its recorder cannot confirm it."""
+
+    reason = FieldError(
+        "consent.recorded_by",
+        "override_needs_second_person",
+        "Pengecualian persetujuan harus dikonfirmasi oleh orang lain, bukan yang mencatatnya.",
+        "A consent override must be confirmed by someone other than the person who recorded it.",
+    )
+
+
+class NotAnOfficerHere(_OneReason, Invalid):
+    """A case is assigned to an active officer of its own kelurahan."""
+
+    reason = FieldError(
+        "officer_id",
+        "not_an_officer_of_the_kelurahan",
+        "Kasus hanya dapat ditugaskan kepada petugas aktif di kelurahan kasus itu.",
+        "A case can only be assigned to an active officer of the case's kelurahan.",
+    )
+
+
 class CaseClosed(_OneReason, Conflict):
     """A closed case is not changed again."""
 

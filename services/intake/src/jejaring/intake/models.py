@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, Uuid, false, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from jejaring.shared.db import UtcDateTime
@@ -48,10 +48,32 @@ class Case(Base):
     # a retried POST (the answer was lost) returns this case instead of recording a second one.
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Sexual violence or a child victim (rules.is_sensitive): a plain column, to filter lists.
+    sensitive: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), index=True
+    )
+    # A consent override waits for the coordinator ("pending") before any referral; "confirmed"
+    # after. None: consent was given by the victim or a guardian.
+    override_status: Mapped[str | None] = mapped_column(String(12), index=True)
+    override_confirmed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    override_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # case.v1.created has been staged: false while a first override waits for confirmation.
+    announced: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     __table_args__ = (
         Index("uq_case_record_idempotency", "created_by", "idempotency_key", unique=True),
     )
+
+
+class CaseAssignment(Base):
+    """An officer the coordinator assigned to a case: they see it in full (need to know)."""
+
+    __tablename__ = "case_assignment"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
+    assigned_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    assigned_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class ReferenceCounter(Base):

@@ -248,7 +248,8 @@ def check_no_mediation_for_sexual_violence(
 
 def check_child_consent(*, consent: Consent, any_child: bool) -> list[FieldError]:
     """R5 — UU 27/2022 (PDP) Pasal 25: a child's data needs a guardian's consent, unless the
-    guardian is the alleged perpetrator or the child is in danger (a recorded override)."""
+    guardian is the alleged perpetrator or the child is in danger (a recorded override, which
+    only a child's case may have: an adult consents for themselves)."""
     if consent.given_by == ConsentGiver.OVERRIDE and consent.override_reason is None:
         return [
             FieldError(
@@ -258,6 +259,17 @@ def check_child_consent(*, consent: Consent, any_child: bool) -> list[FieldError
                 "(guardian_is_alleged_perpetrator) atau anak dalam bahaya (child_in_danger).",
                 "A consent override must record its reason: guardian_is_alleged_perpetrator or "
                 "child_in_danger.",
+            )
+        ]
+    if consent.given_by == ConsentGiver.OVERRIDE and not any_child:
+        return [
+            FieldError(
+                "consent.given_by",
+                "r5_override_only_for_child",
+                "Pengecualian persetujuan hanya untuk korban anak (UU 27/2022 PDP Pasal 25); "
+                "korban dewasa memberi persetujuannya sendiri.",
+                "A consent override is only for a child victim (Law 27/2022 on personal data, "
+                "Art. 25); an adult victim gives their own consent.",
             )
         ]
     if any_child and consent.given_by == ConsentGiver.VICTIM:
@@ -273,3 +285,9 @@ def check_child_consent(*, consent: Consent, any_child: bool) -> list[FieldError
             )
         ]
     return []
+
+
+def is_sensitive(*, violence_forms: Collection[ViolenceForm], any_child: bool) -> bool:
+    """A case of sexual violence (UU 12/2022 TPKS) or with a child victim (UU 11/2012 SPPA,
+    UU 27/2022 PDP: a child's data is specific personal data) is sensitive by default."""
+    return ViolenceForm.SEXUAL in violence_forms or any_child

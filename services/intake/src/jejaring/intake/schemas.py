@@ -49,6 +49,7 @@ WireText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=WI
 Channel = Literal["sms", "email"]
 ReporterKind = Literal["victim", "family", "neighbour", "teacher", "officer", "other"]
 OverrideReason = Literal["guardian_is_alleged_perpetrator", "child_in_danger"]
+OverrideStatus = Literal["pending", "confirmed"]
 Needs = Annotated[list[Service], Field(max_length=10), AfterValidator(_unique)]
 Scope = Annotated[list[PartnerKind], Field(min_length=1, max_length=8), AfterValidator(_unique)]
 
@@ -120,6 +121,12 @@ class CasePatch(In):
     risk_level: RiskLevel | None = None
     consent: ConsentIn | None = None
     legal_aid_proof: LegalAidProofIn | None = None
+
+
+class AssignIn(In):
+    """The body of POST /api/v1/cases/{id}/assign: an officer of the case's kelurahan."""
+
+    officer_id: uuid.UUID
 
 
 class CloseIn(In):
@@ -227,6 +234,17 @@ class CaseOut(Out):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+    sensitive: bool = Field(description="Sexual violence or a child victim")
+    override_status: OverrideStatus | None = Field(
+        default=None,
+        description="A consent override: `pending` until the coordinator confirms it (no "
+        "referral is made before), then `confirmed`",
+    )
+    override_confirmed_by: uuid.UUID | None = None
+    override_confirmed_at: dt.datetime | None = None
+    assigned_to: list[uuid.UUID] = Field(
+        default_factory=list, description="Officers the coordinator assigned to the case"
+    )
     referrals: list[CaseReferralOut]
     unmet_needs: list[UnmetNeedOut]
 
@@ -242,6 +260,12 @@ class CaseSummary(Out):
     reported_at: dt.datetime
     needs: list[Service]
     updated_at: dt.datetime
+    sensitive: bool
+    override_status: OverrideStatus | None = None
+    restricted: bool = Field(
+        default=False,
+        description="Need to know: the caller sees this line only; opening the case answers 403",
+    )
 
 
 class CasePage(BaseModel):

@@ -160,6 +160,26 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "case.status.open": ("Terbuka", "Open"),
     "case.status.closed": ("Ditutup", "Closed"),
     "case.saved.needs": ("Kebutuhan ditambahkan.", "Needs added."),
+    "case.saved.override": (
+        "Pengecualian persetujuan dikonfirmasi; kasus kini dirujuk.",
+        "Consent override confirmed; the case is now referred.",
+    ),
+    "case.sensitive": ("Sensitif", "Sensitive"),
+    "case.restricted": ("Terbatas", "Restricted"),
+    "case.restricted.hint": (
+        "Hanya petugas yang mencatat atau ditugaskan, dan koordinator, yang dapat membuka kasus "
+        "ini.",
+        "Only the officer who recorded it or is assigned to it, and the coordinator, can open "
+        "this case.",
+    ),
+    "case.override.pending": ("Menunggu konfirmasi koordinator", "Waiting for the coordinator"),
+    "case.override.waiting": (
+        "Pengecualian persetujuan menunggu konfirmasi koordinator. Kasus belum dirujuk ke mitra "
+        "mana pun sampai dikonfirmasi oleh orang lain selain pencatatnya.",
+        "The consent override waits for the coordinator's confirmation. The case is not "
+        "referred to any partner until someone other than its recorder confirms it.",
+    ),
+    "case.override.confirm": ("Konfirmasi pengecualian", "Confirm the override"),
     "case.saved.risk": ("Tingkat risiko diubah.", "Risk level changed."),
     "case.saved.proof": ("Bukti tidak mampu disimpan.", "Proof of inability to pay saved."),
     "case.saved.closed": ("Kasus ditutup.", "Case closed."),

@@ -44,7 +44,7 @@ from jejaring.web.upstream import field_errors
 
 router = APIRouter()
 PER_PAGE = 20
-SAVED = ("needs", "risk", "proof", "consent", "closed")
+SAVED = ("needs", "risk", "proof", "consent", "closed", "override")
 # Referral statuses after which nothing is cancelled any more.
 FINAL = {"rejected", "completed", "failed", "cancelled"}
 
@@ -273,14 +273,14 @@ async def _change(
     if not errors:
         case = await _case(signed, case_id)
         method, path = ("PATCH", f"/api/v1/cases/{case['id']}")
-        if call[0] == "close":
-            method, path = ("POST", f"/api/v1/cases/{case['id']}/close")
-        answer = await signed.call("intake", method, path, json=call[1])
+        if call[0] in ("close", "override/confirm"):
+            method, path = ("POST", f"/api/v1/cases/{case['id']}/{call[0]}")
+        answer = await signed.call("intake", method, path, json=call[1] or None)
         if answer.status_code == 200:
             return redirect(f"/cases/{case['id']}?saved={saved}")
         if answer.status_code == 409:
             errors.add("", t("case.closed_already"))
-        for e in field_errors(answer) if answer.status_code == 422 else []:
+        for e in field_errors(answer) if answer.status_code in (403, 422) else []:
             errors.add(_INPUTS.get(e.field, ""), e.text(lang))
         if not errors:
             errors.add("", t("case.change_refused"))
@@ -410,4 +410,21 @@ async def change_consent(
         call=("patch", {"consent": {**consent, "scope": scope}}),
         local=local,
         typed={"consent-scope": scope},
+    )
+
+
+@router.post("/cases/{case_id}/override/confirm")
+async def confirm_override(
+    case_id: str, request: Request, w: WebDep, signed: Signed, form: Posted
+) -> Response:
+    """The coordinator confirms a waiting consent override (intake refuses their own)."""
+    return await _change(
+        request,
+        w,
+        signed,
+        case_id,
+        saved="override",
+        call=("override/confirm", {}),
+        local=[],
+        typed={},
     )

@@ -1,7 +1,7 @@
 """The audit trail: one hash-chained record per access or action, and the chain's head.
 
-Revision ID: intake_0007
-Revises: intake_0006
+Revision ID: intake_0008
+Revises: intake_0007
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "intake_0007"
-down_revision: str | Sequence[str] | None = "intake_0006"
+revision: str = "intake_0008"
+down_revision: str | Sequence[str] | None = "intake_0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
