@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import getpass
-import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from nats.js.errors import NotFoundError
 
 from jejaring.cli import natsconfig
 from jejaring.cli.stack import StackConfig, StackError, connect_once
-from jejaring.cli.tls import CA_FILE_VARIABLE
+from jejaring.cli.tls import ca_file_option
 from jejaring.shared.contract import subjects
 from jejaring.shared.contract.envelope import NATS_MSG_ID
 from jejaring.shared.messaging.consumer import (
@@ -297,13 +296,7 @@ def options(
         envvar="JEJARING_NATS_URL",
         help="NATS URL (default: the embedded stack's).",
     ),
-    tls_ca_file: Path | None = typer.Option(
-        None,
-        envvar=CA_FILE_VARIABLE,
-        exists=True,
-        dir_okay=False,
-        help="The CA that signed NATS's certificate (turns TLS on).",
-    ),
+    tls_ca_file: Path | None = ca_file_option(),
 ) -> None:
     """As the NATS operator identity: password NATS_OPERATOR_PASSWORD, or the embedded
     stack's (.data/nats-secrets.json, made by `jejaring up`)."""
@@ -312,9 +305,7 @@ def options(
         config = StackConfig.from_env()
     except StackError as exc:
         _fail(str(exc), 2)
-    password = os.environ.get(natsconfig.password_env(natsconfig.OPERATOR))
-    if not password and config.nats_secrets_file.exists():
-        password = natsconfig.service_secrets(config.nats_secrets_file)[natsconfig.OPERATOR]
+    password = config.nats_password(natsconfig.OPERATOR)
     if not password:
         _fail(f"set {natsconfig.password_env(natsconfig.OPERATOR)}", 2)
     _target = Target(nats_url or config.nats_url, password, tls_ca_file)

@@ -18,7 +18,7 @@ from jejaring.cli import audit_cli, backup_cli, natsconfig
 from jejaring.cli.dlq import app as dlq_app
 from jejaring.cli.partners import app as partner_app
 from jejaring.cli.stack import StackConfig, StackError, run_stack
-from jejaring.cli.tls import CA_FILE_VARIABLE, tls
+from jejaring.cli.tls import CA_FILE_VARIABLE, ca_file_option, tls
 
 app = typer.Typer(
     help="Jejaring: referrals for the PPATBM protection network.",
@@ -254,13 +254,7 @@ def provision(
         help="Replicas of each contract stream (3 on a cluster).",
     ),
     wait: float = typer.Option(60.0, help="Seconds to wait for NATS to answer."),
-    tls_ca_file: Path | None = typer.Option(
-        None,
-        envvar=CA_FILE_VARIABLE,
-        exists=True,
-        dir_okay=False,
-        help="The CA that signed NATS's certificate (turns TLS on; `jejaring tls` makes ca.pem).",
-    ),
+    tls_ca_file: Path | None = ca_file_option(),
 ) -> None:
     """Create or update the contract streams and every service's durable consumers, as the
     NATS provisioner (password NATS_PROVISIONER_PASSWORD, or the embedded stack's). The
@@ -269,9 +263,7 @@ def provision(
 
     config = StackConfig.from_env()
     url = nats_url or os.environ.get("JEJARING_NATS_URL") or config.nats_url
-    password = os.environ.get(natsconfig.password_env(natsconfig.PROVISIONER))
-    if not password and config.nats_secrets_file.exists():
-        password = natsconfig.service_secrets(config.nats_secrets_file)[natsconfig.PROVISIONER]
+    password = config.nats_password(natsconfig.PROVISIONER)
     if not password:
         typer.echo(
             f"jejaring provision: set {natsconfig.password_env(natsconfig.PROVISIONER)}", err=True

@@ -227,6 +227,15 @@ class StackConfig:
         nats.config_file = self.nats_config_file
         return self.nats_config_file
 
+    def nats_password(self, identity: str) -> str | None:
+        """An identity's NATS password: its variable (NATS_<IDENTITY>_PASSWORD), else the one
+        `jejaring up` made; None when neither is there."""
+        if password := os.environ.get(natsconfig.password_env(identity)):
+            return password
+        if self.nats_secrets_file.exists():
+            return natsconfig.service_secrets(self.nats_secrets_file)[identity]
+        return None
+
     def provision(self) -> list[str]:
         """Create or update the contract streams and every service's consumers, as the
         provisioner (the services themselves may not)."""

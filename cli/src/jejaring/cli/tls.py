@@ -50,6 +50,13 @@ CLIENT = [ExtendedKeyUsageOID.CLIENT_AUTH]
 CA_FILE_VARIABLE = "JEJARING_NATS_TLS_CA_FILE"
 
 
+def ca_file_option(
+    help: str = "The CA that signed NATS's certificate (turns TLS on; `jejaring tls` makes ca.pem).",
+) -> Path | None:
+    """The --tls-ca-file option of the commands that connect to NATS."""
+    return typer.Option(None, envvar=CA_FILE_VARIABLE, exists=True, dir_okay=False, help=help)  # type: ignore[no-any-return]
+
+
 class TlsError(ValueError):
     """A folder or an argument `make_site_certs` cannot work with."""
 
