@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.referral import asyncapi, deadlines, partners, policy, repair
 from jejaring.referral.api import Clock, Context, docs_router, router
+from jejaring.referral.casekeys import CaseKeys
 from jejaring.referral.facts import Deps
 from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER, case_handler, reply_handler
 from jejaring.referral.metrics import referrals_scrape
@@ -59,9 +60,11 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
         on_started=[seed],
         on_connected=[provision_partner_streams],
     )
-    d = Deps(outbox=runtime.outbox, region=load_region(settings.region_file))
+    keys = CaseKeys(lambda: runtime.nc)
+    runtime.outbox_keys = keys.for_outbox  # partners' requests wait in the outbox sealed
+    d = Deps(outbox=runtime.outbox, region=load_region(settings.region_file), keys=keys)
     runtime.subscriptions = [
-        Subscription(CASES_CONSUMER, case_handler(d, clock)),
+        Subscription(CASES_CONSUMER, case_handler(d, clock), prepare=keys.prepare),
         # partners write REPLIES: their junk is dead-lettered without its body, logged sparingly
         Subscription(REPLIES_CONSUMER, reply_handler(d, clock), outsiders=True),
     ]
@@ -87,7 +90,10 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
             periodic(
                 "deadline check",
                 settings.deadline_check_interval_s,
-                lambda s: deadlines.check_deadlines(s, deps=d, now=clock()),
+                # an escalation reads a case's personal fields: keys are fetched outside the
+                # transaction (casekeys.py)
+                lambda s: keys.run(s, lambda t: deadlines.check_deadlines(t, deps=d, now=clock())),
+                transaction=False,
                 logger=log,
             ),
         ),
@@ -96,7 +102,8 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
             periodic(
                 "reconciler",
                 settings.reconcile_interval_s,
-                lambda s: repair.reconcile(s, deps=d, now=clock()),
+                lambda s: keys.run(s, lambda t: repair.reconcile(t, deps=d, now=clock())),
+                transaction=False,
                 logger=log,
             ),
         ),

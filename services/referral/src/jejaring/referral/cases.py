@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,28 +14,39 @@ from jejaring.referral.models import CaseState, Referral
 from jejaring.referral.partners import list_partners
 from jejaring.referral.routing import route_case
 from jejaring.shared.contract import events as ev
+from jejaring.shared.contract import personal
 from jejaring.shared.contract.enums import BusinessStatus, PartnerKind, ReferralStatus
+
+ERASED = "erased"  # a case status: its key was deleted (case.v1.erased)
+_DONE = frozenset({"closed", ERASED})
 
 
 async def record_case(
     session: AsyncSession, *, case: ev.CaseSnapshot, deps: Deps, now: dt.datetime
 ) -> list[Referral]:
-    """case.v1.created/updated: keep the newest snapshot, apply what changed, route."""
+    """case.v1.created/updated: keep the newest snapshot (its personal fields sealed as they
+    came), apply what changed, route. A sealed case whose key is gone was erased: it is kept
+    stripped and never routed."""
     state = await session.get(CaseState, case.case_id, with_for_update=True)
-    if state is not None and (state.version >= case.version or state.status == "closed"):
-        return []  # an older or repeated version, or a closed case: nothing to do
+    if state is not None and (state.version >= case.version or state.status in _DONE):
+        return []  # an older or repeated version, or a closed or erased case: nothing to do
     previous = ev.CaseSnapshot.model_validate(state.snapshot) if state and state.snapshot else None
-    snapshot = case.model_dump(mode="json", exclude={"changed"})
+    erased = deps.keys.erased(case)
+    snapshot = (personal.strip(case) if erased else case).model_dump(
+        mode="json", exclude={"changed"}
+    )
     first_seen = state is None
     if state is None:
         state = CaseState(case_id=case.case_id)
         session.add(state)
     state.reference = case.reference
     state.version = case.version
-    state.status = "open"
+    state.status = ERASED if erased else "open"
     state.snapshot = snapshot
     state.updated_at = now
     await session.flush()
+    if erased:
+        return []
     if previous is not None:
         await _apply_changes(session, previous=previous, case=case, deps=deps, now=now)
     return await route_case(session, case=case, deps=deps, now=now, first_seen=first_seen)
@@ -52,6 +64,7 @@ async def _apply_changes(
     proof of inability to pay updates the open ones."""
     rows = await session.scalars(select(Referral).where(Referral.case_id == case.case_id))
     partners = {p.slug: p for p in await list_partners(session)}
+    clear, seal = deps.keys.opened(case)  # a partner's view holds personal data: sealed row
     for r in rows.all():
         if ReferralStatus(r.status) in policy.FINAL:
             continue
@@ -94,10 +107,11 @@ async def _apply_changes(
                 accept_by=r.accept_by,
                 business_status=tuple(r.business_status),
                 updated_at=now,
-                case=policy.partner_view(case, kind, deps.region),
+                case=policy.partner_view(clear, kind, deps.region),
                 changed=tuple(changed),
             ),
             time=now,
+            seal=seal,
         )
 
 
@@ -106,7 +120,7 @@ async def close_case(
 ) -> None:
     """case.v1.closed: every referral still open is cancelled (and its partner told)."""
     state = await session.get(CaseState, closed.case_id, with_for_update=True)
-    if state is not None and state.status == "closed":
+    if state is not None and state.status in _DONE:
         return
     if state is None:  # closed before its creation reached us: remember, so it is never routed
         state = CaseState(case_id=closed.case_id, snapshot={})
@@ -115,15 +129,34 @@ async def close_case(
     state.version = closed.version
     state.status = "closed"
     state.updated_at = now
-    rows = await session.scalars(select(Referral).where(Referral.case_id == closed.case_id))
+    await _cancel_open(session, closed.case_id, f"case closed: {closed.outcome.value}", deps, now)
+
+
+async def erase_case(
+    session: AsyncSession, *, erased: ev.CaseErased, deps: Deps, now: dt.datetime
+) -> None:
+    """case.v1.erased: the key is forgotten, the snapshot kept without any personal field
+    (sealed or clear), and every referral still open cancelled as when the case closes."""
+    deps.keys.forget(erased.case_id)
+    state = await session.get(CaseState, erased.case_id, with_for_update=True)
+    if state is None:  # erased before its creation reached us: never routed
+        state = CaseState(case_id=erased.case_id, version=0, snapshot={})
+        session.add(state)
+    elif state.snapshot:
+        stripped = personal.strip(ev.CaseSnapshot.model_validate(state.snapshot))
+        state.snapshot = stripped.model_dump(mode="json", exclude={"changed"})
+    state.reference = erased.reference
+    state.status = ERASED
+    state.updated_at = now
+    await _cancel_open(session, erased.case_id, "case erased", deps, now)
+
+
+async def _cancel_open(
+    session: AsyncSession, case_id: uuid.UUID, reason: str, deps: Deps, now: dt.datetime
+) -> None:
+    rows = await session.scalars(select(Referral).where(Referral.case_id == case_id))
     for r in rows.all():
         if ReferralStatus(r.status) not in policy.FINAL:
             await transition(
-                session,
-                r,
-                ReferralStatus.CANCELLED,
-                reason=f"case closed: {closed.outcome.value}",
-                note=None,
-                deps=deps,
-                now=now,
+                session, r, ReferralStatus.CANCELLED, reason=reason, note=None, deps=deps, now=now
             )

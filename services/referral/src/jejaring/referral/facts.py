@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jejaring.referral.casekeys import CaseKeys
 from jejaring.referral.models import CaseState, Partner, Referral
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import ReferralStatus
@@ -26,6 +27,8 @@ class Deps:
 
     outbox: Outbox
     region: Region
+    # cases' data keys, fetched before a transaction (casekeys.py)
+    keys: CaseKeys = field(default_factory=CaseKeys)
     # security events a partner's system can cause at full speed: a line a second per partner
     security_log: Sparse = field(default_factory=Sparse)
 

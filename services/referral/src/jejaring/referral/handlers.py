@@ -8,13 +8,19 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral.cases import close_case, record_case
+from jejaring.referral.cases import close_case, erase_case, record_case
 from jejaring.referral.facts import Deps
 from jejaring.referral.replies import apply_reply
 from jejaring.referral.schemas import StatusIn
 from jejaring.shared.contract import subjects
 from jejaring.shared.contract.envelope import Envelope
-from jejaring.shared.contract.events import CaseClosed, CaseCreated, CaseUpdated, PartnerReplied
+from jejaring.shared.contract.events import (
+    CaseClosed,
+    CaseCreated,
+    CaseErased,
+    CaseUpdated,
+    PartnerReplied,
+)
 from jejaring.shared.messaging.consumer import Handler, PoisonMessage
 from jejaring.shared.messaging.provision import ConsumerSpec
 
@@ -34,12 +40,15 @@ REPLIES_CONSUMER = ConsumerSpec(
 
 def case_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:
     async def on_case_event(session: AsyncSession, envelope: Envelope) -> None:
-        """case.v1.* -> routing (created, updated) or cancellation (closed)."""
+        """case.v1.* -> routing (created, updated) or cancellation (closed, erased). A sealed
+        case's key was fetched before the transaction (`CaseKeys.prepare`)."""
         data = envelope.data
         if isinstance(data, CaseCreated | CaseUpdated):
             await record_case(session, case=data, deps=deps, now=clock())
         elif isinstance(data, CaseClosed):
             await close_case(session, closed=data, deps=deps, now=clock())
+        elif isinstance(data, CaseErased):
+            await erase_case(session, erased=data, deps=deps, now=clock())
         else:
             raise PoisonMessage(f"unexpected event type {envelope.type} on the CASES stream")
 

@@ -76,6 +76,7 @@ async def request_referral(
         request_msg_id=str(uuid.uuid4()),
     )
     session.add(r)
+    clear, seal = deps.keys.opened(case)  # the view holds personal data: its row is sealed
     await deps.outbox.add(
         session,
         ev.ReferralRequested(
@@ -87,10 +88,11 @@ async def request_referral(
             accept_by=r.accept_by,
             business_status=tuple(r.business_status),
             requested_at=now,
-            case=policy.partner_view(case, PartnerKind(partner.kind), deps.region),
+            case=policy.partner_view(clear, PartnerKind(partner.kind), deps.region),
         ),
         event_id=r.request_msg_id,
         time=now,
+        seal=seal,
     )
     await deps.outbox.add(
         session, ev.ReferralStatusChanged(**await fact_fields(session, r, now)), time=now

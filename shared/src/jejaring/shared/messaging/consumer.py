@@ -24,6 +24,11 @@ still gets its own inbox row and handler run, but the BEGIN/COMMIT and the sessi
 so a backlog drains faster the longer it is. If anything in such a batch fails, the transaction
 rolls back and each message is processed alone, so only the failing one is retried or
 dead-lettered.
+
+A `prepare` step may run for each message before its transaction opens: what must come over the
+network (a case's data key) is fetched there, so no transaction, and on SQLite no write lock,
+is held while waiting on it. A key service that does not answer (`KeysUnavailable`) is as
+transient as a database outage: the message is retried for as long as it lasts.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from jejaring.shared.contract.envelope import (
 )
 from jejaring.shared.db import insert_or_ignore, is_transient_db_error
 from jejaring.shared.logs import Sparse
+from jejaring.shared.messaging.keys import KeysUnavailable
 from jejaring.shared.messaging.provision import ConsumerSpec
 from jejaring.shared.messaging.tables import inbox
 from jejaring.shared.refusals import Refusal
@@ -60,6 +66,8 @@ from jejaring.shared.tracing import Tracing
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+# Runs before the handler's transaction opens (its errors count as the handler's).
+Prepare = Callable[[Envelope], Awaitable[None]]
 
 _INBOX_INSERT = insert_or_ignore(inbox)
 
@@ -115,10 +123,12 @@ class IdempotentConsumer:
         max_attempts: int = 8,
         outsiders: bool = False,
         tracing: Tracing | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         self.service = service
         self.spec = spec
         self.handler = handler
+        self.prepare = prepare
         self.sessions = sessions
         self.js = js
         self.batch = batch
@@ -170,6 +180,8 @@ class IdempotentConsumer:
         if len(decoded) > 1 and self._running:
             try:
                 async with self._keep_alive(*(m for m, _ in decoded)):
+                    for _, envelope in decoded:
+                        await self._prepare(envelope)
                     handled = await self._handle_together(decoded)
             except Exception as exc:  # each alone below: only the failing one is retried
                 log.info(
@@ -232,6 +244,7 @@ class IdempotentConsumer:
         deliveries = msg.metadata.num_delivered or 1
         try:
             async with self._keep_alive(msg):
+                await self._prepare(envelope)
                 fresh = await self._handle_once(msg, envelope)
         except PoisonMessage as exc:
             await self._dead_letter(msg, f"refused by handler: {exc}", deliveries)
@@ -243,7 +256,7 @@ class IdempotentConsumer:
             )
             return
         except Exception as exc:
-            transient = is_transient_db_error(exc)
+            transient = is_transient_db_error(exc) or isinstance(exc, KeysUnavailable)
             self.stats.last_error = type(exc).__name__
             if not transient and deliveries >= self.max_attempts:
                 await self._dead_letter(
@@ -275,6 +288,10 @@ class IdempotentConsumer:
     def _count_consumed(self, envelope: Envelope, fresh: bool) -> None:
         outcome = "handled" if fresh else "duplicate"
         metrics.EVENTS_CONSUMED.labels(self.spec.durable, envelope.type, outcome).inc()
+
+    async def _prepare(self, envelope: Envelope) -> None:
+        if self.prepare is not None:
+            await self.prepare(envelope)
 
     async def _handle_once(self, msg: Msg, envelope: Envelope) -> bool:
         async with self.sessions() as session, session.begin():

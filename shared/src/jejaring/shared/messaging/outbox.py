@@ -8,6 +8,13 @@ sent. A relay that dies between the PubAck and the mark publishes the row again 
 JetStream's duplicate window drops the repeat. A commit wakes the relay at once; a poll covers
 rows written by other processes. On PostgreSQL several relays share the table through
 `FOR UPDATE SKIP LOCKED`; on SQLite one relay per database.
+
+A row may be stored **sealed** (`seal=`): its body is sealed with a data key (the case's, for
+a message that holds a victim's personal data in the clear, such as a partner's view of a case)
+and its `SEALED_WITH` header names the key. The relay opens it with its key source just before
+publishing and publishes it without that header; the clear body is never written to the
+database nor logged. A row whose key is gone (the case was erased while it waited) is deleted
+unpublished; while the key source does not answer, the rows from the first such row on wait.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from nats.js import JetStreamContext
@@ -24,17 +32,35 @@ from sqlalchemy import bindparam, delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
-from jejaring.shared import metrics
+from jejaring.shared import crypto, metrics
 from jejaring.shared.contract.envelope import OutgoingMessage, encode
 from jejaring.shared.contract.events import Event
 from jejaring.shared.db import on_commit, read_only
 from jejaring.shared.logs import bind_event
+from jejaring.shared.messaging.keys import KeysUnavailable
 from jejaring.shared.messaging.tables import outbox
 from jejaring.shared.tracing import current_context
 
 log = logging.getLogger(__name__)
 
 AfterPublish = Callable[[Sequence[int]], Awaitable[None] | None]
+# The data key a sealed row names (its `SEALED_WITH` header); None: the key is gone (erased).
+# May raise KeysUnavailable (try later).
+KeySource = Callable[[str], Awaitable[bytes | None]]
+# (key id, data key): how `Outbox.add` seals a row
+Seal = tuple[str, bytes]
+
+SEALED_WITH = "Jejaring-Sealed-With"
+_SEAL_PURPOSE = "outbox"
+
+
+def _seal_body(seal: Seal, body: bytes) -> bytes:
+    kid, key = seal
+    return crypto.seal(key, body, associated=crypto.aad(kid, _SEAL_PURPOSE)).encode()
+
+
+def _open_body(kid: str, key: bytes, body: bytes) -> bytes:
+    return crypto.unseal(key, body.decode("ascii"), associated=crypto.aad(kid, _SEAL_PURPOSE))
 
 
 @contextlib.asynccontextmanager
@@ -65,24 +91,32 @@ class Outbox:
         *,
         event_id: str | None = None,
         time: dt.datetime | None = None,
+        seal: Seal | None = None,
     ) -> OutgoingMessage:
         """Write `event_` into the outbox within `session`'s transaction, carrying the trace
-        context it is created in (the row keeps it; the relay publishes it)."""
+        context it is created in (the row keeps it; the relay publishes it); with `seal`, the
+        row's body is stored sealed with that key."""
         message = encode(
             event_, source=self.source, event_id=event_id, time=time, trace=current_context()
         )
         bind_event(message.msg_id)  # an HTTP request's log lines name the event it caused
-        await self.add_message(session, message)
+        await self.add_message(session, message, seal=seal)
         return message
 
-    async def add_message(self, session: AsyncSession, message: OutgoingMessage) -> None:
-        """Write an already encoded message (re-drives keep their ids this way)."""
+    async def add_message(
+        self, session: AsyncSession, message: OutgoingMessage, *, seal: Seal | None = None
+    ) -> None:
+        """Write an already encoded message (re-drives keep their ids this way; a message read
+        back from a sealed row is already sealed: its headers name the key)."""
+        headers, body = message.headers, message.body
+        if seal is not None:
+            headers, body = {**headers, SEALED_WITH: seal[0]}, _seal_body(seal, body)
         _pending_rows(session).append(
             {
                 "msg_id": message.msg_id,
                 "subject": message.subject,
-                "headers": message.headers,
-                "body": message.body,
+                "headers": headers,
+                "body": body,
                 "created_at": _utcnow(),
             }
         )
@@ -117,6 +151,14 @@ def _drop_pending(sync_session: Session, previous_transaction: SessionTransactio
         sync_session.info[_PENDING] = []
 
 
+@dataclass(frozen=True)
+class _Opened:
+    id: int
+    subject: str
+    headers: dict[str, str]
+    body: bytes
+
+
 class OutboxRelay:
     """Publishes committed outbox rows to JetStream, in order of writing."""
 
@@ -131,8 +173,10 @@ class OutboxRelay:
         publish_timeout: float = 5.0,
         retention: dt.timedelta = dt.timedelta(days=1),
         after_publish: AfterPublish | None = None,
+        keys: KeySource | None = None,
     ) -> None:
         self.sessions = sessions
+        self.keys = keys  # opens sealed rows
         self.js = js
         self.wakeup = outbox_.committed if outbox_ is not None else asyncio.Event()
         self.batch_size = batch_size
@@ -210,7 +254,43 @@ class OutboxRelay:
             query = query.with_for_update(skip_locked=True)
         return (await session.execute(query)).all()
 
-    async def _publish_and_mark(self, session: AsyncSession, rows: Sequence[Any]) -> None:
+    async def _open(self, rows: Sequence[Any]) -> tuple[list[Any], list[Any], Exception | None]:
+        """The rows ready to publish (sealed ones opened, in order), the rows whose key is gone,
+        and the error that stopped the opening (the key source did not answer), if any."""
+        ready: list[Any] = []
+        gone: list[Any] = []
+        for row in rows:
+            kid = row.headers.get(SEALED_WITH)
+            if kid is None:
+                ready.append(row)
+                continue
+            try:
+                if self.keys is None:
+                    raise KeysUnavailable("the relay has no key source for sealed rows")
+                key = await self.keys(kid)
+            except KeysUnavailable as exc:
+                return ready, gone, exc  # later rows wait: the stream's order is kept
+            try:
+                body = _open_body(kid, key, row.body) if key is not None else None
+            except crypto.Unreadable:
+                body = None
+            if body is None:
+                gone.append(row)
+                continue
+            headers = {k: v for k, v in row.headers.items() if k != SEALED_WITH}
+            ready.append(_Opened(row.id, row.subject, headers, body))
+        return ready, gone, None
+
+    async def _publish_and_mark(self, session: AsyncSession, sealed: Sequence[Any]) -> None:
+        rows, gone, blocked = await self._open(sealed)
+        if gone:
+            async with _transaction(session):
+                await session.execute(delete(outbox).where(outbox.c.id.in_([r.id for r in gone])))
+            for row in gone:  # ids only: the body is never logged
+                log.warning(
+                    "sealed outbox row dropped unpublished: its key is gone (case erased)",
+                    extra={"msg_id": row.headers.get("ce-id"), "subject": row.subject},
+                )
         results = await asyncio.gather(
             *(
                 self.js.publish(
@@ -257,6 +337,8 @@ class OutboxRelay:
                 ).inc()
         if failed:
             raise RuntimeError(f"{len(failed)} of {len(rows)} publishes failed: {failed[0][1]!r}")
+        if blocked is not None:
+            raise blocked
 
     async def _maybe_prune(self) -> None:
         loop_now = asyncio.get_running_loop().time()

@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from jejaring.shared import db
 from jejaring.shared.messaging.connection import client_tls, connect, inbox_prefix
-from jejaring.shared.messaging.consumer import Handler, IdempotentConsumer
+from jejaring.shared.messaging.consumer import Handler, IdempotentConsumer, Prepare
 from jejaring.shared.messaging.inbox import PRUNE_INTERVAL_S, prune_inbox
-from jejaring.shared.messaging.outbox import Outbox, OutboxRelay
+from jejaring.shared.messaging.outbox import KeySource, Outbox, OutboxRelay
 from jejaring.shared.messaging.provision import (
     ConsumerSpec,
     ProvisioningDrift,
@@ -135,6 +135,8 @@ class Subscription:
     handler: Handler
     # a stream outsiders write: dead letters keep no body, their log lines are few (consumer.py)
     outsiders: bool = False
+    # fetches what the handler needs over the network before its transaction (consumer.py)
+    prepare: Prepare | None = None
 
 
 @dataclass
@@ -148,6 +150,8 @@ class ServiceRuntime:
     # Long-running jobs (schedulers, reconcilers) started once messaging runs; each is
     # restarted by the job itself on error, and cancelled at stop.
     workers: Sequence[tuple[str, Hook]] = ()
+    # opens the outbox rows stored sealed (outbox.py), for a service that writes such rows
+    outbox_keys: KeySource | None = None
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     outbox: Outbox = field(init=False)
@@ -332,6 +336,7 @@ class ServiceRuntime:
             outbox_=self.outbox,
             poll_interval=s.relay_poll_interval_s,
             after_publish=_fault_after_publish(),
+            keys=self.outbox_keys,
         )
         self._spawn(self.relay.run(), "relay")
         for sub in self.subscriptions:
@@ -343,6 +348,7 @@ class ServiceRuntime:
                 js=self.js,
                 outsiders=sub.outsiders,
                 tracing=self.tracing,
+                prepare=sub.prepare,
             )
             self.consumers.append(consumer)
             self._spawn(consumer.run(), f"consumer:{sub.spec.durable}")

@@ -1,0 +1,289 @@
+"""Sealed cases in referral (issue 16, item 4), on a real nats-server and a real database: the
+case's data key asked for over NATS (intake's part played by `serve_keys` with a dict), partner
+requests sealed in the outbox and in the clear on the partner's stream, the key service down,
+erasure."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from sqlalchemy import select, text
+
+from jejaring.referral.app import create_runtime
+from jejaring.referral.models import CaseState, Referral
+from jejaring.referral.settings import ReferralSettings
+from jejaring.shared import crypto
+from jejaring.shared.contract import envelope, personal, subjects
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import Service
+from jejaring.shared.messaging.keys import serve_keys
+from jejaring.shared.messaging.outbox import SEALED_WITH, OutboxRelay
+from jejaring.shared.messaging.runtime import ServiceRuntime
+from jejaring.shared.messaging.tables import outbox
+from jejaring.testing import CHILD_NAME, case_snapshot_fields
+
+PHONE = "081234567890"
+ADDRESS = "Jl. Mayjen Sutoyo RT 12"
+POLICE = "polresta-ppa"
+NEEDS = (Service.LAW_ENFORCEMENT, Service.LEGAL_AID, Service.COUNSELLING)
+
+
+async def until_async(predicate: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := await predicate():
+            return result
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"not true after {timeout} s")
+
+
+@dataclass
+class Referral_:
+    runtime: ServiceRuntime
+    nc: NATS
+    js: JetStreamContext
+    ring: dict[uuid.UUID, bytes] = field(default_factory=dict)
+    asked: list[uuid.UUID] = field(default_factory=list)
+
+    async def serve(self) -> Any:
+        """Intake's keyring, played by the shared `serve_keys` with a dict."""
+
+        async def lookup(case_id: uuid.UUID) -> bytes | None:
+            self.asked.append(case_id)
+            return self.ring.get(case_id)
+
+        return await serve_keys(self.nc, lookup)
+
+    def sealed_case(self, **changes: Any) -> ev.CaseCreated:
+        """A case as intake publishes it now: personal fields sealed with its own key."""
+        case = ev.CaseCreated(**{**case_snapshot_fields(), "needs": NEEDS, **changes})  # type: ignore[arg-type]
+        key = crypto.new_data_key()
+        self.ring[case.case_id] = key
+        concealed = personal.conceal(case, key)
+        assert concealed.victims[0].name is None and concealed.sealed
+        return concealed
+
+    async def publish(self, event: ev.Event) -> None:
+        msg = envelope.encode(event, source="/jejaring/intake")
+        await self.js.publish(msg.subject, msg.body, headers=msg.headers)
+
+    async def stream(self, slug: str) -> list[tuple[str, ev.Event]]:
+        """(subject, event) of every message on a partner's stream."""
+        out = []
+        info = await self.js.stream_info(subjects.agency_stream(slug))
+        if not info.state.messages:
+            return out
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            try:
+                m = await self.js.get_msg(subjects.agency_stream(slug), seq)
+            except nats.js.errors.NotFoundError:
+                continue
+            out.append((m.subject, envelope.decode(m.headers, m.data, nats_subject=m.subject).data))
+        return out
+
+    async def referrals(self, case_id: uuid.UUID) -> list[Referral]:
+        async with self.runtime.sessions() as s:
+            return list(
+                (await s.scalars(select(Referral).where(Referral.case_id == case_id))).all()
+            )
+
+    async def dead_letters(self) -> int:
+        info = await self.js.stream_info(subjects.DLQ_STREAM)
+        return int(info.state.messages)
+
+
+@pytest.fixture
+async def referral(
+    service_dbs: dict[str, str], nats_url: str, tmp_path: Path
+) -> AsyncIterator[Referral_]:
+    settings = ReferralSettings(
+        nats_url=nats_url, data_dir=tmp_path, database_url=service_dbs["referral"]
+    )
+    runtime = create_runtime(settings)
+    await runtime.start()
+    nc = await nats.connect(nats_url)
+    try:
+        await until_async(lambda: asyncio.sleep(0, runtime.provisioned))
+        yield Referral_(runtime, nc, nc.jetstream())
+    finally:
+        await nc.close()
+        await runtime.stop()
+
+
+def _files(database_url: str) -> list[Path]:
+    path = Path(database_url.split("///", 1)[1])
+    return [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
+
+
+async def test_a_sealed_case_reaches_the_police_with_the_name_and_rests_sealed(
+    referral: Referral_, service_dbs: dict[str, str]
+) -> None:
+    await referral.serve()
+    case = referral.sealed_case()
+    await referral.publish(case)
+
+    requests = await until_async(lambda: _requests(referral, POLICE, case.reference), timeout=20)
+    view = requests[0].case
+    assert view.victims[0].name == CHILD_NAME, "R6: the police read the victim's name"
+    assert (
+        view.victims[0].address == ADDRESS and view.description and CHILD_NAME in view.description
+    )
+    assert view.victims[0].phone is None, "not safe to contact: the phone is withheld, as before"
+    counselling = await until_async(lambda: _requests(referral, "bikksa-mentari", case.reference))
+    assert counselling[0].case.description is None, "R6 still applies to the revealed case"
+    assert referral.asked.count(case.case_id) >= 1
+
+    async with referral.runtime.sessions() as s:
+        state = await s.get(CaseState, case.case_id)
+        assert state is not None and state.snapshot["sealed"] == case.sealed
+        assert state.snapshot["victims"][0]["name"] is None
+        rows = (await s.execute(select(outbox.c.headers, outbox.c.body))).all()
+    sealed_rows = [r for r in rows if SEALED_WITH in r.headers]
+    assert len(sealed_rows) == len(await referral.referrals(case.case_id)), "each request's row"
+    assert all(r.body.startswith(b"s1.") for r in sealed_rows)
+    assert not [r for r in rows if CHILD_NAME.encode() in r.body]
+
+    if not service_dbs["referral"].startswith("sqlite"):
+        return
+    await referral.runtime.stop()  # whatever the pool held is written to the files
+    files = _files(service_dbs["referral"])
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        for secret in (CHILD_NAME, PHONE, ADDRESS, "dipukul oleh ayahnya", "PKH-001"):
+            assert secret.encode() not in data, f"{secret!r} in the clear in {path.name}"
+
+
+async def _requests(referral: Referral_, slug: str, reference: str) -> list[ev.ReferralRequested]:
+    return [
+        e
+        for _, e in await referral.stream(slug)
+        if isinstance(e, ev.ReferralRequested) and e.case_reference == reference
+    ]
+
+
+async def test_the_key_service_down_delays_the_case_and_loses_nothing(
+    referral: Referral_,
+) -> None:
+    case = referral.sealed_case()
+    await referral.publish(case)  # nobody answers keys.v1.case
+    waits = []
+    started = time.monotonic()
+    while time.monotonic() - started < 6:  # three key timeouts (2 s each) at least
+        t = time.monotonic()
+        async with referral.runtime.sessions() as s, s.begin():
+            await s.execute(text("UPDATE partner SET active = active"))
+        waits.append(time.monotonic() - t)
+        await asyncio.sleep(0.1)
+    assert await referral.referrals(case.case_id) == []
+    consumer = next(c for c in referral.runtime.consumers if c.spec.durable == "referral-cases")
+    assert consumer.stats.retried >= 2, "the case was tried and put back, not dropped"
+    assert max(waits) < 1.0, f"a write waited {max(waits):.2f} s: a lock was held on a key fetch"
+
+    await referral.serve()  # intake is back
+    requests = await until_async(lambda: _requests(referral, POLICE, case.reference), timeout=40)
+    assert requests[0].case.victims[0].name == CHILD_NAME
+    await asyncio.sleep(1)
+    rows = await referral.referrals(case.case_id)
+    assert len(rows) >= len(NEEDS)
+    on_streams = [
+        r.referral_id
+        for slug in {row.partner_slug for row in rows}
+        for r in await _requests(referral, slug, case.reference)
+    ]
+    assert sorted(on_streams) == sorted(row.id for row in rows), "each request once, none lost"
+    assert consumer.stats.dead_lettered == 0 and await referral.dead_letters() == 0
+
+
+async def test_erasure_strips_the_case_cancels_its_referrals_and_drops_a_waiting_request(
+    referral: Referral_,
+) -> None:
+    await referral.serve()
+    routed = referral.sealed_case()
+    await referral.publish(routed)
+    await until_async(lambda: _requests(referral, POLICE, routed.reference))
+    expected = len(await referral.referrals(routed.case_id))
+
+    # the relay stops: the next case's requests wait in the outbox, sealed
+    relay = referral.runtime.relay
+    assert relay is not None
+    relay.stop()
+    await asyncio.sleep(1.5)
+    waiting = referral.sealed_case(reference="BPT-2026-000999")
+    await referral.publish(waiting)
+
+    async def all_routed() -> bool:
+        return len(await referral.referrals(waiting.case_id)) == expected
+
+    await until_async(all_routed)
+
+    erased_at = routed.reported_at
+    for case in (routed, waiting):  # intake deletes the key, then tells
+        del referral.ring[case.case_id]
+        await referral.publish(
+            ev.CaseErased(
+                case_id=case.case_id, reference=case.reference, erased_at=erased_at, why="erasure"
+            )
+        )
+
+    async def cancelled() -> bool:
+        rows = [
+            *await referral.referrals(routed.case_id),
+            *await referral.referrals(waiting.case_id),
+        ]
+        return all(r.status == "cancelled" and r.reason == "case erased" for r in rows)
+
+    await until_async(cancelled)
+    async with referral.runtime.sessions() as s:
+        for case in (routed, waiting):
+            state = await s.get(CaseState, case.case_id)
+            assert state is not None and state.status == "erased"
+            assert state.snapshot["sealed"] is None
+            assert all(
+                v[f] is None
+                for v in state.snapshot["victims"]
+                for f in ("name", "phone", "address", "birth_date", "disability")
+            )
+            assert state.snapshot["description"] is None
+
+    restarted = OutboxRelay(
+        sessions=referral.runtime.sessions,
+        js=referral.runtime.js,  # type: ignore[arg-type]
+        outbox_=referral.runtime.outbox,
+        keys=referral.runtime.outbox_keys,
+    )
+    task = asyncio.create_task(restarted.run())
+    try:
+
+        async def drained() -> bool:
+            async with referral.runtime.sessions() as s:
+                unsent = (
+                    await s.execute(select(outbox.c.id).where(outbox.c.sent_at.is_(None)))
+                ).all()
+            return not unsent
+
+        await until_async(drained)
+        for slug in (POLICE, "posbakum-aisyiyah", "bikksa-mentari"):
+            on_stream = await referral.stream(slug)
+            assert not [
+                e
+                for _, e in on_stream
+                if isinstance(e, ev.ReferralRequested) and e.case_reference == waiting.reference
+            ], f"the erased case's request reached {slug}"
+            assert any(
+                isinstance(e, ev.ReferralCancelled) and e.case_reference == routed.reference
+                for _, e in on_stream
+            ), "the fetched request is followed by its cancellation"
+    finally:
+        restarted.stop()
+        await task
