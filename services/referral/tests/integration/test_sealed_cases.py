@@ -6,6 +6,7 @@ erasure."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,7 +20,9 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from sqlalchemy import select, text
 
+from jejaring.referral import repair
 from jejaring.referral.app import create_runtime
+from jejaring.referral.facts import Deps
 from jejaring.referral.models import CaseState, Referral
 from jejaring.referral.settings import ReferralSettings
 from jejaring.shared import crypto
@@ -30,6 +33,7 @@ from jejaring.shared.messaging.keys import serve_keys
 from jejaring.shared.messaging.outbox import SEALED_WITH, OutboxRelay
 from jejaring.shared.messaging.runtime import ServiceRuntime
 from jejaring.shared.messaging.tables import outbox
+from jejaring.shared.region import load_region
 from jejaring.testing import CHILD_NAME, case_snapshot_fields
 
 PHONE = "081234567890"
@@ -287,3 +291,33 @@ async def test_erasure_strips_the_case_cancels_its_referrals_and_drops_a_waiting
     finally:
         restarted.stop()
         await task
+
+
+async def test_stream_repair_redrives_a_sealed_request(referral: Referral_) -> None:
+    await referral.serve()
+    case = referral.sealed_case()
+    await referral.publish(case)
+    lost = (await until_async(lambda: _requests(referral, POLICE, case.reference)))[0]
+    stream = subjects.agency_stream(POLICE)
+    info = await referral.js.stream_info(stream)
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        m = await referral.js.get_msg(stream, seq)
+        if str(lost.referral_id) in m.data.decode():
+            await referral.js.delete_msg(stream, seq)  # a broker that lost an acked write
+    on_stream = {r.referral_id for r in await _requests(referral, POLICE, case.reference)}
+    assert lost.referral_id not in on_stream
+
+    deps = Deps(outbox=referral.runtime.outbox, region=load_region())
+    async with referral.runtime.sessions() as s:
+        assert referral.runtime.js is not None
+        repaired = await repair.repair_streams(
+            s, js=referral.runtime.js, deps=deps, clock=lambda: dt.datetime.now(dt.UTC)
+        )
+    assert repaired == 1
+
+    async def back() -> list[ev.ReferralRequested]:
+        requests = await _requests(referral, POLICE, case.reference)
+        return [r for r in requests if r.referral_id == lost.referral_id]
+
+    (again,) = await until_async(back)
+    assert again.case.victims[0].name == CHILD_NAME, "the re-driven sealed row was opened"
