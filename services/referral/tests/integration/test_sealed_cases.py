@@ -179,6 +179,8 @@ async def _requests(referral: Referral_, slug: str, reference: str) -> list[ev.R
 async def test_the_key_service_down_delays_the_case_and_loses_nothing(
     referral: Referral_,
 ) -> None:
+    consumer = next(c for c in referral.runtime.consumers if c.spec.durable == "referral-cases")
+    consumer.max_attempts = 2  # an error not counted transient would be dead-lettered at once
     case = referral.sealed_case()
     await referral.publish(case)  # nobody answers keys.v1.case
     waits = []
@@ -190,8 +192,8 @@ async def test_the_key_service_down_delays_the_case_and_loses_nothing(
         waits.append(time.monotonic() - t)
         await asyncio.sleep(0.1)
     assert await referral.referrals(case.case_id) == []
-    consumer = next(c for c in referral.runtime.consumers if c.spec.durable == "referral-cases")
     assert consumer.stats.retried >= 2, "the case was tried and put back, not dropped"
+    assert consumer.stats.dead_lettered == 0
     assert max(waits) < 1.0, f"a write waited {max(waits):.2f} s: a lock was held on a key fetch"
 
     await referral.serve()  # intake is back

@@ -229,18 +229,21 @@ class OutboxRelay:
             if session.get_bind().dialect.name == "postgresql":
                 # Several relays may run: each claims rows with FOR UPDATE SKIP LOCKED and holds
                 # the row locks (not a table lock) until they are marked sent.
+                blocked = None
                 async with session.begin():
                     rows = await self._unsent_rows(session, lock=True)
                     if rows:
-                        await self._publish_and_mark(session, rows)
+                        blocked = await self._publish_and_mark(session, rows)
+                if blocked is not None:  # raised once what was done is committed
+                    raise blocked
                 return len(rows)
             # SQLite: one relay per database. No write lock is held while publishing, so a
             # slow or absent NATS never blocks the service's own writes.
             async with session.begin():
                 await read_only(session)
                 rows = await self._unsent_rows(session, lock=False)
-            if rows:
-                await self._publish_and_mark(session, rows)
+            if rows and (blocked := await self._publish_and_mark(session, rows)) is not None:
+                raise blocked
             return len(rows)
 
     async def _unsent_rows(self, session: AsyncSession, *, lock: bool) -> Sequence[Any]:
@@ -281,7 +284,11 @@ class OutboxRelay:
             ready.append(_Opened(row.id, row.subject, headers, body))
         return ready, gone, None
 
-    async def _publish_and_mark(self, session: AsyncSession, sealed: Sequence[Any]) -> None:
+    async def _publish_and_mark(
+        self, session: AsyncSession, sealed: Sequence[Any]
+    ) -> Exception | None:
+        """Publish the rows and mark them sent; what stopped the opening of sealed rows, if
+        anything, is returned (the caller raises it after committing)."""
         rows, gone, blocked = await self._open(sealed)
         if gone:
             async with _transaction(session):
@@ -337,8 +344,7 @@ class OutboxRelay:
                 ).inc()
         if failed:
             raise RuntimeError(f"{len(failed)} of {len(rows)} publishes failed: {failed[0][1]!r}")
-        if blocked is not None:
-            raise blocked
+        return blocked
 
     async def _maybe_prune(self) -> None:
         loop_now = asyncio.get_running_loop().time()
