@@ -34,6 +34,7 @@ import httpx
 
 from jejaring.shared.contract import subjects
 from jejaring.shared.messaging.connection import inbox_prefix
+from jejaring.shared.messaging.keys import KEYS_SUBJECT
 from jejaring.shared.messaging.provision import ConsumerSpec, contract_streams
 from jejaring.shared.web.tokens import new_token
 
@@ -66,7 +67,8 @@ def declarations() -> dict[str, ServiceIdentity]:
     return {
         "intake": ServiceIdentity((subjects.CASES_ALL,), (INTAKE_EVENTS,)),
         "referral": ServiceIdentity(
-            ("referral.v1.to.>", subjects.REFERRAL_EVENTS_ALL),
+            # keys.v1.case: asks intake's keyring for a case's data key (messaging/keys.py)
+            ("referral.v1.to.>", subjects.REFERRAL_EVENTS_ALL, KEYS_SUBJECT),
             (CASES_CONSUMER, REPLIES_CONSUMER),
             manages_partner_streams=True,
         ),

@@ -17,11 +17,13 @@ from typing import Any
 import nats
 import pytest
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 
 from jejaring.referral import repair
 from jejaring.referral.app import create_runtime
+from jejaring.referral.casekeys import CaseKeys
 from jejaring.referral.facts import Deps
 from jejaring.referral.models import CaseState, Referral
 from jejaring.referral.settings import ReferralSettings
@@ -29,7 +31,7 @@ from jejaring.shared import crypto
 from jejaring.shared.contract import envelope, personal, subjects
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import Service
-from jejaring.shared.messaging.keys import serve_keys
+from jejaring.shared.messaging.keys import KEYS_SUBJECT, serve_keys
 from jejaring.shared.messaging.outbox import SEALED_WITH, OutboxRelay
 from jejaring.shared.messaging.runtime import ServiceRuntime
 from jejaring.shared.messaging.tables import outbox
@@ -176,13 +178,20 @@ async def _requests(referral: Referral_, slug: str, reference: str) -> list[ev.R
     ]
 
 
+async def _never_answer(msg: Msg) -> None:
+    pass
+
+
 async def test_the_key_service_down_delays_the_case_and_loses_nothing(
     referral: Referral_,
 ) -> None:
     consumer = next(c for c in referral.runtime.consumers if c.spec.durable == "referral-cases")
     consumer.max_attempts = 2  # an error not counted transient would be dead-lettered at once
+    # intake hangs: its keyring takes the requests and never answers (each ask times out after
+    # 2 s; with no subscriber at all NATS would answer "no responders" at once)
+    hung = await referral.nc.subscribe(KEYS_SUBJECT, queue="keyring", cb=_never_answer)
     case = referral.sealed_case()
-    await referral.publish(case)  # nobody answers keys.v1.case
+    await referral.publish(case)
     waits = []
     started = time.monotonic()
     while time.monotonic() - started < 6:  # three key timeouts (2 s each) at least
@@ -196,6 +205,7 @@ async def test_the_key_service_down_delays_the_case_and_loses_nothing(
     assert consumer.stats.dead_lettered == 0
     assert max(waits) < 1.0, f"a write waited {max(waits):.2f} s: a lock was held on a key fetch"
 
+    await hung.unsubscribe()
     await referral.serve()  # intake is back
     requests = await until_async(lambda: _requests(referral, POLICE, case.reference), timeout=40)
     assert requests[0].case.victims[0].name == CHILD_NAME
@@ -323,3 +333,35 @@ async def test_stream_repair_redrives_a_sealed_request(referral: Referral_) -> N
 
     (again,) = await until_async(back)
     assert again.case.victims[0].name == CHILD_NAME, "the re-driven sealed row was opened"
+
+
+async def test_the_reconciler_fetches_a_key_outside_its_transaction_and_routes(
+    referral: Referral_,
+) -> None:
+    await referral.serve()
+    case = referral.sealed_case()
+    await referral.publish(case)
+    await until_async(lambda: _requests(referral, "posbakum-aisyiyah", case.reference))
+    async with referral.runtime.sessions() as s, s.begin():  # a referral went missing
+        await s.execute(
+            delete(Referral).where(
+                Referral.case_id == case.case_id, Referral.service == Service.LEGAL_AID.value
+            )
+        )
+
+    keys = CaseKeys(lambda: referral.nc)  # holds no key yet: the first run needs one
+    deps = Deps(outbox=referral.runtime.outbox, region=load_region(), keys=keys)
+    asked_before = referral.asked.count(case.case_id)
+    async with referral.runtime.sessions() as s:
+        created = await keys.run(
+            s, lambda t: repair.reconcile(t, deps=deps, now=dt.datetime.now(dt.UTC))
+        )
+    assert created == 1
+    assert referral.asked.count(case.case_id) == asked_before + 1, "fetched once, then routed"
+
+    async def requested_twice() -> list[ev.ReferralRequested]:
+        found = await _requests(referral, "posbakum-aisyiyah", case.reference)
+        return found if len(found) == 2 else []
+
+    again = (await until_async(requested_twice))[1]
+    assert again.case.victims[0].name == CHILD_NAME
