@@ -17,11 +17,11 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.referral.models import Referral, RequestForget
@@ -81,11 +81,11 @@ async def record_request_seqs(session: AsyncSession, sent: Sequence[tuple[str, i
     sequence, kept on its referral for as long as the referral (the outbox row goes a day
     after sending). Rows that are not a referral's latest request match nothing."""
     if sent:
+        table = cast(Table, Referral.__table__)  # Core executemany: the ORM's wants primary keys
         await session.execute(
-            update(Referral)
-            .where(Referral.request_msg_id == bindparam("msg_id"))
-            .values(request_seq=bindparam("seq"))
-            .execution_options(synchronize_session=False),
+            update(table)
+            .where(table.c.request_msg_id == bindparam("msg_id"))
+            .values(request_seq=bindparam("seq")),
             [{"msg_id": msg_id, "seq": seq} for msg_id, seq in sent],
         )
 
