@@ -187,6 +187,7 @@ def loop(service_dbs: dict[str, str], nats_url: str, tmp_path: Path) -> Iterator
 
 REQUESTED = "org.jejaring.referral.requested.v1"
 CANCELLED = "org.jejaring.referral.cancelled.v1"
+UPDATED = "org.jejaring.referral.updated.v1"
 
 
 def test_consent_withdrawn_before_the_partner_fetches_and_it_never_receives_the_request(
@@ -196,6 +197,12 @@ def test_consent_withdrawn_before_the_partner_fetches_and_it_never_receives_the_
     refs = loop.published(case_id)
     legal = str(refs[LEGAL_AID].id)
     assert (REQUESTED, legal) in loop.held(LEGAL_AID)
+    # a lower risk: each partner's stream gets an update, with its view of the case too
+    r = loop.intake.patch(
+        f"/api/v1/cases/{case_id}", json={"risk_level": "low"}, headers=loop.officer
+    )
+    assert r.status_code == 200, r.text
+    until(lambda: loop.held(LEGAL_AID) == [(REQUESTED, legal), (UPDATED, legal)])
 
     scope = ["police", "counselling", "government"]  # legal aid withdrawn
     r = loop.intake.patch(
@@ -209,10 +216,11 @@ def test_consent_withdrawn_before_the_partner_fetches_and_it_never_receives_the_
         and loop.settled()
     )
 
-    assert loop.held(LEGAL_AID) == []  # the request is off the stream, no cancellation on it
+    assert loop.held(LEGAL_AID) == []  # request and update off the stream, no cancellation
     assert loop.fetch(LEGAL_AID) == []  # the partner's consumer never receives anything
     # the other partners still get theirs
-    assert loop.fetch(POLICE) == [(REQUESTED, str(refs[POLICE].id))]
+    police = str(refs[POLICE].id)
+    assert loop.fetch(POLICE) == [(REQUESTED, police), (UPDATED, police)]
 
 
 def test_closing_the_case_cancels_what_partners_fetched_and_removes_what_they_did_not(

@@ -161,7 +161,45 @@ async def _staged(session: AsyncSession) -> list[tuple[uuid.UUID, str, int | Non
         .order_by(RequestForget.staged_at)
         .limit(500)
     )
-    return [(rid, slug, seq, bool(waiting)) for rid, slug, seq, waiting in rows.all()]
+    # an update of the request may still wait too: it is published after the request, and
+    # must be on the stream when the request is taken off (so it is taken off with it)
+    updating = set(
+        (
+            await session.scalars(
+                select(outbox.c.subject)
+                .where(outbox.c.sent_at.is_(None), outbox.c.subject.like(_UPDATES))
+                .distinct()
+            )
+        ).all()
+    )
+    return [
+        (rid, slug, seq, bool(waiting) or _updates(slug) in updating)
+        for rid, slug, seq, waiting in rows.all()
+    ]
+
+
+_UPDATES = "referral.v1.to.%.updated"  # LIKE: every partner's `subjects.to_agency(slug, "updated")`
+
+
+def _updates(slug: str) -> str:
+    return subjects.to_agency(slug, "updated")
+
+
+async def _updates_after(js: JetStreamContext, *, slug: str, rid: uuid.UUID, seq: int) -> list[int]:
+    """The sequences of `rid`'s updates on its partner's stream after its request at `seq`
+    (each carries the partner's view of the case too)."""
+    found: list[int] = []
+    start, wanted = seq + 1, str(rid)
+    while True:
+        try:
+            msg = await js.get_msg(
+                subjects.agency_stream(slug), start, subject=_updates(slug), next=True
+            )
+        except NotFoundError:
+            return found
+        if (msg.headers or {}).get("ce-subject") == wanted and msg.seq is not None:
+            found.append(msg.seq)
+        start = (msg.seq or start) + 1
 
 
 async def forget_unfetched(session: AsyncSession, *, js: JetStreamContext, deps: Deps) -> int:
@@ -184,9 +222,13 @@ async def forget_unfetched(session: AsyncSession, *, js: JetStreamContext, deps:
             # fetched, so it gets its cancellation
             outcome[rid] = True
             continue
-        # gone already (max age, or lost): the partner has not had it either
-        with contextlib.suppress(NotFoundError):
-            await js.delete_msg(subjects.agency_stream(slug), seq)
+        # Its updates first, the latest first, then the request: a partner's consumer delivers
+        # in stream order, so it never gets an update without the request before it. One gone
+        # already (max age, or lost) the partner has not had either.
+        later = await _updates_after(js, slug=slug, rid=rid, seq=seq)
+        for n in [*sorted(later, reverse=True), seq]:
+            with contextlib.suppress(NotFoundError):
+                await js.delete_msg(subjects.agency_stream(slug), n)
         deleted.append((rid, slug, seq))
     # Deleted, it can no longer be delivered: what was delivered now was delivered before.
     after = await delivered_seqs(js, {slug for _, slug, _ in deleted})
