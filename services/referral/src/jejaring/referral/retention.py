@@ -148,7 +148,8 @@ def fetched(seq: int, delivered: int | None) -> bool:
 
 
 async def _staged(session: AsyncSession) -> list[tuple[uuid.UUID, str, int | None, bool]]:
-    """(referral, partner, request sequence, the request still waits in the outbox)."""
+    """(referral, partner, request sequence, the request or an update to that partner still
+    waits in the outbox)."""
     rows = await session.execute(
         select(
             RequestForget.referral_id,
@@ -161,6 +162,9 @@ async def _staged(session: AsyncSession) -> list[tuple[uuid.UUID, str, int | Non
         .order_by(RequestForget.staged_at)
         .limit(500)
     )
+    staged = rows.all()
+    if not staged:
+        return []  # the usual case, every second: one query
     # an update of the request may still wait too: it is published after the request, and
     # must be on the stream when the request is taken off (so it is taken off with it)
     updating = set(
@@ -174,7 +178,7 @@ async def _staged(session: AsyncSession) -> list[tuple[uuid.UUID, str, int | Non
     )
     return [
         (rid, slug, seq, bool(waiting) or _updates(slug) in updating)
-        for rid, slug, seq, waiting in rows.all()
+        for rid, slug, seq, waiting in staged
     ]
 
 
