@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral import policy
+from jejaring.referral import policy, retention
 from jejaring.referral.facts import Deps, transition
 from jejaring.referral.models import CaseState, Referral
 from jejaring.referral.partners import list_partners
@@ -114,6 +114,7 @@ async def close_case(
     state.reference = closed.reference
     state.version = closed.version
     state.status = "closed"
+    state.snapshot = retention.loop_view(state.snapshot or {})
     state.updated_at = now
     rows = await session.scalars(select(Referral).where(Referral.case_id == closed.case_id))
     for r in rows.all():

@@ -35,6 +35,9 @@ from jejaring.shared.tracing import current_context
 log = logging.getLogger(__name__)
 
 AfterPublish = Callable[[Sequence[int]], Awaitable[None] | None]
+# Runs in the transaction that marks rows sent, with each acknowledged row's (msg_id, stream
+# sequence): a service records where its messages landed for longer than the outbox keeps rows.
+OnSent = Callable[[AsyncSession, Sequence[tuple[str, int]]], Awaitable[None]]
 
 
 @contextlib.asynccontextmanager
@@ -68,11 +71,18 @@ class Outbox:
     ) -> OutgoingMessage:
         """Write `event_` into the outbox within `session`'s transaction, carrying the trace
         context it is created in (the row keeps it; the relay publishes it)."""
+        message = self.encode(event_, event_id=event_id, time=time)
+        await self.add_message(session, message)
+        return message
+
+    def encode(
+        self, event_: Event, *, event_id: str | None = None, time: dt.datetime | None = None
+    ) -> OutgoingMessage:
+        """`event_` as this service publishes it, for a message written later (`add_message`)."""
         message = encode(
             event_, source=self.source, event_id=event_id, time=time, trace=current_context()
         )
         bind_event(message.msg_id)  # an HTTP request's log lines name the event it caused
-        await self.add_message(session, message)
         return message
 
     async def add_message(self, session: AsyncSession, message: OutgoingMessage) -> None:
@@ -131,6 +141,7 @@ class OutboxRelay:
         publish_timeout: float = 5.0,
         retention: dt.timedelta = dt.timedelta(days=1),
         after_publish: AfterPublish | None = None,
+        on_sent: OnSent | None = None,
     ) -> None:
         self.sessions = sessions
         self.js = js
@@ -141,6 +152,7 @@ class OutboxRelay:
         self.retention = retention
         # Test seam for fault injection: runs after the PubAcks, before rows are marked sent.
         self.after_publish = after_publish
+        self.on_sent = on_sent
         self.published = 0
         self._last_prune = 0.0
         self._running = True
@@ -201,7 +213,7 @@ class OutboxRelay:
 
     async def _unsent_rows(self, session: AsyncSession, *, lock: bool) -> Sequence[Any]:
         query = (
-            select(outbox.c.id, outbox.c.subject, outbox.c.headers, outbox.c.body)
+            select(outbox.c.id, outbox.c.msg_id, outbox.c.subject, outbox.c.headers, outbox.c.body)
             .where(outbox.c.sent_at.is_(None))
             .order_by(outbox.c.id)
             .limit(self.batch_size)
@@ -243,6 +255,11 @@ class OutboxRelay:
                     .values(sent_at=bindparam("now"), stream_seq=bindparam("seq")),
                     [{"row_id": row_id, "seq": seq, "now": now} for row_id, seq in acked],
                 )
+                if self.on_sent is not None:
+                    seqs = {row_id: seq for row_id, seq in acked}
+                    await self.on_sent(
+                        session, [(row.msg_id, seqs[row.id]) for row in rows if row.id in seqs]
+                    )
             for row_id, error in failed:
                 await session.execute(
                     update(outbox)

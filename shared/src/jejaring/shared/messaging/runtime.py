@@ -28,7 +28,7 @@ from jejaring.shared import db
 from jejaring.shared.messaging.connection import client_tls, connect, inbox_prefix
 from jejaring.shared.messaging.consumer import Handler, IdempotentConsumer
 from jejaring.shared.messaging.inbox import PRUNE_INTERVAL_S, prune_inbox
-from jejaring.shared.messaging.outbox import Outbox, OutboxRelay
+from jejaring.shared.messaging.outbox import OnSent, Outbox, OutboxRelay
 from jejaring.shared.messaging.provision import (
     ConsumerSpec,
     ProvisioningDrift,
@@ -148,6 +148,8 @@ class ServiceRuntime:
     # Long-running jobs (schedulers, reconcilers) started once messaging runs; each is
     # restarted by the job itself on error, and cancelled at stop.
     workers: Sequence[tuple[str, Hook]] = ()
+    # Called as the relay marks rows sent, in that transaction (outbox.OnSent).
+    on_sent: OnSent | None = None
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     outbox: Outbox = field(init=False)
@@ -332,6 +334,7 @@ class ServiceRuntime:
             outbox_=self.outbox,
             poll_interval=s.relay_poll_interval_s,
             after_publish=_fault_after_publish(),
+            on_sent=self.on_sent,
         )
         self._spawn(self.relay.run(), "relay")
         for sub in self.subscriptions:
