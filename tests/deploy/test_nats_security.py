@@ -160,8 +160,16 @@ def test_no_identity_holds_the_whole_api_or_every_inbox() -> None:
     whose `$JS.API.>` excludes deleting, purging and reading messages."""
     for name in natsconfig.SERVICES:
         perms = natsconfig.service_permissions(name)
-        text = json.dumps(perms["publish"]["allow"])
-        assert "$JS.API.>" not in text and "DELETE" not in text and "PURGE" not in text, name
+        allowed = perms["publish"]["allow"]
+        text = json.dumps(allowed)
+        assert "$JS.API.>" not in text and "PURGE" not in text, name
+        # referral takes a request its partner has not fetched off that partner's stream
+        # (retention), never a message of a fixed stream
+        deletes = [a for a in allowed if "DELETE" in a]
+        assert deletes == (["$JS.API.STREAM.MSG.DELETE.*"] if name == "referral" else []), name
+        if deletes:
+            denied = perms["publish"]["deny"]
+            assert all(f"$JS.API.STREAM.MSG.DELETE.{s}" in denied for s in natsconfig.FIXED_STREAMS)
         assert perms["subscribe"]["allow"] == [f"_INBOX_{name}.>"]
     denied = natsconfig.provisioner_permissions()["publish"]["deny"]
     assert "$JS.API.STREAM.DELETE.>" in denied and "$JS.API.STREAM.PURGE.>" in denied
@@ -175,7 +183,8 @@ def test_no_identity_holds_the_whole_api_or_every_inbox() -> None:
 async def test_each_service_does_its_real_work(provisioned: NatsServer) -> None:
     """Intake: publish cases, pull and ack referral events. Referral: pull and ack cases and
     replies, publish to partners and referral events, create a partner stream and its consumer,
-    read a partner stream's message by sequence (stream repair). Notify: pull and ack referral
+    read a partner stream's message by sequence (stream repair) and delete one (a cancelled
+    request the partner has not fetched). Notify: pull and ack referral
     events. Each checks the contract at start with INFO only."""
     for name, ident in natsconfig.declarations().items():
         c = await connect(provisioned, name)
@@ -193,6 +202,7 @@ async def test_each_service_does_its_real_work(provisioned: NatsServer) -> None:
     assert await ensure_stream(referral.js, agency_stream_spec("new-partner")) == "created"
     assert await ensure_consumer(referral.js, agency_consumer_spec("new-partner")) == "created"
     assert (await referral.js.get_msg("AGENCY_POLRESTA_PPA", 1)).seq == 1
+    assert await referral.js.delete_msg("AGENCY_POLRESTA_PPA", 2)  # a request taken back
     await referral.nc.close()
 
 
@@ -230,7 +240,9 @@ async def test_services_are_refused_what_they_do_not_do(provisioned: NatsServer)
     for api in (
         "$JS.API.STREAM.PURGE.DLQ",
         "$JS.API.STREAM.DELETE.AGENCY_POLRESTA_PPA",
-        "$JS.API.STREAM.MSG.DELETE.AGENCY_POLRESTA_PPA",
+        "$JS.API.STREAM.MSG.DELETE.CASES",
+        "$JS.API.STREAM.MSG.DELETE.DLQ",
+        "$JS.API.STREAM.MSG.DELETE.REPLIES",
         "$JS.API.CONSUMER.DELETE.AGENCY_POLRESTA_PPA.polresta-ppa",
         "$JS.API.STREAM.CREATE.CASES",
         "$JS.API.STREAM.UPDATE.REPLIES",

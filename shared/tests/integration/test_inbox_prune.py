@@ -16,12 +16,12 @@ NOW = dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)
 
 def test_the_horizon_outlasts_every_way_an_event_can_come_back() -> None:
     """A redelivery comes while the event is in its stream (max 30 days), a replay while its
-    dead letter is in the DLQ (90 days, and the dead letter was made while the event was in
-    its stream): 121 days covers both with a day to spare."""
+    dead letter is in the DLQ (the 14-day replay window, and the dead letter was made while the
+    event was in its stream): 45 days covers both with a day to spare."""
     ages = {spec.name: dt.timedelta(seconds=spec.max_age_s) for spec in contract_streams()}
     dlq = ages.pop("DLQ")
     assert dedupe_horizon() > max(ages.values()) + dlq
-    assert dedupe_horizon() == dt.timedelta(days=121)
+    assert dedupe_horizon() == dt.timedelta(days=45)
 
 
 async def test_rows_past_the_horizon_are_deleted_in_batches_and_newer_ones_kept(plumbing) -> None:

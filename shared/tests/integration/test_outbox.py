@@ -182,3 +182,33 @@ async def _wait_for(probe, expected, timeout: float = 10.0) -> None:  # type: ig
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"expected {expected}, still {value} after {timeout} s")
+
+
+async def test_on_sent_gets_each_rows_stream_sequence_in_the_marking_transaction(
+    plumbing, js
+) -> None:
+    """The hook a service records where its messages landed with: the (Nats-Msg-Id, sequence)
+    JetStream acknowledged, and a hook that fails leaves the rows unsent (same transaction)."""
+    stream = await _cases_stream(js)
+    box = Outbox(source="/test")
+    ids = await _write_events(plumbing, box, 3)
+    seen: list[tuple[str, int]] = []
+
+    async def failing(session, sent) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("hook failed")
+
+    relay = OutboxRelay(sessions=plumbing.sessions, js=js, outbox_=box, on_sent=failing)
+    with pytest.raises(RuntimeError, match="hook failed"):
+        await relay.relay_once()
+    assert await _unsent(plumbing) == 3  # not marked sent: published again, deduplicated
+
+    async def record(session, sent) -> None:  # type: ignore[no-untyped-def]
+        assert session.in_transaction()
+        seen.extend(sent)
+
+    relay = OutboxRelay(sessions=plumbing.sessions, js=js, outbox_=box, on_sent=record)
+    assert await relay.relay_once() == 3
+    assert await _unsent(plumbing) == 0
+    assert [msg_id for msg_id, _ in seen] == ids
+    for msg_id, seq in seen:
+        assert (await js.get_msg(stream, seq)).headers["Nats-Msg-Id"] == msg_id

@@ -22,6 +22,7 @@ from jejaring.shared.messaging.provision import (
     DiscardPolicy,
     KiB,
     MiB,
+    RetentionPolicy,
     agency_stream_spec,
     contract_streams,
 )
@@ -169,3 +170,20 @@ def test_the_store_holds_every_stream_at_its_limit(config: str, tmp_path: Path) 
     )
     assert store_needed(PARTNERS_THE_STORE_HOLDS) < max_file_store(text)
     assert re.search(r"^max_payload:\s*1MB$", text, re.M)  # SERVER_MAX_PAYLOAD
+
+
+def test_a_partner_stream_holds_a_request_only_until_the_partner_has_it() -> None:
+    """Interest retention (the partner's acknowledgement removes a request) and a week at most
+    for one it has not fetched (stream repair publishes an open one again), not a year."""
+    config = agency_stream_spec("polresta-ppa").config()
+    assert config.retention == RetentionPolicy.INTEREST
+    assert config.max_age == provision.AGENCY_MAX_AGE_S == 7 * provision.DAY_S
+    # longer than the longest default acceptance deadline (72 h): no re-publish churn for a
+    # partner that fetches within its deadlines
+    assert config.max_age > 72 * 3600
+
+
+def test_the_dlq_holds_nothing_past_the_replay_window() -> None:
+    (dlq,) = [s for s in contract_streams() if s.name == subjects.DLQ_STREAM]
+    assert dlq.config().max_age == provision.DLQ_REPLAY_WINDOW_S == 14 * provision.DAY_S
+    assert dlq.retention == RetentionPolicy.LIMITS  # no consumer: only age removes them

@@ -46,6 +46,7 @@ from jejaring.shared.messaging.consumer import (
     DLQ_SERVICE,
     DLQ_SUBJECT,
 )
+from jejaring.shared.messaging.provision import DAY_S, DLQ_REPLAY_WINDOW_S
 
 app = typer.Typer(
     help="Dead letters: list, inspect, replay after a fix, or discard with a reason.",
@@ -417,10 +418,12 @@ def discard_command(
     _run(work)
 
 
-@app.command("discarded")
+@app.command(
+    "discarded",
+    help="The record of discards, oldest first (kept as long as dead letters are: the "
+    f"{DLQ_REPLAY_WINDOW_S / DAY_S:.0f}-day replay window).",
+)
 def discarded_command() -> None:
-    """The record of discards, oldest first (kept as long as dead letters are: 90 days)."""
-
     async def work(js: JetStreamContext) -> None:
         async for record in walk(js, DISCARDED):
             typer.echo(discard_line(record))

@@ -106,6 +106,8 @@ def _partner_stream_management() -> tuple[list[str], list[str]]:
         f"{_API}.STREAM.CREATE.*",
         f"{_API}.STREAM.UPDATE.*",
         f"{_API}.STREAM.MSG.GET.*",
+        # a cancelled request the partner has not fetched is taken off its stream (retention)
+        f"{_API}.STREAM.MSG.DELETE.*",
         f"{_API}.CONSUMER.INFO.*.*",
         f"{_API}.CONSUMER.CREATE.*.*",
         f"{_API}.CONSUMER.CREATE.*.*.>",
@@ -117,6 +119,7 @@ def _partner_stream_management() -> tuple[list[str], list[str]]:
             f"{_API}.STREAM.CREATE.{stream}",
             f"{_API}.STREAM.UPDATE.{stream}",
             f"{_API}.STREAM.MSG.GET.{stream}",
+            f"{_API}.STREAM.MSG.DELETE.{stream}",
             f"{_API}.CONSUMER.CREATE.{stream}.*",
             f"{_API}.CONSUMER.CREATE.{stream}.*.>",
             f"{_API}.CONSUMER.DURABLE.CREATE.{stream}.*",

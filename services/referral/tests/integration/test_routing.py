@@ -19,7 +19,7 @@ from jejaring.referral.app import MIGRATIONS
 from jejaring.referral.errors import ReasonRequired, ReferralNotHeld
 from jejaring.referral.facts import Deps
 from jejaring.referral.handlers import reply_handler
-from jejaring.referral.models import Referral, UnmetNeed
+from jejaring.referral.models import Referral, RequestForget, UnmetNeed
 from jejaring.referral.partners import read_partner_file
 from jejaring.referral.schemas import PartnerIn
 from jejaring.referral.settings import DEFAULT_PARTNERS_FILE
@@ -230,8 +230,13 @@ async def test_closing_a_case_cancels_its_open_referrals_and_tells_the_partners(
     await world.run(cases.close_case, closed=closed, now=NOW)
     refs = await world.referrals()
     assert {(r.status, r.reason) for r in refs} == {("cancelled", "case closed: withdrawn")}
+    # the partners may not have fetched the requests: each cancellation waits to be sent only
+    # if its partner has (retention.forget_unfetched, tested on a real server)
     subjects = await world.subjects()
-    assert sorted(s for s in subjects if s.endswith(".cancelled") and ".to." in s) == [
+    assert not [s for s in subjects if s.endswith(".cancelled") and ".to." in s]
+    async with world.sessions() as session:
+        staged = (await session.scalars(select(RequestForget.subject))).all()
+    assert sorted(staged) == [
         "referral.v1.to.bikksa-mentari.cancelled",
         "referral.v1.to.posbakum-aisyiyah.cancelled",
     ]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from jejaring.referral import deadlines, repair
+from jejaring.referral import deadlines, repair, retention
 from jejaring.referral.app import create_runtime
 from jejaring.referral.settings import ReferralSettings
 from jejaring.shared.messaging import runtime as shared_runtime
@@ -63,6 +63,7 @@ def workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setattr(repair, "repair_streams", lambda *a, **k: job("repair", *a, **k))
     monkeypatch.setattr(deadlines, "check_deadlines", lambda *a, **k: job("deadlines", *a, **k))
     monkeypatch.setattr(repair, "reconcile", lambda *a, **k: job("reconcile", *a, **k))
+    monkeypatch.setattr(retention, "forget_unfetched", lambda *a, **k: job("forget", *a, **k))
     settings = ReferralSettings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'never-opened.db'}",
         data_dir=tmp_path,
@@ -75,12 +76,19 @@ def workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def test_the_three_jobs_and_their_task_names(workers: dict[str, Any]) -> None:
-    assert list(workers) == ["stream-repair", "deadlines", "reconciler", "calls"]
+    assert list(workers) == [
+        "forget-unfetched",
+        "stream-repair",
+        "deadlines",
+        "reconciler",
+        "calls",
+    ]
 
 
 @pytest.mark.parametrize(
     ("name", "job", "first_delay", "interval", "in_a_transaction"),
     [
+        ("forget-unfetched", "forget", 0.0, 1.0, False),  # talks to NATS: no transaction
         ("stream-repair", "repair", 30.0, 60.0, False),  # half a minute after the reconciler
         ("deadlines", "deadlines", 0.0, 5.0, True),
         ("reconciler", "reconcile", 0.0, 60.0, True),

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral import asyncapi, deadlines, partners, policy, repair
+from jejaring.referral import asyncapi, deadlines, partners, policy, repair, retention
 from jejaring.referral.api import Clock, Context, docs_router, router
 from jejaring.referral.casekeys import CaseKeys
 from jejaring.referral.facts import Deps
@@ -59,6 +59,7 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
         streams=contract_streams(settings.stream_replicas),
         on_started=[seed],
         on_connected=[provision_partner_streams],
+        on_sent=retention.record_request_seqs,
     )
     keys = CaseKeys(lambda: runtime.nc)
     runtime.outbox_keys = keys.for_outbox  # partners' requests wait in the outbox sealed
@@ -73,7 +74,21 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
         assert runtime.js is not None
         return await repair.repair_streams(session, js=runtime.js, deps=d, clock=clock)
 
+    async def forget_unfetched(session: AsyncSession) -> int:
+        assert runtime.js is not None
+        return await retention.forget_unfetched(session, js=runtime.js, deps=d)
+
     runtime.workers = [
+        (
+            "forget-unfetched",
+            periodic(
+                "forget unfetched requests",
+                settings.forget_interval_s,
+                forget_unfetched,
+                transaction=False,
+                logger=log,
+            ),
+        ),
         (
             "stream-repair",
             periodic(

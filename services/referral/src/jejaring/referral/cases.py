@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral import policy
+from jejaring.referral import policy, retention
 from jejaring.referral.facts import Deps, transition
 from jejaring.referral.models import CaseState, Referral
 from jejaring.referral.partners import list_partners
@@ -128,6 +128,7 @@ async def close_case(
     state.reference = closed.reference
     state.version = closed.version
     state.status = "closed"
+    state.snapshot = retention.loop_view(state.snapshot or {})
     state.updated_at = now
     await _cancel_open(session, closed.case_id, f"case closed: {closed.outcome.value}", deps, now)
 
@@ -135,16 +136,16 @@ async def close_case(
 async def erase_case(
     session: AsyncSession, *, erased: ev.CaseErased, deps: Deps, now: dt.datetime
 ) -> None:
-    """case.v1.erased: the key is forgotten, the snapshot kept without any personal field
-    (sealed or clear), and every referral still open cancelled as when the case closes."""
+    """case.v1.erased: the key is forgotten, the snapshot cut to what a closed case keeps (no
+    personal field, sealed or clear), and every referral still open cancelled as when the case
+    closes."""
     deps.keys.forget(erased.case_id)
     state = await session.get(CaseState, erased.case_id, with_for_update=True)
     if state is None:  # erased before its creation reached us: never routed
         state = CaseState(case_id=erased.case_id, version=0, snapshot={})
         session.add(state)
-    elif state.snapshot:
-        stripped = personal.strip(ev.CaseSnapshot.model_validate(state.snapshot))
-        state.snapshot = stripped.model_dump(mode="json", exclude={"changed"})
+    else:  # what a closed case keeps (also when it was closed already)
+        state.snapshot = retention.loop_view(state.snapshot or {})
     state.reference = erased.reference
     state.status = ERASED
     state.updated_at = now

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jejaring.referral import retention
 from jejaring.referral.casekeys import CaseKeys
 from jejaring.referral.models import CaseState, Partner, Referral
 from jejaring.shared.contract import events as ev
@@ -93,14 +94,17 @@ async def transition(
         time=now,
     )
     if new == ReferralStatus.CANCELLED:
-        await deps.outbox.add(
-            session,
-            ev.ReferralCancelled(
-                referral_id=r.id,
-                partner_slug=r.partner_slug,
-                case_reference=r.case_reference,
-                reason=reason or "cancelled",
-                cancelled_at=now,
-            ),
-            time=now,
+        cancelled = ev.ReferralCancelled(
+            referral_id=r.id,
+            partner_slug=r.partner_slug,
+            case_reference=r.case_reference,
+            reason=reason or "cancelled",
+            cancelled_at=now,
         )
+        if previous == ReferralStatus.REQUESTED.value and r.request_msg_id is not None:
+            # the partner may not have fetched the request: it is taken off its stream, and
+            # the cancellation goes out only if the partner has it (retention.py)
+            message = deps.outbox.encode(cancelled, time=now)
+            await retention.stage_forget(session, r, cancellation=message, now=now)
+        else:
+            await deps.outbox.add(session, cancelled, time=now)

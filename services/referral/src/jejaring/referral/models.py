@@ -6,7 +6,17 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from jejaring.shared.db import UtcDateTime
@@ -90,9 +100,27 @@ class Referral(Base):
     escalated_from: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     overdue_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # Nats-Msg-Id of the latest `requested` message on the partner's stream (for repairs).
-    request_msg_id: Mapped[str | None] = mapped_column(String(100))
+    request_msg_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    # Its sequence on the partner's stream once JetStream acknowledged it (the outbox relay
+    # records it; the outbox row itself is pruned a day later): to tell whether the partner
+    # fetched it, and to delete it if not.
+    request_seq: Mapped[int | None] = mapped_column(BigInteger)
     # Who at the partner gave the latest answer (a person's name), when the answer said.
     answered_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class RequestForget(Base):
+    """A request to take off its partner's stream if the partner has not fetched it
+    (retention.py), and the cancellation to publish instead if it has (none: say nothing)."""
+
+    __tablename__ = "request_forget"
+
+    referral_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    partner_slug: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    staged_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class UnmetNeed(Base):

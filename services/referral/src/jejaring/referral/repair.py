@@ -12,17 +12,19 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral import policy
+from jejaring.referral import policy, retention
 from jejaring.referral.facts import Deps, log
-from jejaring.referral.models import CaseState, Referral
-from jejaring.referral.routing import route_case
+from jejaring.referral.models import CaseState, Partner, Referral
+from jejaring.referral.routing import request_event, route_case
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract import subjects
 from jejaring.shared.contract.enums import ReferralStatus, RiskLevel, Service
 from jejaring.shared.contract.envelope import NATS_MSG_ID, OutgoingMessage
+from jejaring.shared.messaging.outbox import Seal
 from jejaring.shared.messaging.tables import outbox
 
 REPAIR_PACE = 50  # stream checks between short pauses
+REDRIVE = ".redrive."  # a re-driven request's Nats-Msg-Id: <first ce-id>.redrive.<ms>
 
 
 async def reconcile(
@@ -74,11 +76,10 @@ async def published_requests(
     session: AsyncSession, *, limit: int = 1000
 ) -> list[tuple[uuid.UUID, str, int]]:
     """(referral id, partner slug, stream sequence) of open requests whose message JetStream
-    acknowledged: what the stream must still hold."""
+    acknowledged: what the stream must still hold unless the partner has fetched it."""
     rows = await session.execute(
-        select(Referral.id, Referral.partner_slug, outbox.c.stream_seq)
-        .join(outbox, outbox.c.msg_id == Referral.request_msg_id)
-        .where(Referral.status == ReferralStatus.REQUESTED.value, outbox.c.stream_seq.is_not(None))
+        select(Referral.id, Referral.partner_slug, Referral.request_seq)
+        .where(Referral.status == ReferralStatus.REQUESTED.value, Referral.request_seq.is_not(None))
         .order_by(Referral.requested_at.desc())
         .limit(limit)
     )
@@ -93,16 +94,34 @@ async def redrive_request(
     r = await session.get(Referral, referral, with_for_update=True)
     if r is None or r.status != ReferralStatus.REQUESTED.value or r.request_msg_id is None:
         return
-    row = (await session.execute(select(outbox).where(outbox.c.msg_id == r.request_msg_id))).one()
-    ce_id = row.headers["ce-id"]
-    msg_id = f"{ce_id}.redrive.{int(now.timestamp() * 1000)}"
+    ce_id = r.request_msg_id.split(REDRIVE)[0]  # the first request's id (routing.py)
+    msg_id = f"{ce_id}{REDRIVE}{int(now.timestamp() * 1000)}"
+    row = (
+        await session.execute(select(outbox).where(outbox.c.msg_id == r.request_msg_id))
+    ).one_or_none()
+    seal: Seal | None = None
+    if row is not None:
+        message = OutgoingMessage(subject=row.subject, headers=row.headers, body=row.body)
+    else:  # the outbox row is pruned a day after sending: the request is made again
+        state = await session.get(CaseState, r.case_id)
+        partner = await session.get(Partner, r.partner_slug)
+        if state is None or state.status != "open" or not state.snapshot or partner is None:
+            return
+        clear, seal = deps.keys.opened(ev.CaseSnapshot.model_validate(state.snapshot))
+        message = deps.outbox.encode(
+            request_event(r, case=clear, partner=partner, deps=deps), event_id=ce_id, time=now
+        )
     await deps.outbox.add_message(
         session,
         OutgoingMessage(
-            subject=row.subject, headers={**row.headers, NATS_MSG_ID: msg_id}, body=row.body
+            subject=message.subject,
+            headers={**message.headers, NATS_MSG_ID: msg_id},
+            body=message.body,
         ),
+        seal=seal,  # None for a copied row: a sealed one is copied sealed
     )
     r.request_msg_id = msg_id
+    r.request_seq = None  # known again when JetStream acknowledges the new message
     log.warning(
         "referral request re-driven: missing from the partner stream",
         extra={"referral": str(r.id), "partner": r.partner_slug},
@@ -116,22 +135,36 @@ async def repair_streams(
     deps: Deps,
     clock: Callable[[], dt.datetime],
 ) -> int:
-    """The reconciler's second half: a request JetStream acknowledged but no longer holds
-    (a broker that lost an acknowledged write) is published again. Opens its own transactions:
-    none is open while it asks JetStream (that held SQLite's write lock for a thousand round
-    trips)."""
+    """The reconciler's second half: a request JetStream acknowledged, that the partner has not
+    fetched and that the stream no longer holds (a broker that lost an acknowledged write, or
+    one past the stream's max age) is published again. One the partner has fetched is gone
+    by design (interest retention: its acknowledgement removed it): a missing request at or
+    below the partner consumer's delivered sequence is never re-published. Opens its own
+    transactions: none is open while it asks JetStream (that held SQLite's write lock for a
+    thousand round trips)."""
     async with session.begin():
         published = await published_requests(session)
-    missing = []
+    # one consumer_info per partner before the checks, one after for those found missing
+    delivered = await retention.delivered_seqs(js, {slug for _, slug, _ in published})
+    gone = []
     for n, (referral, slug, seq) in enumerate(published):  # no transaction open here
+        if retention.fetched(seq, delivered[slug]):
+            continue  # the partner has it (or has no consumer: nothing to restore it to)
         if n % REPAIR_PACE == REPAIR_PACE - 1:
             await asyncio.sleep(0.05)  # a thousand checks at once were a latency spike
         try:
             await js.get_msg(subjects.agency_stream(slug), seq)
         except NotFoundError:
-            missing.append(referral)
+            gone.append((referral, slug, seq))
+    # fetched and acknowledged between the two reads: delivered, not lost
+    after = await retention.delivered_seqs(js, {slug for _, slug, _ in gone})
+    missing = [referral for referral, slug, seq in gone if not retention.fetched(seq, after[slug])]
     if missing:
-        async with session.begin():
+
+        async def redrive(s: AsyncSession) -> None:
             for referral in missing:
-                await redrive_request(session, referral=referral, deps=deps, now=clock())
+                await redrive_request(s, referral=referral, deps=deps, now=clock())
+
+        # a request made again reads the case's personal fields: keys fetched outside it
+        await deps.keys.run(session, redrive)
     return len(missing)

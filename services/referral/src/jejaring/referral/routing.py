@@ -41,6 +41,24 @@ def candidates(
     return offering, allowed
 
 
+def request_event(
+    r: Referral, *, case: ev.CaseSnapshot, partner: Partner, deps: Deps
+) -> ev.ReferralRequested:
+    """The request on the partner's stream: the referral and the partner kind's view of the
+    case (R6)."""
+    return ev.ReferralRequested(
+        referral_id=r.id,
+        partner_slug=partner.slug,
+        case_reference=case.reference,
+        service=Service(r.service),
+        priority=r.priority,
+        accept_by=r.accept_by,
+        business_status=tuple(r.business_status),
+        requested_at=r.requested_at,
+        case=policy.partner_view(case, PartnerKind(partner.kind), deps.region),
+    )
+
+
 async def request_referral(
     session: AsyncSession,
     *,
@@ -79,17 +97,7 @@ async def request_referral(
     clear, seal = deps.keys.opened(case)  # the view holds personal data: its row is sealed
     await deps.outbox.add(
         session,
-        ev.ReferralRequested(
-            referral_id=r.id,
-            partner_slug=partner.slug,
-            case_reference=case.reference,
-            service=service,
-            priority=r.priority,
-            accept_by=r.accept_by,
-            business_status=tuple(r.business_status),
-            requested_at=now,
-            case=policy.partner_view(clear, PartnerKind(partner.kind), deps.region),
-        ),
+        request_event(r, case=clear, partner=partner, deps=deps),
         event_id=r.request_msg_id,
         time=now,
         seal=seal,

@@ -20,6 +20,8 @@ class ReferralSettings(ServiceSettings):
     seed_partners_file: Path | None = DEFAULT_PARTNERS_FILE
     deadline_check_interval_s: float = Field(default=5.0, gt=0)
     reconcile_interval_s: float = Field(default=60.0, gt=0)
+    # how soon a cancelled request the partner has not fetched leaves its stream
+    forget_interval_s: float = Field(default=1.0, gt=0)
     partner_token_grace_s: int = Field(
         default=24 * 3600,
         ge=0,

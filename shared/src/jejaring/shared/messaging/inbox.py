@@ -29,7 +29,8 @@ PRUNE_BATCH = 1000
 
 
 def dedupe_horizon() -> dt.timedelta:
-    """How long an inbox row is kept: 30 days (CASES, REPLIES, REFERRAL_EVENTS) + 90 (DLQ) + 1."""
+    """How long an inbox row is kept: 30 days (CASES, REPLIES, REFERRAL_EVENTS) + the DLQ's
+    replay window (14) + 1."""
     streams = {spec.name: spec.max_age_s for spec in contract_streams()}
     dlq = streams.pop(subjects.DLQ_STREAM)
     return dt.timedelta(seconds=max(streams.values()) + dlq + DAY_S)

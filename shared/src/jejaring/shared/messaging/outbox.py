@@ -63,6 +63,11 @@ def _open_body(kid: str, key: bytes, body: bytes) -> bytes:
     return crypto.unseal(key, body.decode("ascii"), associated=crypto.aad(kid, _SEAL_PURPOSE))
 
 
+# Runs in the transaction that marks rows sent, with each acknowledged row's (msg_id, stream
+# sequence): a service records where its messages landed for longer than the outbox keeps rows.
+OnSent = Callable[[AsyncSession, Sequence[tuple[str, int]]], Awaitable[None]]
+
+
 @contextlib.asynccontextmanager
 async def _transaction(session: AsyncSession) -> AsyncIterator[None]:
     """Join the session's open transaction, or run in a new one."""
@@ -96,11 +101,18 @@ class Outbox:
         """Write `event_` into the outbox within `session`'s transaction, carrying the trace
         context it is created in (the row keeps it; the relay publishes it); with `seal`, the
         row's body is stored sealed with that key."""
+        message = self.encode(event_, event_id=event_id, time=time)
+        await self.add_message(session, message, seal=seal)
+        return message
+
+    def encode(
+        self, event_: Event, *, event_id: str | None = None, time: dt.datetime | None = None
+    ) -> OutgoingMessage:
+        """`event_` as this service publishes it, for a message written later (`add_message`)."""
         message = encode(
             event_, source=self.source, event_id=event_id, time=time, trace=current_context()
         )
         bind_event(message.msg_id)  # an HTTP request's log lines name the event it caused
-        await self.add_message(session, message, seal=seal)
         return message
 
     async def add_message(
@@ -154,6 +166,7 @@ def _drop_pending(sync_session: Session, previous_transaction: SessionTransactio
 @dataclass(frozen=True)
 class _Opened:
     id: int
+    msg_id: str
     subject: str
     headers: dict[str, str]
     body: bytes
@@ -173,6 +186,7 @@ class OutboxRelay:
         publish_timeout: float = 5.0,
         retention: dt.timedelta = dt.timedelta(days=1),
         after_publish: AfterPublish | None = None,
+        on_sent: OnSent | None = None,
         keys: KeySource | None = None,
     ) -> None:
         self.sessions = sessions
@@ -185,6 +199,7 @@ class OutboxRelay:
         self.retention = retention
         # Test seam for fault injection: runs after the PubAcks, before rows are marked sent.
         self.after_publish = after_publish
+        self.on_sent = on_sent
         self.published = 0
         self._last_prune = 0.0
         self._running = True
@@ -248,7 +263,7 @@ class OutboxRelay:
 
     async def _unsent_rows(self, session: AsyncSession, *, lock: bool) -> Sequence[Any]:
         query = (
-            select(outbox.c.id, outbox.c.subject, outbox.c.headers, outbox.c.body)
+            select(outbox.c.id, outbox.c.msg_id, outbox.c.subject, outbox.c.headers, outbox.c.body)
             .where(outbox.c.sent_at.is_(None))
             .order_by(outbox.c.id)
             .limit(self.batch_size)
@@ -281,7 +296,7 @@ class OutboxRelay:
                 gone.append(row)
                 continue
             headers = {k: v for k, v in row.headers.items() if k != SEALED_WITH}
-            ready.append(_Opened(row.id, row.subject, headers, body))
+            ready.append(_Opened(row.id, row.msg_id, row.subject, headers, body))
         return ready, gone, None
 
     async def _publish_and_mark(
@@ -330,6 +345,11 @@ class OutboxRelay:
                     .values(sent_at=bindparam("now"), stream_seq=bindparam("seq")),
                     [{"row_id": row_id, "seq": seq, "now": now} for row_id, seq in acked],
                 )
+                if self.on_sent is not None:
+                    seqs = {row_id: seq for row_id, seq in acked}
+                    await self.on_sent(
+                        session, [(row.msg_id, seqs[row.id]) for row in rows if row.id in seqs]
+                    )
             for row_id, error in failed:
                 await session.execute(
                     update(outbox)

@@ -39,6 +39,16 @@ Outcome = Literal["created", "updated", "unchanged"]
 # a repeat inside the window is dropped by JetStream; consumers' inboxes catch anything later.
 DUPLICATE_WINDOW_S = 2 * 3600.0
 DAY_S = 86400.0
+# How long an operator can replay a dead letter (`jejaring dlq`): the DLQ holds nothing older,
+# bodies included. Two weeks cover a long holiday weekend before someone looks, and a fix
+# released the week after. docs/decisions.md ("Retention").
+DLQ_REPLAY_WINDOW_S = 14 * DAY_S
+# A partner's stream holds a request only until the partner has it (interest retention: its
+# acknowledgement removes it). This bounds how long one it has not fetched waits there: longer
+# than the longest default acceptance deadline (72 h) and a long weekend, so a partner that
+# fetches weekly never sees a re-publish; stream repair publishes an open request again when
+# the stream no longer holds one the partner has not fetched. docs/decisions.md ("Retention").
+AGENCY_MAX_AGE_S = 7 * DAY_S
 
 
 class ProvisioningDrift(RuntimeError):
@@ -248,7 +258,7 @@ def contract_streams(replicas: int = 1) -> list[StreamSpec]:
             subjects.DLQ_STREAM,
             (subjects.DLQ_ALL,),
             "Messages a consumer gave up on, with the reason, for operators",
-            max_age_s=90 * DAY_S,
+            max_age_s=DLQ_REPLAY_WINDOW_S,
             replicas=replicas,
             limits=STREAM_LIMITS[subjects.DLQ_STREAM],
         ),
@@ -256,12 +266,14 @@ def contract_streams(replicas: int = 1) -> list[StreamSpec]:
 
 
 def agency_stream_spec(slug: str, replicas: int = 1) -> StreamSpec:
-    """A partner's own stream AGENCY_<SLUG> holding only its referrals."""
+    """A partner's own stream AGENCY_<SLUG> holding its referral messages until the partner
+    has acknowledged them (interest retention; its durable consumer is the interest)."""
     return StreamSpec(
         subjects.agency_stream(slug),
         (subjects.agency_subjects(slug),),
         f"Referrals for partner {slug}",
-        max_age_s=365 * DAY_S,
+        max_age_s=AGENCY_MAX_AGE_S,
+        retention=RetentionPolicy.INTEREST,
         replicas=replicas,
         limits=_AGENCY,
     )

@@ -28,7 +28,7 @@ from jejaring.shared import db
 from jejaring.shared.messaging.connection import client_tls, connect, inbox_prefix
 from jejaring.shared.messaging.consumer import Handler, IdempotentConsumer, Prepare
 from jejaring.shared.messaging.inbox import PRUNE_INTERVAL_S, prune_inbox
-from jejaring.shared.messaging.outbox import KeySource, Outbox, OutboxRelay
+from jejaring.shared.messaging.outbox import KeySource, OnSent, Outbox, OutboxRelay
 from jejaring.shared.messaging.provision import (
     ConsumerSpec,
     ProvisioningDrift,
@@ -150,6 +150,8 @@ class ServiceRuntime:
     # Long-running jobs (schedulers, reconcilers) started once messaging runs; each is
     # restarted by the job itself on error, and cancelled at stop.
     workers: Sequence[tuple[str, Hook]] = ()
+    # Called as the relay marks rows sent, in that transaction (outbox.OnSent).
+    on_sent: OnSent | None = None
     # opens the outbox rows stored sealed (outbox.py), for a service that writes such rows
     outbox_keys: KeySource | None = None
     engine: AsyncEngine = field(init=False)
@@ -336,6 +338,7 @@ class ServiceRuntime:
             outbox_=self.outbox,
             poll_interval=s.relay_poll_interval_s,
             after_publish=_fault_after_publish(),
+            on_sent=self.on_sent,
             keys=self.outbox_keys,
         )
         self._spawn(self.relay.run(), "relay")
