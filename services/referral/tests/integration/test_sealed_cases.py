@@ -6,6 +6,7 @@ erasure."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
 import uuid
@@ -314,33 +315,52 @@ async def test_erasure_strips_the_case_cancels_its_referrals_and_drops_a_waiting
 
 
 async def test_stream_repair_redrives_a_sealed_request(referral: Referral_) -> None:
+    """Once by copying the sealed outbox row, once (the row pruned) by building the request
+    again from the sealed snapshot, its key fetched outside the transaction."""
     await referral.serve()
     case = referral.sealed_case()
     await referral.publish(case)
     lost = (await until_async(lambda: _requests(referral, POLICE, case.reference)))[0]
     stream = subjects.agency_stream(POLICE)
-    info = await referral.js.stream_info(stream)
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        m = await referral.js.get_msg(stream, seq)
-        if str(lost.referral_id) in m.data.decode():
-            await referral.js.delete_msg(stream, seq)  # a broker that lost an acked write
-    on_stream = {r.referral_id for r in await _requests(referral, POLICE, case.reference)}
-    assert lost.referral_id not in on_stream
+    deps = Deps(
+        outbox=referral.runtime.outbox, region=load_region(), keys=CaseKeys(lambda: referral.nc)
+    )
 
-    deps = Deps(outbox=referral.runtime.outbox, region=load_region())
+    async def acked() -> bool:
+        async with referral.runtime.sessions() as s:
+            r = await s.get(Referral, lost.referral_id)
+            return r is not None and r.request_seq is not None
+
+    for pruned in (False, True):
+        await until_async(acked)
+        info = await referral.js.stream_info(stream)
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                m = await referral.js.get_msg(stream, seq)
+                if str(lost.referral_id) in m.data.decode():
+                    await referral.js.delete_msg(stream, seq)  # a broker lost an acked write
+        on_stream = {r.referral_id for r in await _requests(referral, POLICE, case.reference)}
+        assert lost.referral_id not in on_stream
+        if pruned:
+            async with referral.runtime.sessions() as s, s.begin():
+                await s.execute(delete(outbox).where(outbox.c.subject.like("%.to.%")))
+
+        async with referral.runtime.sessions() as s:
+            assert referral.runtime.js is not None
+            repaired = await repair.repair_streams(
+                s, js=referral.runtime.js, deps=deps, clock=lambda: dt.datetime.now(dt.UTC)
+            )
+        assert repaired == 1
+
+        async def back() -> list[ev.ReferralRequested]:
+            requests = await _requests(referral, POLICE, case.reference)
+            return [r for r in requests if r.referral_id == lost.referral_id]
+
+        (again,) = await until_async(back)
+        assert again.case.victims[0].name == CHILD_NAME, "the re-driven request is readable"
     async with referral.runtime.sessions() as s:
-        assert referral.runtime.js is not None
-        repaired = await repair.repair_streams(
-            s, js=referral.runtime.js, deps=deps, clock=lambda: dt.datetime.now(dt.UTC)
-        )
-    assert repaired == 1
-
-    async def back() -> list[ev.ReferralRequested]:
-        requests = await _requests(referral, POLICE, case.reference)
-        return [r for r in requests if r.referral_id == lost.referral_id]
-
-    (again,) = await until_async(back)
-    assert again.case.victims[0].name == CHILD_NAME, "the re-driven sealed row was opened"
+        rows = (await s.execute(select(outbox.c.headers, outbox.c.body))).all()
+    assert not [r for r in rows if CHILD_NAME.encode() in r.body], "the rebuilt row is sealed"
 
 
 async def test_the_reconciler_fetches_a_key_outside_its_transaction_and_routes(
