@@ -433,3 +433,35 @@ async def partner_sends_junk(s: System, slug: str) -> None:
         )
     finally:
         await nc.close()
+
+
+# --- `jejaring up`, the embedded stack, as an operator runs it -------------------------------------
+
+JEJARING = str(Path(sys.executable).parent / "jejaring")
+
+
+@pytest.fixture
+def stack_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "JEJARING_DATA_DIR": str(tmp_path / "data"),
+        "JEJARING_NATS_PORT": str(free_port()),
+        "JEJARING_NATS_MONITOR_PORT": str(free_port()),
+        "JEJARING_INTAKE_PORT": str(free_port()),
+        "JEJARING_REFERRAL_PORT": str(free_port()),
+        "JEJARING_NOTIFY_PORT": str(free_port()),
+        "JEJARING_WEB_PORT": str(free_port()),
+    }
+
+
+@pytest.fixture
+def stack(stack_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(
+        [JEJARING, "up"], env=stack_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

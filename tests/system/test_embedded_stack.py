@@ -11,16 +11,14 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import jwt
 import nats
-import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
-from jejaring.shared.messaging.natsserver import free_port
 from jejaring.shared.web import identity
 from jejaring.testing import THREE_WAY_CASE, wait_status
 
@@ -65,33 +63,6 @@ def command_of(pid: int) -> str:
 def port_is_free(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-@pytest.fixture
-def stack_env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "JEJARING_DATA_DIR": str(tmp_path / "data"),
-        "JEJARING_NATS_PORT": str(free_port()),
-        "JEJARING_NATS_MONITOR_PORT": str(free_port()),
-        "JEJARING_INTAKE_PORT": str(free_port()),
-        "JEJARING_REFERRAL_PORT": str(free_port()),
-        "JEJARING_NOTIFY_PORT": str(free_port()),
-        "JEJARING_WEB_PORT": str(free_port()),
-    }
-
-
-@pytest.fixture
-def stack(stack_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(
-        [JEJARING, "up"], env=stack_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def service_ports(env: dict[str, str]) -> list[int]:

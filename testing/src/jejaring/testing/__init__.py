@@ -178,6 +178,12 @@ def sample_events() -> list[ev.Event]:
             outcome=CaseOutcome.RESOLVED,
             closed_at=T0 + dt.timedelta(days=30),
         ),
+        ev.CaseErased(
+            case_id=case_id,
+            reference="BPT-2026-000123",
+            erased_at=T0 + dt.timedelta(days=31),
+            why="erasure",
+        ),
         ev.ReferralRequested(
             referral_id=referral_id,
             partner_slug="posbakum-aisyiyah",

@@ -93,7 +93,10 @@ class Contact(Model):
 
 
 class Victim(Model):
-    name: ShortText
+    """A victim. On CASES the identifying fields (name, birth date, phone, address,
+    disability) travel sealed in `CaseSnapshot.sealed` and are None here (`personal.py`)."""
+
+    name: ShortText | None = None
     sex: Sex
     age_group: AgeGroup
     is_child: bool
@@ -143,6 +146,9 @@ class CaseSnapshot(Model):
     consent: Consent
     legal_aid_proof: LegalAidProof | None = None
     officer: Contact
+    # The personal fields (contract/personal.py `CasePersonal`), sealed with the case's data
+    # key; None on an event from before sealing, whose personal fields are in the clear.
+    sealed: str | None = None
 
     def ce_subject(self) -> str:
         return str(self.case_id)
@@ -180,6 +186,27 @@ class CaseClosed(Event):
 
     def nats_subject(self) -> str:
         return subjects.CASE_CLOSED
+
+    def ce_subject(self) -> str:
+        return str(self.case_id)
+
+    def correlation_id(self) -> str:
+        return str(self.case_id)
+
+
+class CaseErased(Event):
+    """The case's data key was deleted: its personal fields are unreadable everywhere, and
+    every service drops what it still holds of them (`why`: a data protection officer's
+    erasure, or the retention period's anonymisation)."""
+
+    ce_type: ClassVar[str] = "org.jejaring.case.erased.v1"
+    case_id: uuid.UUID
+    reference: ShortText
+    erased_at: AwareDatetime
+    why: Literal["erasure", "retention"]
+
+    def nats_subject(self) -> str:
+        return subjects.CASE_ERASED
 
     def ce_subject(self) -> str:
         return str(self.case_id)
@@ -380,6 +407,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CaseCreated,
     CaseUpdated,
     CaseClosed,
+    CaseErased,
     ReferralRequested,
     ReferralCancelled,
     ReferralUpdated,
@@ -409,6 +437,7 @@ def _subject_of(cls: type[Event]) -> str:
         CaseCreated: subjects.CASE_CREATED,
         CaseUpdated: subjects.CASE_UPDATED,
         CaseClosed: subjects.CASE_CLOSED,
+        CaseErased: subjects.CASE_ERASED,
         ReferralRequested: "referral.v1.to.<slug>.requested",
         ReferralCancelled: "referral.v1.to.<slug>.cancelled",
         ReferralUpdated: "referral.v1.to.<slug>.updated",

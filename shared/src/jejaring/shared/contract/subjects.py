@@ -17,6 +17,7 @@ AGENCY_STREAM_PREFIX = "AGENCY_"
 CASE_CREATED = "case.v1.created"
 CASE_UPDATED = "case.v1.updated"
 CASE_CLOSED = "case.v1.closed"
+CASE_ERASED = "case.v1.erased"
 CASES_ALL = "case.v1.>"
 
 REPLIES_ALL = "referral.v1.from.>"
