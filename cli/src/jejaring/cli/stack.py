@@ -30,6 +30,7 @@ from jejaring.shared.messaging.natsserver import (
     NatsServer,
     NatsServerError,
     die_with_parent,
+    encrypted_store,
     port_free,
     server_config,
 )
@@ -182,7 +183,20 @@ class StackConfig:
             monitor_port=self.nats_monitor_port,
             config_file=self.nats_config_file,
             log_file=(self.data_dir / "logs" / "nats.log").resolve(),
+            encryption_key=self.jetstream_key(),
         )
+
+    def jetstream_key(self) -> str:
+        """JetStream's encryption key, made once (0600). Never made anew for a store already
+        encrypted: nats-server would start without its streams, and provisioning would make
+        them empty over the old ones."""
+        path = self.data_dir / "nats-jetstream-key"
+        if not path.exists() and encrypted_store(self.data_dir / "nats"):
+            raise StackError(
+                f"{path} is missing but {self.data_dir / 'nats'} is encrypted: put the key back "
+                "(from where you keep a copy), or move the nats folder away to start empty"
+            )
+        return read_or_create_secret(path)
 
     def nats_hashes(self) -> dict[str, str]:
         """bcrypt hashes of the services' and the provisioner's NATS passwords."""
@@ -200,6 +214,7 @@ class StackConfig:
                 monitor_port=nats.monitor_port,
                 store_dir=nats.store_dir,
                 extra=natsconfig.authorization(self.nats_hashes(), keys),
+                encrypted=nats.encryption_key is not None,
             )
 
         return natsconfig.AuthSync(
@@ -556,9 +571,13 @@ def run_stack(config: StackConfig, out: TextIO = sys.stdout) -> int:
         nonlocal stop_requested
         stop_requested = True
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     tighten(config.data_dir)
-    stack = Stack(config, out)
+    try:
+        stack = Stack(config, out)
+    except StackError as exc:
+        print(f"jejaring up: {exc}", file=sys.stderr, flush=True)
+        return 1
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         seconds = stack.start()
         stack.describe(seconds)
