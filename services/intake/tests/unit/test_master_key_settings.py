@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,5 +45,23 @@ def test_development_without_the_setting_keeps_a_private_key_file(tmp_path: Path
     first = IntakeSettings(data_dir=tmp_path).keyring_keys()
     again = IntakeSettings(data_dir=tmp_path).keyring_keys()
     assert first == again
-    mode = (tmp_path / "intake-master.keys").stat().st_mode
+    mode = (tmp_path / "intake-master-keys").stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
+
+
+def test_intake_refuses_to_start_in_production_with_one_line(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "INTAKE_ENVIRONMENT": "production"}
+    env["INTAKE_DATA_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "jejaring.intake"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 78, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "jejaring-intake: cannot start: INTAKE_MASTER_KEYS or INTAKE_MASTER_KEYS_FILE is required "
+        "in production (`jejaring keys new-master --id k1` makes a key)"
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -12,6 +11,9 @@ from pydantic_settings import SettingsConfigDict
 from jejaring.shared import crypto
 from jejaring.shared.settings import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV, ServiceSettings
 from jejaring.shared.web.identity import MAX_LIFETIME, public_key_of
+
+# Outside production without the setting: the master keys file in data_dir (`jejaring up` uses it).
+MASTER_KEYS_FILE = "intake-master-keys"
 
 
 class IntakeSettings(ServiceSettings):
@@ -113,16 +115,7 @@ class IntakeSettings(ServiceSettings):
         value = self.master_keys.get_secret_value() if self.master_keys else None
         file = self.master_keys_file
         if value is None and file is None:
-            file = self.data_dir / "intake-master.keys"
-            if not file.exists():
-                file.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                except FileExistsError:  # another process made it just now
-                    pass
-                else:
-                    with os.fdopen(fd, "w") as out:
-                        out.write(crypto.generate_line("dev1") + "\n")
+            file = crypto.ensure_key_file(self.data_dir / MASTER_KEYS_FILE)
         try:
             return crypto.MasterKeys.load(value=value, file=file, setting="INTAKE_MASTER_KEYS")
         except crypto.MasterKeyError as exc:
