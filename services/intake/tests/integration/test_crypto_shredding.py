@@ -112,6 +112,17 @@ def files_bytes(*paths: Path) -> bytes:
     )
 
 
+def database_files(database_url: str) -> bytes:
+    """The bytes of a SQLite database's files (db, -wal, -shm); b"" for PostgreSQL, whose
+    rows `every_row_as_text` reads."""
+    if make_url(database_url).get_backend_name() != "sqlite":
+        return b""
+    file = Path(str(make_url(database_url).database))
+    raw = files_bytes(file, file.with_name(file.name + "-*"))
+    assert b"case_record" in raw  # the database's own files were read
+    return raw
+
+
 async def _cases(url: str, subject: str) -> list[Any]:
     nc = await nats.connect(url)
     try:
@@ -152,6 +163,7 @@ def test_personal_fields_are_only_sealed_in_the_database_and_on_cases(
         shown = client.get(f"/api/v1/cases/{case['id']}", headers=officer).json()
         key = ask_key(client, url, case["id"])  # over NATS, sealed to a one-time key
         rows = every_row_as_text(database_url)
+        raw = database_files(database_url)  # while intake runs: its WAL is there too
     assert shown["victims"][0]["name"] == NAME
     assert shown["victims"][0]["phone"] == PHONE
     assert shown["description"] == STORY
@@ -159,10 +171,7 @@ def test_personal_fields_are_only_sealed_in_the_database_and_on_cases(
     assert shown["legal_aid_proof"]["number"] == PROOF
     for secret in SECRETS:
         assert secret not in rows, secret
-    if make_url(database_url).get_backend_name() == "sqlite":
-        file = Path(str(make_url(database_url).database))
-        raw = files_bytes(file, file.with_name(file.name + "-*"))
-        assert raw and all(s.encode() not in raw for s in SECRETS)
+    assert all(s.encode() not in raw for s in SECRETS)
     stored = files_bytes(*(p for p in nats_server.store_dir.rglob("*") if "CASES" in str(p)))
     assert b"case.v1.created" in stored  # the stream's own files were read
     assert all(s.encode() not in stored for s in SECRETS)
@@ -303,3 +312,53 @@ def test_a_new_master_key_rewraps_every_data_key_and_the_old_one_can_go(
     assert [r.key_id for r in before] == ["k1"] * 3
     assert [r.key_id for r in after] == ["k2"] * 3
     assert names == [NAME] * 3
+
+
+def test_cases_recorded_before_sealing_are_sealed_once_at_start(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> None:
+    """A database at intake_0008 holding a case in the clear: the first start seals it (a
+    data key, the seal, the plain columns stripped); the next start changes nothing."""
+    with intake(database_url, nats_url, tmp_path) as client:
+        officer = person(client, "officer", "Ibu Wulan")
+        case = record(client, officer)
+    plain = body()["victims"][0]
+    cleared = [
+        {**plain, "age": 12, "age_group": "6-12", "is_child": True},
+    ]
+
+    async def back_to_clear() -> None:  # as intake_0008 kept it
+        engine = db.create_engine(database_url)
+        try:
+            async with engine.begin() as conn:
+                keys = sa.table("data_key", sa.column("case_id", sa.Uuid()))
+                await conn.execute(keys.delete().where(keys.c.case_id == uuid.UUID(case["id"])))
+                table = sa.table(
+                    "case_record",
+                    sa.column("id", sa.Uuid()),
+                    sa.column("victims", sa.JSON()),
+                    sa.column("description"),
+                    sa.column("sealed"),
+                )
+                await conn.execute(
+                    table.update()
+                    .where(table.c.id == uuid.UUID(case["id"]))
+                    .values(victims=cleared, description=STORY, sealed=None)
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(back_to_clear())
+    assert NAME in every_row_as_text(database_url)
+    with intake(database_url, nats_url, tmp_path) as client:
+        shown = client.get(f"/api/v1/cases/{case['id']}", headers=officer).json()
+    sealed = sql(database_url, sa.text("SELECT sealed FROM case_record"))
+    with intake(database_url, nats_url, tmp_path):
+        pass
+    assert sql(database_url, sa.text("SELECT sealed FROM case_record")) == sealed
+    assert sealed[0][0] and crypto.is_sealed(sealed[0][0])
+    assert len(sql(database_url, sa.text("SELECT case_id FROM data_key"))) == 1
+    assert (shown["victims"][0]["name"], shown["description"]) == (NAME, STORY)
+    assert NAME not in every_row_as_text(database_url)
+    raw = database_files(database_url)
+    assert NAME.encode() not in raw and STORY.encode() not in raw
