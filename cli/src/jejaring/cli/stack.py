@@ -25,6 +25,8 @@ import nats
 from nats.aio.client import Client as NATS
 
 from jejaring.cli import natsconfig
+from jejaring.intake.settings import MASTER_KEYS_FILE
+from jejaring.shared import crypto
 from jejaring.shared.messaging.connection import client_tls, inbox_prefix, transport
 from jejaring.shared.messaging.natsserver import (
     NatsServer,
@@ -153,6 +155,9 @@ class StackConfig:
         # Only intake holds the signing secret; the others verify with its public key.
         env.pop(IDENTITY_KEY_ENV, None)
         env.pop(IDENTITY_PUBLIC_KEY_ENV, None)
+        if service != "intake":  # the keyring's master keys are intake's alone
+            for name in ("INTAKE_MASTER_KEYS", "INTAKE_MASTER_KEYS_FILE"):
+                env.pop(name, None)
         if service == "web":
             for name in SERVICES:  # the web app acts only as people do, and verifies no token
                 env.pop(admin_token_variable(name), None)
@@ -169,6 +174,10 @@ class StackConfig:
         env[admin_token_variable(service)] = self.admin_token(service)
         if service == "intake":
             env[IDENTITY_KEY_ENV] = self.identity_key()
+            # The master keys of the keyring (crypto-shredding): made once, 0600, in the data dir.
+            if not env.get("INTAKE_MASTER_KEYS") and not env.get("INTAKE_MASTER_KEYS_FILE"):
+                master = crypto.ensure_key_file(self.data_dir / MASTER_KEYS_FILE)
+                env["INTAKE_MASTER_KEYS_FILE"] = str(master.resolve())
         env[IDENTITY_PUBLIC_KEY_ENV] = public_key_of(self.identity_key())
         env[prefix + "NATS_USER"] = natsconfig.service_user(service)
         env[prefix + "NATS_PASSWORD"] = natsconfig.service_secrets(self.nats_secrets_file)[service]
