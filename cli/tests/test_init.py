@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from jejaring.cli import init
+from jejaring.shared import crypto
 from jejaring.shared.secrets import weakness
 from jejaring.shared.web.identity import public_key_of
 
@@ -157,3 +158,11 @@ def test_the_identity_public_key_follows_the_key_and_check_refuses_one_that_does
     filled = init.parse(init.fill(template, {}).text)
     assert filled["JEJARING_IDENTITY_PUBLIC_KEY"] == public_key_of(filled["JEJARING_IDENTITY_KEY"])
     assert init.fill(template, {}).text.count("JEJARING_IDENTITY_PUBLIC_KEY") == 1
+
+
+def test_init_makes_intakes_master_key_in_its_own_form(tmp_path: Path) -> None:
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env.example")
+    assert run(tmp_path).returncode == 0
+    value = init.parse((tmp_path / ".env").read_text())["INTAKE_MASTER_KEYS"]
+    keys = crypto.MasterKeys.parse(value, setting="INTAKE_MASTER_KEYS")
+    assert keys.current == "k1"

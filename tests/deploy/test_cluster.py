@@ -38,7 +38,7 @@ from jejaring.cli import natsconfig
 from jejaring.cli.partners import new_user_seed
 from jejaring.cli.tls import SiteCerts, make_site_certs, route_password, routes_conf
 from jejaring.shared.messaging.connection import client_tls
-from jejaring.shared.messaging.natsserver import die_with_parent, free_port
+from jejaring.shared.messaging.natsserver import JETSTREAM_KEY_ENV, die_with_parent, free_port
 from jejaring.testing import CLOCKS_APART
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +55,8 @@ ROUTES_INCLUDE = 'include "../tls/routes.conf"'
 SERVER_TLS_DIR = "/etc/nats/tls/"
 TEST_USER = "svc-test"
 TEST_PASSWORD = "test-password-0001"
+# The nodes' environment: the committed configs read JetStream's encryption key from it.
+NODE_ENV = {**os.environ, JETSTREAM_KEY_ENV: "jetstream-key-for-the-cluster-test-0001"}
 
 STREAM = "T_R3"
 BEFORE = 200
@@ -252,6 +254,7 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, Node]]:
                     [str(NATS_SERVER), "-c", str(node.config_file)],
                     stdout=log,
                     stderr=subprocess.STDOUT,
+                    env=NODE_ENV,
                     preexec_fn=die_with_parent,
                 )
         started = time.monotonic()
@@ -313,6 +316,7 @@ def test_config_is_valid(node: str, generated_auth: Path) -> None:
         text=True,
         timeout=30,
         check=False,
+        env=NODE_ENV,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -538,6 +542,7 @@ def start_fourth(
             [str(NATS_SERVER), "-c", str(node.config_file)],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env=NODE_ENV,
             preexec_fn=die_with_parent,
         )
     deadline = time.monotonic() + 10

@@ -405,8 +405,10 @@ def test_nats_config_is_valid(tmp_path: Path) -> None:
     assert generated.returncode == 0, generated.stderr
     assert "referral did not answer" in generated.stderr
     assert not [v for v in env.values() if len(v) > 8 and v in (tmp_path / "auth.conf").read_text()]
+    # With exactly the nats service's environment: the JetStream key the config references.
     result = subprocess.run(
         [str(binary), "-t", "-c", str(tmp_path / "nats.conf")],
+        env=compose_env("nats", fresh_dotenv()),
         capture_output=True,
         text=True,
         check=False,

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,8 +26,10 @@ from jejaring.cli.partners import new_user_seed
 from jejaring.cli.stack import provision, signal_reload
 from jejaring.intake.app import create_runtime as intake_runtime
 from jejaring.intake.settings import IntakeSettings
+from jejaring.shared import crypto
 from jejaring.shared.messaging import runtime as runtime_module
 from jejaring.shared.messaging.connection import inbox_prefix
+from jejaring.shared.messaging.keys import KEYS_SUBJECT, KeyClient, serve_keys
 from jejaring.shared.messaging.natsserver import NatsServer, free_port, server_config
 from jejaring.shared.messaging.provision import (
     agency_consumer_spec,
@@ -170,7 +173,8 @@ def test_no_identity_holds_the_whole_api_or_every_inbox() -> None:
         if deletes:
             denied = perms["publish"]["deny"]
             assert all(f"$JS.API.STREAM.MSG.DELETE.{s}" in denied for s in natsconfig.FIXED_STREAMS)
-        assert perms["subscribe"]["allow"] == [f"_INBOX_{name}.>"]
+        serves = natsconfig.declarations()[name].serves  # request-reply it answers
+        assert perms["subscribe"]["allow"] == [f"_INBOX_{name}.>", *serves]
     denied = natsconfig.provisioner_permissions()["publish"]["deny"]
     assert "$JS.API.STREAM.DELETE.>" in denied and "$JS.API.STREAM.PURGE.>" in denied
     operator = natsconfig.operator_permissions()
@@ -204,6 +208,32 @@ async def test_each_service_does_its_real_work(provisioned: NatsServer) -> None:
     assert (await referral.js.get_msg("AGENCY_POLRESTA_PPA", 1)).seq == 1
     assert await referral.js.delete_msg("AGENCY_POLRESTA_PPA", 2)  # a request taken back
     await referral.nc.close()
+
+
+async def test_only_referral_may_ask_intake_for_a_case_key(provisioned: NatsServer) -> None:
+    """The key service: intake answers keys.v1.case (its reply allowed by `allow_responses`)
+    and referral gets the key; notify and a partner may neither ask nor listen in."""
+    key, case_id = crypto.new_data_key(), uuid.uuid4()
+
+    async def lookup(asked: uuid.UUID) -> bytes | None:
+        return key if asked == case_id else None
+
+    intake = await connect(provisioned, "intake")
+    await serve_keys(intake.nc, lookup)
+    await intake.nc.flush()
+    referral = await connect(provisioned, "referral")
+    assert await KeyClient(referral.nc).get(case_id) == key
+    assert await KeyClient(referral.nc).get(uuid.uuid4()) is None
+    await referral.subscribe_refused(KEYS_SUBJECT)
+    for name in ("notify", "polresta-ppa"):
+        other = await connect(provisioned, name)
+        violation = await other.refused(other.nc.request(KEYS_SUBJECT, b"{}", timeout=0.5))
+        assert KEYS_SUBJECT in violation
+        await other.subscribe_refused(KEYS_SUBJECT)
+        await other.nc.close()
+    assert intake.errors == []
+    await referral.nc.close()
+    await intake.nc.close()
 
 
 async def test_services_are_refused_what_they_do_not_do(provisioned: NatsServer) -> None:

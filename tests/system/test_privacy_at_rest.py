@@ -58,7 +58,7 @@ async def stream_messages(env: dict[str, str]) -> dict[str, int]:
     password = json.loads((data / "nats-secrets.json").read_text())["provisioner"]
     nc = await nats.connect(
         f"nats://127.0.0.1:{env['JEJARING_NATS_PORT']}",
-        user="provisioner",
+        user="svc-provisioner",
         password=password,
         inbox_prefix=inbox_prefix("provisioner"),
     )

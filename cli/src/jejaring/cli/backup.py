@@ -8,6 +8,12 @@ only in this process's memory (no temporary file): a backup is sized for one dis
 tens of megabytes. Restore decrypts, checks every checksum and every target before it changes
 anything, then restores each database. JetStream is not in the backup (docs/decisions.md,
 "Backups").
+
+The cases' data keys (the table `data_key`) are never in the archive: it holds that table
+empty, and the keys go into a keyring file beside it (`jejaring-keyring.age`, encrypted to the
+same keys), which each backup replaces. So once a case is erased (its key deleted), the next
+backup leaves no copy of the key anywhere, and the case is unreadable in every older archive
+too. A restore puts the keyring's keys back (docs/decisions.md, "Encryption at rest").
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import pyrage
 from pyrage import x25519
 from sqlalchemy.engine import make_url
 
+from jejaring.cli import backup_keyring as keyring
 from jejaring.cli import backup_pg as pg
 from jejaring.cli.backup_cli import RECIPIENT_ENV
 from jejaring.cli.health import healthy, readyz_url
@@ -130,6 +137,7 @@ class Dump:
     kind: str
     data: bytes
     revisions: list[str]
+    keys: keyring.Rows | None = None  # the data_key rows, kept out of `data` (None: no such table)
 
     @property
     def member(self) -> str:
@@ -142,6 +150,7 @@ class Dump:
             "alembic_revisions": self.revisions,
             "size": len(self.data),
             "sha256": hashlib.sha256(self.data).hexdigest(),
+            **({"data_keys": keyring.FILE_NAME} if self.keys is not None else {}),
         }
 
 
@@ -153,7 +162,8 @@ def _revisions(conn: sqlite3.Connection) -> list[str]:
 
 
 def dump_sqlite(service: str, url: str) -> Dump:
-    """A consistent image of a live SQLite database (the online backup API), in memory."""
+    """A consistent image of a live SQLite database (the online backup API), in memory,
+    without its data keys (returned beside it)."""
     path = _sqlite_path(url)
     if not path.is_file():
         raise BackupError(f"{service}: no database at {path} (has {service} ever started here?)")
@@ -161,20 +171,23 @@ def dump_sqlite(service: str, url: str) -> Dump:
     image = sqlite3.connect(":memory:")
     try:
         source.backup(image)
+        keys = keyring.take_out_of_sqlite(image)
         data = bytearray(image.serialize())
         # Header bytes 18-19 say WAL (2) as in the source; an image that says WAL cannot be
         # opened in memory again. 1 is the rollback journal; the services set WAL when they open.
         data[18:20] = b"\x01\x01"
-        return Dump(service, "sqlite", bytes(data), _revisions(image))
+        return Dump(service, "sqlite", bytes(data), _revisions(image), keys)
     finally:
         source.close()
         image.close()
 
 
 def dump_postgresql(service: str, url: str) -> Dump:
-    """`pg_dump --format=custom` of the service's database, into memory."""
-    data, revisions = pg.dump(url)
-    return Dump(service, "postgresql", data, revisions)
+    """`pg_dump --format=custom` of the service's database, into memory, its data keys left
+    out (read after the dump: a key deleted meanwhile stays deleted, and every case in the dump
+    was made, with its key, before it)."""
+    data, revisions = pg.dump(url, without_data_of=keyring.TABLE)
+    return Dump(service, "postgresql", data, revisions, pg.rows(url, keyring.TABLE))
 
 
 def take(urls: Mapping[str, str]) -> list[Dump]:
@@ -208,12 +221,9 @@ def archive(dumps: list[Dump], *, now: dt.datetime) -> bytes:
     return buffer.getvalue()
 
 
-def write_backup(
-    out: Path, keys: list[x25519.Recipient], urls: Mapping[str, str]
-) -> dict[str, Any]:
-    """Encrypt every database to `keys` into OUT (0600, complete or absent); return the
-    manifest."""
-    plaintext = archive(take(urls), now=dt.datetime.now(dt.UTC))
+def write_encrypted(out: Path, plaintext: bytes, keys: list[x25519.Recipient]) -> None:
+    """Encrypt `plaintext` to `keys` into OUT (0600, complete or absent: a file it replaces
+    stays whole until the new one is)."""
     partial = out.with_name(f".{out.name}.partial")
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -228,6 +238,25 @@ def write_backup(
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def keyring_path(backup_file: Path) -> Path:
+    """Where the keyring of the backups in a folder is: beside them, one for all."""
+    return backup_file.with_name(keyring.FILE_NAME)
+
+
+def write_backup(
+    out: Path, keys: list[x25519.Recipient], urls: Mapping[str, str]
+) -> dict[str, Any]:
+    """Encrypt every database to `keys` into OUT, and their data keys into the keyring beside
+    it, replacing the previous keyring (both 0600, complete or absent); return the manifest."""
+    now = dt.datetime.now(dt.UTC)
+    dumps = take(urls)
+    plaintext = archive(dumps, now=now)
+    write_encrypted(out, plaintext, keys)
+    data_keys = {d.service: (d.kind, d.keys) for d in dumps if d.keys is not None}
+    if data_keys:
+        write_encrypted(keyring_path(out), keyring.render(data_keys, now=now), keys)
     return read_manifest(plaintext)
 
 
@@ -335,26 +364,41 @@ def check_target(service: str, url: str, force: bool) -> None:
 REPUBLISH = "UPDATE outbox SET sent_at = NULL, stream_seq = NULL WHERE sent_at IS NOT NULL"
 
 
-def restore_sqlite(url: str, image: bytes) -> None:
-    """Replace the file's content with the image (through SQLite, so WAL and -shm agree)."""
+def restore_sqlite(url: str, image: bytes, keys: keyring.Rows | None) -> tuple[int, int]:
+    """Replace the file's content with the image (through SQLite, so WAL and -shm agree), its
+    data keys put back from `keys`: (keys inserted, keys skipped)."""
     path = _sqlite_path(url)
     path.parent.mkdir(parents=True, exist_ok=True)
     source = sqlite3.connect(":memory:")
     target = sqlite3.connect(path)
     try:
         source.deserialize(image)
-        if _has_outbox(source):
+        if keyring.has_table(source, "outbox"):
             source.execute(REPUBLISH)
             source.commit()
+        counts = keyring.put_into_sqlite(source, keys) if keys else (0, 0)
         source.backup(target)
+        return counts
     finally:
         source.close()
         target.close()
 
 
-def _has_outbox(conn: sqlite3.Connection) -> bool:
-    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'")
-    return found.fetchone() is not None
+def read_keyring(
+    path: Path, ids: list[x25519.Identity], manifest: Mapping[str, Any]
+) -> dict[str, keyring.Rows]:
+    """Each database's data keys, from the keyring at `path`."""
+    if not path.is_file():
+        raise BackupError(
+            f"no keyring at {path}: the backup holds no data key (they are kept apart, in the "
+            f"{keyring.FILE_NAME} each backup writes beside it); without it every case's "
+            "personal data stays unreadable. Give --keyring FILE, or --without-keys to restore "
+            "without them; nothing was changed"
+        )
+    try:
+        return keyring.parse(decrypt(path, ids), backup_created_at=manifest["created_at"])
+    except keyring.KeyringError as exc:
+        raise BackupError(f"{path}: {exc}; nothing was changed") from None
 
 
 def restore(
@@ -364,11 +408,18 @@ def restore(
     *,
     force: bool,
     env: Mapping[str, str] | None = None,
+    keyring_file: Path | None = None,
+    without_keys: bool = False,
 ) -> dict[str, Any]:
-    """Check everything, then restore every database of the backup; return its manifest."""
+    """Check everything, then restore every database of the backup and the data keys of the
+    keyring (`keyring_file`, by default the one beside the backup); return its manifest, each
+    database's entry with `keys_restored` and `keys_skipped` (of cases it does not hold)."""
     manifest, data = verified(decrypt(path, ids))
     env = os.environ if env is None else env
     entries: dict[str, dict[str, Any]] = manifest["databases"]
+    keys: dict[str, keyring.Rows] = {}
+    if not without_keys and any("data_keys" in e for e in entries.values()):
+        keys = read_keyring(keyring_file or keyring_path(path), ids, manifest)
     for service, entry in entries.items():
         if service not in urls:
             raise BackupError(f"{service}: the backup has it, this installation does not")
@@ -381,8 +432,11 @@ def restore(
         check_stopped(service, urls[service], env)
         check_target(service, urls[service], force)
     for service, entry in entries.items():
+        rows = keys.get(service)
         if entry["kind"] == "sqlite":
-            restore_sqlite(urls[service], data[service])
+            counts = restore_sqlite(urls[service], data[service], rows)
         else:
             pg.restore(urls[service], data[service], then=REPUBLISH)
+            counts = pg.insert_rows(urls[service], keyring.TABLE, rows) if rows else (0, 0)
+        entry["keys_restored"], entry["keys_skipped"] = counts
     return manifest

@@ -56,6 +56,11 @@ def take(
         revisions = ",".join(entry["alembic_revisions"]) or "-"
         typer.echo(f"{service}: {entry['kind']}, {entry['size']} bytes, revision {revisions}")
     typer.echo(f"{out}: written, encrypted to {len(keys)} key(s)")
+    if any("data_keys" in entry for entry in manifest["databases"].values()):
+        typer.echo(
+            f"{backup.keyring_path(out)}: the cases' data keys, replaced (a restore needs the "
+            "latest one; an erased case's key is in none)"
+        )
 
 
 @app.command("keygen")
@@ -81,18 +86,40 @@ def restore(
     file: Path = typer.Argument(..., help="The backup (`jejaring backup --out`)."),
     identity: Path = typer.Option(..., help="The age identity file it was encrypted to."),
     force: bool = typer.Option(False, "--force", help="Replace databases that are not empty."),
+    keyring: Path | None = typer.Option(
+        None,
+        dir_okay=False,
+        help="The keyring of data keys (default: jejaring-keyring.age beside FILE, the latest "
+        "one `jejaring backup` wrote).",
+    ),
+    without_keys: bool = typer.Option(
+        False, "--without-keys", help="Restore without any data key: every case unreadable."
+    ),
 ) -> None:
-    """Restore every database from FILE. The services must be stopped; a database that is not
-    empty is refused unless --force. Nothing changes unless the whole backup checks out."""
+    """Restore every database from FILE, and the cases' data keys from the keyring. The
+    services must be stopped; a database that is not empty is refused unless --force. Nothing
+    changes unless the whole backup (and the keyring) checks out."""
     from jejaring.cli import backup
     from jejaring.cli.backup_pg import PostgresError
 
     try:
         manifest = backup.restore(
-            file, backup.identities(identity), backup.database_urls(), force=force
+            file,
+            backup.identities(identity),
+            backup.database_urls(),
+            force=force,
+            keyring_file=keyring,
+            without_keys=without_keys,
         )
     except (backup.BackupError, PostgresError) as exc:
         raise _fail("restore", exc) from None
-    for service in manifest["databases"]:
-        typer.echo(f"{service}: restored")
+    for service, entry in manifest["databases"].items():
+        keys = ""
+        if "data_keys" in entry:
+            keys = f", {entry['keys_restored']} data keys"
+            if entry["keys_skipped"]:
+                keys += f" ({entry['keys_skipped']} of cases recorded after it left out)"
+            if without_keys:
+                keys = ", no data key (--without-keys): its cases' personal data is unreadable"
+        typer.echo(f"{service}: restored{keys}")
     typer.echo(f"backup of {manifest['created_at']} restored; start the services")

@@ -5,6 +5,7 @@ command line."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from jejaring.shared import db
 
@@ -93,10 +94,52 @@ def _async_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-def dump(url: str) -> tuple[bytes, list[str]]:
-    """`pg_dump --format=custom` of the database, into memory, and its Alembic revisions."""
-    data = _run("pg_dump", url, ["--format=custom", "--no-owner", "--no-privileges"])
+def dump(url: str, *, without_data_of: str) -> tuple[bytes, list[str]]:
+    """`pg_dump --format=custom` of the database, into memory, and its Alembic revisions; the
+    table `without_data_of` is in it empty (its definition only)."""
+    args = ["--format=custom", "--no-owner", "--no-privileges"]
+    data = _run("pg_dump", url, [*args, f"--exclude-table-data=public.{without_data_of}"])
     return data, sorted(asyncio.run(_query(url, "SELECT version_num FROM alembic_version")))
+
+
+def rows(url: str, table: str) -> list[dict[str, Any]] | None:
+    """Every row of `table` as PostgreSQL writes it in JSON (bytea as \\x hex, times in ISO
+    8601), or None when the database has no such table."""
+    exists = f"SELECT to_regclass('public.{table}') IS NOT NULL"
+    if asyncio.run(_query(url, exists)) != [True]:
+        return None
+    everything = f"SELECT row_to_json(t)::text FROM public.{table} t"  # noqa: S608 - a constant
+    found = asyncio.run(_query(url, everything))
+    return [json.loads(row) for row in found]
+
+
+async def _insert_rows(url: str, table: str, found: list[dict[str, Any]]) -> tuple[int, int]:
+    insert = text(
+        f"INSERT INTO public.{table} "  # noqa: S608 - a constant table name
+        f"SELECT * FROM json_populate_record(NULL::public.{table}, CAST(:row AS json))"
+    )
+    inserted = skipped = 0
+    engine = db.create_engine(_async_url(url), pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as conn:
+            for row in found:
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(insert, {"row": json.dumps(row)})
+                    inserted += 1
+                except IntegrityError:  # its row is not in this database (a later one)
+                    skipped += 1
+    except (SQLAlchemyError, OSError) as exc:
+        raise _unreachable(url, exc) from None
+    finally:
+        await engine.dispose()
+    return inserted, skipped
+
+
+def insert_rows(url: str, table: str, found: list[dict[str, Any]]) -> tuple[int, int]:
+    """Put `found` back into `table` in one transaction: (inserted, skipped), a row that refers
+    to one the database does not hold (a foreign key) being skipped."""
+    return asyncio.run(_insert_rows(url, table, found))
 
 
 def tables(url: str) -> int:

@@ -126,6 +126,26 @@ app.command("tls")(tls)
 app.add_typer(backup_cli.app, name="backup")
 app.command("restore")(backup_cli.restore)
 
+keys_app = typer.Typer(help="Intake's master keys (crypto-shredding of personal data).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("new-master")
+def keys_new_master(
+    kid: str = typer.Option("k1", "--id", help="The new key's id: letters, digits, - and _"),
+) -> None:
+    """Print a new master key line, `id=base64`, for INTAKE_MASTER_KEYS (or a line of its
+    file). To rotate: put it first (`k2=…,k1=…`) and restart intake, which re-wraps every
+    case's data key with it and logs how many; then remove the old key."""
+    from jejaring.shared import crypto
+
+    try:
+        typer.echo(crypto.generate_line(kid))
+    except crypto.MasterKeyError as exc:
+        typer.echo(f"jejaring keys new-master: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 identity_app = typer.Typer(
     help="People's access tokens: intake signs them, the other services only verify."
 )

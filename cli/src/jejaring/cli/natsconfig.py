@@ -28,13 +28,13 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 import httpx
 
 from jejaring.shared.contract import subjects
 from jejaring.shared.messaging.connection import inbox_prefix
-from jejaring.shared.messaging.keys import KEYS_SUBJECT
 from jejaring.shared.messaging.provision import ConsumerSpec, contract_streams
 from jejaring.shared.web.tokens import new_token
 
@@ -45,7 +45,7 @@ IDENTITIES: Sequence[str] = (*SERVICES, PROVISIONER, OPERATOR)  # the users with
 FIXED_STREAMS = tuple(s.name for s in contract_streams())
 _API = "$JS.API"
 
-Permissions = dict[str, dict[str, list[str]]]
+Permissions = dict[str, dict[str, Any]]  # publish, subscribe: allow/deny lists; allow_responses
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,10 @@ class ServiceIdentity:
     publishes: tuple[str, ...]
     consumers: tuple[ConsumerSpec, ...]
     manages_partner_streams: bool = False
+    # Request-reply services it answers (subscribes, in a queue group, and responds to the
+    # asker's inbox: `allow_responses`), and those it may ask (publishes a request).
+    serves: tuple[str, ...] = ()
+    asks: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -63,14 +67,15 @@ def declarations() -> dict[str, ServiceIdentity]:
     from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER as INTAKE_EVENTS
     from jejaring.notify.handlers import REFERRAL_EVENTS_CONSUMER as NOTIFY_EVENTS
     from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER
+    from jejaring.shared.messaging.keys import KEYS_SUBJECT  # the keyring's key service
 
     return {
-        "intake": ServiceIdentity((subjects.CASES_ALL,), (INTAKE_EVENTS,)),
+        "intake": ServiceIdentity((subjects.CASES_ALL,), (INTAKE_EVENTS,), serves=(KEYS_SUBJECT,)),
         "referral": ServiceIdentity(
-            # keys.v1.case: asks intake's keyring for a case's data key (messaging/keys.py)
-            ("referral.v1.to.>", subjects.REFERRAL_EVENTS_ALL, KEYS_SUBJECT),
+            ("referral.v1.to.>", subjects.REFERRAL_EVENTS_ALL),
             (CASES_CONSUMER, REPLIES_CONSUMER),
             manages_partner_streams=True,
+            asks=(KEYS_SUBJECT,),
         ),
         "notify": ServiceIdentity((), (NOTIFY_EVENTS,)),
     }
@@ -129,7 +134,7 @@ def _partner_stream_management() -> tuple[list[str], list[str]]:
 
 def service_permissions(service: str) -> Permissions:
     identity = declarations()[service]
-    allow = [*identity.publishes, subjects.dlq(service, ">")]
+    allow = [*identity.publishes, *identity.asks, subjects.dlq(service, ">")]
     allow += [f"{_API}.STREAM.INFO.{stream}" for stream in FIXED_STREAMS]
     for spec in identity.consumers:
         allow += consumer_use(spec)
@@ -137,7 +142,13 @@ def service_permissions(service: str) -> Permissions:
     if identity.manages_partner_streams:
         extra, deny = _partner_stream_management()
         publish = {"allow": [*allow, *extra], "deny": deny}
-    return {"publish": publish, "subscribe": {"allow": [f"{inbox_prefix(service)}.>"]}}
+    permissions: Permissions = {
+        "publish": publish,
+        "subscribe": {"allow": [f"{inbox_prefix(service)}.>", *identity.serves]},
+    }
+    if identity.serves:  # answering: a reply to whoever asked, once, within a minute
+        permissions["allow_responses"] = {"max": 1, "expires": "1m"}
+    return permissions
 
 
 def provisioner_permissions() -> Permissions:

@@ -25,11 +25,14 @@ import nats
 from nats.aio.client import Client as NATS
 
 from jejaring.cli import natsconfig
+from jejaring.intake.settings import MASTER_KEYS_FILE
+from jejaring.shared import crypto
 from jejaring.shared.messaging.connection import client_tls, inbox_prefix, transport
 from jejaring.shared.messaging.natsserver import (
     NatsServer,
     NatsServerError,
     die_with_parent,
+    encrypted_store,
     port_free,
     server_config,
 )
@@ -152,6 +155,9 @@ class StackConfig:
         # Only intake holds the signing secret; the others verify with its public key.
         env.pop(IDENTITY_KEY_ENV, None)
         env.pop(IDENTITY_PUBLIC_KEY_ENV, None)
+        if service != "intake":  # the keyring's master keys are intake's alone
+            for name in ("INTAKE_MASTER_KEYS", "INTAKE_MASTER_KEYS_FILE"):
+                env.pop(name, None)
         if service == "web":
             for name in SERVICES:  # the web app acts only as people do, and verifies no token
                 env.pop(admin_token_variable(name), None)
@@ -168,6 +174,10 @@ class StackConfig:
         env[admin_token_variable(service)] = self.admin_token(service)
         if service == "intake":
             env[IDENTITY_KEY_ENV] = self.identity_key()
+            # The master keys of the keyring (crypto-shredding): made once, 0600, in the data dir.
+            if not env.get("INTAKE_MASTER_KEYS") and not env.get("INTAKE_MASTER_KEYS_FILE"):
+                master = crypto.ensure_key_file(self.data_dir / MASTER_KEYS_FILE)
+                env["INTAKE_MASTER_KEYS_FILE"] = str(master.resolve())
         env[IDENTITY_PUBLIC_KEY_ENV] = public_key_of(self.identity_key())
         env[prefix + "NATS_USER"] = natsconfig.service_user(service)
         env[prefix + "NATS_PASSWORD"] = natsconfig.service_secrets(self.nats_secrets_file)[service]
@@ -182,7 +192,20 @@ class StackConfig:
             monitor_port=self.nats_monitor_port,
             config_file=self.nats_config_file,
             log_file=(self.data_dir / "logs" / "nats.log").resolve(),
+            encryption_key=self.jetstream_key(),
         )
+
+    def jetstream_key(self) -> str:
+        """JetStream's encryption key, made once (0600). Never made anew for a store already
+        encrypted: nats-server would start without its streams, and provisioning would make
+        them empty over the old ones."""
+        path = self.data_dir / "nats-jetstream-key"
+        if not path.exists() and encrypted_store(self.data_dir / "nats"):
+            raise StackError(
+                f"{path} is missing but {self.data_dir / 'nats'} is encrypted: put the key back "
+                "(from where you keep a copy), or move the nats folder away to start empty"
+            )
+        return read_or_create_secret(path)
 
     def nats_hashes(self) -> dict[str, str]:
         """bcrypt hashes of the services' and the provisioner's NATS passwords."""
@@ -200,6 +223,7 @@ class StackConfig:
                 monitor_port=nats.monitor_port,
                 store_dir=nats.store_dir,
                 extra=natsconfig.authorization(self.nats_hashes(), keys),
+                encrypted=nats.encryption_key is not None,
             )
 
         return natsconfig.AuthSync(
@@ -556,9 +580,13 @@ def run_stack(config: StackConfig, out: TextIO = sys.stdout) -> int:
         nonlocal stop_requested
         stop_requested = True
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     tighten(config.data_dir)
-    stack = Stack(config, out)
+    try:
+        stack = Stack(config, out)
+    except StackError as exc:
+        print(f"jejaring up: {exc}", file=sys.stderr, flush=True)
+        return 1
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         seconds = stack.start()
         stack.describe(seconds)

@@ -20,7 +20,7 @@ from jejaring.intake import audit
 from jejaring.intake.app import create_app
 from jejaring.intake.models import AuditRecord
 from jejaring.intake.settings import IntakeSettings
-from jejaring.shared import db
+from jejaring.shared import crypto, db
 from jejaring.testing import THREE_WAY_CASE, VICTIM_NAME, ShiftedClock
 
 ADMIN = "admin-token-for-audit-tests-0123456789"
@@ -82,10 +82,17 @@ class Intake:
         return self.sql(sa.select(AuditRecord.__table__).order_by(AuditRecord.seq))
 
 
+MASTER_KEYS = crypto.generate_line("t1")  # replicas share the master keys
+
+
 def replica(database_url: str, nats_url: str, tmp_path: Path) -> TestClient:
     """An intake app on the database (several may share one, as replicas do)."""
     settings = IntakeSettings(
-        database_url=database_url, nats_url=nats_url, data_dir=tmp_path, admin_token=ADMIN
+        database_url=database_url,
+        nats_url=nats_url,
+        data_dir=tmp_path,
+        admin_token=ADMIN,
+        master_keys=MASTER_KEYS,
     )
     app = create_app(settings, clock=ShiftedClock(dt.datetime.now(dt.UTC)))
     return TestClient(app, raise_server_exceptions=False)

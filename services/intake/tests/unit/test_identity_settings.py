@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from jejaring.intake.settings import IntakeSettings
+from jejaring.shared import crypto
 from jejaring.shared.web.identity import public_key_of
 
 KEY = "identity-key-for-tests-0123456789abcdef"
@@ -30,6 +31,7 @@ def test_a_public_key_that_is_not_intakes_own_is_refused_naming_both_settings() 
 
 def test_production_refuses_a_placeholder_identity_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JEJARING_IDENTITY_KEY", KEY)  # intake's own: allowed here
+    monkeypatch.setenv("INTAKE_MASTER_KEYS", crypto.generate_line("k1"))
     for key in ("short", "change-me-to-a-long-random-identity-key-0123"):
         with pytest.raises(ValidationError, match="JEJARING_IDENTITY_KEY"):
             IntakeSettings(environment="production", identity_key=key)

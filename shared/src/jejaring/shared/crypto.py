@@ -160,6 +160,19 @@ def generate_line(kid: str) -> str:
     return f"{kid}={_b64(os.urandom(KEY_BYTES))}"
 
 
+def ensure_key_file(path: Path, kid: str = "k1") -> Path:
+    """`path`, a file of master keys: made with one new key (owner-only, 0600) if missing."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it just now
+            return path
+        with os.fdopen(fd, "w") as out:
+            out.write(generate_line(kid) + "\n")
+    return path
+
+
 # --- sealing to a one-time public key ---------------------------------------------------------------
 
 

@@ -30,7 +30,8 @@ def default_sqlite_url(service: str, data_dir: Path | str = ".data") -> str:
 
 
 def create_engine(url: str, *, lock_timeout_ms: int = 30_000, **kwargs: Any) -> AsyncEngine:
-    """An async engine for `url`; SQLite gets WAL, a busy timeout and foreign keys.
+    """An async engine for `url`; SQLite gets WAL, a busy timeout, foreign keys and
+    secure delete.
 
     `lock_timeout_ms` bounds how long a statement waits for a lock held by someone else
     before failing with a (transient, retried) error.
@@ -74,6 +75,9 @@ def _sqlite_pragmas(dbapi_connection: Any, lock_timeout_ms: int) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # A deleted row's bytes are overwritten with zeros, not left in a free page or cell of the
+    # file where anyone who copies it could read them (an erased case, a revoked data key).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
     cursor.close()
 

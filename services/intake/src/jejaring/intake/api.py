@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jejaring.intake import accounts, assignments, audit, board, cases, read_model, rules, users
 from jejaring.intake.audit import Action
 from jejaring.intake.auth import Principal, authenticate, require_role
+from jejaring.intake.keyring import Keyring
 from jejaring.intake.models import Case, ReferralView, User
 from jejaring.intake.schemas import (
     AssignIn,
@@ -66,6 +67,7 @@ class Context:
     clock: Clock
     policy: accounts.AccountPolicy
     passwords: accounts.Passwords
+    keyring: Keyring
 
 
 def context(request: Request) -> Context:
@@ -147,6 +149,8 @@ async def _case_out(
         override_status=case.override_status,
         override_confirmed_by=case.override_confirmed_by,
         override_confirmed_at=local(case.override_confirmed_at),
+        erased_at=local(case.erased_at),
+        erased_why=case.erased_why,
         assigned_to=assigned,
         referrals=[
             CaseReferralOut.model_validate(r).model_copy(
@@ -177,7 +181,14 @@ async def _changed(
     """Change a case in one transaction with its event and its audit record; answer with it."""
     async with ctx.sessions() as session:
         async with session.begin():
-            case = await change(session, by=by, outbox=ctx.outbox, now=ctx.clock(), trail=trail)
+            case = await change(
+                session,
+                by=by,
+                outbox=ctx.outbox,
+                now=ctx.clock(),
+                trail=trail,
+                keyring=ctx.keyring,
+            )
         return await _case_out(session, case, ctx.region)
 
 
@@ -211,6 +222,7 @@ async def create_case(
             now=ctx.clock(),
             idempotency_key=idempotency_key,
             trail=trail,
+            keyring=ctx.keyring,
         )
         if recorded.replayed:
             response.headers["Idempotent-Replayed"] = "true"
@@ -230,7 +242,7 @@ async def check_case(body: CaseIn, who: Who, ctx: Ctx) -> Response:
 async def read_case(case_id: uuid.UUID, who: Who, ctx: Ctx, trail: Audit) -> CaseOut:
     """A case with the referral statuses intake has seen (recorded in the audit trail)."""
     async with ctx.sessions() as session:
-        case = await cases.get_case(session, case_id=case_id, by=who)
+        case = await cases.get_case(session, case_id=case_id, by=who, keyring=ctx.keyring)
         out = await _case_out(session, case, ctx.region)
         await trail.record(session, Action.CASE_READ, case_reference=case.reference, commit=True)
         return out
@@ -303,7 +315,9 @@ async def assign_case(
     it in full from now on, as its recorder does."""
     async with ctx.sessions() as session:
         async with session.begin():
-            case = await cases.get_case(session, case_id=case_id, by=who, lock=True)
+            case = await cases.get_case(
+                session, case_id=case_id, by=who, keyring=ctx.keyring, lock=True
+            )
             await assignments.assign_officer(
                 session, case=case, officer_id=body.officer_id, by=who, now=ctx.clock()
             )

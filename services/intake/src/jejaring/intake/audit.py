@@ -58,8 +58,14 @@ class Action(StrEnum):
     USER_TOKEN = "user.token"  # noqa: S105 (an action code, not a secret)
     USER_REVOKE = "user.revoke"
     USER_DEACTIVATE = "user.deactivate"
+    CASE_ERASE = "case.erase"  # personal data erased (a DPO's erasure, or retention)
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
+
+
+# Intake itself, acting on its own (the retention job): no person, its own role in the trail.
+SYSTEM_ID = uuid.UUID(int=1)
+SYSTEM_ROLE = "system"
 
 
 def canonical(record: AuditRecord) -> bytes:
@@ -114,7 +120,7 @@ async def append(
         seq=head.seq,
         at=at,
         user_id=who.id,
-        role=who.role.value,
+        role=SYSTEM_ROLE if who.id == SYSTEM_ID else who.role.value,
         action=action.value,
         case_reference=case_reference,
         subject_id=subject_id,

@@ -18,7 +18,7 @@ from sqlalchemy import Integer, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.intake import rules
+from jejaring.intake import rules, sealing
 from jejaring.intake.assignments import restricted
 from jejaring.intake.audit import Action, Trail
 from jejaring.intake.auth import Principal, require_role
@@ -26,6 +26,7 @@ from jejaring.intake.case_events import snapshot
 from jejaring.intake.errors import (
     AdminHasNoCases,
     CaseClosed,
+    CaseErased,
     CaseNotFound,
     CaseRestricted,
     IdempotencyKeyReused,
@@ -34,9 +35,11 @@ from jejaring.intake.errors import (
     OwnOverride,
     RoleNotAllowed,
 )
+from jejaring.intake.keyring import Keyring
 from jejaring.intake.models import Case
 from jejaring.intake.schemas import CaseIn, CasePatch, CloseIn, ConsentIn
 from jejaring.shared.contract import events as ev
+from jejaring.shared.contract import personal
 from jejaring.shared.contract.enums import ConsentGiver, RiskLevel, Service, ViolenceForm
 from jejaring.shared.logs import bind_case
 from jejaring.shared.messaging.outbox import Outbox
@@ -96,26 +99,26 @@ async def _announce(
     case: Case,
     *,
     outbox: Outbox,
+    keyring: Keyring,
     now: dt.datetime,
     creator: Principal | None = None,
     changed: tuple[str, ...] = (),
 ) -> None:
-    """Stage the event that tells referral about the case as it is now: nothing while an
-    override waits; case.v1.created the first time (at recording, or at confirmation);
-    case.v1.updated after."""
-    if _waits(case):
+    """Stage the event that tells referral about the case as it is now, its personal fields
+    sealed with the case's data key: nothing while an override waits; case.v1.created the
+    first time (at recording, or at confirmation); case.v1.updated after."""
+    if _waits(case) or (case.announced and not changed):
         return
+    key = await keyring.get(session, case.id)
+    event: ev.CaseCreated | ev.CaseUpdated
     if not case.announced:
         case.announced = True
-        await outbox.add(
-            session, ev.CaseCreated(**await snapshot(session, case, creator=creator)), time=now
-        )
-    elif changed:
-        await outbox.add(
-            session,
-            ev.CaseUpdated(**await snapshot(session, case), changed=changed),
-            time=now,
-        )
+        event = ev.CaseCreated(**await snapshot(session, case, creator=creator))
+    else:
+        event = ev.CaseUpdated(**await snapshot(session, case), changed=changed)
+    await outbox.add(
+        session, personal.conceal(event, key) if key else personal.strip(event), time=now
+    )
 
 
 def _request_hash(data: CaseIn) -> str:
@@ -140,6 +143,7 @@ async def record_case(
     outbox: Outbox,
     now: dt.datetime,
     trail: Trail,
+    keyring: Keyring,
     idempotency_key: str | None = None,
 ) -> Recorded:
     """Record a case and stage `case.v1.created` (422 with every broken rule at once); or, when
@@ -155,13 +159,14 @@ async def record_case(
             if idempotency_key:
                 earlier = await _case_for_key(session, key=idempotency_key, data=data, by=by)
                 if earlier is not None:
+                    await sealing.show(session, earlier, keyring)
                     await trail.record(session, Action.CASE_READ, case_reference=earlier.reference)
                     return Recorded(earlier, replayed=True)
             case = await _new_case(
-                session, data, by=by, region=region, now=now, key=idempotency_key
+                session, data, by=by, region=region, now=now, key=idempotency_key, keyring=keyring
             )
             bind_case(case.reference)
-            await _announce(session, case, outbox=outbox, now=now, creator=by)
+            await _announce(session, case, outbox=outbox, keyring=keyring, now=now, creator=by)
             await trail.record(session, Action.CASE_CREATE, case_reference=case.reference)
             if data.consent.given_by == ConsentGiver.OVERRIDE:
                 await trail.record(session, Action.CONSENT_OVERRIDE, case_reference=case.reference)
@@ -173,6 +178,7 @@ async def record_case(
         async with session.begin():
             earlier = await _case_for_key(session, key=idempotency_key, data=data, by=by)
             if earlier is not None:
+                await sealing.show(session, earlier, keyring)
                 await trail.record(session, Action.CASE_READ, case_reference=earlier.reference)
         if earlier is None:
             raise
@@ -231,8 +237,10 @@ async def _new_case(
     region: Region,
     now: dt.datetime,
     key: str | None,
+    keyring: Keyring,
 ) -> Case:
-    """The case `data` describes, numbered and flushed, if it meets every rule."""
+    """The case `data` describes, numbered and flushed with its personal fields sealed with
+    its new data key, if it meets every rule."""
     check = check_case(data, by=by, region=region, now=now)
     reported_at = rules.as_utc(data.reported_at, region)
     case = Case(
@@ -275,7 +283,7 @@ async def _new_case(
         request_hash=_request_hash(data) if key else None,
     )
     session.add(case)
-    await session.flush()
+    await sealing.store(session, case, keyring.create(session, case.id, now=now))
     return case
 
 
@@ -283,10 +291,16 @@ async def _new_case(
 
 
 async def get_case(
-    session: AsyncSession, *, case_id: uuid.UUID, by: Principal, lock: bool = False
+    session: AsyncSession,
+    *,
+    case_id: uuid.UUID,
+    by: Principal,
+    keyring: Keyring,
+    lock: bool = False,
 ) -> Case:
-    """The case, if `by` needs to know it; another kelurahan's case is answered as not found,
-    one of the officer's own kelurahan they did not record and are not assigned to as 403."""
+    """The case, if `by` needs to know it, its personal fields opened (absent once erased);
+    another kelurahan's case is answered as not found, one of the officer's own kelurahan
+    they did not record and are not assigned to as 403."""
     _require_case_role(by)
     case = await session.get(Case, case_id, with_for_update=lock)
     if case is None or not by.sees(case.kelurahan_code):
@@ -294,6 +308,7 @@ async def get_case(
     bind_case(case.reference)
     if await restricted(session, [case], by=by):
         raise CaseRestricted()
+    await sealing.show(session, case, keyring)
     return case
 
 
@@ -351,12 +366,20 @@ async def list_cases(
 # --- change and close --------------------------------------------------------------------------
 
 
-async def _open_case(session: AsyncSession, *, case_id: uuid.UUID, by: Principal) -> Case:
-    """The case, locked for a change, if `by` may see it and it is still open."""
-    case = await get_case(session, case_id=case_id, by=by, lock=True)
+async def _open_case(
+    session: AsyncSession, *, case_id: uuid.UUID, by: Principal, keyring: Keyring
+) -> tuple[Case, bytes]:
+    """The case, locked for a change, and its data key, if `by` may see it and it is still
+    open and not erased."""
+    case = await get_case(session, case_id=case_id, by=by, keyring=keyring, lock=True)
+    if case.erased_at is not None:
+        raise CaseErased()
     if case.status != "open":
         raise CaseClosed()
-    return case
+    key = await keyring.get(session, case.id)
+    if key is None:
+        raise CaseErased()
+    return case, key
 
 
 async def update_case(
@@ -368,13 +391,14 @@ async def update_case(
     outbox: Outbox,
     now: dt.datetime,
     trail: Trail,
+    keyring: Keyring,
 ) -> Case:
     """Add needs, change risk, consent or proof; stage `case.v1.updated` if anything changed.
 
     R1 and R5 hold for the case as changed (422 otherwise, and nothing changes). The audit
     trail gets `case.update` (and `consent.override` for a new overriding consent), or
     `case.read` when nothing changed (the case is answered all the same)."""
-    case = await _open_case(session, case_id=case_id, by=by)
+    case, key = await _open_case(session, case_id=case_id, by=by, keyring=keyring)
     changed: list[str] = []
     needs = [Service(n) for n in case.needs]
     if patch.add_needs:
@@ -416,8 +440,8 @@ async def update_case(
         return case
     case.version += 1
     case.updated_at = now
-    await session.flush()
-    await _announce(session, case, outbox=outbox, now=now, changed=tuple(changed))
+    await sealing.store(session, case, key)
+    await _announce(session, case, outbox=outbox, keyring=keyring, now=now, changed=tuple(changed))
     await trail.record(session, Action.CASE_UPDATE, case_reference=case.reference)
     if "consent" in changed and consent.given_by == ConsentGiver.OVERRIDE:
         await trail.record(session, Action.CONSENT_OVERRIDE, case_reference=case.reference)
@@ -450,17 +474,18 @@ async def close_case(
     outbox: Outbox,
     now: dt.datetime,
     trail: Trail,
+    keyring: Keyring,
 ) -> Case:
     """Close an open case with its outcome and stage `case.v1.closed` (and `case.close` in
     the audit trail)."""
-    case = await _open_case(session, case_id=case_id, by=by)
+    case, key = await _open_case(session, case_id=case_id, by=by, keyring=keyring)
     case.status = "closed"
     case.outcome = data.outcome.value
     case.outcome_note = data.note
     case.closed_at = now
     case.updated_at = now
     case.version += 1
-    await session.flush()
+    await sealing.store(session, case, key)
     if not case.announced:
         return case  # its override never confirmed: no other service knows the case
     await outbox.add(
@@ -490,12 +515,13 @@ async def confirm_override(
     outbox: Outbox,
     now: dt.datetime,
     trail: Trail,
+    keyring: Keyring,
 ) -> Case:
     """The coordinator confirms a waiting consent override (not one they recorded themselves):
     only then is the case announced to referral and routed (`consent.confirm` in the audit
     trail)."""
     require_role(by, PersonRole.COORDINATOR)
-    case = await _open_case(session, case_id=case_id, by=by)
+    case, _ = await _open_case(session, case_id=case_id, by=by, keyring=keyring)
     if not _waits(case):
         raise NoOverrideWaiting()
     if case.consent.get("recorded_by") == str(by.id):
@@ -506,7 +532,7 @@ async def confirm_override(
     case.version += 1
     case.updated_at = now
     await session.flush()
-    await _announce(session, case, outbox=outbox, now=now, changed=("consent",))
+    await _announce(session, case, outbox=outbox, keyring=keyring, now=now, changed=("consent",))
     await trail.record(session, Action.CONSENT_CONFIRM, case_reference=case.reference)
     log.info("consent override confirmed")
     return case

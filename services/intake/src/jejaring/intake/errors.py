@@ -89,6 +89,17 @@ class CaseClosed(_OneReason, Conflict):
     )
 
 
+class CaseErased(_OneReason, Conflict):
+    """An erased case's personal fields are gone: it is not changed, nor erased, again."""
+
+    reason = FieldError(
+        "erased_at",
+        "case_erased",
+        "Data pribadi kasus ini sudah dihapus; kasus tidak dapat diubah.",
+        "The case's personal data was erased; the case cannot be changed.",
+    )
+
+
 class AdminHasNoCases(_OneReason, Forbidden):
     """Cases are for officers and the coordinator; the admin manages users."""
 

@@ -59,10 +59,29 @@ class Case(Base):
     override_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # case.v1.created has been staged: false while a first override waits for confirmation.
     announced: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The personal fields (sealing.PERSONAL), sealed with the case's data key (keyring.py);
+    # the columns above hold them stripped. None once erased.
+    sealed: Mapped[str | None] = mapped_column(Text)
+    # Erased (crypto-shredding): when, why ("erasure" or "retention") and the DPO's reason code.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    erased_why: Mapped[str | None] = mapped_column(String(10))
+    erasure_reason: Mapped[str | None] = mapped_column(String(30))
 
     __table_args__ = (
         Index("uq_case_record_idempotency", "created_by", "idempotency_key", unique=True),
     )
+
+
+class DataKey(Base):
+    """A case's data key, wrapped by the master key `key_id` (keyring.py). Deleting the row
+    makes every sealed copy of the case's personal fields unreadable (crypto-shredding)."""
+
+    __tablename__ = "data_key"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), index=True)
+    wrapped: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class CaseAssignment(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -134,6 +135,21 @@ class CloseIn(In):
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
+class ErasureReason(StrEnum):
+    """Why a data protection officer erases a case's personal data: a code, never a text that
+    could itself be personal."""
+
+    SUBJECT_REQUEST = "subject_request"  # the person asked for it
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    NO_LONGER_NEEDED = "no_longer_needed"
+    UNLAWFUL = "unlawful"  # recorded without a lawful ground
+    COURT_ORDER = "court_order"
+
+
+class EraseIn(In):
+    reason: ErasureReason = Field(description="Why the personal data is erased (a code)")
+
+
 # --- responses -----------------------------------------------------------------------------
 
 
@@ -147,7 +163,7 @@ class KelurahanOut(Out):
 
 
 class VictimOut(Out):
-    name: str
+    name: str | None = Field(default=None, description="None once the case was erased")
     sex: Sex
     birth_date: dt.date | None = None
     age: int | None = None
@@ -247,6 +263,22 @@ class CaseOut(Out):
     )
     referrals: list[CaseReferralOut]
     unmet_needs: list[UnmetNeedOut]
+    erased_at: dt.datetime | None = Field(
+        default=None,
+        description="When the case's personal data was erased: its names, contacts, "
+        "description and notes are gone for good; its plain facts stay",
+    )
+    erased_why: Literal["erasure", "retention"] | None = None
+
+
+class ErasedOut(Out):
+    """A case whose personal data was erased (crypto-shredding)."""
+
+    id: uuid.UUID
+    reference: str
+    erased_at: dt.datetime
+    erased_why: Literal["erasure", "retention"]
+    erasure_reason: ErasureReason | None
 
 
 class CaseSummary(Out):

