@@ -114,7 +114,7 @@ def test_nothing_on_disk_names_the_victim_and_erasure_reaches_the_partner_stream
 
     erased = httpx.post(
         f"{intake}/cases/{case_id}/erase",
-        json={"reason": "data subject request"},
+        json={"reason": "subject_request"},
         headers={"Authorization": f"Bearer {dpo}"},
         timeout=30,
     )
