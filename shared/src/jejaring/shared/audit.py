@@ -13,14 +13,20 @@ each other in opposite orders.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any, Generic, Literal, TypeVar, cast
 
+import sqlalchemy as sa
+from alembic import op
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Integer, String, Table, Uuid, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -110,6 +116,38 @@ class Verdict:
     broken_at: int | None = None
     reason: Reason | None = None
     detail: str | None = None
+
+
+class AuditVerdictOut(BaseModel):
+    """Whether the chain is intact; if not, the first record where it breaks and why (the
+    answer of each service's GET /api/v1/audit/verify, which `jejaring audit verify` reads)."""
+
+    intact: bool
+    records: int = Field(description="Records checked, in order, before any break.")
+    broken_at: int | None = None
+    reason: Reason | None = None
+    detail: str | None = None
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> AuditVerdictOut:
+        return cls(intact=verdict.broken_at is None, **dataclasses.asdict(verdict))
+
+
+class RecordOut(BaseModel):
+    """One record of a trail as a service's API shows it (each adds its own columns)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    at: dt.datetime
+    user_id: uuid.UUID
+    role: str
+    action: str
+    case_reference: str | None
+    subject_id: uuid.UUID | None
+    client: str | None = Field(description="The client's address as the service saw it.")
+    prev_hash: str
+    hash: str
 
 
 R = TypeVar("R", bound=RecordColumns)
@@ -247,3 +285,62 @@ class Chain(Generic[R]):
             query.order_by(model.seq).offset((page - 1) * per_page).limit(per_page)
         )
         return list(rows.all()), int(total or 0)
+
+
+Out = TypeVar("Out", bound=RecordOut)
+
+
+def shown(records: list[Any], out: type[Out], zone: tzinfo) -> list[Out]:
+    """Records as `out`, their time in `zone` (the region's)."""
+    return [out.model_validate(r).model_copy(update={"at": r.at.astimezone(zone)}) for r in records]
+
+
+async def verified(
+    session: AsyncSession, chain: Chain[Any], record: Callable[[], Awaitable[object]]
+) -> AuditVerdictOut:
+    """Walk `chain`, then `record` that it was walked. The verdict holds no personal data and
+    it is what says why the trail cannot take records (its head deleted): answered even if
+    the trail refuses that record."""
+    verdict = await chain.verify(session)
+    try:
+        await record()
+    except AuditUnavailable:
+        log.warning("audit verify answered without its own record: the trail refused it")
+    return AuditVerdictOut.of(verdict)
+
+
+def create_tables(*extra: sa.Column[Any]) -> None:
+    """In a migration: a service's `audit_record` (the columns of RecordColumns, and `extra`
+    ones, each indexed) and its `audit_head`, at the genesis. Applied migrations call it:
+    never change what it makes; a new column of every trail is a new migration."""
+    op.create_table(
+        "audit_record",
+        sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("role", sa.String(20), nullable=False),
+        sa.Column("action", sa.String(30), nullable=False),
+        sa.Column("case_reference", sa.String(32), nullable=True),
+        sa.Column("subject_id", sa.Uuid(), nullable=True),
+        sa.Column("client", sa.String(64), nullable=True),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        *extra,
+    )
+    for name in ("user_id", "case_reference", *(c.name for c in extra)):
+        op.create_index(f"ix_audit_record_{name}", "audit_record", [name])
+    head = op.create_table(
+        "audit_head",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+    )
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": GENESIS}])
+
+
+def drop_tables(*extra: str) -> None:
+    """In a migration's downgrade: what `create_tables` made (`extra`: its extra columns)."""
+    op.drop_table("audit_head")
+    for name in reversed(("user_id", "case_reference", *extra)):
+        op.drop_index(f"ix_audit_record_{name}", table_name="audit_record")
+    op.drop_table("audit_record")

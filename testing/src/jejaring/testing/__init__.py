@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 import nats
-from sqlalchemy import Column, Integer, MetaData, String, Table
+from sqlalchemy import Column, Executable, Integer, MetaData, String, Table, text
 
 from jejaring.shared.contract import envelope
 from jejaring.shared.contract import events as ev
@@ -311,3 +311,23 @@ def publish(nats_url: str, event: ev.Event, *, msg_id: str | None = None) -> Out
 
     asyncio.run(send())
     return message
+
+
+# --- databases ---------------------------------------------------------------------------
+
+
+def run_sql(database_url: str, statement: str | Executable, **params: Any) -> list[Any]:
+    """Run SQL on a service's database, as someone with write access to it could; its rows."""
+    from jejaring.shared import db
+
+    async def run() -> list[Any]:
+        engine = db.create_engine(database_url)
+        try:
+            async with engine.begin() as conn:
+                query = text(statement) if isinstance(statement, str) else statement
+                result = await conn.execute(query, params)
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
