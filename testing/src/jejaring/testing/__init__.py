@@ -4,12 +4,17 @@ privacy tests can check none of them leak where they must not."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import nats
@@ -285,6 +290,30 @@ def wait_status(port: int, status: int, timeout: float = 30.0) -> dict[str, Any]
             return body
         time.sleep(0.1)
     raise AssertionError(f"/readyz on {port} did not answer {status} within {timeout} s: {body}")
+
+
+@contextlib.contextmanager
+def service_process(service: str, env: dict[str, str]) -> Iterator[str]:
+    """`python -m jejaring.<service>` with `env` (which sets <SERVICE>_PORT), until ready; its
+    address. Stopped (SIGTERM) on leaving."""
+    port = int(env[f"{service.upper()}_PORT"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", f"jejaring.{service}"],
+        env={"PATH": os.environ["PATH"], **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while readyz(port)[0] != 200:
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, f"{service} did not become ready"
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def until(predicate: Any, timeout: float = 20.0) -> Any:
