@@ -16,7 +16,6 @@ from jejaring.intake.schemas import AuditPage, AuditRecordOut, AuditVerdictOut
 from jejaring.shared.audit import shown, verified
 from jejaring.shared.web.identity import PersonRole
 
-
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 READERS = (PersonRole.DPO, PersonRole.COORDINATOR)
