@@ -4,16 +4,21 @@ privacy tests can check none of them leak where they must not."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import nats
-from sqlalchemy import Column, Integer, MetaData, String, Table
+from sqlalchemy import Column, Executable, Integer, MetaData, String, Table, text
 
 from jejaring.shared.contract import envelope
 from jejaring.shared.contract import events as ev
@@ -287,6 +292,30 @@ def wait_status(port: int, status: int, timeout: float = 30.0) -> dict[str, Any]
     raise AssertionError(f"/readyz on {port} did not answer {status} within {timeout} s: {body}")
 
 
+@contextlib.contextmanager
+def service_process(service: str, env: dict[str, str]) -> Iterator[str]:
+    """`python -m jejaring.<service>` with `env` (which sets <SERVICE>_PORT), until ready; its
+    address. Stopped (SIGTERM) on leaving."""
+    port = int(env[f"{service.upper()}_PORT"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", f"jejaring.{service}"],
+        env={"PATH": os.environ["PATH"], **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while readyz(port)[0] != 200:
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, f"{service} did not become ready"
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def until(predicate: Any, timeout: float = 20.0) -> Any:
     """Poll `predicate` until it returns something truthy; return that, or fail after `timeout`."""
     deadline = time.monotonic() + timeout
@@ -311,3 +340,23 @@ def publish(nats_url: str, event: ev.Event, *, msg_id: str | None = None) -> Out
 
     asyncio.run(send())
     return message
+
+
+# --- databases ---------------------------------------------------------------------------
+
+
+def run_sql(database_url: str, statement: str | Executable, **params: Any) -> list[Any]:
+    """Run SQL on a service's database, as someone with write access to it could; its rows."""
+    from jejaring.shared import db
+
+    async def run() -> list[Any]:
+        engine = db.create_engine(database_url)
+        try:
+            async with engine.begin() as conn:
+                query = text(statement) if isinstance(statement, str) else statement
+                result = await conn.execute(query, params)
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())

@@ -3,7 +3,6 @@ per case and per person; they and the admin verify the chain. Reading it is itse
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Annotated
 
@@ -13,11 +12,9 @@ from jejaring.intake import audit, rules
 from jejaring.intake.api import Audit, Ctx, Who
 from jejaring.intake.audit import Action
 from jejaring.intake.auth import require_role
-from jejaring.intake.errors import AuditUnavailable
 from jejaring.intake.schemas import AuditPage, AuditRecordOut, AuditVerdictOut
+from jejaring.shared.audit import shown, verified
 from jejaring.shared.web.identity import PersonRole
-
-log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -49,11 +46,7 @@ async def read_trail(
             subject_id=user_id,
             commit=True,
         )
-    zone = rules.local_zone(ctx.region)
-    items = [
-        AuditRecordOut.model_validate(r).model_copy(update={"at": r.at.astimezone(zone)})
-        for r in found
-    ]
+    items = shown(found, AuditRecordOut, rules.local_zone(ctx.region))
     return AuditPage(items=items, total=total, page=page, per_page=per_page)
 
 
@@ -63,17 +56,6 @@ async def verify_trail(who: Who, ctx: Ctx, trail: Audit) -> AuditVerdictOut:
     protection officer, the coordinator and the admin)."""
     require_role(who, *VERIFIERS)
     async with ctx.sessions() as session:
-        verdict = await audit.verify(session)
-        try:
-            await trail.record(session, Action.AUDIT_VERIFY, commit=True)
-        except AuditUnavailable:
-            # The verdict holds no personal data, and it is what says why the trail cannot
-            # take records (its head deleted): answered all the same.
-            log.warning("audit verify answered without its own record: the trail refused it")
-    return AuditVerdictOut(
-        intact=verdict.broken_at is None,
-        records=verdict.records,
-        broken_at=verdict.broken_at,
-        reason=verdict.reason,
-        detail=verdict.detail,
-    )
+        return await verified(
+            session, audit.CHAIN, lambda: trail.record(session, Action.AUDIT_VERIFY, commit=True)
+        )

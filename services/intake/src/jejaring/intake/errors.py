@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from jejaring.shared.audit import AuditUnavailable as AuditUnavailable
 from jejaring.shared.refusals import (
     Conflict,
     FieldError,
@@ -283,15 +284,4 @@ class SignInNotConfigured(_OneReason, Unavailable):
         "diatur. Hubungi operator.",
         "sign-in is not configured on this server: JEJARING_IDENTITY_KEY is not set. "
         "Contact the operator.",
-    )
-
-
-class AuditUnavailable(_OneReason, Unavailable):
-    """A read of personal data that cannot be written to the audit trail is not served."""
-
-    reason = FieldError(
-        "audit",
-        "audit_unavailable",
-        "Akses tidak dapat dicatat di jejak audit; coba lagi sebentar lagi.",
-        "The access could not be recorded in the audit trail; try again shortly.",
     )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, Uuid, false, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from jejaring.shared.audit import HeadColumns, RecordColumns
 from jejaring.shared.db import UtcDateTime
 
 
@@ -193,32 +194,14 @@ class UnmetNeed(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
-class AuditRecord(Base):
+class AuditRecord(RecordColumns, Base):
     """One access or action in the audit trail (jejaring.intake.audit): who, in what role,
-    did what, to which case or user, when and from where; never the data itself. `hash` is
-    the SHA-256 of the record with `prev_hash`, the hash of the record before it."""
+    did what, to which case or user (`subject_id`), when and from where; never the data."""
 
     __tablename__ = "audit_record"
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    role: Mapped[str] = mapped_column(String(20))
-    action: Mapped[str] = mapped_column(String(30))
-    case_reference: Mapped[str | None] = mapped_column(String(32), index=True)
-    subject_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the user acted on, if any
-    client: Mapped[str | None] = mapped_column(String(64))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
 
-
-class AuditHead(Base):
-    """The trail's one-row head: the number and hash of its last record. Every append updates
-    it first, which serialises appends (a row lock on PostgreSQL, the write lock on SQLite)
-    and lets `verify` notice that the last records were deleted."""
+class AuditHead(HeadColumns, Base):
+    """The trail's one-row head (jejaring.shared.audit)."""
 
     __tablename__ = "audit_head"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    seq: Mapped[int] = mapped_column(Integer)
-    hash: Mapped[str] = mapped_column(String(64))

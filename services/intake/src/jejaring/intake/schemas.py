@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from jejaring.shared.audit import AuditVerdictOut as AuditVerdictOut
+from jejaring.shared.audit import RecordOut
 from jejaring.shared.contract.enums import (
     AgeGroup,
     CaseOutcome,
@@ -462,19 +464,11 @@ class SignedIn(BaseModel):
     person: PersonOut
 
 
-class AuditRecordOut(Out):
+class AuditRecordOut(RecordOut):
     """One record of the audit trail: who did what to which case or user, when, from where."""
 
-    seq: int
-    at: dt.datetime
-    user_id: uuid.UUID
-    role: str
-    action: str
-    case_reference: str | None
     subject_id: uuid.UUID | None = Field(description="The user acted on (user actions).")
     client: str | None = Field(description="The client's address as intake saw it.")
-    prev_hash: str
-    hash: str
 
 
 class AuditPage(BaseModel):
@@ -482,13 +476,3 @@ class AuditPage(BaseModel):
     total: int
     page: int
     per_page: int
-
-
-class AuditVerdictOut(BaseModel):
-    """Whether the chain is intact; if not, the first record where it breaks and why."""
-
-    intact: bool
-    records: int = Field(description="Records checked, in order, before any break.")
-    broken_at: int | None = None
-    reason: Literal["altered", "missing", "reordered"] | None = None
-    detail: str | None = None

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.referral import partners, policy, replies
+from jejaring.referral import audit, partners, policy, replies
+from jejaring.referral.audit import Action
 from jejaring.referral.errors import AdminOnly, HolderOnly, OwnReferralsOnly
 from jejaring.referral.facts import Deps
 from jejaring.referral.models import Partner, Referral
@@ -117,6 +118,22 @@ async def caller(ctx: Ctx, authorization: Authorization = None) -> Caller:
 Who = Annotated[Caller, Depends(caller)]
 
 
+def trail(who: Who, ctx: Ctx, request: Request) -> audit.Trail:
+    """Who acts and from where, for the audit trail: a person by their id and role, a token by
+    whose it is (the client's address as uvicorn sees it: a proxy's X-Forwarded-For is taken
+    only from REFERRAL_FORWARDED_ALLOW_IPS)."""
+    if who.person is not None:
+        user_id, role = who.person.id, who.person.role.value
+    else:
+        user_id = audit.TOKEN_ID
+        role = audit.ADMIN_TOKEN_ROLE if who.admin else audit.PARTNER_TOKEN_ROLE
+    client = request.client.host if request.client else None
+    return audit.Trail(user_id=user_id, role=role, client=client, clock=ctx.clock)
+
+
+Audit = Annotated[audit.Trail, Depends(trail)]
+
+
 def require_admin(who: Caller) -> None:
     if not who.admin:
         raise AdminOnly()
@@ -149,7 +166,9 @@ router = APIRouter(prefix="/api/v1")
 
 
 @router.post("/partners", status_code=201, response_model=PartnerCreated, tags=["partners"])
-async def add_partner(body: PartnerIn, who: Who, ctx: Ctx, response: Response) -> PartnerCreated:
+async def add_partner(
+    body: PartnerIn, who: Who, ctx: Ctx, trail: Audit, response: Response
+) -> PartnerCreated:
     """Register a partner (admin): its own stream and consumer are created at once, it is
     connected to every kelurahan it covers, and the next case can be referred to it."""
     require_admin(who)
@@ -187,6 +206,7 @@ async def add_partner(body: PartnerIn, who: Who, ctx: Ctx, response: Response) -
             now=ctx.clock(),
             provision_stream=provision_stream,
         )
+        await trail.record(session, Action.PARTNER_ADD, partner=partner.slug)
     response.headers["Location"] = f"/api/v1/partners/{partner.slug}"
     return PartnerCreated(**partner_out(partner).model_dump(), token=token)
 
@@ -200,21 +220,26 @@ async def list_partners(who: Who, ctx: Ctx) -> list[PartnerOut]:
 
 
 @router.post("/partners/{slug}/deactivate", response_model=PartnerOut, tags=["partners"])
-async def deactivate_partner(slug: str, who: Who, ctx: Ctx) -> PartnerOut:
+async def deactivate_partner(slug: str, who: Who, ctx: Ctx, trail: Audit) -> PartnerOut:
     """Stop new referrals to a partner (admin); its HTTP token and its staff's access stop at
     once (401)."""
     require_admin(who)
     async with ctx.sessions() as session, session.begin():
-        return partner_out(await partners.deactivate_partner(session, slug=slug))
+        partner = await partners.deactivate_partner(session, slug=slug)
+        await trail.record(session, Action.PARTNER_DEACTIVATE, partner=slug)
+        return partner_out(partner)
 
 
 @router.post("/partners/{slug}/token", response_model=TokenIssued, tags=["partners"])
-async def issue_token(slug: str, who: Who, ctx: Ctx, body: TokenIn | None = None) -> TokenIssued:
+async def issue_token(
+    slug: str, who: Who, ctx: Ctx, trail: Audit, body: TokenIn | None = None
+) -> TokenIssued:
     """Issue a new API token for a partner (admin), shown once. The previous one keeps working
     for REFERRAL_PARTNER_TOKEN_GRACE_S (default 24 h) so the partner can switch without
     downtime, unless `revoke_old`: then it stops now."""
     require_admin(who)
     async with ctx.sessions() as session, session.begin():
+        had_one = (await partners.get_partner(session, slug=slug, lock=True)).token_hash
         partner, token = await partners.issue_token(
             session,
             slug=slug,
@@ -222,13 +247,20 @@ async def issue_token(slug: str, who: Who, ctx: Ctx, body: TokenIn | None = None
             grace=dt.timedelta(seconds=ctx.settings.partner_token_grace_s),
             revoke_old=body.revoke_old if body else False,
         )
+        if partner.previous_token_hash is not None:
+            action = Action.TOKEN_ROTATE  # the previous one works until the grace ends
+        else:
+            action = Action.TOKEN_ISSUE if had_one is None else Action.TOKEN_REVOKE
+        await trail.record(session, action, partner=slug)
     return TokenIssued(
         slug=partner.slug, token=token, previous_valid_until=partner.previous_token_until
     )
 
 
 @router.post("/partners/{slug}/nats-keys", status_code=201, tags=["partners"])
-async def register_nats_key(slug: str, body: NatsKeyIn, who: Who, ctx: Ctx) -> dict[str, Any]:
+async def register_nats_key(
+    slug: str, body: NatsKeyIn, who: Who, ctx: Ctx, trail: Audit
+) -> dict[str, Any]:
     """Register a partner's NKey public key (admin). The key pair is made where the partner's
     seed is kept (`jejaring partner credentials`); Jejaring never sees the seed. The key is
     accepted by NATS once the configuration is regenerated (within a minute)."""
@@ -243,6 +275,7 @@ async def register_nats_key(slug: str, body: NatsKeyIn, who: Who, ctx: Ctx) -> d
             rotate=body.rotate,
             grace_days=body.grace_days,
         )
+        await trail.record(session, Action.NATS_KEY_ADD, partner=slug)
         others = await partners.valid_nats_keys(session, slug=slug, now=ctx.clock())
     return {
         **NatsKeyOut.model_validate(key).model_dump(mode="json"),
@@ -270,7 +303,7 @@ async def list_nats_keys(slug: str, who: Who, ctx: Ctx) -> list[NatsKeyOut]:
     "/partners/{slug}/nats-keys/revoke", response_model=list[NatsKeyOut], tags=["partners"]
 )
 async def revoke_nats_keys(
-    slug: str, body: NatsKeyRevokeIn, who: Who, ctx: Ctx
+    slug: str, body: NatsKeyRevokeIn, who: Who, ctx: Ctx, trail: Audit
 ) -> list[NatsKeyOut]:
     """Revoke one of a partner's NATS keys, or every one but the newest (admin); NATS refuses
     it within a minute."""
@@ -279,6 +312,7 @@ async def revoke_nats_keys(
         revoked = await partners.revoke_nats_keys(
             session, slug=slug, public_key=body.public_key, now=ctx.clock()
         )
+        await trail.record(session, Action.NATS_KEY_REVOKE, partner=slug)
         return [NatsKeyOut.model_validate(k) for k in revoked]
 
 
@@ -313,10 +347,11 @@ async def partner_referrals(
 
 @router.post("/referrals/{referral_id}/status", response_model=ReferralOut, tags=["referrals"])
 async def answer_referral(
-    referral_id: uuid.UUID, body: StatusIn, who: Who, ctx: Ctx
+    referral_id: uuid.UUID, body: StatusIn, who: Who, ctx: Ctx, trail: Audit
 ) -> ReferralOut:
     """A partner accepts, rejects or reports progress on one of its referrals; answered with a
-    person's token, the answer records who gave it (`answered_by`)."""
+    person's token, the answer records who gave it (`answered_by`). Each answer is one record
+    of the audit trail (without its reason or note)."""
     if who.partner is None:
         raise HolderOnly()
     async with ctx.sessions() as session, session.begin():
@@ -330,6 +365,13 @@ async def answer_referral(
             deps=ctx.deps,
             now=ctx.clock(),
             by=who.person.name if who.person is not None else None,
+        )
+        await trail.record(
+            session,
+            audit.answered(body.status),
+            partner=who.partner,
+            case_reference=r.case_reference,
+            subject_id=r.id,
         )
         return referral_out(r)
 

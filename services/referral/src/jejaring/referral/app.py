@@ -9,7 +9,16 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral import asyncapi, deadlines, partners, policy, repair, retention
+from jejaring.referral import (
+    asyncapi,
+    audit,
+    audit_api,
+    deadlines,
+    partners,
+    policy,
+    repair,
+    retention,
+)
 from jejaring.referral.api import Clock, Context, docs_router, router
 from jejaring.referral.casekeys import CaseKeys
 from jejaring.referral.facts import Deps
@@ -43,7 +52,10 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
             return
         seeded = partners.read_partner_file(settings.seed_partners_file)
         async with runtime.sessions() as session, session.begin():
-            await partners.seed_partners(session, partners=seeded)
+            for slug in await partners.seed_partners(session, partners=seeded):
+                await audit.system_trail(clock).record(
+                    session, audit.Action.PARTNER_ADD, partner=slug
+                )
 
     async def provision_partner_streams(runtime: ServiceRuntime) -> None:
         async with runtime.sessions() as session:
@@ -141,5 +153,6 @@ def create_app(settings: ReferralSettings | None = None, *, clock: Clock = _utcn
         asyncapi=lambda: asyncapi.partner_contract(settings.nats_url.split(",")[0]),
     )
     app.include_router(router)
+    app.include_router(audit_api.router)
     app.include_router(docs_router)
     return app

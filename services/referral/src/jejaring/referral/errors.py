@@ -166,3 +166,8 @@ class OwnReferralsOnly(NotPermitted):
 class HolderOnly(NotPermitted):
     message = "Hanya mitra pemegang rujukan yang boleh menjawabnya."
     message_en = "Only the partner holding a referral may answer it."
+
+
+class AuditReadersOnly(NotPermitted):
+    message = "Hanya petugas pelindungan data (DPO) dan koordinator yang boleh membaca jejak audit."
+    message_en = "Only the data protection officer and the coordinator may read the audit trail."

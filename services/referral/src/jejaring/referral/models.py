@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from jejaring.shared.audit import HeadColumns, RecordColumns
 from jejaring.shared.db import UtcDateTime
 
 
@@ -132,3 +133,19 @@ class UnmetNeed(Base):
     service: Mapped[str] = mapped_column(String(40), primary_key=True)
     reason: Mapped[str] = mapped_column(String(300))
     recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class AuditRecord(RecordColumns, Base):
+    """One partner or credential action, or a partner's answer, in referral's audit trail
+    (jejaring.referral.audit): `partner` is the partner acted on or answering, `subject_id`
+    the referral answered."""
+
+    __tablename__ = "audit_record"
+
+    partner: Mapped[str | None] = mapped_column(String(40), index=True)
+
+
+class AuditHead(HeadColumns, Base):
+    """The trail's one-row head (jejaring.shared.audit)."""
+
+    __tablename__ = "audit_head"

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from jejaring.shared.audit import RecordOut
 from jejaring.shared.contract.enums import PartnerKind, ReferralStatus, RiskLevel, Service
 from jejaring.shared.contract.events import SHORT_TEXT_MAX, HourMinute, KelurahanCode, Slug
 from jejaring.shared.web.fields import OneLine
@@ -195,3 +196,20 @@ class ReferralOut(BaseModel):
         description="The answers a partner may give from the current status (FHIR Task moves); "
         "empty once the status is final.",
     )
+
+
+class AuditRecordOut(RecordOut):
+    """One record of referral's audit trail: who did what to which partner or referral, when,
+    from where (a token acting: `user_id` 00000000-0000-0000-0000-000000000002, and its role
+    `admin_token` or `partner_token`)."""
+
+    partner: str | None = Field(description="The partner acted on, or answering.")
+    subject_id: uuid.UUID | None = Field(description="The referral answered (answers).")
+    client: str | None = Field(description="The client's address as referral saw it.")
+
+
+class AuditPage(BaseModel):
+    items: list[AuditRecordOut]
+    total: int
+    page: int
+    per_page: int
