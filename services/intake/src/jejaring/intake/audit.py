@@ -58,6 +58,7 @@ class Action(StrEnum):
     USER_TOKEN = "user.token"  # noqa: S105 (an action code, not a secret)
     USER_REVOKE = "user.revoke"
     USER_DEACTIVATE = "user.deactivate"
+    CASE_LOOKUP = "case.lookup"  # a case found by its reference (no personal data)
     CASE_ERASE = "case.erase"  # personal data erased (a DPO's erasure, or retention)
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
@@ -255,8 +256,9 @@ async def page(
     user_id: uuid.UUID | None,
     page: int,
     per_page: int,
+    newest_first: bool = False,
 ) -> tuple[list[AuditRecord], int]:
-    """Records about a case and/or by a person, oldest first."""
+    """Records about a case and/or by a person, oldest first (or newest first)."""
     query = select(AuditRecord)
     if case_reference is not None:
         query = query.where(AuditRecord.case_reference == case_reference)
@@ -264,6 +266,8 @@ async def page(
         query = query.where(AuditRecord.user_id == user_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(AuditRecord.seq).offset((page - 1) * per_page).limit(per_page)
+        query.order_by(AuditRecord.seq.desc() if newest_first else AuditRecord.seq)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     )
     return list(rows.all()), int(total or 0)

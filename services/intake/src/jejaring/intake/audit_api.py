@@ -8,12 +8,14 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy import select
 
 from jejaring.intake import audit, rules
 from jejaring.intake.api import Audit, Ctx, Who
 from jejaring.intake.audit import Action
 from jejaring.intake.auth import require_role
 from jejaring.intake.errors import AuditUnavailable
+from jejaring.intake.models import User
 from jejaring.intake.schemas import AuditPage, AuditRecordOut, AuditVerdictOut
 from jejaring.shared.web.identity import PersonRole
 
@@ -34,13 +36,26 @@ async def read_trail(
     user_id: uuid.UUID | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+    newest_first: bool = False,
 ) -> AuditPage:
     """Records about a case (`case_reference`) and/or by a person (`user_id`), oldest first
-    (the data protection officer and the coordinator only)."""
+    or `newest_first`, with the names of who acted and of the user acted on (the data
+    protection officer and the coordinator only)."""
     require_role(who, *READERS)
     async with ctx.sessions() as session:
         found, total = await audit.page(
-            session, case_reference=case_reference, user_id=user_id, page=page, per_page=per_page
+            session,
+            case_reference=case_reference,
+            user_id=user_id,
+            page=page,
+            per_page=per_page,
+            newest_first=newest_first,
+        )
+        ids = {r.user_id for r in found} | {r.subject_id for r in found if r.subject_id}
+        names = dict(
+            (await session.execute(select(User.id, User.name).where(User.id.in_(ids))))
+            .tuples()
+            .all()
         )
         await trail.record(
             session,
@@ -51,7 +66,13 @@ async def read_trail(
         )
     zone = rules.local_zone(ctx.region)
     items = [
-        AuditRecordOut.model_validate(r).model_copy(update={"at": r.at.astimezone(zone)})
+        AuditRecordOut.model_validate(r).model_copy(
+            update={
+                "at": r.at.astimezone(zone),
+                "user_name": names.get(r.user_id),
+                "subject_name": names.get(r.subject_id) if r.subject_id else None,
+            }
+        )
         for r in found
     ]
     return AuditPage(items=items, total=total, page=page, per_page=per_page)

@@ -269,6 +269,9 @@ class CaseOut(Out):
         "description and notes are gone for good; its plain facts stay",
     )
     erased_why: Literal["erasure", "retention"] | None = None
+    erasure_reason: ErasureReason | None = Field(
+        default=None, description="Why a data protection officer erased it (a code)"
+    )
 
 
 class ErasedOut(Out):
@@ -279,6 +282,27 @@ class ErasedOut(Out):
     erased_at: dt.datetime
     erased_why: Literal["erasure", "retention"]
     erasure_reason: ErasureReason | None
+
+
+class CaseFound(Out):
+    """A case found by its reference, for the data protection officer: which case it is and
+    whether it was erased, no personal data."""
+
+    id: uuid.UUID
+    reference: str
+    status: Literal["open", "closed"]
+    kelurahan_code: str
+    reported_at: dt.datetime
+    erased_at: dt.datetime | None
+    erased_why: Literal["erasure", "retention"] | None
+    erasure_reason: ErasureReason | None
+
+
+class OfficerOut(Out):
+    """An officer the coordinator may assign to a case."""
+
+    id: uuid.UUID
+    name: str
 
 
 class CaseSummary(Out):
@@ -473,6 +497,8 @@ class AuditRecordOut(Out):
     case_reference: str | None
     subject_id: uuid.UUID | None = Field(description="The user acted on (user actions).")
     client: str | None = Field(description="The client's address as intake saw it.")
+    user_name: str | None = Field(default=None, description="The name of who acted.")
+    subject_name: str | None = Field(default=None, description="The name of the user acted on.")
     prev_hash: str
     hash: str
 
