@@ -83,6 +83,8 @@ def test_the_dpo_finds_a_case_by_reference_without_its_personal_data(client: Tes
     coordinator = person(client, "coordinator", "Ibu Rina")
     shown = client.get(f"/api/v1/cases/{case['id']}", headers=coordinator["headers"]).json()
     assert shown["erasure_reason"] == "court_order" and shown["victims"][0]["name"] is None
+    lines = client.get("/api/v1/cases", headers=officer["headers"]).json()["items"]
+    assert [line["erased_at"] is not None for line in lines] == [True]
 
     # the lookup is in the trail, newest first, with the names of who acted
     trail = client.get(

@@ -68,6 +68,15 @@ def test_the_dpo_reads_the_trail_with_its_verdict_and_narrows_it_to_a_case(
     # no victim data anywhere on the trail
     assert VICTIM not in page.content()
 
+    # in English, the same filter kept
+    page.get_by_role("link", name="English").click()
+    phone.fits()
+    expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
+    expect(page.locator("#chain-verdict")).to_contain_text("Chain intact:")
+    expect(page.get_by_text("Only records by Ibu Sekar.")).to_be_visible()
+    expect(page.locator("#audit-records .card").first).to_contain_text("(Officer)")
+    phone.shot("audit-trail-en")
+
 
 def test_the_dpo_erases_a_case_and_the_officer_sees_it_erased(
     stack: Stack, phone: Phone, second_phone: Phone
@@ -114,8 +123,10 @@ def test_the_dpo_erases_a_case_and_the_officer_sees_it_erased(
         f"Data pribadi kasus {case['reference']} sudah dihapus pada"
     )
 
-    # the officer's case page: the line instead of the victim, no name anywhere
+    # the officer's list marks it; the case page: the line instead of the victim, no name
     other = sign_in(second_phone, officer["login"])
+    line = other.locator(".card", has_text=case["reference"])
+    expect(line.locator(".tag--erased")).to_have_text("Data pribadi dihapus")
     second_phone.goto(f"/cases/{case['id']}")
     expect(other.locator("#erased")).to_contain_text("Data pribadi kasus ini telah dihapus pada")
     expect(other.locator("#erased")).to_contain_text("(Permintaan orang yang bersangkutan)")

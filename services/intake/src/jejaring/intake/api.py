@@ -285,6 +285,7 @@ async def list_cases(
                 "reported_at": c.reported_at.astimezone(zone),
                 "updated_at": c.updated_at.astimezone(zone),
                 "restricted": c.id in hidden,
+                "erased_at": c.erased_at.astimezone(zone) if c.erased_at else None,
             }
         )
         for c in found

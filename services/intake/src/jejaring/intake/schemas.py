@@ -322,6 +322,9 @@ class CaseSummary(Out):
         default=False,
         description="Need to know: the caller sees this line only; opening the case answers 403",
     )
+    erased_at: dt.datetime | None = Field(
+        default=None, description="When the case's personal data was erased"
+    )
 
 
 class CasePage(BaseModel):

@@ -848,6 +848,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Data pribadi kasus ini telah dihapus pada {date} ({why}).",
         "This case's personal data was erased on {date} ({why}).",
     ),
+    "case.erased.tag": ("Data pribadi dihapus", "Personal data erased"),
     "case.assigned": ("Petugas yang ditugaskan", "Officers assigned"),
     "case.assigned.none": ("Belum ada.", "None yet."),
     "case.assigned.hint": (
