@@ -21,6 +21,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -461,5 +462,26 @@ def test_a_data_protection_officer_starts_on_the_audit_trail_and_opens_no_case(
         )
         for page in ("/board", "/cases"):
             assert dpo.client.get(page, follow_redirects=False).status_code != 200
+
+
+def test_the_trail_page_says_where_the_chain_breaks(tmp_path: Path, services: Services) -> None:
+    """A record changed in intake's database behind its back: the page names that record and
+    why, in place of "Rantai utuh" (the record is put back afterwards)."""
+    me = services.person("dpo", "Pak Audit")
+    database = sqlite3.connect(services.tmp / "intake.db")
+    try:
+        (client,) = database.execute("SELECT client FROM audit_record WHERE seq = 2").fetchone()
+        with database:
+            database.execute("UPDATE audit_record SET client = '203.0.113.9' WHERE seq = 2")
+        for dpo in signed_in(tmp_path, services, me):
+            trail = dpo.client.get("/audit")
+            assert trail.status_code == 200
+            assert "Rantai utuh" not in trail.text
+            assert "Rantai rusak pada catatan #2" in trail.text
+            assert "catatan ini diubah" in trail.text
+    finally:
+        with database:
+            database.execute("UPDATE audit_record SET client = ? WHERE seq = 2", (client,))
+        database.close()
     listed = [u for u in services.users() if u["id"] == me["id"]]
     assert listed[0]["role"] == "dpo"
