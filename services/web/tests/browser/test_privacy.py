@@ -104,6 +104,7 @@ def test_the_dpo_erases_a_case_and_the_officer_sees_it_erased(
     phone.fits()
     expect(page.get_by_role("heading", name="Periksa sebelum menghapus")).to_be_visible()
     expect(page.get_by_text("Penghapusan ini tidak dapat dibatalkan.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Kasus ini masih terbuka")).to_be_visible()
     expect(page.locator(".summary")).to_contain_text("Permintaan orang yang bersangkutan")
     assert VICTIM not in page.content()
     phone.shot("erase-confirm")

@@ -810,6 +810,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Facts without names for statistics (kelurahan, dates, forms of violence, risk, ages, "
         "services, status) and the audit trail.",
     ),
+    "erasure.confirm.open": ("Kasus ini masih terbuka", "This case is still open"),
+    "erasure.confirm.open.body": (
+        "Setiap rujukan yang belum selesai dibatalkan, dan mitranya diberi tahu. Petugas masih "
+        "melihat kasus ini, tanpa nama.",
+        "Every referral not finished yet is cancelled, and its partner is told. Officers still "
+        "see the case, without names.",
+    ),
     "erasure.confirm.final": (
         "Penghapusan ini tidak dapat dibatalkan.",
         "This erasure cannot be undone.",
