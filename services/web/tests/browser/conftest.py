@@ -100,13 +100,13 @@ class Stack:
 
     # --- the admin's and an officer's API calls, to set up and to count ----------------------
 
-    def add_officer(self, kelurahan: str = KARANG_REJO) -> dict[str, Any]:
+    def add_officer(self, kelurahan: str = KARANG_REJO, name: str = "Ibu Wulan") -> dict[str, Any]:
         """An officer made through intake's admin API: their login and one-time setup code."""
         login = f"petugas-{uuid.uuid4().hex[:8]}"
         r = httpx.post(
             f"{self.url('intake')}/api/v1/users",
             json={
-                "name": "Ibu Wulan",
+                "name": name,
                 "role": "officer",
                 "kelurahan_code": kelurahan,
                 "login": login,
@@ -118,9 +118,11 @@ class Stack:
         assert r.status_code == 201, r.text
         return {"login": r.json()["login"], "code": r.json()["setup_code"]}
 
-    def ready_officer(self, kelurahan: str = KARANG_REJO) -> dict[str, Any]:
+    def ready_officer(
+        self, kelurahan: str = KARANG_REJO, name: str = "Ibu Wulan"
+    ) -> dict[str, Any]:
         """An officer whose password is set already (through intake's API)."""
-        officer = self.add_officer(kelurahan)
+        officer = self.add_officer(kelurahan, name)
         r = httpx.post(
             f"{self.url('intake')}/api/v1/auth/setup",
             json={"login": officer["login"], "code": officer["code"], "password": PASSWORD},

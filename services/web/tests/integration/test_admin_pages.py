@@ -21,6 +21,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -436,17 +437,51 @@ def test_the_admin_cannot_deactivate_themselves(admin: Web, services: Services) 
     assert f"/admin/people/{other['id']}/deactivate" in people, "others can be deactivated"
 
 
-def test_a_data_protection_officer_signs_in_to_a_page_naming_the_trail_and_no_case(
+def test_a_data_protection_officer_starts_on_the_audit_trail_and_opens_no_case(
     tmp_path: Path, services: Services
 ) -> None:
-    """The dpo role has no web pages yet: signing in shows where the audit trail is (intake's
-    API), not an error, and no case page opens for it."""
+    """The dpo's start page is the audit trail with the chain's verdict; no case page or board
+    opens for her, and a filter that makes no sense is an error on the page, never a 500."""
     me = services.person("dpo", "Ibu Dewi Pelindungan Data")
     for dpo in signed_in(tmp_path, services, me):
-        start = dpo.client.get("/")
-        assert start.status_code == 200
-        assert "Belum ada halaman untuk peran Anda" in start.text
-        assert "/api/v1/audit" in start.text
-        assert dpo.client.get("/board", follow_redirects=False).status_code != 200
+        start = dpo.client.get("/", follow_redirects=False)
+        assert (start.status_code, start.headers["location"]) == (303, "/audit")
+        trail = dpo.client.get("/audit")
+        assert trail.status_code == 200
+        assert "Rantai utuh:" in trail.text
+        assert trail.headers["cache-control"] == "no-store"
+        for bad, says in (
+            ("?person=nobody", "Orang yang dipilih tidak dikenal."),
+            ("?reference=%3Cscript%3E", "Nomor kasus hanya berisi huruf"),
+            ("?reference=" + "A" * 40, "Nomor kasus hanya berisi huruf"),
+        ):
+            answer = dpo.client.get("/audit" + bad)
+            assert answer.status_code == 200 and says in answer.text, bad
+        assert (
+            dpo.client.get("/erase/done?reference=../x", follow_redirects=False).status_code == 303
+        )
+        for page in ("/board", "/cases"):
+            assert dpo.client.get(page, follow_redirects=False).status_code != 200
+
+
+def test_the_trail_page_says_where_the_chain_breaks(tmp_path: Path, services: Services) -> None:
+    """A record changed in intake's database behind its back: the page names that record and
+    why, in place of "Rantai utuh" (the record is put back afterwards)."""
+    me = services.person("dpo", "Pak Audit")
+    database = sqlite3.connect(services.tmp / "intake.db")
+    try:
+        (client,) = database.execute("SELECT client FROM audit_record WHERE seq = 2").fetchone()
+        with database:
+            database.execute("UPDATE audit_record SET client = '203.0.113.9' WHERE seq = 2")
+        for dpo in signed_in(tmp_path, services, me):
+            trail = dpo.client.get("/audit")
+            assert trail.status_code == 200
+            assert "Rantai utuh" not in trail.text
+            assert "Rantai rusak pada catatan #2" in trail.text
+            assert "catatan ini diubah" in trail.text
+    finally:
+        with database:
+            database.execute("UPDATE audit_record SET client = ? WHERE seq = 2", (client,))
+        database.close()
     listed = [u for u in services.users() if u["id"] == me["id"]]
     assert listed[0]["role"] == "dpo"

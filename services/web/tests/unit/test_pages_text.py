@@ -48,3 +48,16 @@ def test_an_unknown_code_shows_as_itself() -> None:
     assert t("delivery.trigger.something_new") == "something_new"
     assert t("cases.count", total=3) == "3 cases"
     assert messages.translator("id")("cases.count", total=3) == "3 kasus"
+
+
+def test_every_audit_action_and_erasure_reason_of_intake_has_a_label() -> None:
+    """The trail and erasure pages name intake's codes: a code added there needs its label
+    here (else the page would show the bare code)."""
+    from jejaring.intake.audit import Action
+    from jejaring.intake.schemas import ErasureReason
+    from jejaring.web.privacy import REASONS
+
+    assert set(REASONS) == {r.value for r in ErasureReason}
+    missing = [a.value for a in Action if f"audit.action.{a.value}" not in messages.CATALOGUE]
+    missing += [r for r in REASONS if f"erasure.reason.{r}" not in messages.CATALOGUE]
+    assert not missing, missing

@@ -276,13 +276,16 @@ class Chain(Generic[R]):
         where: list[ColumnElement[bool]],
         page: int,
         per_page: int,
+        newest_first: bool = False,
     ) -> tuple[list[R], int]:
-        """The records that meet every condition of `where`, oldest first, and how many."""
+        """The records that meet every condition of `where`, oldest (or newest) first, and
+        how many."""
         model = self.model
         query = select(model).where(*where)
         total = await session.scalar(select(func.count()).select_from(query.subquery()))
+        order = model.seq.desc() if newest_first else model.seq
         rows = await session.scalars(
-            query.order_by(model.seq).offset((page - 1) * per_page).limit(per_page)
+            query.order_by(order).offset((page - 1) * per_page).limit(per_page)
         )
         return list(rows.all()), int(total or 0)
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jejaring.intake import accounts, assignments, audit, board, cases, read_model, rules, users
 from jejaring.intake.audit import Action
 from jejaring.intake.auth import Principal, authenticate, require_role
+from jejaring.intake.errors import CaseNotFound
 from jejaring.intake.keyring import Keyring
 from jejaring.intake.models import Case, ReferralView, User
 from jejaring.intake.schemas import (
@@ -32,6 +33,7 @@ from jejaring.intake.schemas import (
     CaseSummary,
     CloseIn,
     KelurahanOut,
+    OfficerOut,
     PersonOut,
     ReferralOut,
     ReferralStepOut,
@@ -151,6 +153,7 @@ async def _case_out(
         override_confirmed_at=local(case.override_confirmed_at),
         erased_at=local(case.erased_at),
         erased_why=case.erased_why,
+        erasure_reason=case.erasure_reason,
         assigned_to=assigned,
         referrals=[
             CaseReferralOut.model_validate(r).model_copy(
@@ -282,6 +285,7 @@ async def list_cases(
                 "reported_at": c.reported_at.astimezone(zone),
                 "updated_at": c.updated_at.astimezone(zone),
                 "restricted": c.id in hidden,
+                "erased_at": c.erased_at.astimezone(zone) if c.erased_at else None,
             }
         )
         for c in found
@@ -328,6 +332,22 @@ async def assign_case(
                 subject_id=body.officer_id,
             )
         return await _case_out(session, case, ctx.region)
+
+
+@router.get("/cases/{case_id}/officers", response_model=list[OfficerOut], tags=["cases"])
+async def assignable_officers(
+    case_id: uuid.UUID, who: Who, ctx: Ctx, trail: Audit
+) -> list[OfficerOut]:
+    """The active officers of the case's kelurahan, whom the coordinator may assign to it (the
+    coordinator only; names of officers, no case data)."""
+    require_role(who, PersonRole.COORDINATOR)
+    async with ctx.sessions() as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            raise CaseNotFound()
+        found = await users.officers_of(session, kelurahan_code=case.kelurahan_code)
+        await trail.record(session, Action.USER_LIST, case_reference=case.reference, commit=True)
+        return [OfficerOut.model_validate(u) for u in found]
 
 
 @router.post("/cases/{case_id}/override/confirm", response_model=CaseOut, tags=["cases"])

@@ -45,6 +45,7 @@ class Action(StrEnum):
     USER_TOKEN = "user.token"  # noqa: S105 (an action code, not a secret)
     USER_REVOKE = "user.revoke"
     USER_DEACTIVATE = "user.deactivate"
+    CASE_LOOKUP = "case.lookup"  # a case found by its reference (no personal data)
     CASE_ERASE = "case.erase"  # personal data erased (a DPO's erasure, or retention)
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
@@ -123,11 +124,14 @@ async def page(
     user_id: uuid.UUID | None,
     page: int,
     per_page: int,
+    newest_first: bool = False,
 ) -> tuple[list[AuditRecord], int]:
-    """Records about a case and/or by a person, oldest first."""
+    """Records about a case and/or by a person, oldest first (or newest first)."""
     where: list[ColumnElement[bool]] = []
     if case_reference is not None:
         where.append(AuditRecord.case_reference == case_reference)
     if user_id is not None:
         where.append(AuditRecord.user_id == user_id)
-    return await CHAIN.page(session, where=where, page=page, per_page=per_page)
+    return await CHAIN.page(
+        session, where=where, page=page, per_page=per_page, newest_first=newest_first
+    )

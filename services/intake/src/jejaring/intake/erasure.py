@@ -20,7 +20,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.intake import sealing
+from jejaring.intake import rules, sealing
 from jejaring.intake.api import Audit, Clock, Ctx, Who
 from jejaring.intake.audit import SYSTEM_ID, Action, Trail
 from jejaring.intake.auth import Principal, require_role
@@ -28,7 +28,7 @@ from jejaring.intake.batches import in_batches
 from jejaring.intake.errors import CaseErased, CaseNotFound
 from jejaring.intake.keyring import Keyring
 from jejaring.intake.models import Case
-from jejaring.intake.schemas import ErasedOut, EraseIn
+from jejaring.intake.schemas import CaseFound, ErasedOut, EraseIn
 from jejaring.shared.contract import events as ev
 from jejaring.shared.logs import bind_case
 from jejaring.shared.messaging.outbox import Outbox
@@ -130,3 +130,23 @@ async def erase_case(
             )
         log.info("case personal data erased", extra={"why": "erasure"})
         return ErasedOut.model_validate(case)
+
+
+@router.get("/cases/by-reference/{reference}", response_model=CaseFound)
+async def find_by_reference(reference: str, who: Who, ctx: Ctx, trail: Audit) -> CaseFound:
+    """Which case a reference names and whether it was erased, no personal data (the data
+    protection officer only: a person asking to be forgotten gives their reference)."""
+    require_role(who, PersonRole.DPO)
+    async with ctx.sessions() as session:
+        case = await session.scalar(select(Case).where(Case.reference == reference.strip()))
+        if case is None:
+            raise CaseNotFound()
+        await trail.record(session, Action.CASE_LOOKUP, case_reference=case.reference, commit=True)
+        zone = rules.local_zone(ctx.region)
+        found = CaseFound.model_validate(case)
+        return found.model_copy(
+            update={
+                "reported_at": case.reported_at.astimezone(zone),
+                "erased_at": case.erased_at.astimezone(zone) if case.erased_at else None,
+            }
+        )

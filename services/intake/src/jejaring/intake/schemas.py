@@ -271,6 +271,9 @@ class CaseOut(Out):
         "description and notes are gone for good; its plain facts stay",
     )
     erased_why: Literal["erasure", "retention"] | None = None
+    erasure_reason: ErasureReason | None = Field(
+        default=None, description="Why a data protection officer erased it (a code)"
+    )
 
 
 class ErasedOut(Out):
@@ -281,6 +284,27 @@ class ErasedOut(Out):
     erased_at: dt.datetime
     erased_why: Literal["erasure", "retention"]
     erasure_reason: ErasureReason | None
+
+
+class CaseFound(Out):
+    """A case found by its reference, for the data protection officer: which case it is and
+    whether it was erased, no personal data."""
+
+    id: uuid.UUID
+    reference: str
+    status: Literal["open", "closed"]
+    kelurahan_code: str
+    reported_at: dt.datetime
+    erased_at: dt.datetime | None
+    erased_why: Literal["erasure", "retention"] | None
+    erasure_reason: ErasureReason | None
+
+
+class OfficerOut(Out):
+    """An officer the coordinator may assign to a case."""
+
+    id: uuid.UUID
+    name: str
 
 
 class CaseSummary(Out):
@@ -299,6 +323,9 @@ class CaseSummary(Out):
     restricted: bool = Field(
         default=False,
         description="Need to know: the caller sees this line only; opening the case answers 403",
+    )
+    erased_at: dt.datetime | None = Field(
+        default=None, description="When the case's personal data was erased"
     )
 
 
@@ -469,6 +496,8 @@ class AuditRecordOut(RecordOut):
 
     subject_id: uuid.UUID | None = Field(description="The user acted on (user actions).")
     client: str | None = Field(description="The client's address as intake saw it.")
+    user_name: str | None = Field(default=None, description="The name of who acted.")
+    subject_name: str | None = Field(default=None, description="The name of the user acted on.")
 
 
 class AuditPage(BaseModel):

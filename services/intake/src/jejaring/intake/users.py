@@ -203,3 +203,13 @@ async def deactivate_user(session: AsyncSession, *, user_id: uuid.UUID, now: dt.
 
 async def list_users(session: AsyncSession) -> list[User]:
     return list((await session.scalars(select(User).order_by(User.created_at))).all())
+
+
+async def officers_of(session: AsyncSession, *, kelurahan_code: str) -> list[User]:
+    """The active officers of a kelurahan, by name."""
+    query = select(User).where(
+        User.role == PersonRole.OFFICER,
+        User.kelurahan_code == kelurahan_code,
+        User.active.is_(True),
+    )
+    return list((await session.scalars(query.order_by(User.name))).all())

@@ -17,7 +17,17 @@ from jejaring.shared import db, metrics
 from jejaring.shared.migrate import migrate
 from jejaring.shared.region import load_region
 from jejaring.shared.tracing import Tracing, TracingMiddleware
-from jejaring.web import account, admin, admin_partners, coordinator, home, officer, partner, record
+from jejaring.web import (
+    account,
+    admin,
+    admin_partners,
+    coordinator,
+    home,
+    officer,
+    partner,
+    privacy,
+    record,
+)
 from jejaring.web.pages import Web, environment, install_handlers
 from jejaring.web.security import SecurityHeaders
 from jejaring.web.sessions import Clock, SessionStore
@@ -87,7 +97,17 @@ def create_app(
         )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (account, home, record, officer, partner, coordinator, admin, admin_partners):
+    for module in (
+        account,
+        home,
+        record,
+        officer,
+        partner,
+        coordinator,
+        privacy,
+        admin,
+        admin_partners,
+    ):
         app.include_router(module.router)
     install_handlers(app)
     home.install(app)

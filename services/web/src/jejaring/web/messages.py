@@ -669,12 +669,214 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "admin.role.admin": ("Admin", "Admin"),
     "admin.role.partner_staff": ("Staf mitra", "Partner staff"),
     "admin.role.dpo": ("Petugas pelindungan data", "Data protection officer"),
-    "home.no_pages.title": ("Belum ada halaman untuk peran Anda", "No pages for your role yet"),
-    "home.no_pages.body": (
-        "Peran Anda membaca jejak audit melalui API intake (/api/v1/audit); halamannya belum "
-        "tersedia di sini.",
-        "Your role reads the audit trail through intake's API (/api/v1/audit); its pages are "
-        "not here yet.",
+    # --- the audit trail (the data protection officer and the coordinator) ---
+    "nav.dpo": ("Halaman petugas pelindungan data", "Data protection officer's pages"),
+    "audit.title": ("Jejak audit", "Audit trail"),
+    "audit.lead": (
+        "Siapa membuka atau mengubah kasus mana, kapan dan dari mana; yang terbaru di atas. "
+        "Isi data pribadi tidak pernah dicatat di sini.",
+        "Who opened or changed which case, when and from where; newest first. The personal "
+        "data itself is never recorded here.",
+    ),
+    "audit.chain.intact": ("Rantai utuh: {records} catatan", "Chain intact: {records} records"),
+    "audit.chain.intact.hint": (
+        "Tidak ada catatan yang dihapus atau diubah sejak dicatat.",
+        "No record was deleted or changed since it was written.",
+    ),
+    "audit.chain.broken": ("Rantai rusak pada catatan #{seq}", "The chain breaks at record #{seq}"),
+    "audit.chain.reason.altered": (
+        "Isi catatan ini tidak cocok dengan sidiknya: catatan ini diubah.",
+        "This record's content does not match its hash: it was changed.",
+    ),
+    "audit.chain.reason.missing": (
+        "Ada catatan yang hilang sebelum nomor ini: catatan dihapus.",
+        "Records are missing before this number: they were deleted.",
+    ),
+    "audit.chain.reason.reordered": (
+        "Catatan ini tidak menyambung ke catatan sebelumnya: catatan diganti atau dipindah.",
+        "This record does not follow from the one before it: a record was replaced or moved.",
+    ),
+    "audit.chain.checked": (
+        "{records} catatan sebelum titik itu utuh.",
+        "{records} records before that point are intact.",
+    ),
+    "audit.chain.broken.what": (
+        "Laporkan ke admin sistem sekarang: catatan setelah titik ini tidak dapat dipercaya.",
+        "Tell the system admin now: records after this point cannot be trusted.",
+    ),
+    "audit.filter": ("Saring catatan", "Filter records"),
+    "audit.reference": ("Nomor kasus", "Case reference"),
+    "audit.reference.hint": ("Contoh: BPT-2026-000123", "For example: BPT-2026-000123"),
+    "audit.reference.invalid": (
+        "Nomor kasus hanya berisi huruf, angka dan tanda hubung (paling banyak 32).",
+        "A case reference has only letters, digits and hyphens (32 at most).",
+    ),
+    "audit.person.invalid": ("Orang yang dipilih tidak dikenal.", "The chosen person is unknown."),
+    "audit.person.only": ("Hanya catatan oleh {name}.", "Only records by {name}."),
+    "audit.filter.apply": ("Tampilkan", "Show"),
+    "audit.filter.clear": ("Tampilkan semua catatan", "Show every record"),
+    "audit.count": ("{total} catatan", "{total} records"),
+    "audit.none": ("Tidak ada catatan.", "No records."),
+    "audit.by": ("Oleh", "By"),
+    "audit.system": ("Sistem (masa simpan)", "The system (retention)"),
+    "audit.admin_token": ("Token admin", "Admin token"),
+    "audit.subject": ("Orang yang dikenai", "Person acted on"),
+    "audit.from": ("Dari", "From"),
+    "audit.newer": ("Lebih baru", "Newer"),
+    "audit.older": ("Lebih lama", "Older"),
+    "audit.action.case.read": ("Membuka kasus", "Opened a case"),
+    "audit.action.case.list": ("Melihat daftar kasus", "Listed cases"),
+    "audit.action.case.create": ("Mencatat kasus", "Recorded a case"),
+    "audit.action.case.update": ("Mengubah kasus", "Changed a case"),
+    "audit.action.case.close": ("Menutup kasus", "Closed a case"),
+    "audit.action.case.assign": ("Menugaskan petugas", "Assigned an officer"),
+    "audit.action.case.lookup": ("Mencari kasus dari nomornya", "Looked a case up by reference"),
+    "audit.action.case.erase": ("Menghapus data pribadi kasus", "Erased a case's personal data"),
+    "audit.action.consent.override": ("Pengecualian persetujuan", "Consent override"),
+    "audit.action.consent.confirm": (
+        "Mengonfirmasi pengecualian persetujuan",
+        "Confirmed a consent override",
+    ),
+    "audit.action.user.create": ("Membuat akun", "Created an account"),
+    "audit.action.user.list": ("Melihat daftar orang", "Listed people"),
+    "audit.action.user.setup_code": ("Membuat kode awal", "Made a setup code"),
+    "audit.action.user.token": ("Membuat token API", "Issued an API token"),
+    "audit.action.user.revoke": ("Mencabut token API", "Revoked an API token"),
+    "audit.action.user.deactivate": ("Menonaktifkan akun", "Deactivated an account"),
+    "audit.action.audit.read": ("Membaca jejak audit", "Read the audit trail"),
+    "audit.action.audit.verify": ("Memeriksa rantai audit", "Verified the audit chain"),
+    "admin.role.system": ("Sistem", "System"),
+    "board.audit": ("Jejak audit: siapa membuka kasus mana", "Audit trail: who opened which case"),
+    # --- erasure (the data protection officer) ---
+    "erasure.nav": ("Hapus data kasus", "Erase a case"),
+    "erasure.title": ("Hapus data pribadi kasus", "Erase a case's personal data"),
+    "erasure.lead": (
+        "Bila seseorang meminta datanya dihapus, masukkan nomor kasus yang ia berikan. Anda "
+        "tidak membaca isi kasus.",
+        "When a person asks for their data to be erased, enter the case reference they give. "
+        "You do not read the case.",
+    ),
+    "erasure.reference": ("Nomor kasus", "Case reference"),
+    "erasure.reference.hint": ("Contoh: BPT-2026-000123", "For example: BPT-2026-000123"),
+    "erasure.reference.missing": ("Masukkan nomor kasus.", "Enter the case reference."),
+    "erasure.reference.not_found": (
+        "Tidak ada kasus dengan nomor ini. Periksa nomornya.",
+        "There is no case with this reference. Check it.",
+    ),
+    "erasure.reason": ("Alasan penghapusan", "Reason for erasure"),
+    "erasure.reason.missing": ("Pilih alasan penghapusan.", "Choose the reason for erasure."),
+    "erasure.reason.subject_request": (
+        "Permintaan orang yang bersangkutan",
+        "The person asked for it",
+    ),
+    "erasure.reason.consent_withdrawn": ("Persetujuan ditarik", "Consent withdrawn"),
+    "erasure.reason.no_longer_needed": ("Tidak diperlukan lagi", "No longer needed"),
+    "erasure.reason.unlawful": ("Dicatat tanpa dasar hukum", "Recorded without a lawful ground"),
+    "erasure.reason.court_order": ("Perintah pengadilan", "Court order"),
+    "erasure.why.retention": ("masa simpan berakhir", "retention period over"),
+    "erasure.why.erasure": ("dihapus oleh petugas pelindungan data", "erased by the DPO"),
+    "erasure.next": ("Lanjut", "Continue"),
+    "erasure.refused": (
+        "Penghapusan ditolak. Coba lagi atau hubungi admin.",
+        "The erasure was refused. Try again or contact the admin.",
+    ),
+    "erasure.erased_already": (
+        "Data pribadi kasus {reference} sudah dihapus pada {date} ({why}). Tidak ada lagi "
+        "yang dapat dihapus.",
+        "The personal data of case {reference} was erased on {date} ({why}). Nothing is left "
+        "to erase.",
+    ),
+    "erasure.erased_already.plain": (
+        "Data pribadi kasus ini sudah dihapus.",
+        "This case's personal data was erased already.",
+    ),
+    "erasure.confirm.title": ("Periksa sebelum menghapus", "Check before you erase"),
+    "erasure.confirm.back": ("Kembali", "Back"),
+    "erasure.status": ("Status kasus", "Case status"),
+    "erasure.confirm.gone": ("Yang dihapus", "What is erased"),
+    "erasure.confirm.gone.body": (
+        "Nama, nomor telepon, alamat dan keterangan korban, anak dan pelapor, cerita kejadian "
+        "dan catatan kasus: di basis data, di pesan antarlayanan, di cadangan dan di mitra "
+        "yang menerima rujukan. Tidak ada yang dapat membacanya lagi.",
+        "The names, phone numbers, addresses and details of the victim, child and reporter, "
+        "the story and the notes of the case: in the database, in the messages between "
+        "services, in backups and at the partners that received a referral. Nobody can read "
+        "them again.",
+    ),
+    "erasure.confirm.kept": ("Yang tetap", "What stays"),
+    "erasure.confirm.kept.body": (
+        "Fakta tanpa nama untuk statistik (kelurahan, tanggal, bentuk kekerasan, risiko, usia, "
+        "layanan, status) dan jejak audit.",
+        "Facts without names for statistics (kelurahan, dates, forms of violence, risk, ages, "
+        "services, status) and the audit trail.",
+    ),
+    "erasure.confirm.open": ("Kasus ini masih terbuka", "This case is still open"),
+    "erasure.confirm.open.body": (
+        "Setiap rujukan yang belum selesai dibatalkan, dan mitranya diberi tahu. Petugas masih "
+        "melihat kasus ini, tanpa nama.",
+        "Every referral not finished yet is cancelled, and its partner is told. Officers still "
+        "see the case, without names.",
+    ),
+    "erasure.confirm.final": (
+        "Penghapusan ini tidak dapat dibatalkan.",
+        "This erasure cannot be undone.",
+    ),
+    "erasure.confirm.button": (
+        "Hapus data pribadi untuk selamanya",
+        "Erase the personal data for good",
+    ),
+    "erasure.confirm.cancel": ("Batal, jangan hapus", "Cancel, do not erase"),
+    "erasure.done.title": ("Data pribadi dihapus", "Personal data erased"),
+    "erasure.done.body": (
+        "Dihapus pada {when} ({why}). Nama dan kontak dalam kasus ini tidak dapat dibaca lagi "
+        "di mana pun.",
+        "Erased on {when} ({why}). The names and contacts of this case cannot be read again "
+        "anywhere.",
+    ),
+    "erasure.done.trail": (
+        "Penghapusan ini tercatat di jejak audit.",
+        "This erasure is recorded in the audit trail.",
+    ),
+    "erasure.done.see_trail": ("Lihat jejak audit kasus ini", "See this case's audit trail"),
+    "erasure.done.another": ("Hapus data kasus lain", "Erase another case"),
+    # --- need to know and erased cases on the case page ---
+    "restricted.title": ("Kasus ini terbatas", "This case is restricted"),
+    "restricted.body": (
+        "Kasus ini terbatas: hanya petugas yang mencatat atau ditugaskan dan koordinator yang "
+        "dapat membukanya.",
+        "This case is restricted: only the officer who recorded it or is assigned to it and "
+        "the coordinator can open it.",
+    ),
+    "restricted.ask": (
+        "Bila Anda menangani kasus ini, minta koordinator menugaskan Anda.",
+        "If you handle this case, ask the coordinator to assign you.",
+    ),
+    "case.erased": (
+        "Data pribadi kasus ini telah dihapus pada {date} ({why}).",
+        "This case's personal data was erased on {date} ({why}).",
+    ),
+    "case.erased.tag": ("Data pribadi dihapus", "Personal data erased"),
+    "case.assigned": ("Petugas yang ditugaskan", "Officers assigned"),
+    "case.assigned.none": ("Belum ada.", "None yet."),
+    "case.assigned.hint": (
+        "Petugas yang ditugaskan dapat membuka kasus ini, seperti petugas yang mencatatnya.",
+        "Assigned officers can open this case, as the officer who recorded it can.",
+    ),
+    "case.assign.officer": (
+        "Tugaskan petugas kelurahan ini",
+        "Assign an officer of this kelurahan",
+    ),
+    "case.assign.choose": ("Pilih petugas", "Choose an officer"),
+    "case.assign.button": ("Tugaskan", "Assign"),
+    "case.assign.missing": ("Pilih petugas yang ditugaskan.", "Choose the officer to assign."),
+    "case.assign.nobody": (
+        "Tidak ada petugas lain di kelurahan ini untuk ditugaskan.",
+        "No other officer of this kelurahan to assign.",
+    ),
+    "case.audit": ("Jejak audit kasus ini", "This case's audit trail"),
+    "case.saved.assigned": (
+        "Petugas ditugaskan; ia kini dapat membuka kasus ini.",
+        "Officer assigned; they can now open this case.",
     ),
     # plainer texts for the services' refusals: admin.refusal.<input>.<code>
     "admin.refusal.slug.string_pattern_mismatch": (

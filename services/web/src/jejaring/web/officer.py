@@ -44,7 +44,7 @@ from jejaring.web.upstream import field_errors
 
 router = APIRouter()
 PER_PAGE = 20
-SAVED = ("needs", "risk", "proof", "consent", "closed", "override")
+SAVED = ("needs", "risk", "proof", "consent", "closed", "override", "assigned")
 # Referral statuses after which nothing is cancelled any more.
 FINAL = {"rejected", "completed", "failed", "cancelled"}
 
@@ -66,6 +66,11 @@ _VOCABULARY: dict[str, Any] = {
 
 class NotAnOfficer(Exception):
     """Officer pages asked for by another role: they see their start page instead."""
+
+
+class Restricted(Exception):
+    """Need to know: a case of the officer's kelurahan they neither recorded nor were assigned
+    (intake answers 403 `need_to_know`): a page that says so, not "not found"."""
 
 
 def require_officer(signed: SignedIn) -> None:
@@ -96,6 +101,13 @@ def labeller(lang: Lang) -> Any:
         return t.get(f"{kind}.{code}", code)
 
     return label
+
+
+def erased_because(t: messages.Translator, erased: dict[str, Any]) -> str:
+    """Why a case's personal data went: the data protection officer's reason, or the retention period."""
+    if erased.get("erased_why") == "retention":
+        return t("erasure.why.retention")
+    return t.get(f"erasure.reason.{erased.get('erasure_reason')}", t("erasure.why.erasure"))
 
 
 def _page_context(request: Request, w: Web) -> dict[str, Any]:
@@ -164,6 +176,8 @@ async def _case(signed: SignedIn, case_id: str) -> dict[str, Any]:
     except ValueError:
         raise HTTPException(404) from None
     answer = await signed.call("intake", "GET", f"/api/v1/cases/{case_id}")
+    if answer.status_code == 403 and any(e.code == "need_to_know" for e in field_errors(answer)):
+        raise Restricted()
     if answer.status_code != 200:
         raise HTTPException(404)
     case: dict[str, Any] = answer.json()
@@ -194,6 +208,9 @@ async def _case_page(
 ) -> Response:
     case = await _case(signed, case_id)
     deliveries = await _deliveries(signed, case["reference"])
+    officers = await _officers(signed, case) if signed.person.role == "coordinator" else []
+    names = {o["id"]: o["name"] for o in officers}
+    lang = language(request, w)
     saved = request.query_params.get("saved", "")
     now = w.clock()
     return render(
@@ -206,6 +223,9 @@ async def _case_page(
         here=f"/cases/{case['id']}",
         case=case,
         deliveries=deliveries,
+        officers=[o for o in officers if o["id"] not in case["assigned_to"]],
+        assigned=[names.get(i, i) for i in case["assigned_to"]],
+        erased_because=erased_because(messages.translator(lang), case),
         referral_of={r["referral_id"]: r for r in case["referrals"]},
         recorded=request.query_params.get("recorded") == "1",
         saved=saved if saved in SAVED else "",
@@ -218,6 +238,13 @@ async def _case_page(
         kinds=list(PartnerKind),
         **_page_context(request, w),
     )
+
+
+async def _officers(signed: SignedIn, case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The officers of the case's kelurahan the coordinator may assign (intake's list)."""
+    answer = await signed.call("intake", "GET", f"/api/v1/cases/{case['id']}/officers")
+    found = answer.json() if answer.status_code == 200 else []
+    return found if isinstance(found, list) else []
 
 
 def _late(referral: dict[str, Any], now: dt.datetime) -> bool:
@@ -249,6 +276,7 @@ _INPUTS = {
     "consent.scope": "consent-scope",
     "consent.given_by": "consent-scope",
     "consent.override_reason": "consent-scope",
+    "officer_id": "officer_id",
 }
 
 
@@ -273,7 +301,7 @@ async def _change(
     if not errors:
         case = await _case(signed, case_id)
         method, path = ("PATCH", f"/api/v1/cases/{case['id']}")
-        if call[0] in ("close", "override/confirm"):
+        if call[0] in ("close", "override/confirm", "assign"):
             method, path = ("POST", f"/api/v1/cases/{case['id']}/{call[0]}")
         answer = await signed.call("intake", method, path, json=call[1] or None)
         if answer.status_code == 200:
@@ -427,4 +455,24 @@ async def confirm_override(
         call=("override/confirm", {}),
         local=[],
         typed={},
+    )
+
+
+@router.post("/cases/{case_id}/assign")
+async def assign(
+    case_id: str, request: Request, w: WebDep, signed: Signed, form: Posted
+) -> Response:
+    """The coordinator assigns an officer of the case's kelurahan, who may then open it."""
+    if signed.person.role != "coordinator":
+        raise NotAnOfficer()
+    officer = form.get("officer_id")
+    return await _change(
+        request,
+        w,
+        signed,
+        case_id,
+        saved="assigned",
+        call=("assign", {"officer_id": officer}),
+        local=[] if officer else [("officer_id", "case.assign.missing")],
+        typed={"officer_id": officer},
     )
