@@ -28,13 +28,13 @@ from jejaring.intake.batches import in_batches
 from jejaring.intake.keyring import Keyring
 from jejaring.intake.models import Case
 from jejaring.shared import crypto
-from jejaring.shared.contract import personal
+from jejaring.shared.contract.personal import VictimPersonal
 
 log = logging.getLogger(__name__)
 
 PURPOSE = "intake.case"
 # What identifies a victim is the contract's rule (the same fields travel sealed on CASES).
-VICTIM_FIELDS = tuple(personal.VictimPersonal.model_fields)
+VICTIM_FIELDS = tuple(VictimPersonal.model_fields)
 REPORTER_FIELDS = ("name", "phone")
 
 
