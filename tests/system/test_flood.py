@@ -74,6 +74,7 @@ class Arrivals:
 
     def __init__(self) -> None:
         self.at: dict[str, float] = {}
+        self.fetched: set[str] = set()  # referral ids: gone from the stream once acked
         self.stop = asyncio.Event()
 
     async def run(self, nc: Any) -> None:
@@ -87,7 +88,9 @@ class Arrivals:
             now = time.monotonic()
             for msg in msgs:
                 if msg.subject.endswith(".requested"):
-                    self.at.setdefault(json.loads(msg.data)["case_reference"], now)
+                    request = json.loads(msg.data)
+                    self.at.setdefault(request["case_reference"], now)
+                    self.fetched.add(norm(request["referral_id"]))
                 await msg.ack()
 
     async def latency(self, intake: httpx.AsyncClient) -> float:
@@ -243,7 +246,8 @@ async def test_a_partner_flooding_replies_delays_no_one_elses_urgent_referral(
     )
     assert not outcomes["status: stored"] and outcomes["status: no stream for the subject"]
 
-    # nothing else lost: every case and referral, every request on its partner's stream
+    # nothing else lost: every case and referral, every request on its partner's stream or
+    # fetched by the partner (interest retention: an acknowledged request leaves the stream)
     (cases,) = await system._rows("intake", "SELECT count(*) FROM case_record")
     assert cases[0] == 3 + len(normal) + len(flooded)
     refs = await system._rows(
@@ -260,7 +264,8 @@ async def test_a_partner_flooding_replies_delays_no_one_elses_urgent_referral(
             for m in await system._stream(subjects.agency_stream(slug))
             if m.subject.endswith(".requested")
         }
-        assert held == {norm(r.id) for r in refs if r.partner_slug == slug}, slug
+        fetched = arrivals.fetched if slug == TARGET else set()
+        assert held | fetched == {norm(r.id) for r in refs if r.partner_slug == slug}, slug
     status = {norm(r.id): r.status for r in refs}
     assert status[norm(by_partner[BYSTANDER][0])] == "accepted"  # its reply was applied
     assert {status[norm(r)] for r in by_partner[FLOODER]} == {"accepted"}  # valid ones too
