@@ -32,7 +32,7 @@ from jejaring.shared.contract import envelope
 from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.contract.events import PartnerReplied
 from jejaring.shared.db import UtcDateTime
-from jejaring.shared.messaging.natsserver import NatsServer, free_port
+from jejaring.shared.messaging.natsserver import NatsServer, free_port, free_ports
 from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS, identity_env, wait_status
 
 # Each service has its own admin token; intake's makes the people.
@@ -102,7 +102,9 @@ class System:
     tmp: Path
     dbs: dict[str, str]
     nats: NatsServer
-    ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
+    ports: dict[str, int] = field(
+        default_factory=lambda: dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    )
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     officer: dict[str, str] = field(default_factory=dict)
     # NATS user -> its password (services) or NKey seed (partners)
@@ -442,15 +444,12 @@ JEJARING = str(Path(sys.executable).parent / "jejaring")
 
 @pytest.fixture
 def stack_env(tmp_path: Path) -> dict[str, str]:
+    names = ("NATS", "NATS_MONITOR", "INTAKE", "REFERRAL", "NOTIFY", "WEB")
+    ports = free_ports(len(names))
     return {
         **os.environ,
         "JEJARING_DATA_DIR": str(tmp_path / "data"),
-        "JEJARING_NATS_PORT": str(free_port()),
-        "JEJARING_NATS_MONITOR_PORT": str(free_port()),
-        "JEJARING_INTAKE_PORT": str(free_port()),
-        "JEJARING_REFERRAL_PORT": str(free_port()),
-        "JEJARING_NOTIFY_PORT": str(free_port()),
-        "JEJARING_WEB_PORT": str(free_port()),
+        **{f"JEJARING_{n}_PORT": str(p) for n, p in zip(names, ports, strict=True)},
     }
 
 

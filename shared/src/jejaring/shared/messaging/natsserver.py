@@ -67,6 +67,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` distinct TCP ports nobody listens on right now: held together while chosen, so
+    that two of them are never the same port (two calls of `free_port` may be)."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
 def port_free(host: str, port: int) -> bool:
     """True when nothing listens on host:port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
