@@ -15,7 +15,13 @@ import pytest
 
 from jejaring.cli import natsconfig
 from jejaring.cli.stack import StackConfig, StackError, connect_once
-from jejaring.shared.messaging.natsserver import NatsServer, encrypted_store, free_port
+from jejaring.shared.messaging.natsserver import (
+    NatsServer,
+    NatsServerError,
+    encrypted_store,
+    free_port,
+    new_jetstream_key,
+)
 
 STREAM, SUBJECT = "T_MARKER", "marker.v1.x"
 
@@ -140,3 +146,28 @@ def test_a_lost_key_is_not_replaced_by_a_new_one(tmp_path: Path) -> None:
     (tmp_path / "nats-jetstream-key").unlink()
     with pytest.raises(StackError, match="nats-jetstream-key is missing"):
         config.nats_server()
+
+
+def test_nats_server_reads_the_key_as_a_value_so_a_key_starts_with_letters(
+    tmp_path: Path,
+) -> None:
+    """nats-server parses `$NATS_JETSTREAM_KEY` as a configuration value: a key starting with
+    '-' is read as a number and the server exits (a `make up` on a fresh folder failed so, one
+    time in 64). Keys made by `jejaring up` and `jejaring init` start with letters."""
+    refused = NatsServer(
+        store_dir=tmp_path / "refused" / "jetstream",
+        log_file=tmp_path / "refused.log",
+        encryption_key="-gX" + "x" * 40,  # as in the failed run: "Expected a digit but got g"
+    )
+    with pytest.raises(NatsServerError):
+        refused.start(timeout=5)
+    assert "could not be parsed" in (tmp_path / "refused.log").read_text()
+    keys = [new_jetstream_key() for _ in range(2000)]
+    assert all(k[:3] == "jsk" and len(k) == 46 for k in keys) and len(set(keys)) == 2000
+    for n, key in enumerate(keys[:3]):
+        server = NatsServer(
+            store_dir=tmp_path / str(n) / "jetstream",
+            log_file=tmp_path / f"{n}.log",
+            encryption_key=key,
+        ).start()
+        server.stop()

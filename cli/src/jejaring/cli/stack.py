@@ -33,6 +33,7 @@ from jejaring.shared.messaging.natsserver import (
     NatsServerError,
     die_with_parent,
     encrypted_store,
+    new_jetstream_key,
     port_free,
     server_config,
 )
@@ -205,7 +206,7 @@ class StackConfig:
                 f"{path} is missing but {self.data_dir / 'nats'} is encrypted: put the key back "
                 "(from where you keep a copy), or move the nats folder away to start empty"
             )
-        return read_or_create_secret(path)
+        return read_or_create_secret(path, make=new_jetstream_key)
 
     def nats_hashes(self) -> dict[str, str]:
         """bcrypt hashes of the services' and the provisioner's NATS passwords."""
@@ -351,13 +352,13 @@ def admin_token_file(data_dir: Path, service: str) -> Path:
     return data_dir / f"admin-token-{service}"
 
 
-def read_or_create_secret(path: Path) -> str:
+def read_or_create_secret(path: Path, make: Callable[[], str] = new_token) -> str:
     """One of the embedded stack's secrets (the admin token, the identity key), created once
-    with owner-only permissions."""
+    (by `make`) with owner-only permissions."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    token = new_token()
+    token = make()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(token + "\n")

@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -32,6 +33,13 @@ class NatsServerError(RuntimeError):
 # the same name.
 JETSTREAM_CIPHER = "chachapoly"
 JETSTREAM_KEY_ENV = "NATS_JETSTREAM_KEY"
+
+
+def new_jetstream_key() -> str:
+    """A new JetStream encryption key (256 bits). nats-server reads `$NATS_JETSTREAM_KEY` as a
+    configuration value, not as plain text: one starting with '-' is taken for a number and the
+    server exits ("Expected a digit"). A key always starts with letters."""
+    return "jsk" + secrets.token_urlsafe(32)
 
 
 def encrypted_store(store_dir: Path) -> bool:
