@@ -65,6 +65,7 @@ class ServiceIdentity:
 def declarations() -> dict[str, ServiceIdentity]:
     """Each service's identity; the consumers are the ConsumerSpecs the service itself runs."""
     from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER as INTAKE_EVENTS
+    from jejaring.notify.handlers import CASE_WORK_CONSUMER as NOTIFY_CASE_WORK
     from jejaring.notify.handlers import REFERRAL_EVENTS_CONSUMER as NOTIFY_EVENTS
     from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER
     from jejaring.shared.messaging.keys import KEYS_SUBJECT  # the keyring's key service
@@ -77,7 +78,7 @@ def declarations() -> dict[str, ServiceIdentity]:
             manages_partner_streams=True,
             asks=(KEYS_SUBJECT,),
         ),
-        "notify": ServiceIdentity((), (NOTIFY_EVENTS,)),
+        "notify": ServiceIdentity((), (NOTIFY_EVENTS, NOTIFY_CASE_WORK)),
     }
 
 

@@ -205,3 +205,25 @@ class AuditHead(HeadColumns, Base):
     """The trail's one-row head (jejaring.shared.audit)."""
 
     __tablename__ = "audit_head"
+
+
+class CaseTask(Base):
+    """A task of a case's plan (issue 20): what to do by when, and who answers for it (an
+    officer, or a partner). Its title and goal are personal data: sealed with the case's data
+    key in `sealed`. `reminded_at` is set when the reminder was queued, so it is sent once."""
+
+    __tablename__ = "case_task"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    # "task" (written by an officer) or "follow_up_visit" (after a mediation agreement)
+    kind: Mapped[str] = mapped_column(String(20))
+    sealed: Mapped[str | None] = mapped_column(Text)
+    due_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    responsible_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    responsible_partner: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10), index=True)  # open, done, cancelled
+    done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    created_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

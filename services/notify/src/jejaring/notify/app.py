@@ -13,7 +13,12 @@ from fastapi import FastAPI
 
 from jejaring.notify.api import Context, router
 from jejaring.notify.channels import Channel
-from jejaring.notify.handlers import REFERRAL_EVENTS_CONSUMER, referral_event_handler
+from jejaring.notify.handlers import (
+    CASE_WORK_CONSUMER,
+    REFERRAL_EVENTS_CONSUMER,
+    case_work_handler,
+    referral_event_handler,
+)
 from jejaring.notify.metrics import deliveries_scrape
 from jejaring.notify.registry import CHANNELS
 from jejaring.notify.service import DISPATCH_BATCH, Dispatcher
@@ -46,7 +51,8 @@ def create_runtime(
         migrations=MIGRATIONS,
         streams=contract_streams(settings.stream_replicas),
         subscriptions=[
-            Subscription(REFERRAL_EVENTS_CONSUMER, referral_event_handler(settings, clock, wake))
+            Subscription(REFERRAL_EVENTS_CONSUMER, referral_event_handler(settings, clock, wake)),
+            Subscription(CASE_WORK_CONSUMER, case_work_handler(settings, clock, wake)),
         ],
     )
     dispatcher = Dispatcher(

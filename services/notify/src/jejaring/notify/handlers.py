@@ -8,12 +8,13 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.notify import service
+from jejaring.notify import feedback, reminders, service
 from jejaring.notify.settings import NotifySettings
+from jejaring.shared.contract import events as ev
 from jejaring.shared.contract import subjects
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.db import on_commit
-from jejaring.shared.messaging.consumer import Handler
+from jejaring.shared.messaging.consumer import Handler, PoisonMessage
 from jejaring.shared.messaging.provision import ConsumerSpec
 
 REFERRAL_EVENTS_CONSUMER = ConsumerSpec(
@@ -33,3 +34,30 @@ def referral_event_handler(
             on_commit(session, wake.set)
 
     return on_referral_event
+
+
+CASE_WORK_CONSUMER = ConsumerSpec(
+    stream=subjects.CASES_STREAM,
+    durable="notify-case-work",
+    filter_subjects=(subjects.CASE_TASK_DUE, subjects.CASE_FEEDBACK_REQUESTED),
+    description="notify reminds officers of case-plan tasks and asks survivors for feedback",
+)
+
+
+def case_work_handler(
+    settings: NotifySettings, clock: Callable[[], dt.datetime], wake: asyncio.Event
+) -> Handler:
+    async def on_case_work(session: AsyncSession, envelope: Envelope) -> None:
+        """case.v1.task.due -> a reminder to the officer; case.v1.feedback.requested -> one
+        feedback SMS to the survivor (both sent by the dispatcher)."""
+        data = envelope.data
+        if isinstance(data, ev.CaseTaskDue):
+            planned = await reminders.plan(session, due=data, settings=settings, now=clock())
+        elif isinstance(data, ev.CaseFeedbackRequested):
+            planned = await feedback.plan(session, asked=data, settings=settings, now=clock())
+        else:
+            raise PoisonMessage(f"unexpected event type {envelope.type} for case work")
+        if planned:
+            on_commit(session, wake.set)
+
+    return on_case_work

@@ -15,6 +15,7 @@ from jejaring.referral.schemas import StatusIn
 from jejaring.shared.contract import subjects
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.contract.events import (
+    CASE_WORK_EVENTS,
     CaseClosed,
     CaseCreated,
     CaseErased,
@@ -49,6 +50,8 @@ def case_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:
             await close_case(session, closed=data, deps=deps, now=clock())
         elif isinstance(data, CaseErased):
             await erase_case(session, erased=data, deps=deps, now=clock())
+        elif isinstance(data, CASE_WORK_EVENTS):
+            return  # reminders and feedback are notify's; referral has nothing to do
         else:
             raise PoisonMessage(f"unexpected event type {envelope.type} on the CASES stream")
 

@@ -215,6 +215,80 @@ class CaseErased(Event):
         return str(self.case_id)
 
 
+class CaseMerged(Event):
+    """A case recorded twice for the same victim: `case_id` (the later record) was merged into
+    `into_case_id` by the coordinator. Its referrals and their answers now belong to the kept
+    case; nothing is cancelled."""
+
+    ce_type: ClassVar[str] = "org.jejaring.case.merged.v1"
+    case_id: uuid.UUID
+    reference: ShortText
+    into_case_id: uuid.UUID
+    into_reference: ShortText
+    merged_at: AwareDatetime
+
+    def nats_subject(self) -> str:
+        return subjects.CASE_MERGED
+
+    def ce_subject(self) -> str:
+        return str(self.case_id)
+
+    def correlation_id(self) -> str:
+        return str(self.into_case_id)
+
+
+# --- case work (intake -> notify, on CASES; referral ignores them) -----------------------
+
+
+class CaseTaskDue(Event):
+    """A task of a case plan falls due tomorrow: remind the officer responsible. No task text,
+    no case details: the reminder says only that a task of a reference is due."""
+
+    ce_type: ClassVar[str] = "org.jejaring.case.task_due.v1"
+    case_id: uuid.UUID
+    reference: ShortText
+    kelurahan_code: KelurahanCode
+    task_id: uuid.UUID
+    due_on: dt.date
+    officer: Contact
+
+    def nats_subject(self) -> str:
+        return subjects.CASE_TASK_DUE
+
+    def ce_subject(self) -> str:
+        return str(self.case_id)
+
+    def correlation_id(self) -> str:
+        return str(self.case_id)
+
+
+class CaseFeedbackRequested(Event):
+    """A closed case whose victim is safe to contact: ask her, once, by SMS, how the help was
+    (a one-word reply 1-5). Her phone travels sealed with the case's data key; the partners
+    whose help she is asked about are the ones that accepted a referral of the case."""
+
+    ce_type: ClassVar[str] = "org.jejaring.case.feedback_requested.v1"
+    case_id: uuid.UUID
+    reference: ShortText
+    kelurahan_code: KelurahanCode
+    closed_at: AwareDatetime
+    phone_sealed: str
+    partner_slugs: tuple[Slug, ...] = ()
+
+    def nats_subject(self) -> str:
+        return subjects.CASE_FEEDBACK_REQUESTED
+
+    def ce_subject(self) -> str:
+        return str(self.case_id)
+
+    def correlation_id(self) -> str:
+        return str(self.case_id)
+
+
+# Case events referral does not act on (case work is intake's and notify's).
+CASE_WORK_EVENTS: tuple[type[Event], ...] = (CaseTaskDue, CaseFeedbackRequested)
+
+
 # --- AGENCY_<SLUG> streams (referral -> one partner) -------------------------------------
 
 
@@ -408,6 +482,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CaseUpdated,
     CaseClosed,
     CaseErased,
+    CaseMerged,
+    CaseTaskDue,
+    CaseFeedbackRequested,
     ReferralRequested,
     ReferralCancelled,
     ReferralUpdated,
@@ -438,6 +515,9 @@ def _subject_of(cls: type[Event]) -> str:
         CaseUpdated: subjects.CASE_UPDATED,
         CaseClosed: subjects.CASE_CLOSED,
         CaseErased: subjects.CASE_ERASED,
+        CaseMerged: subjects.CASE_MERGED,
+        CaseTaskDue: subjects.CASE_TASK_DUE,
+        CaseFeedbackRequested: subjects.CASE_FEEDBACK_REQUESTED,
         ReferralRequested: "referral.v1.to.<slug>.requested",
         ReferralCancelled: "referral.v1.to.<slug>.cancelled",
         ReferralUpdated: "referral.v1.to.<slug>.updated",

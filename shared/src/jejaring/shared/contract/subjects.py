@@ -18,6 +18,10 @@ CASE_CREATED = "case.v1.created"
 CASE_UPDATED = "case.v1.updated"
 CASE_CLOSED = "case.v1.closed"
 CASE_ERASED = "case.v1.erased"
+CASE_MERGED = "case.v1.merged"
+# case work (issue 20): read by notify, not by referral
+CASE_TASK_DUE = "case.v1.task.due"
+CASE_FEEDBACK_REQUESTED = "case.v1.feedback.requested"
 CASES_ALL = "case.v1.>"
 
 REPLIES_ALL = "referral.v1.from.>"

@@ -1,0 +1,21 @@
+"""Case work: the survivor's feedback request (issue 20).
+
+Revision ID: intake_0014
+Revises: intake_0013
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+revision: str = "intake_0014"
+down_revision: str | Sequence[str] | None = "intake_0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,21 @@
+"""The survivor's feedback after close: one SMS, a one-word reply 1-5 (issue 20)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jejaring.notify.settings import NotifySettings
+from jejaring.shared.contract import events as ev
+
+
+async def plan(
+    session: AsyncSession,
+    *,
+    asked: ev.CaseFeedbackRequested,
+    settings: NotifySettings,
+    now: dt.datetime,
+) -> bool:
+    """Queue the delivery; True when something was queued. (Built in issue 20.)"""
+    raise NotImplementedError
