@@ -121,10 +121,20 @@ def test_a_referral_alert_is_urgent_when_the_referral_is(
             ev.ReferralStatusChanged
             | ev.ReferralOverdue
             | ev.ReferralEscalated
-            | ev.ReferralNeedUnmet,
+            | ev.ReferralNeedUnmet
+            | ev.CaseTaskDue,
         )
     ],
     ids=lambda e: type(e).__name__,
 )
 def test_no_other_event_tells_anyone(event: ev.Event) -> None:
     assert triggers.alert_for(event, coordinator=BOSS) is None
+
+
+def test_a_task_due_tomorrow_reminds_the_person_responsible_and_no_one_else() -> None:
+    due = next(e for e in sample_events() if isinstance(e, ev.CaseTaskDue))
+    alert = triggers.alert_for(due, coordinator=BOSS)
+    assert alert is not None
+    assert alert.template == "task_due"
+    assert not alert.urgent  # quiet hours hold: a reminder is not an emergency
+    assert [(r.role, r.contact) for r in alert.recipients] == [("officer", due.officer)]

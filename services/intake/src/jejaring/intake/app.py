@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from jejaring.intake import audit_api, erasure, sealing
+from jejaring.intake import audit_api, erasure, plan, plan_api, rules, sealing
 from jejaring.intake.accounts import AccountPolicy, Passwords
 from jejaring.intake.api import Clock, Context, router
 from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER, on_referral_event
@@ -56,6 +56,19 @@ def create_runtime(
         )
         await job(runtime)
 
+    zone = rules.local_zone(load_region(settings.region_file))
+
+    async def reminders(runtime: ServiceRuntime) -> None:
+        job = periodic(
+            "task-reminders",
+            settings.task_reminder_interval_s,
+            lambda _session: plan.remind(
+                runtime.sessions, outbox=runtime.outbox, clock=clock, zone=zone
+            ),
+            transaction=False,  # a transaction per batch
+        )
+        await job(runtime)
+
     return ServiceRuntime(
         settings=settings,
         migrations=MIGRATIONS,
@@ -63,7 +76,7 @@ def create_runtime(
         subscriptions=[Subscription(REFERRAL_EVENTS_CONSUMER, on_referral_event)],
         on_started=[prepare_keys],
         on_connected=[answer_keys],
-        workers=[("anonymise", retention)],
+        workers=[("anonymise", retention), ("task-reminders", reminders)],
     )
 
 
@@ -86,4 +99,5 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = _utcnow
     app.include_router(router)
     app.include_router(audit_api.router)
     app.include_router(erasure.router)
+    app.include_router(plan_api.router)
     return app

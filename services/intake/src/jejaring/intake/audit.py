@@ -48,6 +48,11 @@ class Action(StrEnum):
     CASE_LOOKUP = "case.lookup"  # a case found by its reference (no personal data)
     CASE_ERASE = "case.erase"  # personal data erased (a DPO's erasure, or retention)
     AUDIT_READ = "audit.read"
+    TASK_READ = "task.read"  # a case plan's task titles and goals read
+    TASK_LIST = "task.list"  # a work list (titles only of the reader's own tasks)
+    TASK_CREATE = "task.create"
+    TASK_DONE = "task.done"
+    TASK_CANCEL = "task.cancel"
     AUDIT_VERIFY = "audit.verify"
 
 

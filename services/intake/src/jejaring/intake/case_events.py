@@ -12,6 +12,11 @@ from jejaring.intake.models import Case, User
 from jejaring.shared.contract import events as ev
 
 
+def officer_contact(officer: Principal | User) -> ev.Contact:
+    """How an officer (or the coordinator) is reached, in the events intake writes."""
+    return ev.Contact(name=officer.name, phone=officer.phone, email=officer.email)
+
+
 async def snapshot(
     session: AsyncSession, case: Case, *, creator: Principal | None = None
 ) -> dict[str, Any]:
@@ -19,7 +24,7 @@ async def snapshot(
     saving a lookup of the user who did)."""
     officer: Principal | User | None = creator or await session.get(User, case.created_by)
     contact = (
-        ev.Contact(name=officer.name, phone=officer.phone, email=officer.email)
+        officer_contact(officer)
         if officer is not None
         else ev.Contact(name="Koordinator kecamatan")
     )

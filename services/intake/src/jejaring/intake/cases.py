@@ -366,7 +366,7 @@ async def list_cases(
 # --- change and close --------------------------------------------------------------------------
 
 
-async def _open_case(
+async def open_case(
     session: AsyncSession, *, case_id: uuid.UUID, by: Principal, keyring: Keyring
 ) -> tuple[Case, bytes]:
     """The case, locked for a change, and its data key, if `by` may see it and it is still
@@ -398,7 +398,7 @@ async def update_case(
     R1 and R5 hold for the case as changed (422 otherwise, and nothing changes). The audit
     trail gets `case.update` (and `consent.override` for a new overriding consent), or
     `case.read` when nothing changed (the case is answered all the same)."""
-    case, key = await _open_case(session, case_id=case_id, by=by, keyring=keyring)
+    case, key = await open_case(session, case_id=case_id, by=by, keyring=keyring)
     changed: list[str] = []
     needs = [Service(n) for n in case.needs]
     if patch.add_needs:
@@ -478,7 +478,7 @@ async def close_case(
 ) -> Case:
     """Close an open case with its outcome and stage `case.v1.closed` (and `case.close` in
     the audit trail)."""
-    case, key = await _open_case(session, case_id=case_id, by=by, keyring=keyring)
+    case, key = await open_case(session, case_id=case_id, by=by, keyring=keyring)
     case.status = "closed"
     case.outcome = data.outcome.value
     case.outcome_note = data.note
@@ -521,7 +521,7 @@ async def confirm_override(
     only then is the case announced to referral and routed (`consent.confirm` in the audit
     trail)."""
     require_role(by, PersonRole.COORDINATOR)
-    case, _ = await _open_case(session, case_id=case_id, by=by, keyring=keyring)
+    case, _ = await open_case(session, case_id=case_id, by=by, keyring=keyring)
     if not _waits(case):
         raise NoOverrideWaiting()
     if case.consent.get("recorded_by") == str(by.id):

@@ -96,6 +96,12 @@ class IntakeSettings(ServiceSettings):
     anonymise_interval_s: float = Field(
         default=3600, gt=0, description="How often the retention job looks for such cases."
     )
+    task_reminder_interval_s: float = Field(
+        default=300,
+        gt=0,
+        description="How often intake looks for case plan tasks due tomorrow (WITA) whose "
+        "responsible person was not reminded yet.",
+    )
 
     @model_validator(mode="after")
     def _master_keys_given(self) -> IntakeSettings:

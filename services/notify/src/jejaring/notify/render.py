@@ -72,7 +72,11 @@ def context(
     the referral's page; it opens after signing in. The link carries an id only."""
     assert isinstance(
         event,
-        ev.ReferralNeedUnmet | ev.ReferralStatusChanged | ev.ReferralOverdue | ev.ReferralEscalated,
+        ev.ReferralNeedUnmet
+        | ev.ReferralStatusChanged
+        | ev.ReferralOverdue
+        | ev.ReferralEscalated
+        | ev.CaseTaskDue,
     )
     case_link = (
         f"{web_url}/cases/{event.case_id}"
@@ -80,6 +84,11 @@ def context(
         else f"{intake_url}/api/v1/cases/{event.case_id}"
     )
     data: dict[str, Any] = {"urgent": urgent, "offered_to": "", "partner": "", "deadline": "-"}
+    if isinstance(event, ev.CaseTaskDue):
+        # The reference and the day only: never the task's text (it may name people).
+        data.update(reference=event.reference, deadline=event.due_on.strftime("%d-%m-%Y"))
+        data.update(service="", link=case_link)
+        return data
     if isinstance(event, ev.ReferralNeedUnmet):
         data.update(reference=event.case_reference, service=event.service.label(lang))
         data["link"] = case_link
@@ -130,6 +139,7 @@ TEMPLATE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "referral_overdue": ("reference", "service", "partner", "deadline", "link"),
     "referral_escalated": ("reference", "service", "partner", "offered_to", "link"),
     "need_unmet": ("service", "reference", "link"),
+    "task_due": ("reference", "deadline", "link"),
 }
 
 
@@ -148,4 +158,5 @@ TEMPLATES = (
     "referral_overdue",
     "referral_escalated",
     "need_unmet",
+    "task_due",
 )

@@ -68,10 +68,24 @@ async def plan(
     session: AsyncSession, *, envelope: Envelope, settings: NotifySettings, now: dt.datetime
 ) -> int:
     """Queue the deliveries `envelope` calls for; return how many were queued."""
-    alert = triggers.alert_for(envelope.data, coordinator=coordinator(settings))
+    return await plan_event(
+        session, event=envelope.data, event_id=envelope.id, settings=settings, now=now
+    )
+
+
+async def plan_event(
+    session: AsyncSession,
+    *,
+    event: ev.Event,
+    event_id: str,
+    settings: NotifySettings,
+    now: dt.datetime,
+) -> int:
+    """Queue the deliveries `event` calls for, once per (`event_id`, recipient, channel);
+    return how many were queued."""
+    alert = triggers.alert_for(event, coordinator=coordinator(settings))
     if alert is None:
         return 0
-    event = envelope.data
     queued = 0
     traceparent = current_context().get("traceparent")  # the consumer's span: sends continue it
     for recipient in alert.recipients:
@@ -98,7 +112,7 @@ async def plan(
             _PLAN_DELIVERY,
             dict(
                 id=uuid.uuid4(),
-                event_id=envelope.id,
+                event_id=event_id,
                 trigger=alert.template,
                 case_reference=data["reference"],
                 kelurahan_code=getattr(event, "kelurahan_code", None),

@@ -7,6 +7,7 @@
 | referral cancelled            | the partner's contacts        |
 | referral overdue / escalated  | the partner and the coordinator |
 | need unmet                    | the coordinator               |
+| case plan task due tomorrow   | the person responsible for it |
 
 An urgent referral (a high-risk case, R3) goes by SMS at once, whatever the hour; everything
 else honours each contact's preferred channel and quiet hours. Which channel that is, and the
@@ -72,6 +73,8 @@ def alert_for(event: ev.Event, *, coordinator: ev.Contact) -> Alert | None:
         )
     if isinstance(event, ev.ReferralNeedUnmet):
         return Alert("need_unmet", boss, False)
+    if isinstance(event, ev.CaseTaskDue):
+        return Alert("task_due", (Recipient(RecipientRole.OFFICER, event.officer),), False)
     return None
 
 

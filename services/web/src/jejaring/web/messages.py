@@ -745,6 +745,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.user.deactivate": ("Menonaktifkan akun", "Deactivated an account"),
     "audit.action.audit.read": ("Membaca jejak audit", "Read the audit trail"),
     "audit.action.audit.verify": ("Memeriksa rantai audit", "Verified the audit chain"),
+    "audit.action.task.read": ("Membaca rencana kasus", "Read a case plan"),
+    "audit.action.task.list": ("Melihat daftar tugas", "Listed tasks"),
+    "audit.action.task.create": ("Menambah tugas rencana kasus", "Added a case plan task"),
+    "audit.action.task.done": ("Menandai tugas selesai", "Marked a task done"),
+    "audit.action.task.cancel": ("Membatalkan tugas", "Cancelled a task"),
     "admin.role.system": ("Sistem", "System"),
     "board.audit": ("Jejak audit: siapa membuka kasus mana", "Audit trail: who opened which case"),
     # --- erasure (the data protection officer) ---
