@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 TASK = "task"  # a task written into the plan (the other kind: "follow_up_visit")
 FURTHEST_DUE = dt.timedelta(days=731)  # two years ahead
 REMINDER_BATCH = 100
+# A reminder is never urgent: one staged at night (the job finds tomorrow's tasks from 00:00
+# WITA) waits in notify for the working day, as alerts to contacts with quiet hours do.
+REMINDER_QUIET_HOURS = ev.QuietHours(start="21:00", end="07:00")
 # A reminder's event id follows from its task: sent twice, JetStream and notify keep one.
 _REMINDER_IDS = uuid.UUID("4a0f6f0e-6c55-4b0e-9f0a-7a3c1d2b9e11")
 
@@ -348,7 +351,9 @@ async def remind(
                     kelurahan_code=case.kelurahan_code,
                     task_id=task.id,
                     due_on=task.due_on,
-                    officer=officer_contact(user),
+                    officer=officer_contact(user).model_copy(
+                        update={"quiet_hours": REMINDER_QUIET_HOURS}
+                    ),
                 )
                 await outbox.add(session, event, event_id=reminder_id(task.id), time=now)
                 staged += 1
