@@ -25,6 +25,7 @@ from jejaring.web import (
     home,
     officer,
     partner,
+    plan,
     privacy,
     record,
 )
@@ -102,6 +103,7 @@ def create_app(
         home,
         record,
         officer,
+        plan,
         partner,
         coordinator,
         privacy,

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from jejaring.web import plan
 from jejaring.web.officer import NotAnOfficer, labeller
 from jejaring.web.pages import Signed, WebDep, formatter, language, render
 from jejaring.web.partner import Countdown, countdown
@@ -47,6 +48,7 @@ async def board(request: Request, w: WebDep, signed: Signed) -> Response:
         sections=[(name, found.get(name) or []) for name in SECTIONS],
         total=sum(len(found.get(name) or []) for name in SECTIONS),
         kelurahan=kelurahan,
+        overdue_tasks=await plan.overdue_by_kelurahan(signed, kelurahan, lang),
         all_kelurahan=[(k.code, k.name) for k in w.region.kelurahan],
         label=labeller(lang),
         when=formatter(lang, w.zone),

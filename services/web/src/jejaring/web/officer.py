@@ -26,6 +26,7 @@ from jejaring.shared.contract.enums import (
     ViolenceForm,
 )
 from jejaring.web import messages
+from jejaring.web import plan as case_plan
 from jejaring.web.forms import Form
 from jejaring.web.pages import (
     Errors,
@@ -153,6 +154,7 @@ async def cases(request: Request, w: WebDep, signed: Signed) -> Response:
         request,
         w,
         "officer/cases.html",
+        work=await case_plan.my_work(signed) if signed.person.role == "officer" else [],
         errors=errors,
         signed=signed,
         filters=filters,
@@ -227,6 +229,7 @@ async def _case_page(
         assigned=[names.get(i, i) for i in case["assigned_to"]],
         erased_because=erased_because(messages.translator(lang), case),
         referral_of={r["referral_id"]: r for r in case["referrals"]},
+        plan=await case_plan.case_plan(request, signed, case),
         recorded=request.query_params.get("recorded") == "1",
         saved=saved if saved in SAVED else "",
         typed=typed or {},
