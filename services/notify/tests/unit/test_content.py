@@ -167,3 +167,41 @@ def test_quiet_hours_defer_non_urgent_until_they_end() -> None:
     assert quiet_until(row, dt.datetime(2026, 11, 29, 7, 0, tzinfo=wita)) is None
     row.urgent = True
     assert quiet_until(row, night) is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "id",
+            "Jejaring: Pengingat: ada tugas kasus BPT-2026-000123 yang jatuh tempo besok "
+            "({day}). Buka Jejaring: https://jejaring.example/cases/{case}",
+        ),
+        (
+            "en",
+            "Jejaring: Reminder: a task of case BPT-2026-000123 is due tomorrow ({day}). "
+            "Open Jejaring: https://jejaring.example/cases/{case}",
+        ),
+    ],
+)
+def test_a_task_reminder_says_the_reference_and_the_day_only(lang: str, expected: str) -> None:
+    due = next(e for e in sample_events() if isinstance(e, ev.CaseTaskDue))
+    data = render.context(
+        due,
+        role="officer",  # type: ignore[arg-type]
+        lang=lang,  # type: ignore[arg-type]
+        urgent=False,
+        intake_url="http://i",
+        referral_url="http://r",
+        web_url="https://jejaring.example",
+    )
+    subject, text = render.render("task_due", data, lang)  # type: ignore[arg-type]
+    day = due.due_on.strftime("%d-%m-%Y")
+    assert text == expected.format(day=day, case=due.case_id)
+    assert "BPT-2026-000123" in subject
+    assert due.officer.name not in subject + text
+    assert render.template_parameters("task_due", data) == [
+        "BPT-2026-000123",
+        day,
+        f"https://jejaring.example/cases/{due.case_id}",
+    ]
