@@ -153,6 +153,13 @@ def test_an_officer_plans_tasks_on_her_case_and_closes_them(
         good = {"title": "x", "due_on": "2026-12-05", "responsible_user_id": officer["id"]}
         for body, field, code in [
             ({**good, "title": "  "}, "title", None),
+            ({**good, "title": 123}, "title", None),
+            ({**good, "title": "x" * 201}, "title", None),
+            ({**good, "goal": "baris satu\nbaris dua"}, "goal", None),
+            ({**good, "due_on": "2026-02-30"}, "due_on", None),
+            ({**good, "due_on": "9999-12-31"}, "due_on", "due_too_far"),
+            ({**good, "responsible_user_id": "abc"}, "responsible_user_id", None),
+            ({**good, "priority": "high"}, "priority", None),
             ({**good, "due_on": "kemarin"}, "due_on", None),
             ({**good, "due_on": "2026-11-19"}, "due_on", "due_before_report"),
             ({**good, "due_on": "2029-01-01"}, "due_on", "due_too_far"),
