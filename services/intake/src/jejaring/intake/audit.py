@@ -49,6 +49,7 @@ class Action(StrEnum):
     CASE_ERASE = "case.erase"  # personal data erased (a DPO's erasure, or retention)
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
+    CASE_MERGE = "case.merge"  # a duplicate merged into the case kept (the coordinator)
 
 
 def _fields(
