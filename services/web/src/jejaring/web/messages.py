@@ -732,6 +732,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.case.assign": ("Menugaskan petugas", "Assigned an officer"),
     "audit.action.case.lookup": ("Mencari kasus dari nomornya", "Looked a case up by reference"),
     "audit.action.case.erase": ("Menghapus data pribadi kasus", "Erased a case's personal data"),
+    "audit.action.case.merge": ("Menggabungkan kasus ganda", "Merged a duplicate case"),
     "audit.action.consent.override": ("Pengecualian persetujuan", "Consent override"),
     "audit.action.consent.confirm": (
         "Mengonfirmasi pengecualian persetujuan",
@@ -1134,6 +1135,73 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "admin.deliveries.sent": ("Terkirim", "Sent"),
     "admin.deliveries.next": ("Dijadwalkan", "Scheduled for"),
     "admin.deliveries.error": ("Kesalahan terakhir", "Last error"),
+    # --- possible duplicates and merging (duplicates.py, templates/duplicates/) ---
+    "duplicates.title": ("Kemungkinan kasus ganda", "Possible duplicate case"),
+    "duplicates.body": (
+        "Korban dengan nama dan tanggal lahir yang sama tercatat di kasus terbuka lain. "
+        "Kasus ini tetap tercatat; periksa apakah orangnya sama:",
+        "A victim with the same name and birth date is in another open case. This case is "
+        "recorded all the same; check whether it is the same person:",
+    ),
+    "duplicates.coordinator_merges": (
+        "Bila sama, minta koordinator menggabungkan kedua kasus.",
+        "If so, ask the coordinator to merge the two cases.",
+    ),
+    "duplicates.check_then_merge": (
+        "Bila sama, gabungkan kasus ini ke kasus yang lain.",
+        "If so, merge this case into the other one.",
+    ),
+    "duplicates.merged_into": (
+        "Kasus ini digabungkan sebagai kasus ganda; rujukan dan jawabannya ada di kasus",
+        "This case was merged as a duplicate; its referrals and answers are on case",
+    ),
+    "duplicates.merged_from": ("Digabungkan ke kasus ini:", "Merged into this case:"),
+    "merge.start": ("Gabungkan kasus", "Merge cases"),
+    "merge.title": ("Gabungkan kasus {reference}", "Merge case {reference}"),
+    "merge.back": ("Kembali ke kasus {reference}", "Back to case {reference}"),
+    "merge.lead": (
+        "Kasus {reference} akan ditutup sebagai kasus ganda. Semua rujukan dan jawaban mitra "
+        "pindah ke kasus yang Anda pilih; tidak ada rujukan yang dibatalkan.",
+        "Case {reference} will be closed as a duplicate. Every referral and partner's answer "
+        "moves to the case you choose; no referral is cancelled.",
+    ),
+    "merge.into": ("Gabungkan ke kasus mana?", "Merge into which case?"),
+    "merge.into.hint": (
+        "Kasus terbuka dengan korban yang sama, atau kasus lain dengan nomornya.",
+        "An open case with the same victim, or another case by its reference.",
+    ),
+    "merge.into.other": (
+        "Kasus lain (isi nomornya di bawah)",
+        "Another case (its reference below)",
+    ),
+    "merge.into.missing": ("Pilih kasus yang dipertahankan", "Choose the case to keep"),
+    "merge.reference": ("Nomor kasus lain", "Reference of the other case"),
+    "merge.reference.hint": ("Contoh: BPT-2026-000123", "For example: BPT-2026-000123"),
+    "merge.reference.missing": (
+        "Isi nomor kasus yang dipertahankan, misalnya BPT-2026-000123",
+        "Enter the reference of the case to keep, like BPT-2026-000123",
+    ),
+    "merge.refused": (
+        "Kasus tidak dapat digabungkan saat ini.",
+        "The cases cannot be merged right now.",
+    ),
+    "merge.confirm.title": ("Periksa sebelum menggabungkan", "Check before merging"),
+    "merge.confirm.duplicate": ("Kasus ganda (ditutup)", "Duplicate (closed)"),
+    "merge.confirm.kept": ("Kasus yang dipertahankan", "Case kept"),
+    "merge.confirm.body": (
+        '{duplicate} ditutup dengan hasil "Kasus ganda" dan menunjuk ke {kept}. Rujukan '
+        "{duplicate} beserta jawaban mitra pindah ke {kept}; mitra tetap menjawabnya seperti "
+        "biasa.",
+        '{duplicate} is closed with the outcome "Duplicate case" and points to {kept}. The '
+        "referrals of {duplicate} and partners' answers move to {kept}; partners answer them "
+        "as before.",
+    ),
+    "merge.confirm.final": (
+        "Penggabungan tidak dapat dibatalkan.",
+        "A merge cannot be undone.",
+    ),
+    "merge.confirm.button": ("Ya, gabungkan kasus", "Yes, merge the cases"),
+    "merge.confirm.cancel": ("Batal", "Cancel"),
 }
 
 

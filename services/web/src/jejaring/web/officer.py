@@ -26,6 +26,7 @@ from jejaring.shared.contract.enums import (
     ViolenceForm,
 )
 from jejaring.web import messages
+from jejaring.web.duplicates import related
 from jejaring.web.forms import Form
 from jejaring.web.pages import (
     Errors,
@@ -231,6 +232,7 @@ async def _case_page(
         saved=saved if saved in SAVED else "",
         typed=typed or {},
         late=[r for r in case["referrals"] if _late(r, now)],
+        related=await related(signed, case["id"]),
         services=[s for s in Service if s.value not in case["needs"]],
         risks=list(RiskLevel),
         proofs=list(ProofOfInability),
