@@ -732,6 +732,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.case.assign": ("Menugaskan petugas", "Assigned an officer"),
     "audit.action.case.lookup": ("Mencari kasus dari nomornya", "Looked a case up by reference"),
     "audit.action.case.erase": ("Menghapus data pribadi kasus", "Erased a case's personal data"),
+    "audit.action.activity.record": ("Mencatat kegiatan kasus", "Recorded a case activity"),
     "audit.action.consent.override": ("Pengecualian persetujuan", "Consent override"),
     "audit.action.consent.confirm": (
         "Mengonfirmasi pengecualian persetujuan",
