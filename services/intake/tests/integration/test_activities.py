@@ -15,6 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
 from jejaring.intake.app import create_app
@@ -346,3 +348,43 @@ def test_a_closed_case_takes_no_activity_and_an_erased_one_lists_them_without_no
     assert on_closed[0]["note"] == NOTE and not on_closed[0]["erased"]
     sealed = {hexed(r.case_id): r.sealed for r in rows}
     assert sealed[hexed(erased)] is None and sealed[hexed(closed)] is not None
+
+
+def activity_bodies() -> st.SearchStrategy[Any]:
+    """Activities with every field drawn from its codes, odd dates, odd texts or any JSON."""
+    anything = st.none() | st.integers() | st.text(max_size=30) | st.lists(st.integers())
+    dates = st.dates(dt.date(2026, 11, 1), dt.date(2027, 1, 31)).map(dt.date.isoformat)
+
+    def one_of(*codes: str) -> st.SearchStrategy[Any]:
+        return st.sampled_from(codes) | anything
+
+    fields = {
+        "kind": one_of("accompaniment", "home_visit", "mediation_session", "partner_meeting"),
+        "place": one_of("police", "court", "shelter"),
+        "occurred_on": dates | anything,
+        "note": st.text(min_size=0, max_size=1100) | anything,
+        "outcome": one_of("agreement", "no_agreement", "referred"),
+        "follow_up_due": dates | anything,
+    }
+    some = st.fixed_dictionaries({}, optional=fields)
+    return some | st.dictionaries(st.text(max_size=10), anything, max_size=4) | anything
+
+
+def test_random_activity_bodies_never_cause_a_server_error(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> None:
+    with intake(database_url, nats_url, tmp_path) as client:
+        officer = person(client, "officer", "Ibu Wulan")
+        case_id = record(client, officer)
+        path = f"/api/v1/cases/{case_id}/activities"
+
+        @settings(max_examples=150, deadline=None, database=None)
+        @given(body=activity_bodies())
+        def post(body: Any) -> None:
+            r = client.post(path, json=body, headers=headers(officer))
+            assert r.status_code in (201, 422), (r.status_code, r.text)
+            if r.status_code == 422:
+                assert all(e["field"] and e["message"] for e in r.json()["detail"])
+
+        post()
+        assert client.get(path, headers=headers(officer)).status_code == 200
