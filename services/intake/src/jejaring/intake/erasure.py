@@ -20,7 +20,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.intake import rules, sealing
+from jejaring.intake import activities, rules, sealing
 from jejaring.intake.api import Audit, Clock, Ctx, Who
 from jejaring.intake.audit import SYSTEM_ID, Action, Trail
 from jejaring.intake.auth import Principal, require_role
@@ -61,6 +61,7 @@ async def erase(
         raise CaseErased()
     await keyring.erase(session, case.id)
     sealing.erase(case, now=now, why=why, reason=reason)
+    await activities.erase(session, case.id)
     if case.status == "open":
         case.status, case.outcome, case.closed_at = "closed", CaseOutcome.WITHDRAWN.value, now
         case.updated_at = now
