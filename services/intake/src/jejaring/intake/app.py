@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from jejaring.intake import audit_api, duplicates, erasure, merges, sealing
+from jejaring.intake import activities, audit_api, duplicates, erasure, merges, sealing
 from jejaring.intake.accounts import AccountPolicy, Passwords
 from jejaring.intake.api import Clock, Context, router
 from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER, on_referral_event
@@ -87,5 +87,6 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = _utcnow
     app.include_router(router)
     app.include_router(audit_api.router)
     app.include_router(erasure.router)
+    app.include_router(activities.router)
     app.include_router(merges.router)
     return app

@@ -19,6 +19,7 @@ from jejaring.shared.region import load_region
 from jejaring.shared.tracing import Tracing, TracingMiddleware
 from jejaring.web import (
     account,
+    activities,
     admin,
     admin_partners,
     coordinator,
@@ -100,6 +101,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
         account,
+        activities,
         home,
         record,
         officer,

@@ -732,6 +732,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.case.assign": ("Menugaskan petugas", "Assigned an officer"),
     "audit.action.case.lookup": ("Mencari kasus dari nomornya", "Looked a case up by reference"),
     "audit.action.case.erase": ("Menghapus data pribadi kasus", "Erased a case's personal data"),
+    "audit.action.activity.record": ("Mencatat kegiatan kasus", "Recorded a case activity"),
     "audit.action.case.merge": ("Menggabungkan kasus ganda", "Merged a duplicate case"),
     "audit.action.consent.override": ("Pengecualian persetujuan", "Consent override"),
     "audit.action.consent.confirm": (
@@ -875,6 +876,74 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "No other officer of this kelurahan to assign.",
     ),
     "case.audit": ("Jejak audit kasus ini", "This case's audit trail"),
+    # --- the case's activities (activities.py, templates/activities) ---
+    "activity.heading": ("Kegiatan", "Activities"),
+    "activity.none": ("Belum ada kegiatan yang dicatat.", "No activity recorded yet."),
+    "activity.unavailable": (
+        "Kegiatan kasus ini tidak dapat ditampilkan saat ini.",
+        "This case's activities cannot be shown right now.",
+    ),
+    "activity.saved": ("Kegiatan disimpan.", "Activity saved."),
+    "activity.erased": (
+        "Catatan dihapus bersama data pribadi kasus",
+        "Note erased with the case's personal data",
+    ),
+    "activity.by": ("Dicatat oleh {name}", "Recorded by {name}"),
+    "activity.follow_up": ("Kunjungan tindak lanjut: {date}", "Follow-up visit: {date}"),
+    "activity.closed": (
+        "Kasus sudah ditutup: kegiatan baru tidak dapat dicatat.",
+        "The case is closed: no new activity can be recorded.",
+    ),
+    "activity.kind.accompaniment": ("Pendampingan", "Accompaniment"),
+    "activity.kind.home_visit": ("Kunjungan rumah", "Home visit"),
+    "activity.kind.phone_follow_up": ("Tindak lanjut lewat telepon", "Phone follow-up"),
+    "activity.kind.mediation_session": ("Sesi mediasi", "Mediation session"),
+    "activity.kind.partner_meeting": ("Pertemuan dengan mitra", "Meeting with a partner"),
+    "activity.place.police": ("Polisi", "Police"),
+    "activity.place.puskesmas": ("Puskesmas", "Puskesmas (health centre)"),
+    "activity.place.court": ("Pengadilan", "Court"),
+    "activity.place.shelter": ("Rumah aman", "Shelter"),
+    "activity.place.other": ("Lainnya", "Other"),
+    "activity.outcome.agreement": ("Sepakat", "Agreement"),
+    "activity.outcome.no_agreement": ("Tidak sepakat", "No agreement"),
+    "activity.outcome.referred": ("Dirujuk", "Referred"),
+    "activity.add": ("Catat kegiatan", "Record an activity"),
+    "activity.choose": ("Pilih", "Choose"),
+    "activity.form.kind": ("Jenis kegiatan", "Kind of activity"),
+    "activity.form.kind.hint": (
+        "Mediasi tidak boleh untuk kekerasan seksual (kecuali pelakunya anak) dan tidak boleh "
+        "bila risiko tinggi.",
+        "Mediation is not allowed for sexual violence (unless the perpetrator is a child), nor "
+        "when the risk is high.",
+    ),
+    "activity.form.place": ("Tempat pendampingan", "Where the victim was accompanied"),
+    "activity.form.place.hint": (
+        "Untuk pendampingan: ke mana atau bersama siapa.",
+        "For an accompaniment: where, or with whom.",
+    ),
+    "activity.form.date": ("Tanggal kegiatan", "Date of the activity"),
+    "activity.form.date.hint": (
+        "Tidak sebelum tanggal laporan dan tidak di masa depan.",
+        "Not before the report and not in the future.",
+    ),
+    "activity.form.note": ("Catatan singkat", "Short note"),
+    "activity.form.note.hint": (
+        "Paling banyak 1000 karakter. Catatan disimpan terenkripsi dan tidak dikirim ke mitra.",
+        "1000 characters at most. The note is stored encrypted and never sent to partners.",
+    ),
+    "activity.form.outcome": ("Hasil mediasi", "Outcome of the mediation"),
+    "activity.form.outcome.hint": ("Untuk sesi mediasi.", "For a mediation session."),
+    "activity.form.follow_up": ("Tanggal kunjungan tindak lanjut", "Date of the follow-up visit"),
+    "activity.form.follow_up.hint": (
+        "Wajib bila sepakat, sesudah tanggal sesi: kunjungan masuk rencana kasus atas nama Anda.",
+        "Required for an agreement, after the session: the visit goes into the case's plan, "
+        "in your name.",
+    ),
+    "activity.form.button": ("Simpan kegiatan", "Save the activity"),
+    "activity.kind.missing": ("Pilih jenis kegiatan.", "Choose the kind of activity."),
+    "activity.date.missing": ("Isi tanggal kegiatan.", "Enter the date of the activity."),
+    "activity.note.missing": ("Tulis catatan singkat kegiatan.", "Write a short note."),
+    "activity.refused": ("Kegiatan tidak dapat disimpan.", "The activity could not be saved."),
     "case.saved.assigned": (
         "Petugas ditugaskan; ia kini dapat membuka kasus ini.",
         "Officer assigned; they can now open this case.",

@@ -25,7 +25,7 @@ from jejaring.shared.contract.enums import (
     Sex,
     ViolenceForm,
 )
-from jejaring.web import messages
+from jejaring.web import activities, messages
 from jejaring.web.duplicates import related
 from jejaring.web.forms import Form
 from jejaring.web.pages import (
@@ -238,6 +238,7 @@ async def _case_page(
         proofs=list(ProofOfInability),
         outcomes=list(CaseOutcome),
         kinds=list(PartnerKind),
+        activity=await activities.section(request, w, signed, case),
         **_page_context(request, w),
     )
 
