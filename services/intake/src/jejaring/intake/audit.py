@@ -47,6 +47,7 @@ class Action(StrEnum):
     USER_DEACTIVATE = "user.deactivate"
     CASE_LOOKUP = "case.lookup"  # a case found by its reference (no personal data)
     CASE_ERASE = "case.erase"  # personal data erased (a DPO's erasure, or retention)
+    ACTIVITY_RECORD = "activity.record"  # an activity of case work (activities.py)
     AUDIT_READ = "audit.read"
     TASK_READ = "task.read"  # a case plan's task titles and goals read
     TASK_LIST = "task.list"  # a work list (titles only of the reader's own tasks)
@@ -54,6 +55,7 @@ class Action(StrEnum):
     TASK_DONE = "task.done"
     TASK_CANCEL = "task.cancel"
     AUDIT_VERIFY = "audit.verify"
+    CASE_MERGE = "case.merge"  # a duplicate merged into the case kept (the coordinator)
 
 
 def _fields(

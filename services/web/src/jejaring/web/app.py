@@ -19,9 +19,11 @@ from jejaring.shared.region import load_region
 from jejaring.shared.tracing import Tracing, TracingMiddleware
 from jejaring.web import (
     account,
+    activities,
     admin,
     admin_partners,
     coordinator,
+    duplicates,
     home,
     officer,
     partner,
@@ -100,12 +102,14 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
         account,
+        activities,
         home,
         record,
         officer,
         plan,
         partner,
         coordinator,
+        duplicates,
         privacy,
         admin,
         admin_partners,
