@@ -49,6 +49,9 @@ class Action(StrEnum):
     CASE_ERASE = "case.erase"  # personal data erased (a DPO's erasure, or retention)
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
+    ATTACHMENT_ADD = "attachment.add"  # subject_id: the attachment
+    ATTACHMENT_READ = "attachment.read"  # a download, by PPATBM or a partner's staff
+    ATTACHMENT_DELETE = "attachment.delete"
 
 
 def _fields(

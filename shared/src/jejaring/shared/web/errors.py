@@ -10,6 +10,7 @@ Every error body has the same shape:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -210,20 +211,36 @@ def error_response(
     )
 
 
-class BodySizeLimit:
-    """Refuse bodies over `limit` bytes with 413, before they are read into memory."""
+# A POST path (regular expression, matched whole) that takes more than the body limit, and how
+# much: an upload route, which bounds its own reading (web/uploads.py).
+Larger = tuple[re.Pattern[str], int]
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class BodySizeLimit:
+    """Refuse bodies over `limit` bytes (or a `larger` route's own) with 413, before they are
+    read into memory."""
+
+    def __init__(self, app: ASGIApp, limit: int, larger: Sequence[Larger] = ()) -> None:
         self.app = app
         self.limit = limit
+        self.larger = tuple(larger)
+
+    def _limit_of(self, scope: Scope) -> int:
+        if scope.get("method") == "POST":
+            path = str(scope.get("path", ""))
+            for pattern, limit in self.larger:
+                if pattern.fullmatch(path):
+                    return limit
+        return self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit_of(scope)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._too_large(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._too_large(scope, receive, send, limit)
             return
         seen = 0
 
@@ -232,17 +249,17 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise _TooLarge
             return message
 
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await self._too_large(scope, receive, send)
+            await self._too_large(scope, receive, send, limit)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kb = self.limit // 1024
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        kb = limit // 1024
         response = error_response(
             413,
             [
@@ -261,7 +278,9 @@ class _TooLarge(Exception):
     pass
 
 
-def install_error_handlers(app: FastAPI, *, body_limit: int = 256 * 1024) -> None:
+def install_error_handlers(
+    app: FastAPI, *, body_limit: int = 256 * 1024, larger: Sequence[Larger] = ()
+) -> None:
     """Uniform bilingual error bodies; no 500 leaks a traceback or an input value."""
 
     @app.exception_handler(ApiError)
@@ -331,4 +350,4 @@ def install_error_handlers(app: FastAPI, *, body_limit: int = 256 * 1024) -> Non
             ],
         )
 
-    app.add_middleware(BodySizeLimit, limit=body_limit)
+    app.add_middleware(BodySizeLimit, limit=body_limit, larger=larger)
