@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jejaring.intake.attachments import PARTNER_SERVICES, Kind, kinds_for, size_text, sniff
+from jejaring.intake.attachments import PARTNER_SERVICES, Kind, kinds_for, sniff
 from jejaring.shared.contract.enums import ReferralStatus, Service
+from jejaring.shared.web.uploads import size_text
 
 
 @pytest.mark.parametrize(

@@ -100,14 +100,6 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def size_text(size: int) -> str:
-    """Bytes as people read them: 5 MB, 1,5 MB, 300 KB (1 MB = 1024 KB here)."""
-    if size >= 1024 * 1024:
-        mb = f"{size / (1024 * 1024):.1f}".removesuffix(".0")
-        return f"{mb} MB"
-    return f"{max(1, size // 1024)} KB"
-
-
 # --- refusals ---------------------------------------------------------------------------------
 
 

@@ -25,7 +25,13 @@ from jejaring.intake.models import CaseAttachment
 from jejaring.intake.settings import IntakeSettings
 from jejaring.shared.refusals import FieldError, Invalid
 from jejaring.shared.web.errors import Larger, api_error
-from jejaring.shared.web.uploads import OVERHEAD, UploadTooLarge, UploadUnreadable, read_upload
+from jejaring.shared.web.uploads import (
+    OVERHEAD,
+    UploadTooLarge,
+    UploadUnreadable,
+    read_upload,
+    size_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +98,7 @@ async def attach(
             max_file=limit,
         )
     except UploadTooLarge:
-        size = attachments.size_text(limit)
+        size = size_text(limit)
         raise api_error(
             413,
             "file",

@@ -21,6 +21,7 @@ from jejaring.web import (
     account,
     admin,
     admin_partners,
+    attachments,
     coordinator,
     home,
     officer,
@@ -107,6 +108,7 @@ def create_app(
         privacy,
         admin,
         admin_partners,
+        attachments,
     ):
         app.include_router(module.router)
     install_handlers(app)

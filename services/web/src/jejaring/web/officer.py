@@ -25,7 +25,7 @@ from jejaring.shared.contract.enums import (
     Sex,
     ViolenceForm,
 )
-from jejaring.web import messages
+from jejaring.web import attachments_view, messages
 from jejaring.web.forms import Form
 from jejaring.web.pages import (
     Errors,
@@ -236,6 +236,7 @@ async def _case_page(
         proofs=list(ProofOfInability),
         outcomes=list(CaseOutcome),
         kinds=list(PartnerKind),
+        attachments=await attachments_view.section(request, signed, case),
         **_page_context(request, w),
     )
 

@@ -19,6 +19,14 @@ TEXT_LIMIT = 4 * 1024  # bytes of one text field (a kind, a CSRF token)
 MAX_PARTS = 16
 
 
+def size_text(size: int) -> str:
+    """A size as people read it in a limit: 5 MB, 1.5 MB, 300 KB (1 MB = 1024 KB here)."""
+    if size >= 1024 * 1024:
+        mb = f"{size / (1024 * 1024):.1f}".removesuffix(".0")
+        return f"{mb} MB"
+    return f"{max(1, size // 1024)} KB"
+
+
 class UploadTooLarge(Exception):
     """The file (or the body around it) is larger than allowed; `limit` is the file's."""
 
@@ -26,6 +34,7 @@ class UploadTooLarge(Exception):
         super().__init__(f"{field} over {limit} bytes")
         self.field = field
         self.limit = limit
+        self.fields: dict[str, str] = {}  # the text fields read before it (to show them again)
 
 
 class UploadUnreadable(Exception):
@@ -134,6 +143,9 @@ async def read_upload(
         parser.finalize()
     except MultipartParseError as exc:
         raise UploadUnreadable("broken multipart body") from exc
+    except UploadTooLarge as exc:
+        exc.fields = dict(reader.upload.fields)
+        raise
     return reader.upload
 
 
