@@ -1,4 +1,4 @@
-"""Attachments' rules that need no server: the type by content, R6's table, sizes as text."""
+"""Attachments' rules that need no server: the type by content and R6's table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import pytest
 
 from jejaring.intake.attachments import PARTNER_SERVICES, Kind, kinds_for, sniff
 from jejaring.shared.contract.enums import ReferralStatus, Service
-from jejaring.shared.web.uploads import size_text
 
 
 @pytest.mark.parametrize(
@@ -33,9 +32,3 @@ def test_r6_legal_aid_gets_the_proofs_of_inability_to_pay_only_while_the_referra
     for status in ("rejected", "cancelled", "completed", "failed"):
         assert kinds_for(Service.LEGAL_AID, status) == set(), status
     assert not any(Kind.PHOTO in kinds_for(s, "accepted") for s in Service)
-
-
-def test_size_text() -> None:
-    assert size_text(5 * 1024 * 1024) == "5 MB"
-    assert size_text(1536 * 1024) == "1.5 MB"
-    assert size_text(64 * 1024) == "64 KB"
