@@ -169,6 +169,7 @@ def test_uploads_are_checked_by_size_and_content_with_clear_messages(
         },
     )
     assert huge.status_code == 413, huge.text
+    assert huge.json()["detail"] == too_big.json()["detail"]  # the same words
 
     # a text file named and typed as a photo is refused by its content
     fake = attach(

@@ -24,7 +24,7 @@ from jejaring.intake.auth import Principal
 from jejaring.intake.models import CaseAttachment
 from jejaring.intake.settings import IntakeSettings
 from jejaring.shared.refusals import FieldError, Invalid
-from jejaring.shared.web.errors import Larger, api_error
+from jejaring.shared.web.errors import ApiError, Larger
 from jejaring.shared.web.uploads import (
     OVERHEAD,
     UploadTooLarge,
@@ -40,9 +40,21 @@ router = APIRouter(prefix="/api/v1", tags=["attachments"])
 UPLOAD_PATH = re.compile(r"/api/v1/cases/[^/]+/attachments")
 
 
+def too_large(limit: int) -> FieldError:
+    """The refusal of a file over `limit` bytes, by the route or by the body limit before it."""
+    size = size_text(limit)
+    return FieldError(
+        "file",
+        "file_too_large",
+        f"Berkas terlalu besar: paling besar {size}.",
+        f"The file is too large: at most {size}.",
+    )
+
+
 def larger_bodies(settings: IntakeSettings) -> list[Larger]:
     """The upload route takes the attachment limit (and a form's overhead), not 256 KB."""
-    return [(UPLOAD_PATH, settings.attachment_max_bytes + OVERHEAD)]
+    limit = settings.attachment_max_bytes
+    return [Larger(UPLOAD_PATH, limit + OVERHEAD, too_large(limit))]
 
 
 class AttachmentOut(BaseModel):
@@ -98,14 +110,7 @@ async def attach(
             max_file=limit,
         )
     except UploadTooLarge:
-        size = size_text(limit)
-        raise api_error(
-            413,
-            "file",
-            "file_too_large",
-            f"Berkas terlalu besar: paling besar {size}.",
-            f"The file is too large: at most {size}.",
-        ) from None
+        raise ApiError(413, [too_large(limit)]) from None
     except UploadUnreadable:
         raise Invalid(
             FieldError(

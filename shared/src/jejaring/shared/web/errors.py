@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -211,9 +211,15 @@ def error_response(
     )
 
 
-# A POST path (regular expression, matched whole) that takes more than the body limit, and how
-# much: an upload route, which bounds its own reading (web/uploads.py).
-Larger = tuple[re.Pattern[str], int]
+@dataclass(frozen=True)
+class Larger:
+    """A POST route (`path`, a regular expression matched whole) that takes more than the body
+    limit: an upload route, which bounds its own reading. Past `limit` the answer is 413 with
+    `refusal` (naming the upload's field and its own limit, not the body's)."""
+
+    path: re.Pattern[str]
+    limit: int
+    refusal: FieldError
 
 
 class BodySizeLimit:
@@ -225,22 +231,30 @@ class BodySizeLimit:
         self.limit = limit
         self.larger = tuple(larger)
 
-    def _limit_of(self, scope: Scope) -> int:
+    def _refusal(self, scope: Scope) -> tuple[int, FieldError]:
+        """The limit of this request's route, and the refusal past it."""
         if scope.get("method") == "POST":
             path = str(scope.get("path", ""))
-            for pattern, limit in self.larger:
-                if pattern.fullmatch(path):
-                    return limit
-        return self.limit
+            for route in self.larger:
+                if route.path.fullmatch(path):
+                    return route.limit, route.refusal
+        kb = self.limit // 1024
+        return self.limit, FieldError(
+            "body",
+            "body_too_large",
+            f"Isi permintaan terlalu besar: paling banyak {kb} KB.",
+            f"The request body is too large: at most {kb} KB.",
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self._limit_of(scope)
+        limit, refusal = self._refusal(scope)
+        too_large = error_response(413, [refusal])
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await self._too_large(scope, receive, send, limit)
+            await too_large(scope, receive, send)
             return
         seen = 0
 
@@ -256,22 +270,7 @@ class BodySizeLimit:
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await self._too_large(scope, receive, send, limit)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        kb = limit // 1024
-        response = error_response(
-            413,
-            [
-                FieldError(
-                    "body",
-                    "body_too_large",
-                    f"Isi permintaan terlalu besar: paling banyak {kb} KB.",
-                    f"The request body is too large: at most {kb} KB.",
-                )
-            ],
-        )
-        await response(scope, receive, send)
+            await too_large(scope, receive, send)
 
 
 class _TooLarge(Exception):
