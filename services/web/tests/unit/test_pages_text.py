@@ -61,3 +61,12 @@ def test_every_audit_action_and_erasure_reason_of_intake_has_a_label() -> None:
     missing = [a.value for a in Action if f"audit.action.{a.value}" not in messages.CATALOGUE]
     missing += [r for r in REASONS if f"erasure.reason.{r}" not in messages.CATALOGUE]
     assert not missing, missing
+
+
+def test_every_attachment_kind_and_type_of_intake_has_a_label() -> None:
+    """The attachment sections name intake's kinds and content types by their label."""
+    from jejaring.intake.attachments import CONTENT_TYPES, Kind
+
+    missing = [k.value for k in Kind if f"attachment_kind.{k.value}" not in messages.CATALOGUE]
+    missing += [c for c in CONTENT_TYPES if f"attachments.type.{c}" not in messages.CATALOGUE]
+    assert not missing, missing

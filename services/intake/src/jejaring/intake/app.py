@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from jejaring.intake import (
     activities,
+    attachments_api,
     audit_api,
     duplicates,
     erasure,
@@ -20,6 +21,7 @@ from jejaring.intake import (
 )
 from jejaring.intake.accounts import AccountPolicy, Passwords
 from jejaring.intake.api import Clock, Context, router
+from jejaring.intake.attachments import Files
 from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER, on_referral_event
 from jejaring.intake.keyring import Keyring
 from jejaring.intake.settings import IntakeSettings
@@ -61,7 +63,12 @@ def create_runtime(
             "anonymise",
             settings.anonymise_interval_s,
             lambda _session: erasure.anonymise(
-                runtime.sessions, keyring=keyring, outbox=runtime.outbox, clock=clock, after=after
+                runtime.sessions,
+                keyring=keyring,
+                outbox=runtime.outbox,
+                clock=clock,
+                after=after,
+                files=Files(settings.attachments_path),
             ),
             transaction=False,  # a transaction per batch
         )
@@ -96,7 +103,11 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = _utcnow
     settings = settings or IntakeSettings()
     keyring = Keyring(settings.keyring_keys())
     runtime = create_runtime(settings, keyring, clock=clock)
-    app = service_app(title="Jejaring intake", runtime=runtime)
+    app = service_app(
+        title="Jejaring intake",
+        runtime=runtime,
+        larger_bodies=attachments_api.larger_bodies(settings),
+    )
     app.state.intake = Context(
         settings=settings,
         region=load_region(settings.region_file),
@@ -113,4 +124,5 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = _utcnow
     app.include_router(activities.router)
     app.include_router(merges.router)
     app.include_router(plan_api.router)
+    app.include_router(attachments_api.router)
     return app

@@ -56,6 +56,9 @@ class Action(StrEnum):
     TASK_CANCEL = "task.cancel"
     AUDIT_VERIFY = "audit.verify"
     CASE_MERGE = "case.merge"  # a duplicate merged into the case kept (the coordinator)
+    ATTACHMENT_ADD = "attachment.add"  # subject_id: the attachment
+    ATTACHMENT_READ = "attachment.read"  # a download, by PPATBM or a partner's staff
+    ATTACHMENT_DELETE = "attachment.delete"
 
 
 def _fields(

@@ -20,8 +20,9 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.intake import activities, duplicates, rules, sealing, tasks
+from jejaring.intake import activities, attachments, duplicates, rules, sealing, tasks
 from jejaring.intake.api import Audit, Clock, Ctx, Who
+from jejaring.intake.attachments import Files
 from jejaring.intake.audit import SYSTEM_ID, Action, Trail
 from jejaring.intake.auth import Principal, require_role
 from jejaring.intake.batches import in_batches
@@ -52,11 +53,13 @@ async def erase(
     outbox: Outbox,
     trail: Trail,
     now: dt.datetime,
+    files: Files,
 ) -> None:
     """Erase the case's personal data in the caller's transaction: its data key and its seal
-    deleted, `case.erase` in the audit trail, `case.v1.erased` staged (when other services
-    know the case). An open case is closed as withdrawn: nobody can work on it any more
-    (referral cancels its referrals on `case.v1.erased`). 409 if it was erased already."""
+    deleted, its attachments' files deleted, `case.erase` in the audit trail, `case.v1.erased`
+    staged (when other services know the case). An open case is closed as withdrawn: nobody
+    can work on it any more (referral cancels its referrals on `case.v1.erased`). 409 if it
+    was erased already."""
     if case.erased_at is not None:
         raise CaseErased()
     await keyring.erase(session, case.id)
@@ -64,6 +67,7 @@ async def erase(
     await tasks.erase(session, case.id)
     await activities.erase(session, case.id)
     await duplicates.erased(session, case.id)
+    await attachments.erase(session, case_id=case.id, files=files, now=now)
     if case.status == "open":
         case.status, case.outcome, case.closed_at = "closed", CaseOutcome.WITHDRAWN.value, now
         case.updated_at = now
@@ -81,6 +85,7 @@ async def anonymise(
     outbox: Outbox,
     clock: Clock,
     after: dt.timedelta,
+    files: Files,
 ) -> int:
     """Erase (why "retention"), batch by batch, every closed case closed longer than `after`
     ago and not erased yet. Returns how many."""
@@ -97,6 +102,7 @@ async def anonymise(
             outbox=outbox,
             trail=trail,
             now=now,
+            files=files,
         )
 
     due = select(Case).where(
@@ -135,6 +141,7 @@ async def erase_case(
                 outbox=ctx.outbox,
                 trail=trail,
                 now=ctx.clock(),
+                files=Files(ctx.settings.attachments_path),
             )
         log.info("case personal data erased", extra={"why": "erasure"})
         return ErasedOut.model_validate(case)

@@ -293,3 +293,23 @@ class CaseMerge(Base):
     into_case_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     merged_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     merged_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class CaseAttachment(Base):
+    """A photo or document attached to a case (issue 20, attachments.py). Its bytes are not
+    here: they are sealed with the case's data key in a file of the attachments folder named
+    `storage_name` (random, unguessable). No original file name and no hash of the content are
+    kept. Erased with the case: the file deleted, `storage_name` None, `erased_at` set."""
+
+    __tablename__ = "case_attachment"
+    __table_args__ = (Index("uq_case_attachment_storage_name", "storage_name", unique=True),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # attachments.Kind
+    content_type: Mapped[str] = mapped_column(String(40))  # found from the content itself
+    size: Mapped[int] = mapped_column(Integer)  # bytes of the document, before sealing
+    storage_name: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

@@ -103,6 +103,26 @@ class IntakeSettings(ServiceSettings):
         "responsible person was not reminded yet.",
     )
 
+    # Attachments of a case (attachments.py): files outside the database, sealed per case.
+    attachments_dir: Path | None = Field(
+        default=None,
+        description="The folder of attachments' files, each sealed with its case's data key "
+        "under a random name (0700, files 0600); default: attachments/ in data_dir. Back it "
+        "up with the database: a row without its file downloads as missing.",
+    )
+    attachment_max_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        ge=1024,
+        le=50 * 1024 * 1024,
+        description="The largest photo or document an officer may attach, in bytes; larger "
+        "uploads are refused (413) before they are read whole. The web app asks intake for it.",
+    )
+
+    @property
+    def attachments_path(self) -> Path:
+        """Where attachments' files are kept."""
+        return self.attachments_dir or self.data_dir / "attachments"
+
     @model_validator(mode="after")
     def _master_keys_given(self) -> IntakeSettings:
         if self.master_keys is None and self.master_keys_file is None:

@@ -22,6 +22,7 @@ from jejaring.web import (
     activities,
     admin,
     admin_partners,
+    attachments,
     coordinator,
     duplicates,
     home,
@@ -113,6 +114,7 @@ def create_app(
         privacy,
         admin,
         admin_partners,
+        attachments,
     ):
         app.include_router(module.router)
     install_handlers(app)

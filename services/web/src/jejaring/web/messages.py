@@ -1324,6 +1324,70 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Tugas rencana kasus yang lewat jatuh tempo, per kelurahan dan penanggung jawab.",
         "Case plan tasks past their due date, by kelurahan and by who is responsible.",
     ),
+    # --- attachments (attachments.py, attachments_view.py, templates/attachments/) ---
+    "attachments.heading": ("Lampiran", "Attachments"),
+    "attachments.added": ("Lampiran tersimpan.", "The attachment was saved."),
+    "attachments.deleted": ("Lampiran dihapus.", "The attachment was deleted."),
+    "attachments.unavailable": (
+        "Daftar lampiran tidak dapat dimuat saat ini.",
+        "The attachments cannot be shown right now.",
+    ),
+    "attachments.none": ("Belum ada lampiran.", "No attachments yet."),
+    "attachments.erased": (
+        "Berkas ini sudah dihapus bersama data pribadi kasus.",
+        "This file was erased with the case's personal data.",
+    ),
+    "attachments.download": ("Unduh", "Download"),
+    "attachments.delete": ("Hapus", "Delete"),
+    "attachments.delete.question": (
+        "Berkas ini akan dihapus untuk selamanya.",
+        "This file will be deleted for good.",
+    ),
+    "attachments.delete.button": ("Ya, hapus lampiran", "Yes, delete the attachment"),
+    "attachments.kind": ("Jenis lampiran", "Kind of attachment"),
+    "attachments.kind.choose": ("Pilih jenis", "Choose a kind"),
+    "attachments.file": ("Berkas", "File"),
+    "attachments.file.hint": (
+        "Foto (JPEG, PNG, WebP) atau dokumen PDF, paling besar {limit}. Berkas disimpan "
+        "terenkripsi; mitra hanya menerima dokumen yang berhak mereka terima.",
+        "A photo (JPEG, PNG, WebP) or a PDF document, at most {limit}. Files are stored "
+        "encrypted; a partner receives only the documents it is entitled to.",
+    ),
+    "attachments.button": ("Lampirkan berkas", "Attach the file"),
+    "attachments.too_large": (
+        "Berkas terlalu besar: paling besar {limit}. Perkecil foto atau pindai dengan "
+        "resolusi lebih rendah.",
+        "The file is too large: at most {limit}. Make the photo smaller or scan at a lower "
+        "resolution.",
+    ),
+    "attachments.kind_missing": ("Pilih jenis lampiran", "Choose the kind of attachment"),
+    "attachments.file_missing": ("Pilih berkas untuk dilampirkan", "Choose a file to attach"),
+    "attachments.refused": (
+        "Lampiran tidak dapat disimpan atau dihapus. Coba lagi.",
+        "The attachment could not be saved or deleted. Try again.",
+    ),
+    "attachments.documents": ("Dokumen dari PPATBM", "Documents from PPATBM"),
+    "attachments.documents.hint": (
+        "Dokumen yang boleh diterima mitra Anda untuk rujukan ini. Jangan simpan di ponsel "
+        "yang dipakai bersama.",
+        "The documents your partner may receive for this referral. Do not keep them on a "
+        "shared phone.",
+    ),
+    "attachments.type.image/jpeg": ("Foto JPEG", "JPEG photo"),
+    "attachments.type.image/png": ("Gambar PNG", "PNG image"),
+    "attachments.type.image/webp": ("Foto WebP", "WebP photo"),
+    "attachments.type.application/pdf": ("Dokumen PDF", "PDF document"),
+    "attachment_kind.sktm": (
+        "SKTM (Surat Keterangan Tidak Mampu)",
+        "SKTM (certificate of low income)",
+    ),
+    "attachment_kind.pkh": ("Kartu PKH", "PKH card"),
+    "attachment_kind.police_report": ("Laporan polisi", "Police report"),
+    "attachment_kind.photo": ("Foto", "Photo"),
+    "attachment_kind.other_document": ("Dokumen lain", "Other document"),
+    "audit.action.attachment.add": ("Menambah lampiran", "Added an attachment"),
+    "audit.action.attachment.read": ("Mengunduh lampiran", "Downloaded an attachment"),
+    "audit.action.attachment.delete": ("Menghapus lampiran", "Deleted an attachment"),
 }
 
 

@@ -25,7 +25,7 @@ from jejaring.shared.contract.enums import (
     Sex,
     ViolenceForm,
 )
-from jejaring.web import activities, messages
+from jejaring.web import activities, attachments_view, messages
 from jejaring.web import plan as case_plan
 from jejaring.web.duplicates import related
 from jejaring.web.forms import Form
@@ -242,6 +242,7 @@ async def _case_page(
         outcomes=list(CaseOutcome),
         kinds=list(PartnerKind),
         activity=await activities.section(request, w, signed, case),
+        attachments=await attachments_view.section(request, signed, case),
         **_page_context(request, w),
     )
 

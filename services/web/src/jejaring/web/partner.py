@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from jejaring.shared.contract.enums import Lang
-from jejaring.web import messages
+from jejaring.web import attachments_view, messages
 from jejaring.web.officer import NotAnOfficer, labeller
 from jejaring.web.pages import (
     Errors,
@@ -172,6 +172,7 @@ async def _referral_page(
         saved=request.query_params.get("saved") == "1",
         typed=typed or {},
         answers=[(s, label("answer", s)) for s in r.get("allowed_answers") or []],
+        documents=await attachments_view.documents(signed, r["id"]),
         **_context(request, w),
     )
 

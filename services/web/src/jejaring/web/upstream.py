@@ -91,15 +91,18 @@ class Upstream:
         json: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
         """The service's answer; Unreachable when there is none, or a 5xx one. The request
-        carries the page's trace context (`traceparent`): the service continues its trace."""
+        carries the page's trace context (`traceparent`): the service continues its trace.
+        `data` and `files`: a multipart/form-data body (an upload) instead of JSON."""
         sent = {**current_context(), **(headers or {})}
         if token:
             sent["Authorization"] = f"Bearer {token}"
         try:
             response = await self.clients[service].request(
-                method, path, json=json, params=params, headers=sent
+                method, path, json=json, params=params, headers=sent, data=data, files=files
             )
         except httpx.HTTPError as exc:
             log.warning(

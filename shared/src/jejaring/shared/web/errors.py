@@ -10,8 +10,9 @@ Every error body has the same shape:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -210,20 +211,50 @@ def error_response(
     )
 
 
-class BodySizeLimit:
-    """Refuse bodies over `limit` bytes with 413, before they are read into memory."""
+@dataclass(frozen=True)
+class Larger:
+    """A POST route (`path`, a regular expression matched whole) that takes more than the body
+    limit: an upload route, which bounds its own reading. Past `limit` the answer is 413 with
+    `refusal` (naming the upload's field and its own limit, not the body's)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    path: re.Pattern[str]
+    limit: int
+    refusal: FieldError
+
+
+class BodySizeLimit:
+    """Refuse bodies over `limit` bytes (or a `larger` route's own) with 413, before they are
+    read into memory."""
+
+    def __init__(self, app: ASGIApp, limit: int, larger: Sequence[Larger] = ()) -> None:
         self.app = app
         self.limit = limit
+        self.larger = tuple(larger)
+
+    def _refusal(self, scope: Scope) -> tuple[int, FieldError]:
+        """The limit of this request's route, and the refusal past it."""
+        if scope.get("method") == "POST":
+            path = str(scope.get("path", ""))
+            for route in self.larger:
+                if route.path.fullmatch(path):
+                    return route.limit, route.refusal
+        kb = self.limit // 1024
+        return self.limit, FieldError(
+            "body",
+            "body_too_large",
+            f"Isi permintaan terlalu besar: paling banyak {kb} KB.",
+            f"The request body is too large: at most {kb} KB.",
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, refusal = self._refusal(scope)
+        too_large = error_response(413, [refusal])
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._too_large(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await too_large(scope, receive, send)
             return
         seen = 0
 
@@ -232,36 +263,23 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise _TooLarge
             return message
 
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await self._too_large(scope, receive, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kb = self.limit // 1024
-        response = error_response(
-            413,
-            [
-                FieldError(
-                    "body",
-                    "body_too_large",
-                    f"Isi permintaan terlalu besar: paling banyak {kb} KB.",
-                    f"The request body is too large: at most {kb} KB.",
-                )
-            ],
-        )
-        await response(scope, receive, send)
+            await too_large(scope, receive, send)
 
 
 class _TooLarge(Exception):
     pass
 
 
-def install_error_handlers(app: FastAPI, *, body_limit: int = 256 * 1024) -> None:
+def install_error_handlers(
+    app: FastAPI, *, body_limit: int = 256 * 1024, larger: Sequence[Larger] = ()
+) -> None:
     """Uniform bilingual error bodies; no 500 leaks a traceback or an input value."""
 
     @app.exception_handler(ApiError)
@@ -331,4 +349,4 @@ def install_error_handlers(app: FastAPI, *, body_limit: int = 256 * 1024) -> Non
             ],
         )
 
-    app.add_middleware(BodySizeLimit, limit=body_limit)
+    app.add_middleware(BodySizeLimit, limit=body_limit, larger=larger)

@@ -14,7 +14,7 @@ from jejaring.shared import metrics
 from jejaring.shared.messaging.outbox import unsent_backlog
 from jejaring.shared.messaging.runtime import ServiceRuntime
 from jejaring.shared.tracing import TracingMiddleware
-from jejaring.shared.web.errors import install_error_handlers
+from jejaring.shared.web.errors import Larger, install_error_handlers
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,11 @@ def service_app(
     runtime: ServiceRuntime,
     version: str = "0.1.0",
     scrapes: Sequence[metrics.Scrape] = (),
+    larger_bodies: Sequence[Larger] = (),
 ) -> FastAPI:
     """A FastAPI app whose lifespan starts and stops `runtime`, with the health routes and
-    `/metrics` (the runtime's outbox and consumers, then the service's own `scrapes`)."""
+    `/metrics` (the runtime's outbox and consumers, then the service's own `scrapes`).
+    `larger_bodies`: the upload routes that take more than the usual body limit."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -114,6 +116,6 @@ def service_app(
     app.state.runtime = runtime
     app.include_router(health_router(runtime))
     metrics.install(app, [runtime_scrape(runtime), *scrapes])
-    install_error_handlers(app)
+    install_error_handlers(app, larger=larger_bodies)
     app.add_middleware(TracingMiddleware, tracing=runtime.tracing)  # outermost: sees every status
     return app
