@@ -38,6 +38,7 @@ from jejaring.intake.keyring import Keyring
 from jejaring.intake.models import Case, CaseAttachment, ReferralView
 from jejaring.shared import crypto
 from jejaring.shared.contract.enums import ReferralStatus, Service
+from jejaring.shared.db import on_commit
 from jejaring.shared.refusals import FieldError, Invalid, NotFound
 from jejaring.shared.web.identity import PersonRole
 
@@ -397,17 +398,23 @@ async def delete(
 async def erase(
     session: AsyncSession, *, case_id: uuid.UUID, files: Files, now: dt.datetime
 ) -> int:
-    """The case's attachments erased in the caller's transaction (erasure.erase): each file
-    deleted, each row marked. Returns how many."""
+    """The case's attachments erased in the caller's transaction (erasure.erase): each row
+    marked, and each file deleted once that transaction commits (a rolled-back erasure keeps
+    them; a file left by a crash is unreadable, its key gone). Returns how many."""
     rows = await session.scalars(
         select(CaseAttachment).where(
             CaseAttachment.case_id == case_id, CaseAttachment.erased_at.is_(None)
         )
     )
     found = list(rows.all())
+    names = [row.storage_name for row in found if row.storage_name is not None]
     for row in found:
-        if row.storage_name is not None:
-            await asyncio.to_thread(files.remove, row.storage_name)
         row.storage_name = None
         row.erased_at = now
+
+    def remove_files() -> None:
+        while names:
+            files.remove(names.pop())
+
+    on_commit(session, remove_files)
     return len(found)
