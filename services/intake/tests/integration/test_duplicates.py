@@ -214,3 +214,57 @@ def test_nothing_of_the_index_on_the_stream(
     assert b"case.v1.created" in stored
     assert second["possible_duplicates"]
     assert all(f.encode() not in stored for f in fingerprints)
+
+
+PDF = b"%PDF-1.4\n% surat keterangan tidak mampu, duplikat\n%%EOF\n"
+
+
+def test_a_merge_moves_the_duplicates_activities_tasks_and_attachments_to_the_kept_case(
+    database_url: str, nats_server: NatsServer, tmp_path: Any
+) -> None:
+    """What the volunteers did on the duplicate stays readable on the kept case: notes, plan
+    tasks and files sealed again with the kept case's key, the old files gone."""
+    with intake(database_url, nats_server.url, tmp_path) as client:
+        officer = person(client, "officer", "Ibu Wulan")
+        coordinator = person(client, "coordinator", "Ibu Rina")
+        kept = record(client, officer, victim_case(NAME))
+        dup = record(client, officer, victim_case(SAME))
+        base = f"/api/v1/cases/{dup['id']}"
+        visit = {"kind": "home_visit", "occurred_on": "2026-11-21", "note": "Kunjungan rumah"}
+        assert client.post(f"{base}/activities", json=visit, headers=officer).status_code == 201
+        task = {
+            "title": "Antar ke puskesmas",
+            "due_on": "2027-01-05",
+            "responsible_partner": "bikksa-mentari",
+        }
+        assert client.post(f"{base}/tasks", json=task, headers=officer).status_code == 201
+        upload = client.post(
+            f"{base}/attachments",
+            data={"kind": "sktm"},
+            files={"file": ("sktm.pdf", PDF, "application/pdf")},
+            headers=officer,
+        )
+        assert upload.status_code == 201, upload.text
+        before = sorted(p.name for p in (tmp_path / "attachments").iterdir())
+
+        merged = client.post(f"{base}/merge", json={"into": kept["id"]}, headers=coordinator)
+        assert merged.status_code == 200, merged.text
+
+        into = f"/api/v1/cases/{kept['id']}"
+        notes = [a["note"] for a in client.get(f"{into}/activities", headers=officer).json()]
+        titles = [t["title"] for t in client.get(f"{into}/tasks", headers=officer).json()["tasks"]]
+        listed = client.get(f"{into}/attachments", headers=officer).json()["items"]
+        file = client.get(f"{into}/attachments/{upload.json()['id']}", headers=officer)
+        left = (
+            client.get(f"{base}/activities", headers=officer).json(),
+            client.get(f"{base}/tasks", headers=officer).json()["tasks"],
+            client.get(f"{base}/attachments", headers=officer).json()["items"],
+        )
+        after = sorted(p.name for p in (tmp_path / "attachments").iterdir())
+    assert notes == ["Kunjungan rumah"]
+    assert titles == ["Antar ke puskesmas"]
+    assert [a["id"] for a in listed] == [upload.json()["id"]]
+    assert file.status_code == 200 and file.content == PDF
+    assert left == ([], [], [])
+    # one file, under a new name: the one sealed with the duplicate's key is gone
+    assert len(before) == len(after) == 1 and before != after

@@ -289,6 +289,20 @@ async def erase(session: AsyncSession, case_id: uuid.UUID) -> None:
     )
 
 
+async def move(
+    session: AsyncSession, *, case_id: uuid.UUID, into: uuid.UUID, keys: tuple[bytes, bytes]
+) -> None:
+    """A merged duplicate's activities now belong to the kept case (merges.py), each note
+    sealed again with the kept case's key (`keys`: the duplicate's, the kept case's)."""
+    old, new = keys
+    rows = await session.scalars(select(CaseActivity).where(CaseActivity.case_id == case_id))
+    for activity in rows:
+        if activity.sealed is not None:
+            note = crypto.unseal(old, activity.sealed, associated=crypto.aad(case_id, PURPOSE))
+            activity.sealed = crypto.seal(new, note, associated=crypto.aad(into, PURPOSE))
+        activity.case_id = into
+
+
 # --- HTTP -------------------------------------------------------------------------------------
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}/activities", tags=["case work"])

@@ -205,6 +205,16 @@ class Files:
     def remove(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
 
+    def remove_on_commit(self, session: AsyncSession, names: list[str]) -> None:
+        """Delete these files once the session's transaction commits (never before: a
+        rolled-back change still needs them)."""
+
+        def remove() -> None:
+            while names:
+                self.remove(names.pop())
+
+        on_commit(session, remove)
+
 
 def _aad(case_id: uuid.UUID, attachment_id: uuid.UUID) -> bytes:
     return crypto.aad(case_id, f"{PURPOSE}:{attachment_id}")
@@ -392,6 +402,39 @@ async def delete(
     return name
 
 
+async def move(
+    session: AsyncSession,
+    *,
+    case_id: uuid.UUID,
+    into: uuid.UUID,
+    keys: tuple[bytes, bytes],
+    files: Files,
+) -> None:
+    """A merged duplicate's attachments now belong to the kept case (merges.py): each file
+    sealed again with the kept case's key under a new name, the old file deleted once the
+    merge commits (`keys`: the duplicate's, the kept case's)."""
+    old, new = keys
+    rows = await session.scalars(
+        select(CaseAttachment).where(
+            CaseAttachment.case_id == case_id, CaseAttachment.storage_name.is_not(None)
+        )
+    )
+    replaced: list[str] = []
+    for row in rows:
+        stored = row.storage_name
+        token = await asyncio.to_thread(files.read, stored) if stored is not None else None
+        if stored is not None and token is not None:
+            data = crypto.unseal(old, token, associated=_aad(case_id, row.id))
+            sealed = crypto.seal(new, data, associated=_aad(into, row.id))
+            name = secrets.token_urlsafe(32)
+            await asyncio.to_thread(files.write, name, sealed)
+            replaced.append(stored)
+            row.storage_name = name
+        row.case_id = into
+
+    files.remove_on_commit(session, replaced)
+
+
 # --- erasure ----------------------------------------------------------------------------------
 
 
@@ -411,10 +454,5 @@ async def erase(
     for row in found:
         row.storage_name = None
         row.erased_at = now
-
-    def remove_files() -> None:
-        while names:
-            files.remove(names.pop())
-
-    on_commit(session, remove_files)
+    files.remove_on_commit(session, names)
     return len(found)

@@ -20,8 +20,9 @@ from pydantic import StringConstraints
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.intake import duplicates, rules
+from jejaring.intake import activities, attachments, duplicates, rules, tasks
 from jejaring.intake.api import Audit, Ctx, Who
+from jejaring.intake.attachments import Files
 from jejaring.intake.audit import Action, Trail
 from jejaring.intake.auth import Principal, require_role
 from jejaring.intake.cases import get_case
@@ -105,11 +106,13 @@ async def merge_case(
     now: dt.datetime,
     trail: Trail,
     keyring: Keyring,
+    files: Files,
 ) -> tuple[Case, Case]:
     """Merge case `case_id` into the case `into` names (the coordinator only): the duplicate
     is closed as a duplicate with a pointer to the kept case, intake's read model of its
     referrals moves to the kept case, `case.v1.merged` is staged (`case.merge` in the audit
-    trail). Returns (duplicate, kept)."""
+    trail). Its activities, plan tasks and attachments move to the kept case too, sealed again
+    with the kept case's key. Returns (duplicate, kept)."""
     require_role(by, PersonRole.COORDINATOR)
     case = await get_case(session, case_id=case_id, by=by, keyring=keyring, lock=True)
     kept = await _target(session, into)
@@ -121,6 +124,12 @@ async def merge_case(
     session.add(CaseMerge(case_id=case.id, into_case_id=kept.id, merged_by=by.id, merged_at=now))
     await duplicates.forget(session, case.id)
     await move_read_model(session, case_id=case.id, into=kept.id)
+    old, new = await keyring.get(session, case.id), await keyring.get(session, kept.id)
+    if old is not None and new is not None:  # neither erased (checked above)
+        keys = (old, new)
+        await activities.move(session, case_id=case.id, into=kept.id, keys=keys)
+        await tasks.move(session, case_id=case.id, into=kept.id, keys=keys)
+        await attachments.move(session, case_id=case.id, into=kept.id, keys=keys, files=files)
     if case.announced:
         merged = ev.CaseMerged(
             case_id=case.id,
@@ -170,6 +179,7 @@ async def merge(case_id: uuid.UUID, body: MergeIn, who: Who, ctx: Ctx, trail: Au
             now=ctx.clock(),
             trail=trail,
             keyring=ctx.keyring,
+            files=Files(ctx.settings.attachments_path),
         )
     assert case.closed_at is not None
     merged_at = case.closed_at.astimezone(rules.local_zone(ctx.region))

@@ -13,7 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake.models import Case, CaseTask
@@ -81,3 +81,16 @@ async def erase(session: AsyncSession, case_id: uuid.UUID) -> None:
     """The seals of an erased case's tasks deleted (its key is gone too): the tasks stay as
     plain facts (due dates, status), without text."""
     await session.execute(update(CaseTask).where(CaseTask.case_id == case_id).values(sealed=None))
+
+
+async def move(
+    session: AsyncSession, *, case_id: uuid.UUID, into: uuid.UUID, keys: tuple[bytes, bytes]
+) -> None:
+    """A merged duplicate's tasks now belong to the kept case (merges.py), each text sealed
+    again with the kept case's key (`keys`: the duplicate's, the kept case's)."""
+    old, new = keys
+    for task in await session.scalars(select(CaseTask).where(CaseTask.case_id == case_id)):
+        if task.sealed is not None:
+            text = crypto.unseal(old, task.sealed, associated=_aad(case_id))
+            task.sealed = crypto.seal(new, text, associated=_aad(into))
+        task.case_id = into
