@@ -210,9 +210,12 @@ async def test_each_service_does_its_real_work(provisioned: NatsServer) -> None:
     await referral.nc.close()
 
 
-async def test_only_referral_may_ask_intake_for_a_case_key(provisioned: NatsServer) -> None:
+async def test_only_referral_and_notify_may_ask_intake_for_a_case_key(
+    provisioned: NatsServer,
+) -> None:
     """The key service: intake answers keys.v1.case (its reply allowed by `allow_responses`)
-    and referral gets the key; notify and a partner may neither ask nor listen in."""
+    and referral and notify (a survivor's sealed phone) get the key; neither may listen in (only
+    intake serves), and a partner may neither ask nor listen in."""
     key, case_id = crypto.new_data_key(), uuid.uuid4()
 
     async def lookup(asked: uuid.UUID) -> bytes | None:
@@ -221,18 +224,19 @@ async def test_only_referral_may_ask_intake_for_a_case_key(provisioned: NatsServ
     intake = await connect(provisioned, "intake")
     await serve_keys(intake.nc, lookup)
     await intake.nc.flush()
-    referral = await connect(provisioned, "referral")
-    assert await KeyClient(referral.nc).get(case_id) == key
-    assert await KeyClient(referral.nc).get(uuid.uuid4()) is None
-    await referral.subscribe_refused(KEYS_SUBJECT)
-    for name in ("notify", "polresta-ppa"):
-        other = await connect(provisioned, name)
-        violation = await other.refused(other.nc.request(KEYS_SUBJECT, b"{}", timeout=0.5))
-        assert KEYS_SUBJECT in violation
-        await other.subscribe_refused(KEYS_SUBJECT)
-        await other.nc.close()
+    askers = [await connect(provisioned, name) for name in ("referral", "notify")]
+    for asker in askers:
+        assert await KeyClient(asker.nc).get(case_id) == key
+        assert await KeyClient(asker.nc).get(uuid.uuid4()) is None
+        await asker.subscribe_refused(KEYS_SUBJECT)
+    partner = await connect(provisioned, "polresta-ppa")
+    violation = await partner.refused(partner.nc.request(KEYS_SUBJECT, b"{}", timeout=0.5))
+    assert KEYS_SUBJECT in violation
+    await partner.subscribe_refused(KEYS_SUBJECT)
+    await partner.nc.close()
     assert intake.errors == []
-    await referral.nc.close()
+    for asker in askers:
+        await asker.nc.close()
     await intake.nc.close()
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, text
 
 from jejaring.referral import repair
 from jejaring.referral.app import create_runtime
-from jejaring.referral.casekeys import CaseKeys
+from jejaring.shared.messaging.casekeys import CaseKeys
 from jejaring.referral.facts import Deps
 from jejaring.referral.models import CaseState, Referral
 from jejaring.referral.settings import ReferralSettings
