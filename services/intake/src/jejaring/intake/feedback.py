@@ -26,7 +26,7 @@ from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import CaseOutcome, ReferralStatus
 from jejaring.shared.messaging.outbox import Outbox
 
-PURPOSE = "case.feedback"  # the associated data's purpose of the sealed phone
+PURPOSE = ev.CaseFeedbackRequested.PHONE_PURPOSE  # the sealed phone's associated data
 # A referral in one of these was accepted by its partner: the help she is asked about.
 HELPED = (
     ReferralStatus.ACCEPTED,
