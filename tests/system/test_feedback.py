@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +21,7 @@ from sqlalchemy import inspect
 from jejaring.shared import db
 from jejaring.shared.web.identity import Person, PersonRole, issue
 from jejaring.testing import THREE_WAY_CASE, VICTIM_NAME, until
-from jejaring.testing.http_peer import HttpPeer, Received
+from jejaring.testing.http_peer import HttpPeer, SmsGateway
 
 from .conftest import ADMIN_TOKENS, IDENTITY_KEY, System
 
@@ -32,20 +31,9 @@ INBOUND = "sms-inbound-token-for-system-tests-0001"
 HELPER = "posbakum-aisyiyah"
 
 
-@dataclass
-class Gateway:
-    """The SMS provider: takes the messages notify sends, and posts one that came in."""
-
-    sent: list[dict[str, Any]] = field(default_factory=list)
-
-    def answer(self, request: Received) -> tuple[int, Any]:
-        self.sent.append(request.json())
-        return 200, {"message_id": f"sms-{len(self.sent)}"}
-
-
 @pytest.fixture
-def gateway() -> Iterator[tuple[Gateway, HttpPeer]]:
-    gw = Gateway()
+def gateway() -> Iterator[tuple[SmsGateway, HttpPeer]]:
+    gw = SmsGateway()
     with HttpPeer(gw.answer) as peer:
         yield gw, peer
 
@@ -54,7 +42,7 @@ def gateway() -> Iterator[tuple[Gateway, HttpPeer]]:
 def feedback_system(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
-    gateway: tuple[Gateway, HttpPeer],
+    gateway: tuple[SmsGateway, HttpPeer],
 ) -> System:
     _, peer = gateway
     # Quiet hours that never hold during the test, whatever the hour it runs at (the deferral
@@ -135,7 +123,7 @@ def sqlite_files(url: str) -> list[Path]:
 
 
 def test_one_feedback_sms_to_the_survivor_who_may_be_asked_and_her_reply_counted_once(
-    feedback_system: System, gateway: tuple[Gateway, HttpPeer]
+    feedback_system: System, gateway: tuple[SmsGateway, HttpPeer]
 ) -> None:
     s, (gw, peer) = feedback_system, gateway
     adult = {"name": VICTIM_NAME, "sex": "female", "age": 34}

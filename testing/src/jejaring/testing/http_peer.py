@@ -113,3 +113,15 @@ class HttpPeer:
     ) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+@dataclass
+class SmsGateway:
+    """An SMS provider that takes every message (`sent`: their JSON bodies) and answers each
+    with a message id; `with HttpPeer(gateway.answer) as peer:` puts it on the wire."""
+
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def answer(self, request: Received) -> tuple[int, Any]:
+        self.sent.append(request.json())
+        return 200, {"message_id": f"sms-{len(self.sent)}"}
