@@ -66,22 +66,15 @@ async def _published(url: str, event: ev.Event) -> None:
     await nc.close()
 
 
-async def _requests(url: str) -> list[ev.CaseFeedbackRequested]:
+async def _on_cases(url: str, subject: str) -> list[ev.Event]:
     nc = await nats.connect(url)
     try:
-        sub = await nc.jetstream().pull_subscribe(
-            "case.v1.feedback.requested", durable=None, stream="CASES"
-        )
+        sub = await nc.jetstream().pull_subscribe(subject, durable=None, stream="CASES")
         try:
             msgs = await sub.fetch(100, timeout=1)
         except nats.errors.TimeoutError:
             return []
-        found = []
-        for m in msgs:
-            data = envelope.decode(m.headers, m.data).data
-            assert isinstance(data, ev.CaseFeedbackRequested)
-            found.append(data)
-        return found
+        return [envelope.decode(m.headers, m.data).data for m in msgs]
     finally:
         await nc.close()
 
@@ -121,16 +114,23 @@ def closed_case(
         )
         client.portal.call(_published, nats_url, answer)  # type: ignore[union-attr]
     url = f"/api/v1/cases/{case['id']}"
-    until(lambda: len(client.get(url, headers=who).json()["referrals"]) == len(answers))
+    until(lambda: len(client.get(url, headers=who).json()["referrals"]) == len(answers), timeout=60)
     closed = client.post(f"{url}/close", json={"outcome": "resolved"}, headers=who)
     assert closed.status_code == 200, closed.text
     return case
 
 
 def requests_for(client: TestClient, nats_url: str, case: dict[str, Any]) -> list[Any]:
-    time.sleep(1.0)  # the relay publishes within its poll interval
-    found = client.portal.call(_requests, nats_url)  # type: ignore[union-attr]
-    return [r for r in found if str(r.case_id) == case["id"]]
+    """The feedback requests of `case` on CASES, once its close is there (the relay publishes
+    the close transaction's events in order: a request would be there by then)."""
+
+    def on_cases(subject: str) -> list[Any]:
+        found = client.portal.call(_on_cases, nats_url, subject)  # type: ignore[union-attr]
+        return [e for e in found if str(getattr(e, "case_id", "")) == case["id"]]
+
+    until(lambda: on_cases("case.v1.closed"), timeout=30)
+    time.sleep(0.3)
+    return on_cases("case.v1.feedback.requested")
 
 
 def test_a_safe_adult_with_a_phone_is_asked_once_about_the_partners_that_helped(
@@ -148,8 +148,8 @@ def test_a_safe_adult_with_a_phone_is_asked_once_about_the_partners_that_helped(
         "polresta-ppa": "rejected",
     }
     case = closed_case(client, nats_url, victims, answers)
-    found = until(lambda: requests_for(client, nats_url, case))
-    (asked,) = found
+    (asked,) = requests_for(client, nats_url, case)
+    assert isinstance(asked, ev.CaseFeedbackRequested)
     assert asked.partner_slugs == ("bikksa-mentari", "posbakum-aisyiyah")
     assert asked.reference == case["reference"]
     assert PHONE not in asked.model_dump_json()
