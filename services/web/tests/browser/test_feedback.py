@@ -76,11 +76,18 @@ def test_the_board_shows_the_survivors_ratings_per_partner(stack: Stack, phone: 
     section = page.locator("section", has=page.locator("#feedback-heading"))
     expect(section.get_by_role("heading", name="Penilaian penyintas")).to_be_visible()
     posbakum = section.locator(".card", has_text="posbakum-aisyiyah")
-    expect(posbakum).to_contain_text("2 jawaban · rata-rata 4.5 dari 5")
+    expect(posbakum).to_contain_text("2 jawaban · rata-rata 4,5 dari 5")
     expect(section.locator(".card", has_text="bikksa-mentari")).to_contain_text(
-        "1 jawaban · rata-rata 5.0 dari 5"
+        "1 jawaban · rata-rata 5,0 dari 5"
     )
     expect(section).not_to_contain_text("081377770011")
+    page.get_by_role("link", name="English").click()  # the language switch
+    english = page.locator("section", has=page.locator("#feedback-heading"))
+    expect(english.get_by_role("heading", name="Survivors' ratings")).to_be_visible()
+    expect(english.locator(".card", has_text="posbakum-aisyiyah")).to_contain_text(
+        "2 answers · average 4.5 out of 5"
+    )
+    page.get_by_role("link", name="Bahasa Indonesia").click()
     phone.fits()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     section.screenshot(path=str(SCREENSHOTS / "casework-feedback.png"))
