@@ -237,6 +237,9 @@ def test_the_data_protection_officer_erases_a_case_for_good(
     assert after["victims"][0]["is_child"] is True and after["victims"][0]["sex"] == "female"
     assert after["kelurahan"]["code"] == EXAMPLE_CASE["kelurahan_code"]
     assert after["risk_level"] == "high" and after["needs"] == case["needs"]
+    # nobody can work on it any more: it is closed, as withdrawn, when it was erased
+    assert (after["status"], after["outcome"]) == ("closed", "withdrawn")
+    assert after["closed_at"] == after["erased_at"]
     assert all(s not in rows for s in SECRETS)
     assert keyring == []  # no key at all: the stream's seal opens with nothing
     assert key is None

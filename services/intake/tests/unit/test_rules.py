@@ -9,7 +9,13 @@ import pytest
 
 from jejaring.intake import rules
 from jejaring.intake.rules import Age, Consent, Victim
-from jejaring.shared.contract.enums import AgeGroup, ConsentGiver, Service, ViolenceForm
+from jejaring.shared.contract.enums import (
+    AgeGroup,
+    ConsentGiver,
+    RiskLevel,
+    Service,
+    ViolenceForm,
+)
 from jejaring.shared.refusals import FieldError
 from jejaring.shared.region import load_region
 
@@ -336,3 +342,29 @@ def test_sexual_violence_or_a_child_victim_is_sensitive(
     forms: list[ViolenceForm], any_child: bool, sensitive: bool
 ) -> None:
     assert rules.is_sensitive(violence_forms=forms, any_child=any_child) is sensitive
+
+
+@pytest.mark.parametrize(
+    ("forms", "perpetrator_is_child", "risk", "codes"),
+    [
+        ([ViolenceForm.SEXUAL], False, RiskLevel.MEDIUM, ["r1_no_mediation_sexual_violence"]),
+        ([ViolenceForm.SEXUAL], True, RiskLevel.MEDIUM, []),
+        ([ViolenceForm.PHYSICAL], False, RiskLevel.HIGH, ["no_mediation_high_risk"]),
+        (
+            [ViolenceForm.PHYSICAL, ViolenceForm.SEXUAL],
+            False,
+            RiskLevel.HIGH,
+            ["r1_no_mediation_sexual_violence", "no_mediation_high_risk"],
+        ),
+        ([ViolenceForm.PHYSICAL], False, RiskLevel.MEDIUM, []),
+        ([ViolenceForm.PSYCHOLOGICAL], False, RiskLevel.LOW, []),
+    ],
+)
+def test_a_mediation_session_needs_r1_and_a_risk_that_is_not_high(
+    forms: list[ViolenceForm], perpetrator_is_child: bool, risk: RiskLevel, codes: list[str]
+) -> None:
+    errors = rules.check_mediation_session(
+        violence_forms=forms, perpetrator_is_child=perpetrator_is_child, risk_level=risk
+    )
+    assert [e.code for e in errors] == codes
+    assert all(e.field == "kind" for e in errors)

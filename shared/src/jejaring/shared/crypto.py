@@ -152,6 +152,13 @@ class MasterKeys:
     def ids(self) -> Iterable[str]:
         return (kid for kid, _ in self.keys)
 
+    def derive(self, label: bytes) -> tuple[str, bytes]:
+        """(current master key id, a key for the purpose `label` derived from it by HKDF):
+        a key that changes when the master key is rotated."""
+        kid, key = self.keys[0]
+        derived = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=label)
+        return kid, derived.derive(key)
+
 
 def generate_line(kid: str) -> str:
     """A new master key as its setting line, `id=base64url`."""

@@ -12,7 +12,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.intake import accounts, assignments, audit, board, cases, read_model, rules, users
+from jejaring.intake import (
+    accounts,
+    assignments,
+    audit,
+    board,
+    cases,
+    duplicates,
+    read_model,
+    rules,
+    users,
+)
 from jejaring.intake.audit import Action
 from jejaring.intake.auth import Principal, authenticate, require_role
 from jejaring.intake.errors import CaseNotFound
@@ -29,6 +39,7 @@ from jejaring.intake.schemas import (
     CaseOut,
     CasePage,
     CasePatch,
+    CaseRef,
     CaseReferralOut,
     CaseSummary,
     CloseIn,
@@ -230,7 +241,13 @@ async def create_case(
         if recorded.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         response.headers["Location"] = f"/api/v1/cases/{recorded.case.id}"
-        return await _case_out(session, recorded.case, ctx.region, new=not recorded.replayed)
+        out = await _case_out(session, recorded.case, ctx.region, new=not recorded.replayed)
+        found = await duplicates.possible_of(session, recorded.case)
+        return out.model_copy(
+            update={
+                "possible_duplicates": [CaseRef(case_id=c.id, reference=c.reference) for c in found]
+            }
+        )
 
 
 @router.post("/cases/check", status_code=204, response_class=Response, tags=["cases"])

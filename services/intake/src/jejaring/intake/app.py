@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from jejaring.intake import audit_api, erasure, sealing
+from jejaring.intake import activities, audit_api, duplicates, erasure, merges, sealing
 from jejaring.intake.accounts import AccountPolicy, Passwords
 from jejaring.intake.api import Clock, Context, router
 from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER, on_referral_event
@@ -37,6 +37,7 @@ def create_runtime(
     async def prepare_keys(runtime: ServiceRuntime) -> None:
         await sealing.seal_legacy(runtime.sessions, keyring, now=clock())
         await keyring.rewrap(runtime.sessions)
+        await duplicates.index_open_cases(runtime.sessions, keyring, now=clock())
 
     serving: list[object] = []
 
@@ -86,4 +87,6 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = _utcnow
     app.include_router(router)
     app.include_router(audit_api.router)
     app.include_router(erasure.router)
+    app.include_router(activities.router)
+    app.include_router(merges.router)
     return app

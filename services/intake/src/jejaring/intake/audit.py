@@ -47,8 +47,10 @@ class Action(StrEnum):
     USER_DEACTIVATE = "user.deactivate"
     CASE_LOOKUP = "case.lookup"  # a case found by its reference (no personal data)
     CASE_ERASE = "case.erase"  # personal data erased (a DPO's erasure, or retention)
+    ACTIVITY_RECORD = "activity.record"  # an activity of case work (activities.py)
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
+    CASE_MERGE = "case.merge"  # a duplicate merged into the case kept (the coordinator)
 
 
 def _fields(

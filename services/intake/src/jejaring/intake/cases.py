@@ -18,7 +18,7 @@ from sqlalchemy import Integer, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.intake import feedback, rules, sealing
+from jejaring.intake import duplicates, feedback, rules, sealing
 from jejaring.intake.assignments import restricted
 from jejaring.intake.audit import Action, Trail
 from jejaring.intake.auth import Principal, require_role
@@ -166,6 +166,7 @@ async def record_case(
                 session, data, by=by, region=region, now=now, key=idempotency_key, keyring=keyring
             )
             bind_case(case.reference)
+            await duplicates.index_case(session, case, keyring=keyring, now=now)
             await _announce(session, case, outbox=outbox, keyring=keyring, now=now, creator=by)
             await trail.record(session, Action.CASE_CREATE, case_reference=case.reference)
             if data.consent.given_by == ConsentGiver.OVERRIDE:
@@ -487,6 +488,7 @@ async def close_case(
     case.updated_at = now
     case.version += 1
     await sealing.store(session, case, key)
+    await duplicates.forget(session, case.id)
     if not case.announced:
         return case  # its override never confirmed: no other service knows the case
     await outbox.add(

@@ -20,7 +20,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.intake import rules, sealing
+from jejaring.intake import activities, duplicates, rules, sealing
 from jejaring.intake.api import Audit, Clock, Ctx, Who
 from jejaring.intake.audit import SYSTEM_ID, Action, Trail
 from jejaring.intake.auth import Principal, require_role
@@ -30,6 +30,7 @@ from jejaring.intake.keyring import Keyring
 from jejaring.intake.models import Case
 from jejaring.intake.schemas import CaseFound, ErasedOut, EraseIn
 from jejaring.shared.contract import events as ev
+from jejaring.shared.contract.enums import CaseOutcome
 from jejaring.shared.logs import bind_case
 from jejaring.shared.messaging.outbox import Outbox
 from jejaring.shared.web.identity import PersonRole
@@ -54,11 +55,17 @@ async def erase(
 ) -> None:
     """Erase the case's personal data in the caller's transaction: its data key and its seal
     deleted, `case.erase` in the audit trail, `case.v1.erased` staged (when other services
-    know the case). 409 if it was erased already."""
+    know the case). An open case is closed as withdrawn: nobody can work on it any more
+    (referral cancels its referrals on `case.v1.erased`). 409 if it was erased already."""
     if case.erased_at is not None:
         raise CaseErased()
     await keyring.erase(session, case.id)
     sealing.erase(case, now=now, why=why, reason=reason)
+    await activities.erase(session, case.id)
+    await duplicates.erased(session, case.id)
+    if case.status == "open":
+        case.status, case.outcome, case.closed_at = "closed", CaseOutcome.WITHDRAWN.value, now
+        case.updated_at = now
     await session.flush()
     if case.announced:
         erased = ev.CaseErased(case_id=case.id, reference=case.reference, erased_at=now, why=why)

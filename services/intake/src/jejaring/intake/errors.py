@@ -285,3 +285,64 @@ class SignInNotConfigured(_OneReason, Unavailable):
         "sign-in is not configured on this server: JEJARING_IDENTITY_KEY is not set. "
         "Contact the operator.",
     )
+
+
+# --- merging duplicate cases (merges.py) ----------------------------------------------------
+
+
+class MergeIntoItself(_OneReason, Invalid):
+    reason = FieldError(
+        "into",
+        "merge_into_itself",
+        "Kasus tidak dapat digabungkan ke dirinya sendiri; pilih kasus lain yang dipertahankan.",
+        "A case cannot be merged into itself; choose the other case to keep.",
+    )
+
+
+class MergeTargetNotFound(_OneReason, NotFound):
+    reason = FieldError(
+        "into",
+        "not_found",
+        "Kasus tujuan tidak ditemukan: periksa nomor kasusnya.",
+        "The case to merge into was not found: check its reference.",
+    )
+
+
+class MergeRefused(Conflict):
+    """A case, or the case to keep, is in no state to be merged."""
+
+    _REASONS: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "case_erased": (
+            "erased_at",
+            "Data pribadi kasus ini sudah dihapus; kasus tidak dapat digabungkan.",
+            "The case's personal data was erased; it cannot be merged.",
+        ),
+        "case_closed": (
+            "status",
+            "Kasus ini sudah ditutup atau sudah digabungkan; hanya kasus terbuka yang "
+            "dapat digabungkan.",
+            "The case is closed or merged already; only an open case can be merged.",
+        ),
+        "into_erased": (
+            "into",
+            "Data pribadi kasus tujuan sudah dihapus; pilih kasus lain.",
+            "The personal data of the case to keep was erased; choose another case.",
+        ),
+        "into_closed": (
+            "into",
+            "Kasus tujuan sudah ditutup atau sudah digabungkan ke kasus lain; gabungkan ke "
+            "kasus yang masih terbuka.",
+            "The case to keep is closed or was merged into another; merge into an open case.",
+        ),
+        "into_waits_for_consent": (
+            "into",
+            "Pengecualian persetujuan kasus tujuan menunggu konfirmasi; konfirmasi dulu, "
+            "lalu gabungkan.",
+            "The consent override of the case to keep waits for confirmation; confirm it "
+            "first, then merge.",
+        ),
+    }
+
+    def __init__(self, code: str) -> None:
+        field, message, message_en = self._REASONS[code]
+        super().__init__(FieldError(field, code, message, message_en))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.intake import read_model
+from jejaring.intake import duplicates, read_model
 from jejaring.shared.contract import subjects
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.contract.events import (
@@ -27,6 +27,13 @@ REFERRAL_EVENTS_CONSUMER = ConsumerSpec(
 async def on_referral_event(session: AsyncSession, envelope: Envelope) -> None:
     """referral.v1.event.* -> the read model of referral statuses."""
     data = envelope.data
+    if isinstance(
+        data, ReferralStatusChanged | ReferralOverdue | ReferralEscalated | ReferralNeedUnmet
+    ):
+        # a merged case's referrals live on in the kept case, whatever referral still says
+        kept = await duplicates.kept_case_of(session, data.case_id)
+        if kept != data.case_id:
+            data = data.model_copy(update={"case_id": kept})
     if isinstance(data, ReferralStatusChanged | ReferralOverdue | ReferralEscalated):
         await read_model.record_referral_fact(session, fact=data)
     elif isinstance(data, ReferralNeedUnmet):

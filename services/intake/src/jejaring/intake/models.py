@@ -227,3 +227,69 @@ class CaseTask(Base):
     created_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class CaseActivity(Base):
+    """An activity of PPATBM's own work on a case (issue 20): an accompaniment, a home visit, a
+    phone follow-up, a mediation session or a meeting with a partner, on a local day (WITA).
+    Codes and dates are plain; the note is personal data, sealed with the case's data key in
+    `sealed` (None once the case is erased). A mediation session's agreement points to the
+    follow-up visit it planned (`follow_up_task_id`, a row of `case_task`)."""
+
+    __tablename__ = "case_activity"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    place: Mapped[str | None] = mapped_column(String(12))  # accompaniment: where, with whom
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(14))  # mediation session only
+    follow_up_due: Mapped[dt.date | None] = mapped_column(Date)
+    follow_up_task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    sealed: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class DuplicateIndex(Base):
+    """An open case indexed for possible duplicates (duplicates.py), with the id of the master
+    key its fingerprints were derived from: a case indexed with an older key is indexed again
+    at start. A case with no fingerprint (no victim with a birth date) has this row only."""
+
+    __tablename__ = "duplicate_index"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), index=True)
+    indexed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class VictimFingerprint(Base):
+    """A keyed hash (HMAC-SHA256) of one victim's normalised name and birth date, for an open
+    case: never the name or the date."""
+
+    __tablename__ = "victim_fingerprint"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
+
+
+class CaseLink(Base):
+    """Two cases that may be the same victim's: `case_id` was recorded after `other_case_id`
+    and matched it. Only ids."""
+
+    __tablename__ = "case_link"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    other_case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
+    linked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class CaseMerge(Base):
+    """A duplicate case merged by the coordinator into the case kept (`into_case_id`)."""
+
+    __tablename__ = "case_merge"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    into_case_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    merged_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    merged_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

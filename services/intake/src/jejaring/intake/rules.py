@@ -14,7 +14,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from jejaring.shared.contract.enums import AgeGroup, ConsentGiver, Service, ViolenceForm
+from jejaring.shared.contract.enums import (
+    AgeGroup,
+    ConsentGiver,
+    RiskLevel,
+    Service,
+    ViolenceForm,
+)
 from jejaring.shared.refusals import FieldError
 from jejaring.shared.region import Region
 
@@ -244,6 +250,33 @@ def check_no_mediation_for_sexual_violence(
             "Art. 23) unless the perpetrator is a child. Counselling remains allowed.",
         )
     ]
+
+
+def check_mediation_session(
+    *,
+    violence_forms: Collection[ViolenceForm],
+    perpetrator_is_child: bool,
+    risk_level: RiskLevel,
+    field: str = "kind",
+) -> list[FieldError]:
+    """Whether a mediation session may be held on the case: R1 (as for a need of mediation),
+    and never while the risk is high (a victim in danger is protected, not mediated)."""
+    errors = check_no_mediation_for_sexual_violence(
+        violence_forms=violence_forms,
+        needs=[Service.MEDIATION],
+        perpetrator_is_child=perpetrator_is_child,
+        field=field,
+    )
+    if risk_level == RiskLevel.HIGH:
+        errors.append(
+            FieldError(
+                field,
+                "no_mediation_high_risk",
+                "Mediasi tidak boleh selama risiko kasus tinggi: lindungi korban lebih dulu.",
+                "Mediation is not allowed while the case's risk is high: protect the victim first.",
+            )
+        )
+    return errors
 
 
 def check_child_consent(*, consent: Consent, any_child: bool) -> list[FieldError]:

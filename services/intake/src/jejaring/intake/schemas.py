@@ -227,6 +227,13 @@ class UnmetNeedOut(Out):
     occurred_at: dt.datetime
 
 
+class CaseRef(Out):
+    """Another case, by its id and reference only (no name, no detail)."""
+
+    case_id: uuid.UUID
+    reference: str
+
+
 class CaseOut(Out):
     """A case as its officers and the coordinator see it; times in WITA (UTC+8)."""
 
@@ -273,6 +280,11 @@ class CaseOut(Out):
     erased_why: Literal["erasure", "retention"] | None = None
     erasure_reason: ErasureReason | None = Field(
         default=None, description="Why a data protection officer erased it (a code)"
+    )
+    possible_duplicates: list[CaseRef] = Field(
+        default_factory=list,
+        description="When a case is recorded: open cases whose victim has the same name and "
+        "birth date (a warning; the case is recorded all the same)",
     )
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.referral import policy, retention
-from jejaring.referral.facts import Deps, transition
-from jejaring.referral.models import CaseState, Referral
+from jejaring.referral.facts import Deps, log, transition
+from jejaring.referral.models import CaseState, Referral, UnmetNeed
 from jejaring.referral.partners import list_partners
 from jejaring.referral.routing import route_case
 from jejaring.shared.contract import events as ev
@@ -18,7 +18,8 @@ from jejaring.shared.contract import personal
 from jejaring.shared.contract.enums import BusinessStatus, PartnerKind, ReferralStatus
 
 ERASED = "erased"  # a case status: its key was deleted (case.v1.erased)
-_DONE = frozenset({"closed", ERASED})
+MERGED = "merged"  # a case status: merged into another (case.v1.merged), its referrals moved
+_DONE = frozenset({"closed", ERASED, MERGED})
 
 
 async def record_case(
@@ -150,6 +151,46 @@ async def erase_case(
     state.status = ERASED
     state.updated_at = now
     await _cancel_open(session, erased.case_id, "case erased", deps, now)
+
+
+async def merge_case(
+    session: AsyncSession, *, merged: ev.CaseMerged, deps: Deps, now: dt.datetime
+) -> int:
+    """case.v1.merged: the duplicate's referrals (and needs no partner could take) now belong
+    to the kept case, whatever their status; none is cancelled and no partner is told (a
+    partner answers by referral, and keeps the reference it was given). The duplicate is
+    never routed again. Returns how many referrals moved."""
+    state = await session.get(CaseState, merged.case_id, with_for_update=True)
+    if state is None:  # merged before its creation reached us: never routed
+        state = CaseState(case_id=merged.case_id, version=0, snapshot={})
+        session.add(state)
+    else:
+        state.snapshot = retention.loop_view(state.snapshot or {})
+    state.reference = merged.reference
+    state.status = MERGED
+    state.updated_at = now
+    moved = await session.execute(
+        update(Referral)
+        .where(Referral.case_id == merged.case_id)
+        .values(case_id=merged.into_case_id)
+    )
+    kept_needs = select(UnmetNeed.service).where(UnmetNeed.case_id == merged.into_case_id)
+    await session.execute(
+        delete(UnmetNeed).where(
+            UnmetNeed.case_id == merged.case_id, UnmetNeed.service.in_(kept_needs)
+        )
+    )
+    await session.execute(
+        update(UnmetNeed)
+        .where(UnmetNeed.case_id == merged.case_id)
+        .values(case_id=merged.into_case_id)
+    )
+    count = int(moved.rowcount)  # type: ignore[attr-defined]
+    log.info(
+        "case merged: referrals moved",
+        extra={"case": merged.reference, "into": merged.into_reference, "referrals": count},
+    )
+    return count
 
 
 async def _cancel_open(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.referral.cases import close_case, erase_case, record_case
+from jejaring.referral.cases import close_case, erase_case, merge_case, record_case
 from jejaring.referral.facts import Deps
 from jejaring.referral.replies import apply_reply
 from jejaring.referral.schemas import StatusIn
@@ -19,6 +19,7 @@ from jejaring.shared.contract.events import (
     CaseClosed,
     CaseCreated,
     CaseErased,
+    CaseMerged,
     CaseUpdated,
     PartnerReplied,
 )
@@ -41,7 +42,8 @@ REPLIES_CONSUMER = ConsumerSpec(
 
 def case_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:
     async def on_case_event(session: AsyncSession, envelope: Envelope) -> None:
-        """case.v1.* -> routing (created, updated) or cancellation (closed, erased). A sealed
+        """case.v1.* -> routing (created, updated), cancellation (closed, erased), or the
+        referrals moved to the case kept (merged). A sealed
         case's key was fetched before the transaction (`CaseKeys.prepare`)."""
         data = envelope.data
         if isinstance(data, CaseCreated | CaseUpdated):
@@ -50,6 +52,8 @@ def case_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:
             await close_case(session, closed=data, deps=deps, now=clock())
         elif isinstance(data, CaseErased):
             await erase_case(session, erased=data, deps=deps, now=clock())
+        elif isinstance(data, CaseMerged):
+            await merge_case(session, merged=data, deps=deps, now=clock())
         elif isinstance(data, CASE_WORK_EVENTS):
             return  # reminders and feedback are notify's; referral has nothing to do
         else:

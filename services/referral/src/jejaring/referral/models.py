@@ -14,7 +14,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
-    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -80,7 +79,9 @@ class Referral(Base):
     """One referral of one case's need to one partner (FHIR Task)."""
 
     __tablename__ = "referral"
-    __table_args__ = (UniqueConstraint("case_id", "service", "partner_slug"),)
+    # No unique (case, service, partner): a merged case's referrals join the kept case's, which
+    # may have one to the same partner for the same need. Ids are derived from (case, service,
+    # partner) (routing.referral_id), so the primary key keeps routing idempotent.
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)

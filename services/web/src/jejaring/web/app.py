@@ -19,9 +19,11 @@ from jejaring.shared.region import load_region
 from jejaring.shared.tracing import Tracing, TracingMiddleware
 from jejaring.web import (
     account,
+    activities,
     admin,
     admin_partners,
     coordinator,
+    duplicates,
     home,
     officer,
     partner,
@@ -99,11 +101,13 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
         account,
+        activities,
         home,
         record,
         officer,
         partner,
         coordinator,
+        duplicates,
         privacy,
         admin,
         admin_partners,

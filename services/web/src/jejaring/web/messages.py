@@ -732,6 +732,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.case.assign": ("Menugaskan petugas", "Assigned an officer"),
     "audit.action.case.lookup": ("Mencari kasus dari nomornya", "Looked a case up by reference"),
     "audit.action.case.erase": ("Menghapus data pribadi kasus", "Erased a case's personal data"),
+    "audit.action.activity.record": ("Mencatat kegiatan kasus", "Recorded a case activity"),
+    "audit.action.case.merge": ("Menggabungkan kasus ganda", "Merged a duplicate case"),
     "audit.action.consent.override": ("Pengecualian persetujuan", "Consent override"),
     "audit.action.consent.confirm": (
         "Mengonfirmasi pengecualian persetujuan",
@@ -895,6 +897,74 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "No other officer of this kelurahan to assign.",
     ),
     "case.audit": ("Jejak audit kasus ini", "This case's audit trail"),
+    # --- the case's activities (activities.py, templates/activities) ---
+    "activity.heading": ("Kegiatan", "Activities"),
+    "activity.none": ("Belum ada kegiatan yang dicatat.", "No activity recorded yet."),
+    "activity.unavailable": (
+        "Kegiatan kasus ini tidak dapat ditampilkan saat ini.",
+        "This case's activities cannot be shown right now.",
+    ),
+    "activity.saved": ("Kegiatan disimpan.", "Activity saved."),
+    "activity.erased": (
+        "Catatan dihapus bersama data pribadi kasus",
+        "Note erased with the case's personal data",
+    ),
+    "activity.by": ("Dicatat oleh {name}", "Recorded by {name}"),
+    "activity.follow_up": ("Kunjungan tindak lanjut: {date}", "Follow-up visit: {date}"),
+    "activity.closed": (
+        "Kasus sudah ditutup: kegiatan baru tidak dapat dicatat.",
+        "The case is closed: no new activity can be recorded.",
+    ),
+    "activity.kind.accompaniment": ("Pendampingan", "Accompaniment"),
+    "activity.kind.home_visit": ("Kunjungan rumah", "Home visit"),
+    "activity.kind.phone_follow_up": ("Tindak lanjut lewat telepon", "Phone follow-up"),
+    "activity.kind.mediation_session": ("Sesi mediasi", "Mediation session"),
+    "activity.kind.partner_meeting": ("Pertemuan dengan mitra", "Meeting with a partner"),
+    "activity.place.police": ("Polisi", "Police"),
+    "activity.place.puskesmas": ("Puskesmas", "Puskesmas (health centre)"),
+    "activity.place.court": ("Pengadilan", "Court"),
+    "activity.place.shelter": ("Rumah aman", "Shelter"),
+    "activity.place.other": ("Lainnya", "Other"),
+    "activity.outcome.agreement": ("Sepakat", "Agreement"),
+    "activity.outcome.no_agreement": ("Tidak sepakat", "No agreement"),
+    "activity.outcome.referred": ("Dirujuk", "Referred"),
+    "activity.add": ("Catat kegiatan", "Record an activity"),
+    "activity.choose": ("Pilih", "Choose"),
+    "activity.form.kind": ("Jenis kegiatan", "Kind of activity"),
+    "activity.form.kind.hint": (
+        "Mediasi tidak boleh untuk kekerasan seksual (kecuali pelakunya anak) dan tidak boleh "
+        "bila risiko tinggi.",
+        "Mediation is not allowed for sexual violence (unless the perpetrator is a child), nor "
+        "when the risk is high.",
+    ),
+    "activity.form.place": ("Tempat pendampingan", "Where the victim was accompanied"),
+    "activity.form.place.hint": (
+        "Untuk pendampingan: ke mana atau bersama siapa.",
+        "For an accompaniment: where, or with whom.",
+    ),
+    "activity.form.date": ("Tanggal kegiatan", "Date of the activity"),
+    "activity.form.date.hint": (
+        "Tidak sebelum tanggal laporan dan tidak di masa depan.",
+        "Not before the report and not in the future.",
+    ),
+    "activity.form.note": ("Catatan singkat", "Short note"),
+    "activity.form.note.hint": (
+        "Paling banyak 1000 karakter. Catatan disimpan terenkripsi dan tidak dikirim ke mitra.",
+        "1000 characters at most. The note is stored encrypted and never sent to partners.",
+    ),
+    "activity.form.outcome": ("Hasil mediasi", "Outcome of the mediation"),
+    "activity.form.outcome.hint": ("Untuk sesi mediasi.", "For a mediation session."),
+    "activity.form.follow_up": ("Tanggal kunjungan tindak lanjut", "Date of the follow-up visit"),
+    "activity.form.follow_up.hint": (
+        "Wajib bila sepakat, sesudah tanggal sesi: kunjungan masuk rencana kasus atas nama Anda.",
+        "Required for an agreement, after the session: the visit goes into the case's plan, "
+        "in your name.",
+    ),
+    "activity.form.button": ("Simpan kegiatan", "Save the activity"),
+    "activity.kind.missing": ("Pilih jenis kegiatan.", "Choose the kind of activity."),
+    "activity.date.missing": ("Isi tanggal kegiatan.", "Enter the date of the activity."),
+    "activity.note.missing": ("Tulis catatan singkat kegiatan.", "Write a short note."),
+    "activity.refused": ("Kegiatan tidak dapat disimpan.", "The activity could not be saved."),
     "case.saved.assigned": (
         "Petugas ditugaskan; ia kini dapat membuka kasus ini.",
         "Officer assigned; they can now open this case.",
@@ -1155,6 +1225,73 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "admin.deliveries.sent": ("Terkirim", "Sent"),
     "admin.deliveries.next": ("Dijadwalkan", "Scheduled for"),
     "admin.deliveries.error": ("Kesalahan terakhir", "Last error"),
+    # --- possible duplicates and merging (duplicates.py, templates/duplicates/) ---
+    "duplicates.title": ("Kemungkinan kasus ganda", "Possible duplicate case"),
+    "duplicates.body": (
+        "Korban dengan nama dan tanggal lahir yang sama tercatat di kasus terbuka lain. "
+        "Kasus ini tetap tercatat; periksa apakah orangnya sama:",
+        "A victim with the same name and birth date is in another open case. This case is "
+        "recorded all the same; check whether it is the same person:",
+    ),
+    "duplicates.coordinator_merges": (
+        "Bila sama, minta koordinator menggabungkan kedua kasus.",
+        "If so, ask the coordinator to merge the two cases.",
+    ),
+    "duplicates.check_then_merge": (
+        "Bila sama, gabungkan kasus ini ke kasus yang lain.",
+        "If so, merge this case into the other one.",
+    ),
+    "duplicates.merged_into": (
+        "Kasus ini digabungkan sebagai kasus ganda; rujukan dan jawabannya ada di kasus",
+        "This case was merged as a duplicate; its referrals and answers are on case",
+    ),
+    "duplicates.merged_from": ("Digabungkan ke kasus ini:", "Merged into this case:"),
+    "merge.start": ("Gabungkan kasus", "Merge cases"),
+    "merge.title": ("Gabungkan kasus {reference}", "Merge case {reference}"),
+    "merge.back": ("Kembali ke kasus {reference}", "Back to case {reference}"),
+    "merge.lead": (
+        "Kasus {reference} akan ditutup sebagai kasus ganda. Semua rujukan dan jawaban mitra "
+        "pindah ke kasus yang Anda pilih; tidak ada rujukan yang dibatalkan.",
+        "Case {reference} will be closed as a duplicate. Every referral and partner's answer "
+        "moves to the case you choose; no referral is cancelled.",
+    ),
+    "merge.into": ("Gabungkan ke kasus mana?", "Merge into which case?"),
+    "merge.into.hint": (
+        "Kasus terbuka dengan korban yang sama, atau kasus lain dengan nomornya.",
+        "An open case with the same victim, or another case by its reference.",
+    ),
+    "merge.into.other": (
+        "Kasus lain (isi nomornya di bawah)",
+        "Another case (its reference below)",
+    ),
+    "merge.into.missing": ("Pilih kasus yang dipertahankan", "Choose the case to keep"),
+    "merge.reference": ("Nomor kasus lain", "Reference of the other case"),
+    "merge.reference.hint": ("Contoh: BPT-2026-000123", "For example: BPT-2026-000123"),
+    "merge.reference.missing": (
+        "Isi nomor kasus yang dipertahankan, misalnya BPT-2026-000123",
+        "Enter the reference of the case to keep, like BPT-2026-000123",
+    ),
+    "merge.refused": (
+        "Kasus tidak dapat digabungkan saat ini.",
+        "The cases cannot be merged right now.",
+    ),
+    "merge.confirm.title": ("Periksa sebelum menggabungkan", "Check before merging"),
+    "merge.confirm.duplicate": ("Kasus ganda (ditutup)", "Duplicate (closed)"),
+    "merge.confirm.kept": ("Kasus yang dipertahankan", "Case kept"),
+    "merge.confirm.body": (
+        '{duplicate} ditutup dengan hasil "Kasus ganda" dan menunjuk ke {kept}. Rujukan '
+        "{duplicate} beserta jawaban mitra pindah ke {kept}; mitra tetap menjawabnya seperti "
+        "biasa.",
+        '{duplicate} is closed with the outcome "Duplicate case" and points to {kept}. The '
+        "referrals of {duplicate} and partners' answers move to {kept}; partners answer them "
+        "as before.",
+    ),
+    "merge.confirm.final": (
+        "Penggabungan tidak dapat dibatalkan.",
+        "A merge cannot be undone.",
+    ),
+    "merge.confirm.button": ("Ya, gabungkan kasus", "Yes, merge the cases"),
+    "merge.confirm.cancel": ("Batal", "Cancel"),
 }
 
 

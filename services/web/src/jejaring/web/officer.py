@@ -25,7 +25,8 @@ from jejaring.shared.contract.enums import (
     Sex,
     ViolenceForm,
 )
-from jejaring.web import messages
+from jejaring.web import activities, messages
+from jejaring.web.duplicates import related
 from jejaring.web.forms import Form
 from jejaring.web.pages import (
     Errors,
@@ -231,11 +232,13 @@ async def _case_page(
         saved=saved if saved in SAVED else "",
         typed=typed or {},
         late=[r for r in case["referrals"] if _late(r, now)],
+        related=await related(signed, case["id"]),
         services=[s for s in Service if s.value not in case["needs"]],
         risks=list(RiskLevel),
         proofs=list(ProofOfInability),
         outcomes=list(CaseOutcome),
         kinds=list(PartnerKind),
+        activity=await activities.section(request, w, signed, case),
         **_page_context(request, w),
     )
 
