@@ -140,6 +140,8 @@ async def provisioned(secured: NatsServer) -> AsyncIterator[NatsServer]:
     await referral.nc.close()
     intake = await connect(secured, "intake")
     await intake.js.publish("case.v1.created", b'{"victim": "someone"}')
+    # case work for notify's consumer (a survivor's feedback request, issue 20)
+    await intake.js.publish("case.v1.feedback.requested", b"{}")
     await intake.nc.close()
     partner = await connect(secured, "polresta-ppa")
     await partner.js.publish("referral.v1.from.polresta-ppa.accepted", b"{}")
@@ -188,8 +190,8 @@ async def test_each_service_does_its_real_work(provisioned: NatsServer) -> None:
     """Intake: publish cases, pull and ack referral events. Referral: pull and ack cases and
     replies, publish to partners and referral events, create a partner stream and its consumer,
     read a partner stream's message by sequence (stream repair) and delete one (a cancelled
-    request the partner has not fetched). Notify: pull and ack referral
-    events. Each checks the contract at start with INFO only."""
+    request the partner has not fetched). Notify: pull and ack referral events and case work.
+    Each checks the contract at start with INFO only."""
     for name, ident in natsconfig.declarations().items():
         c = await connect(provisioned, name)
         for spec in contract_streams():
