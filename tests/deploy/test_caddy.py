@@ -167,6 +167,7 @@ def test_the_web_app_is_served_over_verified_tls_with_hsts(proxy: Proxy) -> None
         ("intake", "/api/v1/cases"),
         ("intake", "/api/v1/cases/0f8e5b8e-2f0c-4c1a-9d57-1e2a3b4c5d6e"),
         ("notify", "/api/v1/whatsapp/webhook"),  # on the main domain: Meta calls it
+        ("notify", "/api/v1/sms/inbound"),  # the SMS gateway posts replies that come in
     ],
 )
 def test_the_published_api_paths_reach_their_service(proxy: Proxy, service: str, path: str) -> None:

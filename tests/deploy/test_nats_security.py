@@ -140,6 +140,8 @@ async def provisioned(secured: NatsServer) -> AsyncIterator[NatsServer]:
     await referral.nc.close()
     intake = await connect(secured, "intake")
     await intake.js.publish("case.v1.created", b'{"victim": "someone"}')
+    # case work for notify's consumer (a survivor's feedback request, issue 20)
+    await intake.js.publish("case.v1.feedback.requested", b"{}")
     await intake.nc.close()
     partner = await connect(secured, "polresta-ppa")
     await partner.js.publish("referral.v1.from.polresta-ppa.accepted", b"{}")
@@ -188,8 +190,8 @@ async def test_each_service_does_its_real_work(provisioned: NatsServer) -> None:
     """Intake: publish cases, pull and ack referral events. Referral: pull and ack cases and
     replies, publish to partners and referral events, create a partner stream and its consumer,
     read a partner stream's message by sequence (stream repair) and delete one (a cancelled
-    request the partner has not fetched). Notify: pull and ack referral
-    events. Each checks the contract at start with INFO only."""
+    request the partner has not fetched). Notify: pull and ack referral events and case work.
+    Each checks the contract at start with INFO only."""
     for name, ident in natsconfig.declarations().items():
         c = await connect(provisioned, name)
         for spec in contract_streams():
@@ -210,9 +212,12 @@ async def test_each_service_does_its_real_work(provisioned: NatsServer) -> None:
     await referral.nc.close()
 
 
-async def test_only_referral_may_ask_intake_for_a_case_key(provisioned: NatsServer) -> None:
+async def test_only_referral_and_notify_may_ask_intake_for_a_case_key(
+    provisioned: NatsServer,
+) -> None:
     """The key service: intake answers keys.v1.case (its reply allowed by `allow_responses`)
-    and referral gets the key; notify and a partner may neither ask nor listen in."""
+    and referral and notify (a survivor's sealed phone) get the key; neither may listen in (only
+    intake serves), and a partner may neither ask nor listen in."""
     key, case_id = crypto.new_data_key(), uuid.uuid4()
 
     async def lookup(asked: uuid.UUID) -> bytes | None:
@@ -221,18 +226,19 @@ async def test_only_referral_may_ask_intake_for_a_case_key(provisioned: NatsServ
     intake = await connect(provisioned, "intake")
     await serve_keys(intake.nc, lookup)
     await intake.nc.flush()
-    referral = await connect(provisioned, "referral")
-    assert await KeyClient(referral.nc).get(case_id) == key
-    assert await KeyClient(referral.nc).get(uuid.uuid4()) is None
-    await referral.subscribe_refused(KEYS_SUBJECT)
-    for name in ("notify", "polresta-ppa"):
-        other = await connect(provisioned, name)
-        violation = await other.refused(other.nc.request(KEYS_SUBJECT, b"{}", timeout=0.5))
-        assert KEYS_SUBJECT in violation
-        await other.subscribe_refused(KEYS_SUBJECT)
-        await other.nc.close()
+    askers = [await connect(provisioned, name) for name in ("referral", "notify")]
+    for asker in askers:
+        assert await KeyClient(asker.nc).get(case_id) == key
+        assert await KeyClient(asker.nc).get(uuid.uuid4()) is None
+        await asker.subscribe_refused(KEYS_SUBJECT)
+    partner = await connect(provisioned, "polresta-ppa")
+    violation = await partner.refused(partner.nc.request(KEYS_SUBJECT, b"{}", timeout=0.5))
+    assert KEYS_SUBJECT in violation
+    await partner.subscribe_refused(KEYS_SUBJECT)
+    await partner.nc.close()
     assert intake.errors == []
-    await referral.nc.close()
+    for asker in askers:
+        await asker.nc.close()
     await intake.nc.close()
 
 

@@ -78,7 +78,8 @@ def declarations() -> dict[str, ServiceIdentity]:
             manages_partner_streams=True,
             asks=(KEYS_SUBJECT,),
         ),
-        "notify": ServiceIdentity((), (NOTIFY_EVENTS, NOTIFY_CASE_WORK)),
+        # notify opens a survivor's phone sealed in case.v1.feedback.requested (issue 20)
+        "notify": ServiceIdentity((), (NOTIFY_EVENTS, NOTIFY_CASE_WORK), asks=(KEYS_SUBJECT,)),
     }
 
 

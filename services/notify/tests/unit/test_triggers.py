@@ -35,7 +35,7 @@ def _told(alert: triggers.Alert | None) -> list[tuple[str, str]]:
 
 
 def test_the_roles_are_what_the_delivery_log_stores() -> None:
-    assert [str(r) for r in RecipientRole] == ["partner", "officer", "coordinator"]
+    assert [str(r) for r in RecipientRole] == ["partner", "officer", "coordinator", "survivor"]
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,6 @@ from sqlalchemy import delete, select, text
 
 from jejaring.referral import repair
 from jejaring.referral.app import create_runtime
-from jejaring.referral.casekeys import CaseKeys
 from jejaring.referral.facts import Deps
 from jejaring.referral.models import CaseState, Referral
 from jejaring.referral.settings import ReferralSettings
@@ -32,6 +31,7 @@ from jejaring.shared import crypto
 from jejaring.shared.contract import envelope, personal, subjects
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import Service
+from jejaring.shared.messaging.casekeys import CaseKeys
 from jejaring.shared.messaging.keys import KEYS_SUBJECT, serve_keys
 from jejaring.shared.messaging.outbox import SEALED_WITH, OutboxRelay
 from jejaring.shared.messaging.runtime import ServiceRuntime

@@ -33,6 +33,7 @@ KARANG_JATI = "64.71.04.1004"
 MEKAR_SARI = "64.71.04.1005"
 SUMBER_REJO = "64.71.04.1006"
 PASSWORD = "kata-sandi-yang-panjang-2026"
+INBOUND_TOKEN = "sms-inbound-token-for-browser-tests-01"
 VIEWPORT = {"width": 360, "height": 780}
 # `make screenshots` writes them where the README shows them (docs/screenshots); a plain test run
 # takes them too (they must not fail) but keeps them out of the work tree.
@@ -78,6 +79,8 @@ class Stack:
                     # deadlines of a second or so are marked overdue within half a second
                     "REFERRAL_DEADLINE_CHECK_INTERVAL_S": "0.5",
                     "NOTIFY_PUBLIC_URL": self.url("web"),
+                    # the SMS gateway posts survivors' replies with it (test_feedback.py)
+                    "NOTIFY_SMS_INBOUND_TOKEN": INBOUND_TOKEN,
                     prefix + "ADMIN_TOKEN": ADMIN,
                     **identity_env(name, IDENTITY_KEY),
                 }

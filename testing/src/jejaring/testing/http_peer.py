@@ -1,11 +1,14 @@
 """A real HTTP server on 127.0.0.1, in a thread, standing in for a provider (an SMS gateway,
-WhatsApp's Cloud API): it records every POST as it arrived and answers what the test scripts."""
+WhatsApp's Cloud API): it records every POST as it arrived and answers what the test scripts.
+It also calls out as a provider does (`call`): an SMS gateway posting an inbound message."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +57,25 @@ class HttpPeer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def call(
+        self, url: str, body: dict[str, Any], *, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        """POST `body` as JSON to `url`, as the provider calls a service back (an SMS gateway
+        posting a message that came in): the status and the JSON answer."""
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"not an HTTP address: {url}")
+        request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
+            url,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+                return answer.status, json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read() or b"null")
+
     def __enter__(self) -> HttpPeer:
         peer = self
 
@@ -91,3 +113,15 @@ class HttpPeer:
     ) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+@dataclass
+class SmsGateway:
+    """An SMS provider that takes every message (`sent`: their JSON bodies) and answers each
+    with a message id; `with HttpPeer(gateway.answer) as peer:` puts it on the wire."""
+
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def answer(self, request: Received) -> tuple[int, Any]:
+        self.sent.append(request.json())
+        return 200, {"message_id": f"sms-{len(self.sent)}"}

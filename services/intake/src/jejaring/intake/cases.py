@@ -18,7 +18,7 @@ from sqlalchemy import Integer, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.intake import duplicates, rules, sealing
+from jejaring.intake import duplicates, feedback, rules, sealing
 from jejaring.intake.assignments import restricted
 from jejaring.intake.audit import Action, Trail
 from jejaring.intake.auth import Principal, require_role
@@ -478,7 +478,8 @@ async def close_case(
     keyring: Keyring,
 ) -> Case:
     """Close an open case with its outcome and stage `case.v1.closed` (and `case.close` in
-    the audit trail)."""
+    the audit trail), and the survivor's feedback request when she may be asked
+    (feedback.py)."""
     case, key = await open_case(session, case_id=case_id, by=by, keyring=keyring)
     case.status = "closed"
     case.outcome = data.outcome.value
@@ -502,6 +503,7 @@ async def close_case(
         ),
         time=now,
     )
+    await feedback.request_on_close(session, case, key=key, outbox=outbox, now=now)
     await trail.record(session, Action.CASE_CLOSE, case_reference=case.reference)
     return case
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from jejaring.notify import feedback, feedback_api
 from jejaring.notify.api import Context, router
 from jejaring.notify.channels import Channel
 from jejaring.notify.handlers import (
@@ -23,6 +24,7 @@ from jejaring.notify.metrics import deliveries_scrape
 from jejaring.notify.registry import CHANNELS
 from jejaring.notify.service import DISPATCH_BATCH, Dispatcher
 from jejaring.notify.settings import NotifySettings
+from jejaring.shared.messaging.casekeys import CaseKeys
 from jejaring.shared.messaging.provision import contract_streams
 from jejaring.shared.messaging.runtime import ServiceRuntime, Subscription
 from jejaring.shared.web.http import service_app
@@ -50,11 +52,16 @@ def create_runtime(
         settings=settings,
         migrations=MIGRATIONS,
         streams=contract_streams(settings.stream_replicas),
-        subscriptions=[
-            Subscription(REFERRAL_EVENTS_CONSUMER, referral_event_handler(settings, clock, wake)),
-            Subscription(CASE_WORK_CONSUMER, case_work_handler(settings, clock, wake)),
-        ],
     )
+    keys = CaseKeys(lambda: runtime.nc)  # a survivor's sealed phone (feedback.py)
+    runtime.subscriptions = [
+        Subscription(REFERRAL_EVENTS_CONSUMER, referral_event_handler(settings, clock, wake)),
+        Subscription(
+            CASE_WORK_CONSUMER,
+            case_work_handler(settings, clock, wake, keys),
+            prepare=feedback.prepare(keys),
+        ),
+    ]
     dispatcher = Dispatcher(
         runtime.sessions,
         channels or CHANNELS.build(settings),
@@ -96,4 +103,5 @@ def create_app(
     )
     app.state.notify = Context(settings=settings, sessions=runtime.sessions, clock=clock)
     app.include_router(router)
+    app.include_router(feedback_api.router)
     return app

@@ -27,6 +27,15 @@ from jejaring.notify.settings import NotifySettings
 log = logging.getLogger(__name__)
 
 
+def international(phone: str, country_code: str) -> str:
+    """A phone number as digits with the country code (a national leading 0 replaced):
+    '0812-3456' and '+62 812 3456' are both '628123456'."""
+    digits = re.sub(r"\D", "", phone)
+    if not phone.strip().startswith("+") and digits.startswith("0"):
+        digits = country_code + digits[1:]
+    return digits
+
+
 class SendError(Exception):
     """A failed send; `permanent` ones are not retried on the same channel."""
 
@@ -259,10 +268,7 @@ class WhatsAppCloudChannel:
 
     def recipient(self, phone: str) -> str:
         """The phone in WhatsApp's form: digits with the country code (a leading 0 replaced)."""
-        digits = re.sub(r"\D", "", phone)
-        if not phone.strip().startswith("+") and digits.startswith("0"):
-            digits = self.s.whatsapp_country_code + digits[1:]
-        return digits
+        return international(phone, self.s.whatsapp_country_code)
 
     def body(self, to: str, template: TemplateMessage) -> dict[str, Any]:
         """The Cloud API's template message."""

@@ -14,6 +14,7 @@ from jejaring.shared.contract import events as ev
 from jejaring.shared.contract import subjects
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.db import on_commit
+from jejaring.shared.messaging.casekeys import CaseKeys
 from jejaring.shared.messaging.consumer import Handler, PoisonMessage
 from jejaring.shared.messaging.provision import ConsumerSpec
 
@@ -45,7 +46,10 @@ CASE_WORK_CONSUMER = ConsumerSpec(
 
 
 def case_work_handler(
-    settings: NotifySettings, clock: Callable[[], dt.datetime], wake: asyncio.Event
+    settings: NotifySettings,
+    clock: Callable[[], dt.datetime],
+    wake: asyncio.Event,
+    keys: CaseKeys | None = None,
 ) -> Handler:
     async def on_case_work(session: AsyncSession, envelope: Envelope) -> None:
         """case.v1.task.due -> a reminder to the officer; case.v1.feedback.requested -> one
@@ -54,7 +58,11 @@ def case_work_handler(
         if isinstance(data, ev.CaseTaskDue):
             planned = await reminders.plan(session, due=data, settings=settings, now=clock())
         elif isinstance(data, ev.CaseFeedbackRequested):
-            planned = await feedback.plan(session, asked=data, settings=settings, now=clock())
+            # the case's key, fetched before the transaction (feedback.prepare)
+            key = keys.held(data.case_id) if keys is not None else None
+            planned = await feedback.plan(
+                session, asked=data, settings=settings, now=clock(), key=key
+            )
         else:
             raise PoisonMessage(f"unexpected event type {envelope.type} for case work")
         if planned:

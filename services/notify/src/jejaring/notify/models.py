@@ -1,4 +1,5 @@
-"""Notify's table: the delivery log, one row per (event, recipient, channel)."""
+"""Notify's tables: the delivery log, one row per (event, recipient, channel), and the
+survivors' feedback (feedback.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from enum import StrEnum
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Enum,
     Index,
     Integer,
@@ -43,6 +45,7 @@ class RecipientRole(StrEnum):
     PARTNER = "partner"
     OFFICER = "officer"
     COORDINATOR = "coordinator"
+    SURVIVOR = "survivor"  # a feedback request (feedback.py): her address is never kept plain
 
 
 def stored_as_text(values: type[StrEnum], length: int) -> Enum:
@@ -110,3 +113,29 @@ class Delivery(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # The trace context of the event handling that planned it: sending continues that trace.
     traceparent: Mapped[str | None] = mapped_column(String(55))
+
+
+class FeedbackRequest(Base):
+    """A survivor asked for feedback, waiting for her reply (feedback.py): her phone only as a
+    keyed hash (HMAC with notify's feedback key), to recognise the reply; deleted when she
+    answers or at `expires_at`."""
+
+    __tablename__ = "feedback_request"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    partner_slugs: Mapped[list[str]] = mapped_column(JSON)
+    asked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class Feedback(Base):
+    """One survivor's answer: the score (1-5), the partners it is about and the local date it
+    came. No phone, no case: reports need only each partner's scores."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    score: Mapped[int] = mapped_column(Integer)
+    partner_slugs: Mapped[list[str]] = mapped_column(JSON)
+    received_on: Mapped[dt.date] = mapped_column(Date)

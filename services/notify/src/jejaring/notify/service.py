@@ -19,14 +19,14 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.notify import render, triggers
+from jejaring.notify import feedback, render, triggers
 from jejaring.notify.channels import Channel, SendError, TemplateMessage
 from jejaring.notify.errors import CaseReferenceRequired, DeliveryLogNotForRole
 from jejaring.notify.metrics import SEND_SECONDS
-from jejaring.notify.models import DUE, Delivery, DeliveryStatus
+from jejaring.notify.models import DUE, Delivery, DeliveryStatus, RecipientRole
 from jejaring.notify.registry import CHANNELS, ChannelRegistry
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared.contract import events as ev
@@ -47,6 +47,11 @@ _MARK_SENT = (
     .where(_DELIVERY.c.id == bindparam("row_id"))
     .values(
         status=DeliveryStatus.SENT,
+        # a survivor's phone (sealed until now) is not kept once her SMS is sent (feedback.py)
+        recipient=case(
+            (_DELIVERY.c.recipient_role == RecipientRole.SURVIVOR.value, ""),
+            else_=_DELIVERY.c.recipient,
+        ),
         sent_at=bindparam("sent_at"),
         provider_message_id=bindparam("provider"),
         attempts=_DELIVERY.c.attempts + 1,
@@ -243,7 +248,10 @@ class Dispatcher:
                 if row.template_parameters is not None:
                     template = TemplateMessage(row.trigger, tuple(row.template_parameters))
                 provider_id = await self.channels[row.channel].send(
-                    to=row.recipient, subject=row.subject, text=row.body, template=template
+                    to=feedback.address(row, self.settings),
+                    subject=row.subject,
+                    text=row.body,
+                    template=template,
                 )
             except SendError:
                 raise
@@ -303,6 +311,9 @@ class Dispatcher:
             "delivery failed",
             extra={"delivery": str(row.id), "channel": row.channel, "error": row.last_error},
         )
+        if row.recipient_role == RecipientRole.SURVIVOR:
+            row.recipient = ""  # her SMS only: no fallback, and her phone is not kept
+            return
         plan_fallback(session, row, self.registry, now)
 
 

@@ -127,6 +127,34 @@ class NotifySettings(ServiceSettings):
         default=None, description="Chosen by you, given to Meta when subscribing the webhook"
     )
 
+    # The survivor's feedback after close (feedback.py, issue 20).
+    feedback_key: SecretStr | None = Field(
+        default=None,
+        description="The key of the keyed hash (HMAC) a survivor's phone is kept as, and of her "
+        "phone sealed while its SMS waits; unset: a key made once in <data_dir>/"
+        "notify-feedback-key (0600). Changing it forgets the requests waiting for a reply",
+    )
+    feedback_days: int = Field(
+        default=14, ge=1, le=90, description="How long a feedback request waits for the reply"
+    )
+    feedback_quiet_start: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    feedback_quiet_end: str = Field(
+        default="07:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="No feedback SMS between these times (WITA): it waits for the morning",
+    )
+    # Replies coming in: the SMS gateway posts each to POST /api/v1/sms/inbound with this
+    # token (Authorization: Bearer). Off (404) unless set.
+    sms_inbound_token: SecretStr | None = Field(
+        default=None, description="The token the SMS gateway sends with each inbound message"
+    )
+    sms_inbound_from_field: str = Field(
+        default="from", min_length=1, description="The sender's number in an inbound message"
+    )
+    sms_inbound_text_field: str = Field(
+        default="message", min_length=1, description="The text of an inbound message"
+    )
+
     max_attempts: int = Field(default=3, ge=1, le=20, description="Before falling back")
     retry_base_s: float = Field(default=2.0, gt=0)
     dispatch_interval_s: float = Field(default=0.5, gt=0)

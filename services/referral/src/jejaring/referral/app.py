@@ -20,11 +20,11 @@ from jejaring.referral import (
     retention,
 )
 from jejaring.referral.api import Clock, Context, docs_router, router
-from jejaring.referral.casekeys import CaseKeys
 from jejaring.referral.facts import Deps
 from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER, case_handler, reply_handler
 from jejaring.referral.metrics import referrals_scrape
 from jejaring.referral.settings import ReferralSettings
+from jejaring.shared.messaging.casekeys import CaseKeys
 from jejaring.shared.messaging.provision import (
     agency_consumer_spec,
     agency_stream_spec,

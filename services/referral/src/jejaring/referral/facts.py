@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.referral import retention
-from jejaring.referral.casekeys import CaseKeys
 from jejaring.referral.models import CaseState, Partner, Referral
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.logs import Sparse
+from jejaring.shared.messaging.casekeys import CaseKeys
 from jejaring.shared.messaging.outbox import Outbox
 from jejaring.shared.region import Region
 

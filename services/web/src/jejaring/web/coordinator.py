@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from jejaring.web import plan
+from jejaring.web.feedback import partner_scores
 from jejaring.web.officer import NotAnOfficer, labeller
 from jejaring.web.pages import Signed, WebDep, formatter, language, render
 from jejaring.web.partner import Countdown, countdown
@@ -53,4 +54,5 @@ async def board(request: Request, w: WebDep, signed: Signed) -> Response:
         label=labeller(lang),
         when=formatter(lang, w.zone),
         left=left,
+        feedback_scores=await partner_scores(signed),
     )

@@ -753,6 +753,27 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.task.done": ("Menandai tugas selesai", "Marked a task done"),
     "audit.action.task.cancel": ("Membatalkan tugas", "Cancelled a task"),
     "admin.role.system": ("Sistem", "System"),
+    # --- the survivors' feedback on the board (feedback.py, templates/feedback/) ---
+    "feedback.title": ("Penilaian penyintas", "Survivors' ratings"),
+    "feedback.hint": (
+        "Setelah kasus ditutup, penyintas yang aman dihubungi ditanya lewat SMS tentang bantuan "
+        "mitra: 1 (buruk) sampai 5 (sangat baik).",
+        "After a case is closed, a survivor who is safe to contact is asked by SMS about the "
+        "partners' help: 1 (poor) to 5 (very good).",
+    ),
+    "feedback.none": ("Belum ada penilaian.", "No ratings yet."),
+    "feedback.unavailable": (
+        "Penilaian tidak dapat ditampilkan sekarang.",
+        "The ratings cannot be shown now.",
+    ),
+    "feedback.count": ("{count} jawaban", "{count} answers"),
+    "feedback.mean": ("rata-rata {mean} dari 5", "average {mean} out of 5"),
+    "feedback.mean_hidden": (
+        "terlalu sedikit untuk rata-rata",
+        "too few for an average",
+    ),
+    "delivery.role.survivor": ("Penyintas", "Survivor"),
+    "delivery.trigger.feedback_request": ("Permintaan penilaian", "Request for a rating"),
     "board.audit": ("Jejak audit: siapa membuka kasus mana", "Audit trail: who opened which case"),
     # --- erasure (the data protection officer) ---
     "erasure.nav": ("Hapus data kasus", "Erase a case"),

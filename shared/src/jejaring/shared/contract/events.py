@@ -268,6 +268,8 @@ class CaseFeedbackRequested(Event):
     whose help she is asked about are the ones that accepted a referral of the case."""
 
     ce_type: ClassVar[str] = "org.jejaring.case.feedback_requested.v1"
+    # `phone_sealed`'s associated data: crypto.aad(case_id, PHONE_PURPOSE) (not a field)
+    PHONE_PURPOSE: ClassVar[str] = "case.feedback"
     case_id: uuid.UUID
     reference: ShortText
     kelurahan_code: KelurahanCode

@@ -1,12 +1,14 @@
-"""Cases' data keys in referral: fetched from intake's keyring before a transaction, used in it.
+"""Cases' data keys in a service that reads sealed case fields (referral, notify): fetched from
+intake's keyring before a transaction, used in it.
 
 Referral keeps case events as they come, personal fields sealed (`CaseSnapshot.sealed`). It
 opens them only to build what a partner may read (R6), and then stores that sealed with the
-same key in its outbox (the relay opens it just before publishing). Asking for a key is a NATS
-round trip that may time out (intake down), so it is never made while a transaction is open
-(on SQLite that would hold the write lock for seconds): the consumer's `prepare` step and the
-workers' `run` fetch first, and code inside the transaction only takes what was fetched
-(`held`), raising `KeyNeeded` (transient) if it was not.
+same key in its outbox (the relay opens it just before publishing); notify opens a survivor's
+phone sealed in `case.v1.feedback.requested`. Asking for a key is a NATS round trip that may
+time out (intake down), so it is never made while a transaction is open (on SQLite that would
+hold the write lock for seconds): the consumer's `prepare` step and the workers' `run` fetch
+first, and code inside the transaction only takes what was fetched (`held`), raising
+`KeyNeeded` (transient) if it was not.
 """
 
 from __future__ import annotations
