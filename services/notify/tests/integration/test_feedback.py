@@ -163,6 +163,30 @@ def test_in_the_survivors_quiet_hours_it_waits_for_the_morning(notify: Notify) -
     assert sms["to"] == PHONE
 
 
+def test_a_case_erased_while_her_sms_waits_for_the_morning_asks_nothing(notify: Notify) -> None:
+    notify.clock.set(dt.datetime(2026, 11, 28, 22, 30, tzinfo=WITA))
+    asked = notify.ask()
+    until(lambda: notify.deliveries(status="deferred"))
+    assert len(notify.pending()) == 1
+    del notify.keys[asked.case_id]
+    publish(
+        notify.nats_url,
+        ev.CaseErased(
+            case_id=asked.case_id,
+            reference=asked.reference,
+            erased_at=dt.datetime(2026, 11, 28, 23, 0, tzinfo=WITA),
+            why="erasure",
+        ),
+    )
+    (row,) = until(lambda: notify.deliveries(status="failed"))
+    notify.clock.set(dt.datetime(2026, 11, 29, 7, 0, tzinfo=WITA))
+    time.sleep(0.5)
+    assert notify.gateway.sent == []
+    assert notify.pending() == []
+    assert row["last_error"] == "case erased"
+    assert notify.reply("5").json() == {"recorded": False}
+
+
 def test_an_erased_case_is_not_asked(notify: Notify) -> None:
     notify.ask(phone="081377770002", erased=True)  # intake's key service answers "no key"
     notify.ask()

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.notify import render
@@ -178,6 +178,20 @@ async def plan(
     await session.flush()
     log.info("feedback asked", extra={"case": asked.reference})
     return True
+
+
+async def forget_case(session: AsyncSession, erased: ev.CaseErased) -> None:
+    """An erased case asks nothing any more: its request waiting for a reply is deleted, and
+    its SMS, if still queued (her quiet hours, a retry), is not sent and her phone not kept."""
+    await session.execute(delete(FeedbackRequest).where(FeedbackRequest.case_id == erased.case_id))
+    await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.event_id == f"feedback:{erased.case_id}",
+            Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED)),
+        )
+        .values(status=DeliveryStatus.FAILED, recipient="", last_error="case erased")
+    )
 
 
 def score_of(text: str) -> int | None:

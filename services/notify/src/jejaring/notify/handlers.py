@@ -40,7 +40,11 @@ def referral_event_handler(
 CASE_WORK_CONSUMER = ConsumerSpec(
     stream=subjects.CASES_STREAM,
     durable="notify-case-work",
-    filter_subjects=(subjects.CASE_TASK_DUE, subjects.CASE_FEEDBACK_REQUESTED),
+    filter_subjects=(
+        subjects.CASE_TASK_DUE,
+        subjects.CASE_FEEDBACK_REQUESTED,
+        subjects.CASE_ERASED,
+    ),
     description="notify reminds officers of case-plan tasks and asks survivors for feedback",
 )
 
@@ -53,7 +57,8 @@ def case_work_handler(
 ) -> Handler:
     async def on_case_work(session: AsyncSession, envelope: Envelope) -> None:
         """case.v1.task.due -> a reminder to the officer; case.v1.feedback.requested -> one
-        feedback SMS to the survivor (both sent by the dispatcher)."""
+        feedback SMS to the survivor (both sent by the dispatcher); case.v1.erased -> her
+        request and her SMS not yet sent dropped."""
         data = envelope.data
         if isinstance(data, ev.CaseTaskDue):
             planned = await reminders.plan(session, due=data, settings=settings, now=clock())
@@ -63,6 +68,9 @@ def case_work_handler(
             planned = await feedback.plan(
                 session, asked=data, settings=settings, now=clock(), key=key
             )
+        elif isinstance(data, ev.CaseErased):
+            await feedback.forget_case(session, data)
+            planned = False
         else:
             raise PoisonMessage(f"unexpected event type {envelope.type} for case work")
         if planned:
