@@ -1,11 +1,13 @@
 """What `make up` keeps on disk of a victim, and what erasure leaves: the embedded stack as an
-operator runs it (`jejaring up`), a case recorded, routed to three partners and alerted, then
-every byte under the data folder scanned (databases with their WAL, the JetStream store, logs,
-the file outbox of alerts); then erased by the data protection officer."""
+operator runs it (`jejaring up`), a case recorded, routed to three partners and alerted, its
+case work written (an activity's note, a plan task, an attachment), then every byte under the
+data folder scanned (databases with their WAL, the JetStream store, logs, the file outbox of
+alerts, the attachments); then erased by the data protection officer."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import sqlite3
 import subprocess
@@ -24,7 +26,10 @@ from .conftest import JEJARING
 NAME = "Wahyuningsih Kartikasari"
 PHONE = "081299887766"
 DESCRIPTION = "Dipukul dengan gagang sapu di dapur"
-SECRETS = (NAME, PHONE, DESCRIPTION, "SKTM/9-KARTIKA")
+NOTE = "Didampingi ke Polresta oleh kakaknya Bambang"
+TASK = "Antar Wahyuni ke RSUD Kanujoso"
+DOCUMENT = "KARTU-PKH-6471-0099-KARTIKASARI"
+SECRETS = (NAME, PHONE, DESCRIPTION, "SKTM/9-KARTIKA", NOTE, TASK, DOCUMENT)
 PARTNER_STREAMS = ("AGENCY_POLRESTA_PPA", "AGENCY_POSBAKUM_AISYIYAH", "AGENCY_BIKKSA_MENTARI")
 
 
@@ -104,6 +109,24 @@ def test_nothing_on_disk_names_the_victim_and_erasure_reaches_the_partner_stream
             return bool(db.execute("SELECT count(*) FROM delivery").fetchone()[0])
 
     until(alerted, timeout=60)
+    work = f"{intake}/cases/{case_id}"
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    visit = {"kind": "home_visit", "occurred_on": today, "note": NOTE}
+    task = {"title": TASK, "due_on": "2027-03-01", "responsible_partner": "bikksa-mentari"}
+    pdf = b"%PDF-1.7\n" + DOCUMENT.encode() + b"\n%%EOF\n"
+    for answer in (
+        httpx.post(f"{work}/activities", json=visit, headers=as_officer, timeout=10),
+        httpx.post(f"{work}/tasks", json=task, headers=as_officer, timeout=10),
+        httpx.post(
+            f"{work}/attachments",
+            data={"kind": "pkh"},
+            files={"file": ("pkh.pdf", pdf, "application/pdf")},
+            headers=as_officer,
+            timeout=10,
+        ),
+    ):
+        assert answer.status_code == 201, answer.text
+    assert list((data / "attachments").iterdir()), "the attachment is on disk, sealed"
     time.sleep(2)  # the relays mark their rows, the logs are flushed
     held = asyncio.run(stream_messages(stack_env))
     assert all(n >= 1 for n in held.values()), held  # the partners' requests wait for them
@@ -128,4 +151,5 @@ def test_nothing_on_disk_names_the_victim_and_erasure_reaches_the_partner_stream
     assert after["victims"][0].get("name") in (None, "")
     with sqlite3.connect(data / "intake.db") as db:
         assert db.execute("SELECT count(*) FROM data_key").fetchone() == (0,)
+    assert list((data / "attachments").iterdir()) == []  # the sealed file deleted too
     assert found_in(data) == []
