@@ -22,7 +22,7 @@ from jejaring.intake.app import create_app
 from jejaring.intake.settings import IntakeSettings
 from jejaring.shared import crypto
 from jejaring.shared.contract.enums import ReferralStatus, Service
-from jejaring.shared.contract.events import ReferralStatusChanged
+from jejaring.shared.contract.events import PartnerDeactivated, ReferralStatusChanged
 from jejaring.testing import EXAMPLE_CASE, ShiftedClock, publish, sample_events, until
 
 ADMIN = "admin-token-for-tests-0123456789"
@@ -318,6 +318,28 @@ def test_r6_the_sktm_reaches_legal_aid_staff_and_not_the_babinsa_nor_another_kel
     ).json()["items"]
     reads = [r for r in trail if r["action"] == "attachment.read"]
     assert [(r["role"], r["subject_id"]) for r in reads] == [("partner_staff", sktm["id"])]
+
+
+def test_staff_of_a_partner_referral_deactivated_receive_no_document_any_more(
+    client: TestClient, nats_url: str
+) -> None:
+    officer = person(client, "officer")
+    paralegal = person(client, "partner_staff", partner_slug=POSBAKUM)
+    case_id = record(client, officer)
+    sktm = attach(client, officer, case_id, "sktm", SKTM).json()
+    legal = refer(nats_url, case_id, POSBAKUM, Service.LEGAL_AID, ReferralStatus.ACCEPTED)
+    until(lambda: referral_status(client, officer, case_id, legal) == "accepted")
+    url = f"/api/v1/referrals/{legal}/attachments/{sktm['id']}"
+    assert client.get(url, headers=paralegal).status_code == 200
+
+    publish(
+        nats_url, PartnerDeactivated(partner_slug=POSBAKUM, deactivated_at=dt.datetime.now(dt.UTC))
+    )
+    until(lambda: client.get(url, headers=paralegal).status_code == 404)
+    listing = client.get(f"/api/v1/referrals/{legal}/attachments", headers=paralegal)
+    assert listing.status_code == 404
+    # the referral itself is untouched: the officer still sees it accepted
+    assert referral_status(client, officer, case_id, legal) == "accepted"
 
 
 def test_erasure_deletes_the_files_and_deleting_one_removes_its_file(

@@ -373,8 +373,13 @@ async def test_a_deactivated_partner_gets_no_new_referrals_but_answers_open_ones
 ) -> None:
     first = case(needs=(Service.COUNSELLING,))
     await world.run(cases.record_case, case=first, now=NOW)
-    async with world.sessions() as session, session.begin():
-        await partners.deactivate_partner(session, slug="bikksa-mentari")
+    for _ in range(2):  # told once, however often the admin presses
+        async with world.sessions() as session, session.begin():
+            await partners.deactivate_partner(
+                session, slug="bikksa-mentari", outbox=world.deps.outbox, now=NOW
+            )
+    told = [e for _, e in await world.events() if isinstance(e, ev.PartnerDeactivated)]
+    assert told == [ev.PartnerDeactivated(partner_slug="bikksa-mentari", deactivated_at=NOW)]
     second = case(needs=(Service.COUNSELLING,))
     await world.run(cases.record_case, case=second, now=NOW)
     assert routed(await world.referrals(second.case_id)) == []

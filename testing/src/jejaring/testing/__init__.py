@@ -196,6 +196,9 @@ def sample_events() -> list[ev.Event]:
             into_reference="BPT-2026-000123",
             merged_at=T0 + dt.timedelta(days=2),
         ),
+        ev.PartnerDeactivated(
+            partner_slug="bikksa-mentari", deactivated_at=T0 + dt.timedelta(days=40)
+        ),
         ev.CaseTaskDue(
             case_id=case_id,
             reference="BPT-2026-000123",

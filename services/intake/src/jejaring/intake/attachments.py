@@ -35,7 +35,7 @@ from jejaring.intake.audit import Action, Trail
 from jejaring.intake.auth import Principal
 from jejaring.intake.errors import CaseClosed, CaseErased
 from jejaring.intake.keyring import Keyring
-from jejaring.intake.models import Case, CaseAttachment, ReferralView
+from jejaring.intake.models import Case, CaseAttachment, InactivePartner, ReferralView
 from jejaring.shared import crypto
 from jejaring.shared.contract.enums import ReferralStatus, Service
 from jejaring.shared.db import on_commit
@@ -253,12 +253,14 @@ async def through_referral(
     session: AsyncSession, *, referral_id: uuid.UUID, by: Principal
 ) -> Reach:
     """The documents partner staff receive through one of their partner's referrals (R6), as
-    intake's read model has the referral; anyone else's referral is not found."""
+    intake's read model has the referral; anyone else's referral, or a referral of a partner
+    referral deactivated (`referral.v1.event.partner_deactivated`), is not found."""
     referral = await session.get(ReferralView, referral_id)
     if (
         by.role != PersonRole.PARTNER_STAFF
         or referral is None
         or referral.partner_slug != by.partner_slug
+        or await session.get(InactivePartner, referral.partner_slug) is not None
     ):
         raise ReferralNotFound()
     reference = await session.scalar(select(Case.reference).where(Case.id == referral.case_id))

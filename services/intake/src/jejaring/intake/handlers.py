@@ -8,6 +8,7 @@ from jejaring.intake import duplicates, read_model
 from jejaring.shared.contract import subjects
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.contract.events import (
+    PartnerDeactivated,
     ReferralEscalated,
     ReferralNeedUnmet,
     ReferralOverdue,
@@ -25,7 +26,8 @@ REFERRAL_EVENTS_CONSUMER = ConsumerSpec(
 
 
 async def on_referral_event(session: AsyncSession, envelope: Envelope) -> None:
-    """referral.v1.event.* -> the read model of referral statuses."""
+    """referral.v1.event.* -> the read model of referral statuses (and of partners no longer
+    active)."""
     data = envelope.data
     if isinstance(
         data, ReferralStatusChanged | ReferralOverdue | ReferralEscalated | ReferralNeedUnmet
@@ -38,5 +40,7 @@ async def on_referral_event(session: AsyncSession, envelope: Envelope) -> None:
         await read_model.record_referral_fact(session, fact=data)
     elif isinstance(data, ReferralNeedUnmet):
         await read_model.record_unmet_need(session, fact=data)
+    elif isinstance(data, PartnerDeactivated):
+        await read_model.record_inactive_partner(session, fact=data)
     else:
         raise PoisonMessage(f"unexpected event type {envelope.type} on referral events")

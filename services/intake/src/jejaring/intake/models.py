@@ -313,3 +313,13 @@ class CaseAttachment(Base):
     created_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     erased_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class InactivePartner(Base):
+    """A partner referral deactivated (`referral.v1.event.partner_deactivated`): its staff
+    receive no documents any more (attachments.py), whatever referrals it still holds."""
+
+    __tablename__ = "inactive_partner"
+
+    partner_slug: Mapped[str] = mapped_column(String(40), primary_key=True)
+    deactivated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -9,7 +9,7 @@ from typing import cast
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jejaring.intake.models import ReferralStep, ReferralView, UnmetNeed
+from jejaring.intake.models import InactivePartner, ReferralStep, ReferralView, UnmetNeed
 from jejaring.shared.contract import events as ev
 from jejaring.shared.db import insert_or_ignore, upsert_if_newer
 
@@ -107,4 +107,12 @@ async def record_unmet_need(session: AsyncSession, *, fact: ev.ReferralNeedUnmet
                 reason=fact.reason,
                 occurred_at=fact.occurred_at,
             )
+        )
+
+
+async def record_inactive_partner(session: AsyncSession, *, fact: ev.PartnerDeactivated) -> None:
+    """Remember a partner referral deactivated: its staff receive no documents any more."""
+    if await session.get(InactivePartner, fact.partner_slug) is None:
+        session.add(
+            InactivePartner(partner_slug=fact.partner_slug, deactivated_at=fact.deactivated_at)
         )

@@ -222,10 +222,13 @@ async def list_partners(who: Who, ctx: Ctx) -> list[PartnerOut]:
 @router.post("/partners/{slug}/deactivate", response_model=PartnerOut, tags=["partners"])
 async def deactivate_partner(slug: str, who: Who, ctx: Ctx, trail: Audit) -> PartnerOut:
     """Stop new referrals to a partner (admin); its HTTP token and its staff's access stop at
-    once (401)."""
+    once (401), and `referral.v1.event.partner_deactivated` tells the other services (intake
+    stops giving its staff documents)."""
     require_admin(who)
     async with ctx.sessions() as session, session.begin():
-        partner = await partners.deactivate_partner(session, slug=slug)
+        partner = await partners.deactivate_partner(
+            session, slug=slug, outbox=ctx.deps.outbox, now=ctx.clock()
+        )
         await trail.record(session, Action.PARTNER_DEACTIVATE, partner=slug)
         return partner_out(partner)
 

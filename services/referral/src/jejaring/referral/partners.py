@@ -21,7 +21,9 @@ from jejaring.referral.errors import (
 from jejaring.referral.facts import log
 from jejaring.referral.models import Partner, PartnerNatsKey, Referral
 from jejaring.referral.schemas import PartnerIn
+from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import ReferralStatus
+from jejaring.shared.messaging.outbox import Outbox
 from jejaring.shared.region import Region
 from jejaring.shared.web.tokens import new_token, token_hash
 
@@ -101,10 +103,17 @@ async def get_partner(session: AsyncSession, *, slug: str, lock: bool = False) -
     return partner
 
 
-async def deactivate_partner(session: AsyncSession, *, slug: str) -> Partner:
+async def deactivate_partner(
+    session: AsyncSession, *, slug: str, outbox: Outbox, now: dt.datetime
+) -> Partner:
     """No new referrals go to the partner, and its HTTP token and staff stop working at once
-    (401); its open referrals stay in the database, visible to the admin."""
+    (401); its open referrals stay in the database, visible to the admin. The other services
+    learn it from `referral.v1.event.partner_deactivated` (once, the first time)."""
     partner = await get_partner(session, slug=slug, lock=True)
+    if partner.active:
+        await outbox.add(
+            session, ev.PartnerDeactivated(partner_slug=slug, deactivated_at=now), time=now
+        )
     partner.active = False
     log.info("partner deactivated", extra={"partner": slug})
     return partner

@@ -479,6 +479,22 @@ class ReferralNeedUnmet(Event):
         return str(self.case_id)
 
 
+class PartnerDeactivated(Event):
+    """A partner no longer takes referrals: its HTTP token and its staff stop working at
+    referral at once, and every service that gives its staff anything stops too (intake's
+    documents, R6). Its open referrals stay as they are."""
+
+    ce_type: ClassVar[str] = "org.jejaring.referral.partner_deactivated.v1"
+    partner_slug: Slug
+    deactivated_at: AwareDatetime
+
+    def nats_subject(self) -> str:
+        return subjects.referral_event("partner_deactivated")
+
+    def ce_subject(self) -> str:
+        return self.partner_slug
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     CaseCreated,
     CaseUpdated,
@@ -495,6 +511,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ReferralOverdue,
     ReferralEscalated,
     ReferralNeedUnmet,
+    PartnerDeactivated,
 )
 
 BY_CE_TYPE: dict[str, type[Event]] = {cls.ce_type: cls for cls in EVENT_TYPES}
@@ -528,4 +545,5 @@ def _subject_of(cls: type[Event]) -> str:
         ReferralOverdue: "referral.v1.event.overdue",
         ReferralEscalated: "referral.v1.event.escalated",
         ReferralNeedUnmet: "referral.v1.event.unmet",
+        PartnerDeactivated: "referral.v1.event.partner_deactivated",
     }[cls]
