@@ -251,7 +251,10 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         limit, refusal = self._refusal(scope)
-        too_large = error_response(413, [refusal])
+
+        async def too_large(scope: Scope, receive: Receive, send: Send) -> None:
+            await error_response(413, [refusal])(scope, receive, send)
+
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await too_large(scope, receive, send)
