@@ -18,11 +18,13 @@ from jejaring.intake.app import create_app
 from jejaring.intake.feedback import PURPOSE
 from jejaring.intake.settings import IntakeSettings
 from jejaring.shared import crypto
-from jejaring.shared.contract import envelope
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.messaging.keys import KeyClient
-from jejaring.testing import sample_events, until
+from jejaring.testing import publish, sample_events, until
+
+from .test_case_events import officer
+from .test_crypto_shredding import on_cases
 
 ADMIN = "admin-token-for-tests-0123456789"
 PHONE = "081377770001"
@@ -48,35 +50,6 @@ def client(database_url: str, nats_url: str, tmp_path: Path):  # type: ignore[no
     with TestClient(create_app(settings)) as c:
         until(lambda: c.get("/readyz").status_code == 200)
         yield c
-
-
-def officer(client: TestClient) -> dict[str, str]:
-    r = client.post(
-        "/api/v1/users",
-        json={"name": "Ibu Wulan", "role": "officer", "kelurahan_code": "64.71.04.1003"},
-        headers={"Authorization": f"Bearer {ADMIN}"},
-    )
-    return {"Authorization": f"Bearer {r.json()['token']}"}
-
-
-async def _published(url: str, event: ev.Event) -> None:
-    nc = await nats.connect(url)
-    message = envelope.encode(event, source="/jejaring/referral")
-    await nc.jetstream().publish(message.subject, message.body, headers=message.headers)
-    await nc.close()
-
-
-async def _on_cases(url: str, subject: str) -> list[ev.Event]:
-    nc = await nats.connect(url)
-    try:
-        sub = await nc.jetstream().pull_subscribe(subject, durable=None, stream="CASES")
-        try:
-            msgs = await sub.fetch(100, timeout=1)
-        except nats.errors.TimeoutError:
-            return []
-        return [envelope.decode(m.headers, m.data).data for m in msgs]
-    finally:
-        await nc.close()
 
 
 async def _key(url: str, case_id: uuid.UUID) -> bytes | None:
@@ -112,7 +85,7 @@ def closed_case(
                 "sequence": 2,
             }
         )
-        client.portal.call(_published, nats_url, answer)  # type: ignore[union-attr]
+        publish(nats_url, answer)
     url = f"/api/v1/cases/{case['id']}"
     until(lambda: len(client.get(url, headers=who).json()["referrals"]) == len(answers), timeout=60)
     closed = client.post(f"{url}/close", json={"outcome": "resolved"}, headers=who)
@@ -124,13 +97,13 @@ def requests_for(client: TestClient, nats_url: str, case: dict[str, Any]) -> lis
     """The feedback requests of `case` on CASES, once its close is there (the relay publishes
     the close transaction's events in order: a request would be there by then)."""
 
-    def on_cases(subject: str) -> list[Any]:
-        found = client.portal.call(_on_cases, nats_url, subject)  # type: ignore[union-attr]
+    def of_case(subject: str) -> list[Any]:
+        found = on_cases(client, nats_url, subject)
         return [e for e in found if str(getattr(e, "case_id", "")) == case["id"]]
 
-    until(lambda: on_cases("case.v1.closed"), timeout=30)
+    until(lambda: of_case("case.v1.closed"), timeout=30)
     time.sleep(0.3)
-    return on_cases("case.v1.feedback.requested")
+    return of_case("case.v1.feedback.requested")
 
 
 def test_a_safe_adult_with_a_phone_is_asked_once_about_the_partners_that_helped(
