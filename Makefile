@@ -55,7 +55,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy shared/src services/intake/src services/referral/src services/notify/src services/web/src cli/src testing/src bench
+	$(BIN)/mypy shared/src services/intake/src services/referral/src services/notify/src services/report/src services/web/src cli/src testing/src bench
 
 ## Regenerate docs/schemas/ from the event models.
 schemas: install

@@ -336,3 +336,32 @@ _labelled(
         "duplicate": ("Kasus ganda", "Duplicate case"),
     },
 )
+
+
+class AnswerReason(LabelledEnum):
+    """Why a partner declined a referral, or why its help failed or was cancelled: a code the
+    reports can count (the free-text `reason` beside it stays for people)."""
+
+    NO_CAPACITY = "no_capacity"
+    OUTSIDE_MANDATE = "outside_mandate"
+    OUTSIDE_AREA = "outside_area"
+    ELIGIBILITY_MISSING = "eligibility_missing"
+    VICTIM_DECLINED = "victim_declined"
+    VICTIM_UNREACHABLE = "victim_unreachable"
+    HANDLED_ELSEWHERE = "handled_elsewhere"
+    OTHER = "other"
+
+
+_labelled(
+    AnswerReason,
+    {
+        "no_capacity": ("Kapasitas penuh", "No capacity"),
+        "outside_mandate": ("Di luar kewenangan/layanan kami", "Outside our mandate or services"),
+        "outside_area": ("Di luar wilayah layanan", "Outside our service area"),
+        "eligibility_missing": ("Syarat belum lengkap", "Eligibility not shown"),
+        "victim_declined": ("Korban menolak layanan", "The victim declined"),
+        "victim_unreachable": ("Korban tidak dapat dihubungi", "The victim cannot be reached"),
+        "handled_elsewhere": ("Sudah ditangani pihak lain", "Already handled elsewhere"),
+        "other": ("Lainnya", "Other"),
+    },
+)

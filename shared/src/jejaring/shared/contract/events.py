@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from jejaring.shared.contract import subjects
 from jejaring.shared.contract.enums import (
     AgeGroup,
+    AnswerReason,
     BusinessStatus,
     CaseOutcome,
     ConsentGiver,
@@ -379,6 +380,9 @@ class PartnerReplied(Event):
     partner_slug: Slug
     status: ReferralStatus
     reason: ShortText | None = None
+    reason_code: AnswerReason | None = Field(
+        default=None, description="The reason as a code the reports count (v1, optional)."
+    )
     note: LongText | None = None
     replied_at: AwareDatetime
     by: ShortText | None = None
@@ -429,6 +433,9 @@ class ReferralStatusChanged(_ReferralFact):
     ce_type: ClassVar[str] = "org.jejaring.referral.status_changed.v1"
     previous_status: ReferralStatus | None = None
     reason: ShortText | None = None
+    reason_code: AnswerReason | None = Field(
+        default=None, description="The reason as a code the reports count (v1, optional)."
+    )
     note: LongText | None = None
     by: ShortText | None = Field(
         default=None,
