@@ -329,6 +329,8 @@ class _Pdf(FPDF):
 
 def _pdf_table(pdf: FPDF, rows: list[list[str]]) -> None:
     pdf.set_font("DejaVu", size=7.5)
+    pdf.set_fill_color(235, 235, 235)
+    pdf.set_draw_color(0, 0, 0)
     first = 52.0
     columns = len(rows[0])
     rest = (pdf.epw - first) / max(columns - 1, 1)
@@ -354,12 +356,18 @@ def to_pdf(view: View, lang: Lang = "id") -> bytes:
     pdf.set_creator("Jejaring")
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 14)
-    pdf.multi_cell(0, 7, title)
+    pdf.multi_cell(0, 7, title, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", size=8.5)
-    pdf.multi_cell(0, 5, f"{word('generated', lang)}: {generated_text(report, lang)}")
-    pdf.multi_cell(0, 4.5, word("footnote", lang))
+    pdf.multi_cell(
+        0,
+        5,
+        f"{word('generated', lang)}: {generated_text(report, lang)}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.multi_cell(0, 4.5, word("footnote", lang), align="L", new_x="LMARGIN", new_y="NEXT")
     for note in report.notes:
-        pdf.multi_cell(0, 4.5, note.text(lang))
+        pdf.multi_cell(0, 4.5, note.text(lang), new_x="LMARGIN", new_y="NEXT")
     for key, heading, rows in sections(view, lang):
         chart_view = None if key == "timings" else view.table(key)
         needed = 10 + 4.5 * len(rows) + (80 if chart_view else 0)
@@ -367,11 +375,11 @@ def to_pdf(view: View, lang: Lang = "id") -> bytes:
             pdf.add_page()
         pdf.ln(3)
         pdf.set_font("DejaVu", "B", 10.5)
-        pdf.multi_cell(0, 6, heading)
+        pdf.multi_cell(0, 6, heading, new_x="LMARGIN", new_y="NEXT")
         if chart_view is not None:
             unit = chart_view.table.unit.text(lang)
             pdf.set_font("DejaVu", size=7.5)
-            pdf.multi_cell(0, 4, f"{word('unit', lang)}: {unit}")
+            pdf.multi_cell(0, 4, f"{word('unit', lang)}: {unit}", new_x="LMARGIN", new_y="NEXT")
         _pdf_table(pdf, rows)
         if chart_view is not None and chart_view.table.rows:
             if pdf.get_y() + 80 > pdf.h - 20:
@@ -381,7 +389,7 @@ def to_pdf(view: View, lang: Lang = "id") -> bytes:
             pdf.set_y(top + height + 2)
         if chart_view is not None and chart_view.table.note is not None:
             pdf.set_font("DejaVu", size=7.5)
-            pdf.multi_cell(0, 4, chart_view.table.note.text(lang))
+            pdf.multi_cell(0, 4, chart_view.table.note.text(lang), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 
