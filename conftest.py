@@ -162,7 +162,7 @@ async def _service_databases(
     kind: str, tmp_path: Path, admin: str
 ) -> AsyncIterator[dict[str, str]]:
     """One fresh database per process (intake, referral, notify, web), as each owns its own."""
-    names = ("intake", "referral", "notify", "web")
+    names = ("intake", "referral", "notify", "web", "report")
     if kind == "sqlite":
         yield {n: f"sqlite+aiosqlite:///{tmp_path / f'{n}.db'}" for n in names}
         return
