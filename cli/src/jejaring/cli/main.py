@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from jejaring.cli import audit_cli, backup_cli, natsconfig
+from jejaring.cli import audit_cli, backup_cli, directory_cli, natsconfig
 from jejaring.cli.dlq import app as dlq_app
 from jejaring.cli.partners import app as partner_app
 from jejaring.cli.stack import StackConfig, StackError, run_stack
@@ -122,6 +122,7 @@ def env_example(
 app.add_typer(partner_app, name="partner")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(audit_cli.app, name="audit")
+app.command("directory")(directory_cli.directory)
 app.command("tls")(tls)
 app.add_typer(backup_cli.app, name="backup")
 app.command("restore")(backup_cli.restore)
