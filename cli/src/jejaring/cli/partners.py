@@ -57,8 +57,7 @@ def add(
     if contact_name or contact_phone or contact_email:
         contact = {"name": contact_name or name, "phone": contact_phone, "email": contact_email}
         contact["preferred_channel"] = "sms" if contact_phone else "email"
-        contact["public"] = contact_public
-        body["contacts"] = [{k: v for k, v in contact.items() if v}]
+        body["contacts"] = [{**{k: v for k, v in contact.items() if v}, "public": contact_public}]
     p = _call("POST", "/api/v1/partners", body)
     typer.echo(
         f"partner {p['slug']} ({p['kind']}) registered: stream {p['stream']}, consumer {p['slug']}"
