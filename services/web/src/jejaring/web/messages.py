@@ -1160,6 +1160,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The person who gets referral alerts by SMS or email. Needs a phone number or an email.",
     ),
     "admin.partner.contact.name": ("Nama kontak", "Contact's name"),
+    "admin.partner.contact.public": ("Direktori mitra", "Partner directory"),
+    "admin.partner.contact.public.yes": (
+        "Terbitkan kontak ini di direktori mitra (Open Referral)",
+        "Publish this contact in the partner directory (Open Referral)",
+    ),
+    "admin.partner.contact.public.hint": (
+        "Hanya nomor kantor atau piket lembaga, bukan nomor pribadi seseorang.",
+        "Only the organisation's office or duty line, never a person's own number.",
+    ),
     "admin.partner.contact.channel": ("Dikirim lewat", "Send by"),
     "admin.partner.contact.by": ("lewat {channel}", "by {channel}"),
     "admin.partner.contact.quiet": (
