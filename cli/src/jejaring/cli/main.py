@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from jejaring.cli import audit_cli, backup_cli, natsconfig, report_cli
+from jejaring.cli import audit_cli, backup_cli, directory_cli, natsconfig, report_cli
 from jejaring.cli.dlq import app as dlq_app
 from jejaring.cli.partners import app as partner_app
 from jejaring.cli.report_rebuild import report_rebuild
@@ -125,6 +125,7 @@ app.command("report-rebuild")(report_rebuild)
 app.add_typer(dlq_app, name="dlq")
 app.command(name="report")(report_cli.report)
 app.add_typer(audit_cli.app, name="audit")
+app.command("directory")(directory_cli.directory)
 app.command("tls")(tls)
 app.add_typer(backup_cli.app, name="backup")
 app.command("restore")(backup_cli.restore)

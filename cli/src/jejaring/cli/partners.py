@@ -40,6 +40,11 @@ def add(
     contact_name: str | None = typer.Option(None, help="Contact person for alerts."),
     contact_phone: str | None = typer.Option(None, help="Contact phone (SMS)."),
     contact_email: str | None = typer.Option(None, help="Contact email."),
+    contact_public: bool = typer.Option(
+        False,
+        help="Publish the contact in the partner directory (HSDS): only for the organisation's "
+        "own desk or duty line, never a person's private number.",
+    ),
 ) -> None:
     """Register a partner: its stream and consumer are created and the next case can reach it."""
     body: dict[str, Any] = {
@@ -52,7 +57,7 @@ def add(
     if contact_name or contact_phone or contact_email:
         contact = {"name": contact_name or name, "phone": contact_phone, "email": contact_email}
         contact["preferred_channel"] = "sms" if contact_phone else "email"
-        body["contacts"] = [{k: v for k, v in contact.items() if v}]
+        body["contacts"] = [{**{k: v for k, v in contact.items() if v}, "public": contact_public}]
     p = _call("POST", "/api/v1/partners", body)
     typer.echo(
         f"partner {p['slug']} ({p['kind']}) registered: stream {p['stream']}, consumer {p['slug']}"

@@ -21,7 +21,8 @@ from jejaring.intake.settings import IntakeSettings
 from jejaring.referral.app import create_app as create_referral
 from jejaring.referral.settings import ReferralSettings
 from jejaring.shared.contract import envelope, subjects
-from jejaring.shared.contract.events import ReferralStatusChanged
+from jejaring.shared.contract.enums import AnswerReason, ReferralStatus
+from jejaring.shared.contract.events import PartnerReplied, ReferralStatusChanged
 from jejaring.shared.web.identity import Person, PersonRole, issue, public_key_of
 from jejaring.testing import THREE_WAY_CASE, ShiftedClock, until
 
@@ -159,6 +160,70 @@ def test_partner_staff_answer_for_their_partner_and_the_answer_names_them(loop: 
             ]
         )
     )
+
+
+def test_a_reason_code_is_checked_kept_and_published_over_http_and_nats(loop: Loop) -> None:
+    """A code without a text: its Indonesian label is the reason (a rejection needs one); an
+    unknown code is a 422 naming `reason_code`; a partner's NATS reply carries one too."""
+    officer = loop.person("Ibu Wulan", "officer", kelurahan_code="64.71.04.1003")
+    case = loop.intake.post(
+        "/api/v1/cases", json=THREE_WAY_CASE, headers=bearer(officer["access_token"])
+    )
+    assert case.status_code == 201, case.text
+    paralegal = bearer(
+        loop.person("Paralegal Aisyiyah", "partner_staff", partner_slug="posbakum-aisyiyah")[
+            "access_token"
+        ]
+    )
+    (held,) = until(
+        lambda: loop.referral.get(
+            "/api/v1/partners/posbakum-aisyiyah/referrals", headers=paralegal
+        ).json()
+    )
+    url = f"/api/v1/referrals/{held['id']}/status"
+    unknown = loop.referral.post(
+        url, json={"status": "rejected", "reason_code": "too_busy"}, headers=paralegal
+    )
+    assert unknown.status_code == 422, unknown.text
+    assert [e["field"] for e in unknown.json()["detail"]] == ["reason_code"]
+    rejected = loop.referral.post(
+        url, json={"status": "rejected", "reason_code": "no_capacity"}, headers=paralegal
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert (rejected.json()["reason"], rejected.json()["reason_code"]) == (
+        "Kapasitas penuh",
+        "no_capacity",
+    )
+
+    (counselling,) = until(
+        lambda: loop.referral.get("/api/v1/partners/bikksa-mentari/referrals", headers=ADMIN).json()
+    )
+
+    async def reject_over_nats() -> None:
+        nc = await nats.connect(loop.nats_url)
+        reply = PartnerReplied(
+            referral_id=uuid.UUID(counselling["id"]),
+            partner_slug="bikksa-mentari",
+            status=ReferralStatus.REJECTED,
+            reason="Korban tinggal di Samarinda",
+            reason_code=AnswerReason.OUTSIDE_AREA,
+            replied_at=loop.clock(),
+        )
+        m = envelope.encode(reply, source="/partners/bikksa-mentari")
+        await nc.jetstream().publish(m.subject, m.body, headers=m.headers)
+        await nc.close()
+
+    asyncio.run(reject_over_nats())
+    events = until(
+        lambda: len(rejections := [e for e in loop.status_events() if e.status == "rejected"]) == 2
+        and rejections
+    )
+    assert {(e.partner_slug, e.reason_code, e.reason) for e in events} == {
+        ("posbakum-aisyiyah", AnswerReason.NO_CAPACITY, "Kapasitas penuh"),
+        ("bikksa-mentari", AnswerReason.OUTSIDE_AREA, "Korban tinggal di Samarinda"),
+    }
+    (kept,) = loop.referral.get("/api/v1/partners/bikksa-mentari/referrals", headers=ADMIN).json()
+    assert (kept["status"], kept["reason_code"]) == ("rejected", "outside_area")
 
 
 def test_other_people_may_do_here_only_what_their_role_allows(loop: Loop) -> None:

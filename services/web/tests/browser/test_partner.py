@@ -62,7 +62,7 @@ def test_posbakum_sees_the_referral_with_its_deadline_accepts_it_and_the_officer
     # rejecting needs a reason: referral refuses, the page says so beside the field
     theirs.get_by_label("Tolak rujukan").check()
     theirs.get_by_role("button", name="Kirim jawaban").click()
-    expect(theirs.locator("#reason-error")).to_contain_text("Tulis alasannya")
+    expect(theirs.locator("#reason-error")).to_contain_text("Pilih atau tulis alasannya")
     expect(theirs.locator(".error-summary a[href='#reason']")).to_be_visible()
     assert theirs.title().startswith("Kesalahan:")
     paralegal_phone.fits()
@@ -98,6 +98,22 @@ def test_posbakum_sees_the_referral_with_its_deadline_accepts_it_and_the_officer
         re.compile(r"^\d{1,2} \w+ \d{4}, \d{2}\.\d{2} WITA$")
     )
     phone.fits()
+
+    # the help failed: the paralegal chooses the reason from the list, writes nothing more
+    theirs.get_by_label("Gagal ditangani").check()
+    theirs.get_by_label("Alasan", exact=True).select_option(label="Korban tidak dapat dihubungi")
+    theirs.get_by_role("button", name="Kirim jawaban").click()
+    expect(theirs.get_by_text("Jawaban tersimpan: Gagal.")).to_be_visible()
+    reason_row = theirs.locator(".summary__row", has_text="Alasan")
+    expect(reason_row).to_have_count(1)
+    expect(reason_row).to_contain_text("Korban tidak dapat dihubungi")
+    (recorded,) = [r for r in stack.referrals_of(POSBAKUM) if r["case_reference"] == reference]
+    assert (recorded["status"], recorded["reason_code"], recorded["reason"]) == (
+        "failed",
+        "victim_unreachable",
+        "Korban tidak dapat dihubungi",
+    )
+    paralegal_phone.fits()
     assert phone.console_errors == []
     assert paralegal_phone.console_errors == []
 

@@ -485,3 +485,18 @@ def test_the_trail_page_says_where_the_chain_breaks(tmp_path: Path, services: Se
         database.close()
     listed = [u for u in services.users() if u["id"] == me["id"]]
     assert listed[0]["role"] == "dpo"
+
+
+def test_a_contact_the_admin_marks_public_goes_to_referral_marked(
+    admin: Web, services: Services
+) -> None:
+    """The partner directory (HSDS) publishes only contacts marked public: the form's box."""
+    slugs = [f"mitra-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    for slug, public in zip(slugs, (True, False), strict=True):
+        form = {"csrf": admin.csrf("/admin/partners/new"), "name": f"Mitra {slug}", "slug": slug,
+                "kind": "government", "services": "shelter", "contact-name": "Piket Mitra",
+                "contact-phone": "0542000001", **({"contact-public": "yes"} if public else {})}  # fmt: skip
+        admin.client.post("/admin/partners/new", data=form)
+    assert [a.status for a in admin.wire.sent("POST", "/api/v1/partners")] == [201, 201]
+    partners = {p["slug"]: p for p in services.partners()}
+    assert [partners[s]["contacts"][0]["public"] for s in slugs] == [True, False]

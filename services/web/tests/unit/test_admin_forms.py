@@ -34,8 +34,10 @@ def test_a_partner_form_becomes_referrals_body() -> None:
     assert body["kelurahan"] == []  # none chosen: all six
     assert body["services"] == ["shelter", "counselling"]
     # half a quiet-hours pair is sent as it is, for referral to refuse beside the missing half
+    # not marked public: the partner directory (HSDS) does not publish it
     assert body["contacts"] == [{"name": "Ibu Ratna", "phone": "0542000000",
-                                 "preferred_channel": "sms", "quiet_hours": {"start": "21:00"}}]  # fmt: skip
+                                 "preferred_channel": "sms", "quiet_hours": {"start": "21:00"},
+                                 "public": False}]  # fmt: skip
     assert body["deadlines"] == {"high": 1.5, "medium": 6.0, "low": 72.0}
     body, missing = partner_body(Form([("deadline-low", "tiga")]))
     assert "contacts" not in body

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jejaring.referral import audit, partners, policy, replies
+from jejaring.referral import audit, directory, partners, policy, replies
 from jejaring.referral.audit import Action
 from jejaring.referral.errors import AdminOnly, HolderOnly, OwnReferralsOnly
 from jejaring.referral.facts import Deps
@@ -364,6 +364,7 @@ async def answer_referral(
             slug=who.partner,
             status=body.status,
             reason=body.reason,
+            reason_code=body.reason_code,
             note=body.note,
             deps=ctx.deps,
             now=ctx.clock(),
@@ -377,6 +378,20 @@ async def answer_referral(
             subject_id=r.id,
         )
         return referral_out(r)
+
+
+@router.get("/directory/hsds.json", tags=["directory"])
+async def partner_directory(who: Who, ctx: Ctx) -> JSONResponse:
+    """The partner directory as Open Referral HSDS 3.0 (organizations, services, service areas,
+    public contacts) for the city's other directories; `jejaring directory --out DIR` writes it
+    as the HSDS tabular package. Anyone Jejaring knows may read it (the admin, a partner, any
+    person signed in): it is meant to be published, yet it is served only to them, not to the
+    internet; it is exported by the admin. Never stored by a cache (no-store)."""
+    del who  # any caller the `Who` dependency let through
+    async with ctx.sessions() as session:
+        await read_only(session)
+        doc = await directory.directory(session, region=ctx.deps.region, now=ctx.clock())
+    return JSONResponse(doc, headers={"Cache-Control": "no-store"})
 
 
 docs_router = APIRouter()

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jejaring.referral import retention
 from jejaring.referral.models import CaseState, Partner, Referral
 from jejaring.shared.contract import events as ev
-from jejaring.shared.contract.enums import ReferralStatus
+from jejaring.shared.contract.enums import AnswerReason, ReferralStatus
 from jejaring.shared.logs import Sparse
 from jejaring.shared.messaging.casekeys import CaseKeys
 from jejaring.shared.messaging.outbox import Outbox
@@ -72,15 +72,17 @@ async def transition(
     deps: Deps,
     now: dt.datetime,
     by: str | None = None,
+    reason_code: AnswerReason | None = None,
 ) -> None:
     """Move `r` to `new` (the caller has checked the move) and stage what it tells: the status
-    change for everyone (with `by`, the person who answered, when one did), and the
-    cancellation for the partner."""
+    change for everyone (with `by`, the person who answered, when one did, and the reason's
+    code when it gave one), and the cancellation for the partner."""
     previous = r.status
     r.status = new.value
     r.sequence += 1
     r.updated_at = now
     r.reason = reason
+    r.reason_code = reason_code.value if reason_code is not None else None
     r.note = note
     await deps.outbox.add(
         session,
@@ -88,6 +90,7 @@ async def transition(
             **await fact_fields(session, r, now),
             previous_status=previous,
             reason=reason,
+            reason_code=reason_code,
             note=note,
             by=by,
         ),

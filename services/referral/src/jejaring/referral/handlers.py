@@ -73,13 +73,19 @@ def reply_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:
                 f"subject {envelope.nats_subject} does not match the reply's partner and status"
             )
         # Parsed as an answer over HTTP is (whitespace stripped): one shape for both ways in.
-        answer = StatusIn(status=reply.status, reason=reply.reason, note=reply.note)
+        answer = StatusIn(
+            status=reply.status,
+            reason=reply.reason,
+            reason_code=reply.reason_code,
+            note=reply.note,
+        )
         await apply_reply(
             session,
             referral=reply.referral_id,
             slug=reply.partner_slug,
             status=answer.status,
             reason=answer.reason,
+            reason_code=answer.reason_code,
             note=answer.note,
             deps=deps,
             now=clock(),

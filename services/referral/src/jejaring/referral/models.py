@@ -98,6 +98,8 @@ class Referral(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     sequence: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(String(300))
+    # The latest answer's reason as a code (AnswerReason), when the partner gave one.
+    reason_code: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
     escalated_from: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     overdue_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

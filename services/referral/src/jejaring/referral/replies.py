@@ -11,7 +11,7 @@ from jejaring.referral import policy
 from jejaring.referral.errors import ReferralNotHeld
 from jejaring.referral.facts import Deps, log, transition
 from jejaring.referral.models import Referral
-from jejaring.shared.contract.enums import ReferralStatus
+from jejaring.shared.contract.enums import AnswerReason, ReferralStatus
 from jejaring.shared.logs import bind_case
 
 
@@ -22,13 +22,15 @@ async def apply_reply(
     slug: str,
     status: ReferralStatus,
     reason: str | None = None,
+    reason_code: AnswerReason | None = None,
     note: str | None = None,
     deps: Deps,
     now: dt.datetime,
     by: str | None = None,
 ) -> Referral:
-    """Partner `slug` answers `status` (with a reason and a note) about one of its referrals;
-    `by` is the person at the partner who gave the answer, recorded with it when known.
+    """Partner `slug` answers `status` (with a reason, its code and a note) about one of its
+    referrals; `by` is the person at the partner who gave the answer, recorded with it when
+    known. A code without a reason: the code's Indonesian label is the reason.
 
     The same answer again changes nothing. Refuses: ReferralNotHeld (no such referral, or not
     this partner's: logged as a security event), IllegalTransition, ReasonRequired.
@@ -48,10 +50,22 @@ async def apply_reply(
             )
         raise ReferralNotHeld()
     bind_case(r.case_reference)  # a reply names the referral only
+    if reason_code is not None and not reason:
+        reason = reason_code.label("id")
     if not policy.partner_moves(ReferralStatus(r.status), status, reason=reason):
         return r
     r.answered_by = by
-    await transition(session, r, status, reason=reason, note=note, deps=deps, now=now, by=by)
+    await transition(
+        session,
+        r,
+        status,
+        reason=reason,
+        reason_code=reason_code,
+        note=note,
+        deps=deps,
+        now=now,
+        by=by,
+    )
     log.info(
         "referral answered",
         extra={"referral": str(r.id), "partner": slug, "status": status.value},

@@ -18,7 +18,13 @@ from pydantic import (
 )
 
 from jejaring.shared.audit import RecordOut
-from jejaring.shared.contract.enums import PartnerKind, ReferralStatus, RiskLevel, Service
+from jejaring.shared.contract.enums import (
+    AnswerReason,
+    PartnerKind,
+    ReferralStatus,
+    RiskLevel,
+    Service,
+)
 from jejaring.shared.contract.events import SHORT_TEXT_MAX, HourMinute, KelurahanCode, Slug
 from jejaring.shared.web.fields import OneLine
 
@@ -49,6 +55,11 @@ class ContactIn(In):
     ) = None
     preferred_channel: Literal["sms", "email"] = "sms"
     quiet_hours: QuietHours | None = None
+    public: bool = Field(
+        default=False,
+        description="Published in the partner directory (Open Referral HSDS, name, phone and "
+        "email): for the organisation's own desk or duty line, never a person's private number.",
+    )
 
     @model_validator(mode="after")
     def _reachable(self) -> ContactIn:
@@ -170,6 +181,11 @@ class StatusIn(In):
     # The answer travels as ReferralStatusChanged (and ReferralCancelled), whose `reason` is an
     # events.ShortText: a longer one would be refused by its own event (it was a 500).
     reason: Annotated[str, StringConstraints(max_length=SHORT_TEXT_MAX)] | None = None
+    reason_code: AnswerReason | None = Field(
+        default=None,
+        description="The reason as a code the reports count; without a `reason`, the code's "
+        "Indonesian label is the reason (and satisfies a required one).",
+    )
     note: Annotated[str, StringConstraints(max_length=4000)] | None = None
 
 
@@ -189,6 +205,7 @@ class ReferralOut(BaseModel):
     requested_at: dt.datetime
     updated_at: dt.datetime
     reason: str | None
+    reason_code: AnswerReason | None = None
     note: str | None
     answered_by: str | None = None
     allowed_answers: list[ReferralStatus] = Field(

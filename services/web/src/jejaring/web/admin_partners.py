@@ -28,6 +28,7 @@ TYPED = (
     "contact-channel",
     "contact-quiet-start",
     "contact-quiet-end",
+    "contact-public",
     *(f"deadline-{risk}" for risk in RISKS),
 )
 
@@ -69,6 +70,7 @@ def partner_body(form: Form) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     }
     if contact:
         contact["preferred_channel"] = form.get("contact-channel") or "sms"
+        contact["public"] = form.get("contact-public") == "yes"  # in the HSDS directory
         start, end = form.get("contact-quiet-start"), form.get("contact-quiet-end")
         if start or end:  # half of it is referral's to refuse, beside the half that is missing
             contact["quiet_hours"] = {

@@ -546,10 +546,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "referral.saved": ("Jawaban tersimpan: {status}.", "Answer saved: {status}."),
     "referral.answer": ("Jawaban Anda", "Your answer"),
     "referral.answer.legend": ("Apa jawaban Anda?", "What is your answer?"),
-    "referral.answer.reason": ("Alasan", "Reason"),
+    "referral.reason_text": ("Penjelasan alasan", "The reason in words"),
+    "referral.answer.reason_code": ("Alasan", "Reason"),
+    "referral.answer.reason_code.hint": (
+        "Wajib bila menolak atau gagal menangani: pilih alasannya, atau tulis di bawah.",
+        "Required when rejecting or when it failed: choose the reason, or write it below.",
+    ),
+    "referral.answer.reason_code.none": ("Pilih alasan", "Choose a reason"),
+    "referral.answer.reason": (
+        "Penjelasan alasan (tidak wajib bila memilih)",
+        "The reason in words (optional if you chose one)",
+    ),
     "referral.answer.reason.hint": (
-        "Wajib bila menolak atau gagal menangani. Jangan tulis nama korban.",
-        "Required when rejecting or when it failed. Do not write the victim's name.",
+        "Jangan tulis nama korban.",
+        "Do not write the victim's name.",
     ),
     "referral.note.optional": ("Catatan (tidak wajib)", "Note (optional)"),
     "referral.note.hint": (
@@ -559,8 +569,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "referral.answer.button": ("Kirim jawaban", "Send the answer"),
     "referral.answer.missing": ("Pilih jawaban Anda", "Choose your answer"),
     "referral.answer.reason_required": (
-        "Tulis alasannya: wajib untuk jawaban ini",
-        "Write the reason: this answer needs one",
+        "Pilih atau tulis alasannya: wajib untuk jawaban ini",
+        "Choose or write the reason: this answer needs one",
     ),
     "referral.answer.illegal": (
         "Jawaban ini tidak dapat diberikan dari status rujukan sekarang. Muat ulang halaman.",
@@ -1150,6 +1160,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The person who gets referral alerts by SMS or email. Needs a phone number or an email.",
     ),
     "admin.partner.contact.name": ("Nama kontak", "Contact's name"),
+    "admin.partner.contact.public": ("Direktori mitra", "Partner directory"),
+    "admin.partner.contact.public.yes": (
+        "Terbitkan kontak ini di direktori mitra (Open Referral)",
+        "Publish this contact in the partner directory (Open Referral)",
+    ),
+    "admin.partner.contact.public.hint": (
+        "Hanya nomor kantor atau piket lembaga, bukan nomor pribadi seseorang.",
+        "Only the organisation's office or duty line, never a person's own number.",
+    ),
     "admin.partner.contact.channel": ("Dikirim lewat", "Send by"),
     "admin.partner.contact.by": ("lewat {channel}", "by {channel}"),
     "admin.partner.contact.quiet": (

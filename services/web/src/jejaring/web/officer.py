@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from jejaring.shared.contract.enums import (
+    AnswerReason,
     BusinessStatus,
     CaseOutcome,
     ConsentGiver,
@@ -63,6 +64,7 @@ _VOCABULARY: dict[str, Any] = {
     "referral_status": ReferralStatus,
     "business_status": BusinessStatus,
     "outcome": CaseOutcome,
+    "answer_reason": AnswerReason,
 }
 
 

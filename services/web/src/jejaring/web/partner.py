@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from jejaring.shared.contract.enums import Lang
+from jejaring.shared.contract.enums import AnswerReason, Lang
 from jejaring.web import attachments_view, messages
 from jejaring.web.officer import NotAnOfficer, labeller
 from jejaring.web.pages import (
@@ -34,7 +34,7 @@ router = APIRouter()
 # FHIR Task statuses still waiting for the partner's work; the others are final.
 OPEN = ("requested", "accepted", "in-progress", "on-hold")
 # referral's field → the input on the referral page
-_INPUTS = {"status": "status", "reason": "reason", "note": "note"}
+_INPUTS = {"status": "status", "reason": "reason", "reason_code": "reason_code", "note": "note"}
 # referral's refusal codes the catalogue words for people
 _REFUSALS = {
     "reason_required": "referral.answer.reason_required",
@@ -161,6 +161,12 @@ async def _referral_page(
     r = await _referral(signed, slug, referral_id)
     lang = language(request, w)
     label = labeller(lang)
+    # Referral writes a code's Indonesian label as the reason when no text came with it: that
+    # text says nothing the code's own row does not.
+    code = r.get("reason_code")
+    written = r.get("reason")
+    if code and written == labeller("id")("answer_reason", code):
+        written = None
     return render(
         request,
         w,
@@ -172,6 +178,8 @@ async def _referral_page(
         saved=request.query_params.get("saved") == "1",
         typed=typed or {},
         answers=[(s, label("answer", s)) for s in r.get("allowed_answers") or []],
+        reasons=[(c.value, c.label(lang)) for c in AnswerReason],
+        reason_text=written,
         documents=await attachments_view.documents(signed, r["id"]),
         **_context(request, w),
     )
@@ -192,7 +200,8 @@ async def answer(
     lang = language(request, w)
     t = messages.translator(lang)
     status, reason, note = form.get("status"), form.get("reason"), form.get("note")
-    typed = {"status": status, "reason": reason, "note": note}
+    reason_code = form.get("reason_code")
+    typed = {"status": status, "reason": reason, "reason_code": reason_code, "note": note}
     errors = Errors()
     if not status:
         errors.add("status", t("referral.answer.missing"))
@@ -201,6 +210,8 @@ async def answer(
         body: dict[str, Any] = {"status": status}
         if reason:
             body["reason"] = reason
+        if reason_code:
+            body["reason_code"] = reason_code
         if note:
             body["note"] = note
         sent = await signed.call(
