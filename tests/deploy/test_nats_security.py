@@ -26,6 +26,7 @@ from jejaring.cli.partners import new_user_seed
 from jejaring.cli.stack import provision, signal_reload
 from jejaring.intake.app import create_runtime as intake_runtime
 from jejaring.intake.settings import IntakeSettings
+from jejaring.report.handlers import CASES_CONSUMER as REPORT_CASES
 from jejaring.shared import crypto
 from jejaring.shared.messaging import runtime as runtime_module
 from jejaring.shared.messaging.connection import inbox_prefix
@@ -315,8 +316,8 @@ async def test_report_pulls_its_own_consumers_and_can_publish_no_case_nor_referr
     """Report only reads: it pulls and acks through report-cases and report-referral-events
     (made by the provisioner), and may publish no event of the contract (a case, a referral
     event, a request to a partner, a partner's reply), ask for no case key, read no stream
-    by sequence, pull through no one else's consumer, make no consumer of its own, and
-    receive on no inbox but its own."""
+    by sequence, pull through no one else's consumer, make no consumer but its own two again
+    (its rebuild deletes and makes them anew), and receive on no inbox but its own."""
     report = await connect(provisioned, "report")
     pulled = {}
     for stream, durable in (
@@ -355,7 +356,8 @@ async def test_report_pulls_its_own_consumers_and_can_publish_no_case_nor_referr
         "$JS.API.DIRECT.GET.CASES",
         "$JS.API.CONSUMER.CREATE.CASES.spy",
         "$JS.API.CONSUMER.DURABLE.CREATE.REFERRAL_EVENTS.spy",
-        "$JS.API.CONSUMER.DELETE.CASES.report-cases",
+        "$JS.API.CONSUMER.DELETE.CASES.referral-cases",
+        "$JS.API.CONSUMER.DELETE.REFERRAL_EVENTS.notify-referral-events",
         "$JS.API.STREAM.PURGE.CASES",
         "$JS.API.STREAM.CREATE.CASES",
         "$JS.ACK.CASES.referral-cases.1.1.1.1.0",
@@ -363,6 +365,12 @@ async def test_report_pulls_its_own_consumers_and_can_publish_no_case_nor_referr
         await report.api_refused(api)
     for subject in ("case.v1.>", "referral.v1.>", "_INBOX.>", "_INBOX_referral.>", KEYS_SUBJECT):
         await report.subscribe_refused(subject)
+    # Its rebuild: its own durable deleted and made again, reading CASES from the start.
+    await report.js.delete_consumer("CASES", "report-cases")
+    await report.js.add_consumer("CASES", config=REPORT_CASES.config())
+    sub = await report.js.pull_subscribe_bind("report-cases", "CASES")
+    (msg,) = await sub.fetch(1, timeout=3)
+    assert msg.subject == "case.v1.created"
     await report.nc.close()
 
 

@@ -61,6 +61,9 @@ class ServiceIdentity:
     # asker's inbox: `allow_responses`), and those it may ask (publishes a request).
     serves: tuple[str, ...] = ()
     asks: tuple[str, ...] = ()
+    # Deletes and makes again its own durables (and only those) to read its streams anew from
+    # the first message (`ServiceRuntime.replay`: report's rebuild of its read model).
+    replays: bool = False
 
 
 @functools.cache
@@ -85,7 +88,7 @@ def declarations() -> dict[str, ServiceIdentity]:
         # notify opens a survivor's phone sealed in case.v1.feedback.requested (issue 20)
         "notify": ServiceIdentity((), (NOTIFY_EVENTS, NOTIFY_CASE_WORK), asks=(KEYS_SUBJECT,)),
         # report only reads: it publishes nothing and opens no sealed field (it holds none)
-        "report": ServiceIdentity((), (REPORT_CASES, REPORT_EVENTS)),
+        "report": ServiceIdentity((), (REPORT_CASES, REPORT_EVENTS), replays=True),
     }
 
 
@@ -108,6 +111,16 @@ def consumer_use(spec: ConsumerSpec) -> list[str]:
         f"{_API}.CONSUMER.INFO.{spec.stream}.{spec.durable}",
         f"{_API}.CONSUMER.MSG.NEXT.{spec.stream}.{spec.durable}",
         f"$JS.ACK.{spec.stream}.{spec.durable}.>",
+    ]
+
+
+def consumer_remaking(spec: ConsumerSpec) -> list[str]:
+    """The JetStream API subjects that delete one durable and make it again."""
+    return [
+        f"{_API}.CONSUMER.DELETE.{spec.stream}.{spec.durable}",
+        f"{_API}.CONSUMER.CREATE.{spec.stream}.{spec.durable}",
+        f"{_API}.CONSUMER.CREATE.{spec.stream}.{spec.durable}.>",
+        f"{_API}.CONSUMER.DURABLE.CREATE.{spec.stream}.{spec.durable}",
     ]
 
 
@@ -146,6 +159,8 @@ def service_permissions(service: str) -> Permissions:
     allow += [f"{_API}.STREAM.INFO.{stream}" for stream in FIXED_STREAMS]
     for spec in identity.consumers:
         allow += consumer_use(spec)
+        if identity.replays:
+            allow += consumer_remaking(spec)
     publish: dict[str, list[str]] = {"allow": allow}
     if identity.manages_partner_streams:
         extra, deny = _partner_stream_management()
