@@ -47,7 +47,8 @@ SERVICE_PARTNER = {
 @dataclass(frozen=True)
 class Posted:
     """A case as posted, with how each referral of it is answered: ("accept", minutes,
-    then "completed"/"failed"/None), ("reject",) or ("overdue",); a need no partner offers
+    then "completed"/"failed"/None), ("reject", reason code or None) or ("overdue",); a need no
+    partner offers
     is left out of `answers`."""
 
     kelurahan: str
@@ -82,7 +83,7 @@ CASES = (
         (("female", 14), ("male", 9)),
         "teacher",
         ("legal_aid", "counselling"),
-        {"legal_aid": ("reject",), "counselling": ("accept", 130, "failed")},
+        {"legal_aid": ("reject", "no_capacity"), "counselling": ("accept", 130, "failed")},
     ),
     Posted(
         K[2],
@@ -112,7 +113,7 @@ CASES = (
         (("female", 3),),
         "parent",
         ("counselling", "security_escort"),
-        {"counselling": ("reject",), "security_escort": ("accept", 10, None)},
+        {"counselling": ("reject", None), "security_escort": ("accept", 10, None)},
     ),
     Posted(
         K[5],
@@ -271,16 +272,22 @@ def test_every_cell_of_november_is_the_count_of_what_was_posted_and_answered(
         for service, answer in case.answers.items():
             r = routed[(reference, service)]
             if answer[0] == "accept":
-                steps.append((answer[1], r, "accepted"))
+                steps.append((answer[1], r, "accepted", None))
                 if answer[2]:
-                    steps.append((answer[1] + 600, r, answer[2]))
+                    steps.append((answer[1] + 600, r, answer[2], None))
             elif answer[0] == "reject":
-                steps.append((90, r, "rejected"))
-    for minutes, r, status in sorted(steps, key=lambda s: s[0]):
+                steps.append((90, r, "rejected", answer[1]))
+    for minutes, r, status, code in sorted(steps, key=lambda s: s[0]):
         clock.now = T0 + dt.timedelta(minutes=minutes)
         reply = {
             "status": status,
-            **({"reason": "Kapasitas penuh"} if status in ("rejected", "failed") else {}),
+            # a code alone is reason enough (its label becomes the text); else a text alone
+            **({"reason_code": code} if code else {}),
+            **(
+                {"reason": "Kapasitas penuh"}
+                if status in ("rejected", "failed") and not code
+                else {}
+            ),
         }
         if status in ("completed", "failed"):
             # FHIR: accepted -> in-progress -> completed/failed
@@ -346,9 +353,11 @@ def test_every_cell_of_november_is_the_count_of_what_was_posted_and_answered(
                 *(("cancelled",) if c.outcome and a[0] != "reject" and a[-1] is None else ()),
             )
         ),
-        # referral's answer API takes no reason code yet: every rejection is "no code given"
+        # a rejection with a text and no code counts as "no code given"
         "rejections_by_reason": Counter(
-            (SERVICE_PARTNER[service], "no_code") for _, service, a in answered if a[0] == "reject"
+            (SERVICE_PARTNER[service], a[1] or "no_code")
+            for _, service, a in answered
+            if a[0] == "reject"
         ),
         "cases_closed_by_outcome": Counter((c.outcome, "cases") for c in CASES if c.outcome),
     }
