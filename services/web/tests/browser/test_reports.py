@@ -175,9 +175,7 @@ def test_an_officer_sees_small_numbers_hidden(
 
 
 def test_partner_staff_have_no_report(stack: Stack, phone: Phone) -> None:
-    person = stack.ready_person(
-        "partner_staff", name="Ibu Sari", partner_slug="bikksa-mentari"
-    )
+    person = stack.ready_person("partner_staff", name="Ibu Sari", partner_slug="bikksa-mentari")
     page = sign_in(phone, person["login"])
     expect(page.get_by_role("link", name="Laporan bulanan")).to_have_count(0)
     for path in ("/reports/monthly", "/reports/monthly.pdf?month=2026-01"):

@@ -4,16 +4,29 @@ what of a chart's SVG reaches a page."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
-from jejaring.web.reports import default_month, duration, number, percent, recent_months, valid_month
+from jejaring.web import messages
+from jejaring.web.pages import Errors, environment
+from jejaring.web.reports import (
+    default_month,
+    duration,
+    labelled,
+    number,
+    percent,
+    recent_months,
+    valid_month,
+)
 from jejaring.web.svg import plain_svg
 
 TODAY = dt.date(2026, 1, 15)
 
 
-def test_the_picker_lists_this_month_and_the_ones_before_and_defaults_to_the_last_whole_one() -> None:
+def test_the_picker_lists_this_month_and_the_ones_before_and_defaults_to_the_last_whole_one() -> (
+    None
+):
     months = recent_months(TODAY)
     assert months[:3] == ["2026-01", "2025-12", "2025-11"]
     assert len(months) == 24 and months[-1] == "2024-02"
@@ -52,7 +65,9 @@ def test_a_month_in_the_address_is_checked(value: str, valid: bool) -> None:
         (2 * 24 * 60, "en", "2 d"),
     ],
 )
-def test_partner_timings_read_as_hours_and_minutes(minutes: float | None, lang: str, text: str) -> None:
+def test_partner_timings_read_as_hours_and_minutes(
+    minutes: float | None, lang: str, text: str
+) -> None:
     assert duration(minutes, lang) == text  # type: ignore[arg-type]
 
 
@@ -112,3 +127,81 @@ def test_a_chart_keeps_its_drawing_and_nothing_that_could_act() -> None:
 )
 def test_what_is_not_a_plain_svg_is_refused(data: bytes) -> None:
     assert plain_svg(data, prefix="c-") is None
+
+
+def _label(code: str, id_: str, en: str) -> dict[str, str]:
+    return {"code": code, "id": id_, "en": en}
+
+
+FEMALE, MALE = _label("female", "Perempuan", "Female"), _label("male", "Laki-laki", "Male")
+REPORT: dict[str, Any] = {
+    "month": "2025-12",
+    "kecamatan": _label("64.71.04", "Balikpapan Tengah", "Balikpapan Tengah"),
+    "generated_at": "2026-01-02T01:00:00+00:00",
+    "exact": False,
+    "tables": [
+        {
+            "key": "victims_by_age_sex",
+            "title": _label("victims_by_age_sex", "Korban per umur", "Victims by age"),
+            "unit": _label("victims", "korban", "victims"),
+            "rows": [_label("6-12", "6-12", "6-12"), _label("25-44", "25-44", "25-44")],
+            "columns": [FEMALE, MALE],
+            "cells": [["<3", 0], [4, "x"]],
+            "row_totals": ["<3", "x"],
+            "column_totals": [6, "x"],
+            "grand_total": 7,
+            "note": None,
+        }
+    ],
+    "timings": [
+        {
+            "partner": _label("bikksa", "BIKKSA Mentari", "BIKKSA Mentari"),
+            "accepted": 3,
+            "median_minutes": 125.0,
+            "p90_minutes": 1500.0,
+            "overdue_percent": 12.5,
+        }
+    ],
+    "trend": {
+        "key": "trend",
+        "title": _label("trend", "Tren", "Trend"),
+        "unit": _label("cases", "kasus", "cases"),
+        "rows": [_label("2025-12", "Desember 2025", "December 2025")],
+        "columns": [_label("cases", "Kasus", "Cases")],
+        "cells": [[5]],
+        "row_totals": None,
+        "column_totals": None,
+        "grand_total": None,
+        "note": None,
+    },
+    "notes": [_label("n", "Catatan <b>uji</b>", "A note")],
+}
+
+
+def test_the_page_shows_each_table_with_headers_totals_and_the_suppression_note() -> None:
+    t = messages.translator("id")
+    html = environment().get_template("reports/monthly.html").render(
+        t=t, lang="id", other_lang="en", person=None, kelurahan_name="", csrf="", here="/",
+        errors=Errors(), months=[("2025-12", "Desember 2025")], month="2025-12",
+        month_text="Desember 2025", report=REPORT, charts={}, simfoni=False,
+        label=labelled("id"), number=lambda v: number(v, "id"),
+        duration=lambda v: duration(v, "id"), percent=lambda v: percent(v, "id"),
+        when=lambda v: str(v),
+    )  # fmt: skip
+    start = html.index('id="table-victims_by_age_sex"')
+    table = html[start : html.index("</table>", start)]
+    assert (
+        '<caption class="table__caption" id="table-victims_by_age_sex-caption">Korban per umur'
+        in table
+    )
+    assert table.count('scope="col"') == 3 and table.count('scope="row"') == 3  # and "Jumlah"
+    assert '<td class="table__number">&lt;3</td>' in table
+    assert '<td class="table__number table__total">x</td>' in table
+    assert "<tfoot>" in table and '<td class="table__number">7</td>' in table
+    assert 'role="region"' in html and 'class="table-scroll"' in html
+    assert "berarti 1 atau 2" in html
+    assert "2 jam 5 menit" in html and "1 hari 1 jam" in html and "12,5%" in html
+    assert "Catatan &lt;b&gt;uji&lt;/b&gt;" in html
+    assert "simfoni" not in html
+    trend = html[html.index('id="table-trend"') :]
+    assert "<tfoot>" not in trend[: trend.index("</table>")]

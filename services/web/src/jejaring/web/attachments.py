@@ -38,7 +38,6 @@ from jejaring.web.pages import (
 )
 from jejaring.web.partner import require_partner_staff
 from jejaring.web.security import same_csrf
-from jejaring.web.sessions import SignedIn
 from jejaring.web.upstream import field_errors
 
 router = APIRouter()

@@ -65,7 +65,7 @@ def valid_month(value: str, today: dt.date) -> bool:
 
 
 def month_name(value: str, lang: Lang) -> str:
-    """"2026-11" as people read it: November 2026."""
+    """ "2026-11" as people read it: November 2026."""
     year, month = value.split("-")
     return f"{messages.month(int(month), lang)} {year}"
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 from markupsafe import Markup
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -82,11 +84,11 @@ def _clean(element: ET.Element, prefix: str) -> ET.Element:
 def plain_svg(data: bytes, *, prefix: str) -> Markup | None:
     """The drawing of `data` as markup safe to put in a page, or None when it is no SVG.
     `prefix` keeps ids of several charts on one page apart."""
-    if len(data) > MAX_BYTES or b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
+    if len(data) > MAX_BYTES:
         return None
     try:
-        root = ET.fromstring(data)
-    except ET.ParseError:
+        root = fromstring(data, forbid_dtd=True)
+    except (ET.ParseError, DefusedXmlException):
         return None
     if root.tag != f"{{{SVG_NS}}}svg":
         return None
@@ -101,4 +103,5 @@ def plain_svg(data: bytes, *, prefix: str) -> Markup | None:
     if "role" not in svg.attrib:
         svg.set("role", "img")
     ET.register_namespace("", SVG_NS)
-    return Markup(ET.tostring(svg, encoding="unicode"))
+    # Safe: every element and attribute is from the allow-lists, ElementTree escapes the text.
+    return Markup(ET.tostring(svg, encoding="unicode"))  # noqa: S704
