@@ -17,6 +17,7 @@ import typer
 from jejaring.cli import audit_cli, backup_cli, natsconfig
 from jejaring.cli.dlq import app as dlq_app
 from jejaring.cli.partners import app as partner_app
+from jejaring.cli.report_rebuild import report_rebuild
 from jejaring.cli.stack import StackConfig, StackError, run_stack
 from jejaring.cli.tls import CA_FILE_VARIABLE, ca_file_option, tls
 
@@ -120,6 +121,7 @@ def env_example(
 
 
 app.add_typer(partner_app, name="partner")
+app.command("report-rebuild")(report_rebuild)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(audit_cli.app, name="audit")
 app.command("tls")(tls)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from jejaring.report import rebuild
 from jejaring.report.api import Context, router
 from jejaring.report.handlers import CASES_CONSUMER, REFERRAL_EVENTS_CONSUMER, on_event
 from jejaring.report.settings import ReportSettings
@@ -44,4 +45,5 @@ def create_app(settings: ReportSettings | None = None, *, clock: Clock = _utcnow
     app = service_app(title="Jejaring report", runtime=runtime)
     app.state.report = Context(settings=settings, sessions=runtime.sessions, clock=clock)
     app.include_router(router)
+    app.include_router(rebuild.router)
     return app

@@ -1,13 +1,184 @@
 """The read model from the events: one function per event type, each idempotent on its own
-(the consumer's inbox already drops a repeated message id)."""
+(the consumer's inbox already drops a repeated message id), and tolerant of order where the
+streams do not promise it (two consumers, redeliveries): a case is replaced only by a newer
+version, a referral's status times keep the earliest time seen and its current status the
+highest `sequence`."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jejaring.report.models import ReportCase, ReportReferral, ReportUnmetNeed, ReportVictim
+from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.contract.envelope import Envelope
+from jejaring.shared.contract.events import (
+    CaseClosed,
+    CaseErased,
+    CaseMerged,
+    CaseSnapshot,
+    Event,
+    ReferralEscalated,
+    ReferralNeedUnmet,
+    ReferralOverdue,
+    ReferralStatusChanged,
+)
+
+ReferralFact = ReferralStatusChanged | ReferralOverdue | ReferralEscalated
+
+# The column that keeps the first time a referral reached a status; in-progress and on-hold
+# are not counted, only followed as the current status.
+STATUS_TIME = {
+    ReferralStatus.REQUESTED: "requested_at",
+    ReferralStatus.ACCEPTED: "accepted_at",
+    ReferralStatus.REJECTED: "rejected_at",
+    ReferralStatus.COMPLETED: "completed_at",
+    ReferralStatus.FAILED: "failed_at",
+    ReferralStatus.CANCELLED: "cancelled_at",
+}
 
 
 async def apply(session: AsyncSession, envelope: Envelope) -> None:
-    """Project one event into the read model (a placeholder until the tables exist)."""
-    del session, envelope
+    """Project one event into the read model; a type it does not count is ignored."""
+    event = envelope.data
+    for kind, project in _PROJECTIONS:
+        if isinstance(event, kind):
+            await project(session, event)
+            return
+
+
+async def _snapshot(session: AsyncSession, event: CaseSnapshot) -> None:
+    """CaseCreated and CaseUpdated: the case as of `version`, unless a newer one is here."""
+    case = await session.get(ReportCase, event.case_id)
+    if case is not None and case.version >= event.version:
+        return
+    if case is None:
+        case = ReportCase(id=event.case_id, erased=False)
+        session.add(case)
+    perpetrator = event.perpetrator
+    case.reference = event.reference
+    case.kelurahan_code = event.kelurahan_code
+    case.reported_at = event.reported_at
+    case.incident_date = event.incident_date
+    case.place = event.place.value
+    case.risk_level = event.risk_level.value
+    case.violence_forms = [form.value for form in event.violence_forms]
+    case.needs = [need.value for need in event.needs]
+    case.perpetrator_relationship = perpetrator.relationship.value if perpetrator else None
+    case.perpetrator_sex = perpetrator.sex.value if perpetrator and perpetrator.sex else None
+    case.perpetrator_is_child = perpetrator.is_child if perpetrator else None
+    case.version = event.version
+    await session.execute(delete(ReportVictim).where(ReportVictim.case_id == event.case_id))
+    await session.flush()
+    session.add_all(
+        ReportVictim(
+            case_id=event.case_id,
+            number=number,
+            sex=victim.sex.value,
+            age_group=victim.age_group.value,
+            is_child=victim.is_child,
+        )
+        for number, victim in enumerate(event.victims, start=1)
+    )
+
+
+async def _closed(session: AsyncSession, event: CaseClosed) -> None:
+    if case := await session.get(ReportCase, event.case_id):
+        case.closed_at = event.closed_at
+        case.outcome = event.outcome.value
+
+
+async def _erased(session: AsyncSession, event: CaseErased) -> None:
+    """Still counted in the report's tables; never a row of the case-level export."""
+    if case := await session.get(ReportCase, event.case_id):
+        case.erased = True
+
+
+async def _merged(session: AsyncSession, event: CaseMerged) -> None:
+    """The duplicate no longer counts as a case; its referrals and unmet needs count as the
+    kept case's (monthly.py follows `merged_into`)."""
+    if case := await session.get(ReportCase, event.case_id):
+        case.merged_into = event.into_case_id
+
+
+async def _referral(session: AsyncSession, event: ReferralFact) -> ReportReferral:
+    """The referral's row, created by whichever of its events comes first, with its current
+    status moved on only by a later `sequence`."""
+    referral = await session.get(ReportReferral, event.referral_id)
+    if referral is None:
+        referral = ReportReferral(id=event.referral_id, last_sequence=0)
+        session.add(referral)
+    if event.sequence > referral.last_sequence:
+        referral.last_sequence = event.sequence
+        referral.status = event.status.value
+        referral.case_id = event.case_id
+        referral.partner_slug = event.partner_slug
+        referral.service = event.service.value
+        referral.kelurahan_code = event.kelurahan_code
+        referral.partner_name = event.partner_name or referral.partner_name
+    elif referral.partner_name is None:
+        referral.partner_name = event.partner_name
+    await session.flush()  # a later event of the same transaction finds it
+    return referral
+
+
+def _first(referral: ReportReferral, column: str, at: dt.datetime) -> bool:
+    """Keep the earliest time of `column`; True if `at` is it."""
+    current: dt.datetime | None = getattr(referral, column)
+    if current is None or at < current:
+        setattr(referral, column, at)
+        return True
+    return False
+
+
+async def _status_changed(session: AsyncSession, event: ReferralStatusChanged) -> None:
+    referral = await _referral(session, event)
+    column = STATUS_TIME.get(event.status)
+    first = column is not None and _first(referral, column, event.occurred_at)
+    if first and event.status is ReferralStatus.REJECTED:
+        referral.reason_code = event.reason_code.value if event.reason_code else None
+
+
+async def _overdue(session: AsyncSession, event: ReferralOverdue) -> None:
+    _first(await _referral(session, event), "overdue_at", event.occurred_at)
+
+
+async def _escalated(session: AsyncSession, event: ReferralEscalated) -> None:
+    _first(await _referral(session, event), "escalated_at", event.occurred_at)
+
+
+async def _need_unmet(session: AsyncSession, event: ReferralNeedUnmet) -> None:
+    """Once per case and service: the first time it was found unmet."""
+    need = await session.get(ReportUnmetNeed, (event.case_id, event.service.value))
+    if need is None:
+        session.add(
+            ReportUnmetNeed(
+                case_id=event.case_id,
+                service=event.service.value,
+                kelurahan_code=event.kelurahan_code,
+                occurred_at=event.occurred_at,
+            )
+        )
+        await session.flush()
+    elif event.occurred_at < need.occurred_at:
+        need.occurred_at = event.occurred_at
+
+
+Projection = Callable[[AsyncSession, Any], Awaitable[None]]
+
+# CaseCreated and CaseUpdated are both a CaseSnapshot; ReferralOverdue and ReferralEscalated are
+# not ReferralStatusChanged. PartnerDeactivated and the case-work events count nothing.
+_PROJECTIONS: tuple[tuple[type[Event] | type[CaseSnapshot], Projection], ...] = (
+    (CaseSnapshot, _snapshot),
+    (CaseClosed, _closed),
+    (CaseErased, _erased),
+    (CaseMerged, _merged),
+    (ReferralStatusChanged, _status_changed),
+    (ReferralOverdue, _overdue),
+    (ReferralEscalated, _escalated),
+    (ReferralNeedUnmet, _need_unmet),
+)

@@ -22,6 +22,8 @@ from typing import Any
 
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from jejaring.shared import db
@@ -36,6 +38,7 @@ from jejaring.shared.messaging.provision import (
     ensure_consumer,
     ensure_stream,
 )
+from jejaring.shared.messaging.tables import inbox
 from jejaring.shared.migrate import migrate
 from jejaring.shared.settings import ServiceSettings
 from jejaring.shared.tracing import Tracing
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 
 EXIT_CONFIG = os.EX_CONFIG  # 78: provisioning drift that needs an operator
 NOT_PROVISIONED_RETRY_S = 10.0
+REPLAY_STOP_TIMEOUT_S = 30.0  # a consumer finishes the batch in hand before a replay
 
 
 class NotProvisioned(RuntimeError):
@@ -343,21 +347,55 @@ class ServiceRuntime:
         )
         self._spawn(self.relay.run(), "relay")
         for sub in self.subscriptions:
-            consumer = IdempotentConsumer(
-                service=self.name,
-                spec=sub.spec,
-                handler=_fault_slow_handler(sub.handler, sub.spec.ack_wait_s),
-                sessions=self.sessions,
-                js=self.js,
-                outsiders=sub.outsiders,
-                tracing=self.tracing,
-                prepare=sub.prepare,
-            )
-            self.consumers.append(consumer)
-            self._spawn(consumer.run(), f"consumer:{sub.spec.durable}")
+            self._start_consumer(sub)
         for name, worker in self.workers:
             self._spawn(worker(self), name)
         log.info("messaging started", extra={"consumers": [c.spec.durable for c in self.consumers]})
+
+    def _start_consumer(self, sub: Subscription) -> None:
+        assert self.js is not None
+        consumer = IdempotentConsumer(
+            service=self.name,
+            spec=sub.spec,
+            handler=_fault_slow_handler(sub.handler, sub.spec.ack_wait_s),
+            sessions=self.sessions,
+            js=self.js,
+            outsiders=sub.outsiders,
+            tracing=self.tracing,
+            prepare=sub.prepare,
+        )
+        self.consumers.append(consumer)
+        self._spawn(consumer.run(), f"consumer:{sub.spec.durable}")
+
+    async def replay(self, reset: Callable[[AsyncSession], Awaitable[object]]) -> None:
+        """Read every stream this service consumes again from its first message, through the
+        same handlers: stop the consumers (each finishes the batch in hand), delete their
+        durables, run `reset` (which empties what the handlers built) and forget the consumers'
+        inbox rows in one transaction, then create the durables again (`deliver_policy` all)
+        and start the consumers. Needs the right to delete and create its own durables."""
+        if not self.provisioned or self.js is None:
+            raise RuntimeError("messaging has not started: nothing to replay yet")
+        durables = {sub.spec.durable for sub in self.subscriptions}
+        running = [c for c in self.consumers if c.spec.durable in durables]
+        names = {f"{self.name}:consumer:{c.spec.durable}" for c in running}
+        tasks = [t for t in self._tasks if t.get_name() in names]
+        for consumer in running:
+            consumer.stop()
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=REPLAY_STOP_TIMEOUT_S)
+            if stuck:
+                raise RuntimeError("consumers did not stop in time; nothing was replayed")
+        self.consumers = [c for c in self.consumers if c not in running]
+        for sub in self.subscriptions:
+            with contextlib.suppress(NotFoundError):
+                await self.js.delete_consumer(sub.spec.stream, sub.spec.durable)
+        async with self.sessions() as session, session.begin():
+            await reset(session)
+            await session.execute(delete(inbox).where(inbox.c.consumer.in_(durables)))
+        await self.provision([], [sub.spec for sub in self.subscriptions])
+        for sub in self.subscriptions:
+            self._start_consumer(sub)
+        log.info("replaying from the first message", extra={"consumers": sorted(durables)})
 
     async def _on_reconnected(self) -> None:
         # A server restarted on an empty store has lost our streams: ensure them again.
