@@ -52,10 +52,17 @@ def admin_token(service: str) -> str:
 
 def request(service: str, method: str, path: str, body: Any = None) -> Any:
     """`method path` on `service`'s API as its admin; the answer's JSON, or AdminApiError."""
+    return send(service, method, path, body).json()
+
+
+def send(
+    service: str, method: str, path: str, body: Any = None, *, timeout: float = 15
+) -> httpx.Response:
+    """`method path` on `service`'s API as its admin; the successful answer, or AdminApiError."""
     url = base_url(service)
     headers = {"Authorization": f"Bearer {admin_token(service)}"}
     try:
-        response = httpx.request(method, url + path, json=body, headers=headers, timeout=15)
+        response = httpx.request(method, url + path, json=body, headers=headers, timeout=timeout)
     except httpx.TransportError:
         raise AdminApiError(
             f"{service} is not reachable at {url}; is it running (`jejaring up`, or `docker "
@@ -76,7 +83,7 @@ def request(service: str, method: str, path: str, body: Any = None) -> Any:
             text = f"{response.status_code} {response.text[:200]}"
         code = 2 if response.status_code in REFUSED else 1
         raise AdminApiError(text if code == 2 else f"{service}: {text}", code)
-    return response.json()
+    return response
 
 
 def call(command: str, service: str, method: str, path: str, body: Any = None) -> Any:

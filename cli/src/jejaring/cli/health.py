@@ -11,7 +11,7 @@ import os
 import urllib.error
 import urllib.request
 
-DEFAULT_PORTS = {"intake": 8000, "referral": 8001, "notify": 8002, "web": 8080}
+DEFAULT_PORTS = {"intake": 8000, "referral": 8001, "notify": 8002, "report": 8003, "web": 8080}
 
 
 class UnknownService(ValueError):

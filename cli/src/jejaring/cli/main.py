@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from jejaring.cli import audit_cli, backup_cli, natsconfig
+from jejaring.cli import audit_cli, backup_cli, natsconfig, report_cli
 from jejaring.cli.dlq import app as dlq_app
 from jejaring.cli.partners import app as partner_app
 from jejaring.cli.report_rebuild import report_rebuild
@@ -123,6 +123,7 @@ def env_example(
 app.add_typer(partner_app, name="partner")
 app.command("report-rebuild")(report_rebuild)
 app.add_typer(dlq_app, name="dlq")
+app.command(name="report")(report_cli.report)
 app.add_typer(audit_cli.app, name="audit")
 app.command("tls")(tls)
 app.add_typer(backup_cli.app, name="backup")

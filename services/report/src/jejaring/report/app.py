@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from jejaring.report import rebuild
 from jejaring.report.api import Context, router
+from jejaring.report.exports_api import router as exports_router
 from jejaring.report.handlers import CASES_CONSUMER, REFERRAL_EVENTS_CONSUMER, on_event
 from jejaring.report.settings import ReportSettings
 from jejaring.shared.messaging.provision import contract_streams
@@ -46,4 +47,5 @@ def create_app(settings: ReportSettings | None = None, *, clock: Clock = _utcnow
     app.state.report = Context(settings=settings, sessions=runtime.sessions, clock=clock)
     app.include_router(router)
     app.include_router(rebuild.router)
+    app.include_router(exports_router)
     return app

@@ -73,6 +73,7 @@ class PartnerTiming:
     median_minutes: float | None
     p90_minutes: float | None
     overdue_percent: float | None  # of the referrals it received, those that went overdue
+    received: int | None = None  # referrals it received in the month (the overdue share's base)
 
 
 @dataclass(frozen=True)
