@@ -61,7 +61,7 @@ def default_month(today: dt.date) -> str:
 def valid_month(value: str, today: dt.date) -> bool:
     """A "YYYY-MM" month that has begun (a report of a future month would be empty)."""
     found = _MONTH.match(value)
-    return bool(found) and value <= recent_months(today, 1)[0] and int(found.group(1)) >= 2000
+    return found is not None and value <= recent_months(today, 1)[0] and int(found[1]) >= 2000
 
 
 def month_name(value: str, lang: Lang) -> str:

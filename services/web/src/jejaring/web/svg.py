@@ -59,12 +59,12 @@ def _clean(element: ET.Element, prefix: str) -> ET.Element:
     kept = ET.Element(f"{{{SVG_NS}}}{tag}")
     attributes = dict(element.attrib)
     for declaration in attributes.pop("style", "").split(";"):
-        name, _, value = declaration.partition(":")
-        if name.strip() in PRESENTATION and name.strip() not in attributes:
-            attributes[name.strip()] = value.strip()
+        prop, _, setting = declaration.partition(":")
+        if prop.strip() in PRESENTATION and prop.strip() not in attributes:
+            attributes[prop.strip()] = setting.strip()
     for raw, value in attributes.items():
         name = _local(raw)
-        if (name not in PRESENTATION and name not in GEOMETRY) or _OUTSIDE.search(value):
+        if name is None or name not in PRESENTATION | GEOMETRY or _OUTSIDE.search(value):
             continue
         if name == "id":
             value = prefix + value
