@@ -21,7 +21,8 @@ $(STAMP): $(SOURCES) | check-python
 
 install: $(STAMP)
 
-## Run the embedded stack: nats-server + intake (8000), referral (8001), notify (8002).
+## Run the embedded stack: nats-server + intake (8000), referral (8001), notify (8002),
+## report (8003) and the web app (8080).
 up: install
 	$(BIN)/jejaring up
 
@@ -47,7 +48,7 @@ soak: install
 bench: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	BENCH_POSTGRES="$${BENCH_POSTGRES:-$$(bash scripts/local-postgres jejaring_bench_intake \
-	  jejaring_bench_referral jejaring_bench_notify jejaring_bench_limits)}" \
+	  jejaring_bench_referral jejaring_bench_notify jejaring_bench_report jejaring_bench_limits)}" \
 	  $(BIN)/python -m bench.run
 
 lint: install

@@ -161,8 +161,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 async def _service_databases(
     kind: str, tmp_path: Path, admin: str
 ) -> AsyncIterator[dict[str, str]]:
-    """One fresh database per process (intake, referral, notify, web), as each owns its own."""
-    names = ("intake", "referral", "notify", "web")
+    """One fresh database per process (intake, referral, notify, report, web), as each owns its
+    own."""
+    names = ("intake", "referral", "notify", "report", "web")
     if kind == "sqlite":
         yield {n: f"sqlite+aiosqlite:///{tmp_path / f'{n}.db'}" for n in names}
         return

@@ -35,7 +35,7 @@ from jejaring.shared.messaging.connection import inbox_prefix
 from jejaring.shared.messaging.natsserver import free_port
 from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
 
-SERVICES = ("intake", "referral", "notify")
+SERVICES = ("intake", "referral", "notify", "report")
 PARTNERS = sorted({slug for _, slug in THREE_WAY_REFERRALS})
 CASE = THREE_WAY_CASE
 

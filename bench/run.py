@@ -5,7 +5,7 @@
     BENCH_POSTGRES  a server URL without database, e.g. postgresql+asyncpg://u:p@127.0.0.1:5432
                     (`make bench` sets it with scripts/local-postgres)
     BENCH_RATES     the ramp's rates, cases/s (default 30,40,50,75,100,150,200,300)
-    BENCH_PROFILE   services (intake,referral,notify) py-spy samples in the steady phase
+    BENCH_PROFILE   services (intake,referral,notify,report) py-spy samples in the steady phase
                     (collapsed stacks, bench/results/profile-<service>-<db>.txt)
 
 Writes bench/results/latest.md and bench/results/latency.png, and prints the table.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench import report
 from bench.limits import measure
-from bench.pipeline import Collector, Phase, Stack, run_phase
+from bench.pipeline import SERVICES, Collector, Phase, Stack, run_phase
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -106,7 +106,7 @@ async def main() -> int:
         runs = []
         for kind in kinds:
             databases = (
-                {s: f"{postgres}/jejaring_bench_{s}" for s in ("intake", "referral", "notify")}
+                {s: f"{postgres}/jejaring_bench_{s}" for s in SERVICES}
                 if kind == "postgresql"
                 else None
             )

@@ -51,6 +51,8 @@ def test_a_ready_service_is_healthy(server: ThreadingHTTPServer) -> None:
     port = str(server.server_address[1])
     assert health(JEJARING_SERVICE="referral", REFERRAL_PORT=port).returncode == 0
     assert health("web", WEB_PORT=port).returncode == 0
+    assert health("report", REPORT_PORT=port).returncode == 0
+    assert health("report", REPORT_PORT="1").returncode == 1  # its own port, nothing there
 
 
 def test_a_service_that_is_not_ready_or_not_there_is_unhealthy(
@@ -68,4 +70,4 @@ def test_a_service_that_is_not_ready_or_not_there_is_unhealthy(
 def test_an_unknown_service_is_named() -> None:
     answer = health(JEJARING_SERVICE="mailpit")
     assert answer.returncode == 2
-    assert "JEJARING_SERVICE must be one of intake, referral, notify, web" in answer.stderr
+    assert "JEJARING_SERVICE must be one of intake, referral, notify, report, web" in answer.stderr

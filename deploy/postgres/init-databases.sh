@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One PostgreSQL role per service (intake, referral, notify, web), each the owner of its own
-# database and unable to connect to any other: notify's credentials cannot read intake's victims.
+# One PostgreSQL role per service (intake, referral, notify, report, web), each the owner of its
+# own database and unable to connect to any other: notify's credentials cannot read intake's
+# victims.
 # The postgres image runs it once, when it initialises an empty data volume
 # (docker-entrypoint-initdb.d). It can be run again by hand, e.g. after changing a password in
 # .env: it creates what is missing and sets each role's password and database owner.
@@ -14,7 +15,7 @@ set -euo pipefail
 prefix="${JEJARING_DB_PREFIX:-}"
 
 # psql variables (:'name' / format %I %L) quote the values, so any name or password is safe.
-for service in intake referral notify web; do
+for service in intake referral notify report web; do
   password_var="${service^^}_DB_PASSWORD"
   : "${!password_var:?$password_var must be set}"
   psql -v ON_ERROR_STOP=1 --no-psqlrc --quiet --username "$POSTGRES_USER" --dbname postgres \

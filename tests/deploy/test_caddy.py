@@ -100,7 +100,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         site.files["nats"].read_bytes() + site.files["ca"].read_bytes()
     )
     (certs_dir / "key.pem").write_bytes(site.files["nats-key"].read_bytes())
-    upstreams = {name: Upstream(name) for name in ("web", "intake", "referral", "notify")}
+    upstreams = {name: Upstream(name) for name in ("web", "intake", "referral", "notify", "report")}
     servers = [u.start() for u in upstreams.values()]
     https_port, http_port = free_port(), free_port()
     env = {
@@ -195,6 +195,21 @@ def test_administration_paths_are_not_published(proxy: Proxy, service: str, path
     r = proxy.get(f"{service}.{DOMAIN}", path)
     assert r.status_code == 404
     assert len(proxy.upstreams[service].seen) == before, "forwarded all the same"
+
+
+@pytest.mark.parametrize(
+    "host", [DOMAIN, f"referral.{DOMAIN}", f"intake.{DOMAIN}"], ids=["web", "referral", "intake"]
+)
+@pytest.mark.parametrize(
+    "path", ["/api/v1/reports/monthly?month=2026-11", "/api/v1/reports/simfoni.csv", "/readyz"]
+)
+def test_report_is_not_published(proxy: Proxy, host: str, path: str) -> None:
+    """Report's API is reached by the web app on the compose network only: no site of the proxy
+    forwards to it (on the main domain the path is the web app's own)."""
+    r = proxy.get(host, path)
+    assert r.status_code in (200, 404)
+    assert r.text != "report"
+    assert proxy.upstreams["report"].seen == []
 
 
 @pytest.mark.parametrize("service", ["web", "intake", "referral"])

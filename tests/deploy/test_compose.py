@@ -35,6 +35,7 @@ from jejaring.cli.tls import make_site_certs
 from jejaring.intake.settings import IntakeSettings
 from jejaring.notify.settings import NotifySettings
 from jejaring.referral.settings import ReferralSettings
+from jejaring.report.settings import ReportSettings
 from jejaring.shared.secrets import env_name
 from jejaring.web.settings import WebSettings
 
@@ -49,6 +50,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "intake": IntakeSettings,
     "referral": ReferralSettings,
     "notify": NotifySettings,
+    "report": ReportSettings,
     "web": WebSettings,
 }
 
@@ -179,7 +181,7 @@ def test_service_environment_reaches_its_settings(
         assert env[f"{prefix}NATS_URL"] == "tls://nats:4222"
     else:  # the web app: the services over HTTP only, and no service secret
         assert not [v for v in env if "ADMIN_TOKEN" in v or "IDENTITY_KEY" in v]
-        for service in ("intake", "referral", "notify"):
+        for service in ("intake", "referral", "notify", "report"):
             port = SETTINGS[service].model_fields["port"].default
             assert env[f"{prefix}{service.upper()}_URL"] == f"http://{service}:{port}"
 
@@ -204,13 +206,13 @@ def test_each_service_has_its_own_admin_token() -> None:
     """No shared admin token: each service's setting comes from its own .env variable."""
     services = load_compose()["services"]
     sources = {}
-    for name in ("intake", "referral", "notify"):
+    for name in ("intake", "referral", "notify", "report"):
         variable = env_name(SETTINGS[name], "admin_token")
         sources[name] = uses(service_environment(services[name]).get(variable))
         assert sources[name] == {f"{name.upper()}_ADMIN_TOKEN"}, (name, variable)
     assert "JEJARING_ADMIN_TOKEN" not in EXAMPLE
     dotenv = fresh_dotenv()
-    assert len({dotenv[f"{n.upper()}_ADMIN_TOKEN"] for n in sources}) == 3
+    assert len({dotenv[f"{n.upper()}_ADMIN_TOKEN"] for n in sources}) == 4
 
 
 def test_services_start_after_the_init_step_and_only_nats_client_port_and_caddy_are_public() -> (
@@ -509,7 +511,7 @@ def test_the_web_app_believes_forwarded_addresses_from_caddy_only() -> None:
     subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
     assert ipaddress.ip_address(caddy) in ipaddress.ip_network(subnet)
     assert ipaddress.ip_network(subnet).is_private
-    for name in ("intake", "referral", "notify"):  # no address logic there: the default
+    for name in ("intake", "referral", "notify", "report"):  # no address logic there: the default
         assert "FORWARDED_ALLOW_IPS" not in " ".join(service_environment(services[name]))
 
 
@@ -541,7 +543,15 @@ FIXED = {
     "intake": {"ENVIRONMENT", "NATS_URL", "NATS_TLS_CA_FILE", "NATS_USER"},
     "referral": {"ENVIRONMENT", "NATS_URL", "NATS_TLS_CA_FILE", "NATS_USER"},
     "notify": {"ENVIRONMENT", "NATS_URL", "NATS_TLS_CA_FILE", "NATS_USER"},
-    "web": {"ENVIRONMENT", "INTAKE_URL", "REFERRAL_URL", "NOTIFY_URL", "FORWARDED_ALLOW_IPS"},
+    "report": {"ENVIRONMENT", "NATS_URL", "NATS_TLS_CA_FILE", "NATS_USER"},
+    "web": {
+        "ENVIRONMENT",
+        "INTAKE_URL",
+        "REFERRAL_URL",
+        "NOTIFY_URL",
+        "REPORT_URL",
+        "FORWARDED_ALLOW_IPS",
+    },
 }
 
 

@@ -18,7 +18,7 @@ from jejaring.shared.secrets import new_secret
 pytestmark = pytest.mark.postgres
 
 PG_INIT = Path(__file__).resolve().parents[2] / "deploy" / "postgres" / "init-databases.sh"
-SERVICES = ("intake", "referral", "notify", "web")
+SERVICES = ("intake", "referral", "notify", "report", "web")
 
 
 def admin_url() -> URL:

@@ -44,6 +44,7 @@ PASSWORDS = {
     "intake": "intake-password-0001",
     "referral": "referral-password-01",
     "notify": "notify-password-0001",
+    "report": "report-password-0001",
     "provisioner": "provisioner-pass-001",
     "operator": "operator-password-01",
 }
@@ -191,7 +192,7 @@ async def test_each_service_does_its_real_work(provisioned: NatsServer) -> None:
     replies, publish to partners and referral events, create a partner stream and its consumer,
     read a partner stream's message by sequence (stream repair) and delete one (a cancelled
     request the partner has not fetched). Notify: pull and ack referral events and case work.
-    Each checks the contract at start with INFO only."""
+    Report: pull and ack cases and referral events through its two durables. Each checks the contract at start with INFO only."""
     for name, ident in natsconfig.declarations().items():
         c = await connect(provisioned, name)
         for spec in contract_streams():
@@ -306,6 +307,63 @@ async def test_services_are_refused_what_they_do_not_do(provisioned: NatsServer)
     )
     for c in (notify, intake, referral, provisioner):
         await c.nc.close()
+
+
+async def test_report_pulls_its_own_consumers_and_can_publish_no_case_nor_referral_event(
+    provisioned: NatsServer,
+) -> None:
+    """Report only reads: it pulls and acks through report-cases and report-referral-events
+    (made by the provisioner), and may publish no event of the contract (a case, a referral
+    event, a request to a partner, a partner's reply), ask for no case key, read no stream
+    by sequence, pull through no one else's consumer, make no consumer of its own, and
+    receive on no inbox but its own."""
+    report = await connect(provisioned, "report")
+    pulled = {}
+    for stream, durable in (
+        ("CASES", "report-cases"),
+        ("REFERRAL_EVENTS", "report-referral-events"),
+    ):
+        sub = await report.js.pull_subscribe_bind(durable, stream)
+        (msg,) = await sub.fetch(1, timeout=3)
+        await msg.ack_sync()
+        pulled[durable] = msg.subject
+        info = await report.js.consumer_info(stream, durable)
+        assert (info.num_ack_pending, info.num_pending) == (0, 0), durable
+    assert pulled == {
+        "report-cases": "case.v1.created",
+        "report-referral-events": "referral.v1.event.accepted",
+    }
+    for subject in (
+        "case.v1.created",
+        "case.v1.updated",
+        "case.v1.closed",
+        "case.v1.erased",
+        "referral.v1.event.accepted",
+        "referral.v1.event.status_changed",
+        "referral.v1.to.polresta-ppa.requested",
+        "referral.v1.from.polresta-ppa.accepted",
+        "dlq.v1.referral.x",
+    ):
+        assert subject in await report.refused(report.js.publish(subject, b"{}")), subject
+    assert KEYS_SUBJECT in await report.refused(report.nc.request(KEYS_SUBJECT, b"{}", timeout=0.5))
+    for api in (
+        "$JS.API.CONSUMER.MSG.NEXT.CASES.referral-cases",
+        "$JS.API.CONSUMER.MSG.NEXT.REFERRAL_EVENTS.notify-referral-events",
+        "$JS.API.CONSUMER.MSG.NEXT.REPLIES.referral-replies",
+        "$JS.API.CONSUMER.MSG.NEXT.AGENCY_POLRESTA_PPA.polresta-ppa",
+        "$JS.API.STREAM.MSG.GET.CASES",
+        "$JS.API.DIRECT.GET.CASES",
+        "$JS.API.CONSUMER.CREATE.CASES.spy",
+        "$JS.API.CONSUMER.DURABLE.CREATE.REFERRAL_EVENTS.spy",
+        "$JS.API.CONSUMER.DELETE.CASES.report-cases",
+        "$JS.API.STREAM.PURGE.CASES",
+        "$JS.API.STREAM.CREATE.CASES",
+        "$JS.ACK.CASES.referral-cases.1.1.1.1.0",
+    ):
+        await report.api_refused(api)
+    for subject in ("case.v1.>", "referral.v1.>", "_INBOX.>", "_INBOX_referral.>", KEYS_SUBJECT):
+        await report.subscribe_refused(subject)
+    await report.nc.close()
 
 
 async def test_the_operator_reads_replays_and_discards_dead_letters_and_nothing_else(

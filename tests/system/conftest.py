@@ -37,13 +37,13 @@ from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS, identity_env, 
 
 # Each service has its own admin token; intake's makes the people.
 ADMIN_TOKENS = {
-    s: f"admin-token-for-{s}-fault-tests-000000" for s in ("intake", "referral", "notify")
+    s: f"admin-token-for-{s}-fault-tests-000000" for s in ("intake", "referral", "notify", "report")
 }
 ADMIN = ADMIN_TOKENS["intake"]
 IDENTITY_KEY = "identity-key-for-system-tests-0123456789"
 EXPECTED = THREE_WAY_REFERRALS
 PARTNERS = sorted({p for _, p in EXPECTED})
-SERVICES = ("intake", "referral", "notify")
+SERVICES = ("intake", "referral", "notify", "report")
 READER, READER_PASSWORD = "test-reader", "test-reader-password-0001"
 CASE = THREE_WAY_CASE
 
@@ -305,7 +305,7 @@ class System:
 
 @contextlib.contextmanager
 def running(s: System, env: dict[str, dict[str, str]] | None = None) -> Iterator[System]:
-    """The three services started on `s` (each with its `env`), ready, with an officer."""
+    """The four services started on `s` (each with its `env`), ready, with an officer."""
     try:
         for name in SERVICES:
             s.start(name, **(env or {}).get(name, {}))
@@ -399,7 +399,7 @@ def web(secured_system: System) -> Iterator[str]:
         "WEB_PORT": str(port),
         "WEB_DATA_DIR": str(s.tmp / "web-data"),
         "WEB_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        **{f"WEB_{n.upper()}_URL": s.url(n) for n in ("intake", "referral", "notify")},
+        **{f"WEB_{n.upper()}_URL": s.url(n) for n in SERVICES},
     }
     log = open(s.tmp / "web.log", "ab")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([sys.executable, "-m", "jejaring.web"], env=env, stdout=log, stderr=log)
@@ -444,7 +444,7 @@ JEJARING = str(Path(sys.executable).parent / "jejaring")
 
 @pytest.fixture
 def stack_env(tmp_path: Path) -> dict[str, str]:
-    names = ("NATS", "NATS_MONITOR", "INTAKE", "REFERRAL", "NOTIFY", "WEB")
+    names = ("NATS", "NATS_MONITOR", "INTAKE", "REFERRAL", "NOTIFY", "REPORT", "WEB")
     ports = free_ports(len(names))
     return {
         **os.environ,

@@ -23,7 +23,7 @@ from jejaring.shared.web import identity
 from jejaring.testing import THREE_WAY_CASE, wait_status
 
 JEJARING = str(Path(sys.executable).parent / "jejaring")
-SERVICES = ("intake", "referral", "notify")
+SERVICES = ("intake", "referral", "notify", "report")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -66,7 +66,7 @@ def port_is_free(port: int) -> bool:
 
 
 def service_ports(env: dict[str, str]) -> list[int]:
-    return [int(env[f"JEJARING_{s}_PORT"]) for s in ("INTAKE", "REFERRAL", "NOTIFY", "WEB")]
+    return [int(env[f"JEJARING_{s.upper()}_PORT"]) for s in (*SERVICES, "web")]
 
 
 def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
@@ -79,6 +79,17 @@ def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
     assert stack.stdout.readline() == "\n"
     web = stack.stdout.readline()  # people's address comes first
     assert web.split()[:2] == ["web", f"http://127.0.0.1:{stack_env['JEJARING_WEB_PORT']}"], web
+    assert stack.stdout.readline().split()[0] == "nats-server"
+    for name in SERVICES:  # each service's address, docs and readiness, report among them
+        base = f"http://127.0.0.1:{stack_env[f'JEJARING_{name.upper()}_PORT']}"
+        assert stack.stdout.readline().split() == [
+            name,
+            base,
+            "docs",
+            f"{base}/docs",
+            "ready",
+            f"{base}/readyz",
+        ]
     for port in service_ports(stack_env):
         wait_status(port, 200, timeout=5)
     print(f"stack ready after {time.monotonic() - started:.1f} s ({first.strip()})")
@@ -137,7 +148,7 @@ def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
     children = children_of(stack.pid)
     nats_pid = next(p for p in children if "nats-server" in command_of(p))
     services = {p for p in children if "jejaring." in command_of(p)}
-    assert len(services) == 4  # intake, referral, notify and web
+    assert len(services) == 5  # intake, referral, notify, report and web
 
     os.kill(nats_pid, signal.SIGKILL)
     killed = time.monotonic()
@@ -377,8 +388,8 @@ def test_up_makes_an_identity_key_and_every_service_takes_peoples_tokens(
     stack: subprocess.Popen[str], stack_env: dict[str, str]
 ) -> None:
     """On first start `jejaring up` makes the identity key (0600, like the admin token) and
-    gives it to intake alone; referral and notify get its public key: a person who signs in at
-    intake is known to all three, and nothing in referral's or notify's environment makes a
+    gives it to intake alone; referral, notify and report get its public key: a person who signs
+    in at intake is known to all of them, and nothing in referral's or notify's environment makes a
     token any service accepts."""
     assert stack.stdout is not None
     assert stack.stdout.readline().startswith("Jejaring is running")
@@ -386,9 +397,11 @@ def test_up_makes_an_identity_key_and_every_service_takes_peoples_tokens(
     key_file = data / "identity-key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert len(key_file.read_text().strip()) >= 32
-    intake, referral, notify, _web = (f"http://127.0.0.1:{p}" for p in service_ports(stack_env))
+    intake, referral, notify, report, _web = (
+        f"http://127.0.0.1:{p}" for p in service_ports(stack_env)
+    )
     tokens = {s: (data / f"admin-token-{s}").read_text().strip() for s in SERVICES}
-    assert len(set(tokens.values())) == 3, "one admin token per service"
+    assert len(set(tokens.values())) == 4, "one admin token per service"
     assert all((data / f"admin-token-{s}").stat().st_mode & 0o777 == 0o600 for s in SERVICES)
     for service, url in (
         ("intake", f"{intake}/api/v1/users"),
@@ -439,17 +452,21 @@ def test_up_makes_an_identity_key_and_every_service_takes_peoples_tokens(
     assert sorted(environs) == sorted((*SERVICES, "web")), environs.keys()
     secret = key_file.read_text().strip()
     assert environs["intake"]["JEJARING_IDENTITY_KEY"] == secret
-    for name in ("referral", "notify", "web"):
+    for name in ("referral", "notify", "report", "web"):
         assert "JEJARING_IDENTITY_KEY" not in environs[name], name
         assert secret not in "\0".join(environs[name].values()), name
-    for name in ("referral", "notify"):
+    for name in ("referral", "notify", "report"):
         assert environs[name]["JEJARING_IDENTITY_PUBLIC_KEY"] == public, name
     assert "JEJARING_IDENTITY_PUBLIC_KEY" not in environs["web"], "the web app verifies nothing"
+    assert environs["web"]["WEB_REPORT_URL"] == report, "the web app reaches report"
+    assert not [v for v in environs["web"] if v.endswith("_ADMIN_TOKEN")]
 
     # Forging a coordinator's token from everything referral or notify holds: none is accepted
     # anywhere (the admin's own token above was, so the refusals are about the signature).
     coordinator = {"sub": signed.json()["person"]["id"], "role": "coordinator", "name": "X"}
-    values = sorted({v for n in ("referral", "notify") for v in environs[n].values() if v})
+    values = sorted(
+        {v for n in ("referral", "notify", "report") for v in environs[n].values() if v}
+    )
     made = forgeries(values, coordinator)
     assert len(made) >= 40
     for service, url in urls.items():

@@ -18,7 +18,7 @@ import pytest
 from jejaring.shared.messaging.natsserver import NatsServer, free_port
 from jejaring.testing import wait_status
 
-SERVICES = ["intake", "referral", "notify"]
+SERVICES = ["intake", "referral", "notify", "report"]
 
 
 @pytest.fixture

@@ -333,7 +333,7 @@ def check_stopped(service: str, url: str, env: Mapping[str, str]) -> None:
         if others := pg.other_sessions(url):
             raise BackupError(
                 f"{service}: {others} other connection(s) to its database; stop the services "
-                "first (docker compose stop intake referral notify web)"
+                "first (docker compose stop intake referral notify report web)"
             )
         return
     # The port the service is configured with (<PREFIX>PORT), and the embedded stack's.

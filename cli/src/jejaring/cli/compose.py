@@ -33,12 +33,14 @@ def settings_classes() -> dict[str, type[ProcessSettings]]:
     from jejaring.intake.settings import IntakeSettings
     from jejaring.notify.settings import NotifySettings
     from jejaring.referral.settings import ReferralSettings
+    from jejaring.report.settings import ReportSettings
     from jejaring.web.settings import WebSettings
 
     return {
         "intake": IntakeSettings,
         "referral": ReferralSettings,
         "notify": NotifySettings,
+        "report": ReportSettings,
         "web": WebSettings,
     }
 

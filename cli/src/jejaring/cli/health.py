@@ -1,6 +1,6 @@
 """`jejaring health`: the container health check of the one image (deploy/Dockerfile).
 
-The image runs any of the four processes; JEJARING_SERVICE (set per service in compose) says
+The image runs any of the five processes; JEJARING_SERVICE (set per service in compose) says
 which one this container runs, and its `<PREFIX>PORT` (or the default) where it listens. The
 check is the service's own `/readyz` on loopback: exit 0 when it answers 200, 1 otherwise.
 """

@@ -74,7 +74,7 @@ def init(
 @app.command()
 def health(
     service: str | None = typer.Argument(
-        None, help="intake, referral, notify or web (default: $JEJARING_SERVICE)."
+        None, help="intake, referral, notify, report or web (default: $JEJARING_SERVICE)."
     ),
 ) -> None:
     """Exit 0 when SERVICE answers /readyz on this machine (the image's health check)."""
@@ -215,8 +215,9 @@ def nats_config(
 
     Without --out: the embedded stack's configuration, reloaded in place. With --out: just the
     `authorization { ... }` block, for `include` by another server (docker-compose, cluster);
-    passwords come from NATS_INTAKE_PASSWORD, NATS_REFERRAL_PASSWORD, NATS_NOTIFY_PASSWORD and
-    NATS_PROVISIONER_PASSWORD. `jejaring nats-auth-sync` keeps it up to date.
+    passwords come from NATS_INTAKE_PASSWORD, NATS_REFERRAL_PASSWORD, NATS_NOTIFY_PASSWORD,
+    NATS_REPORT_PASSWORD and NATS_PROVISIONER_PASSWORD. `jejaring nats-auth-sync` keeps it up to
+    date.
     """
     if out is None:
         keys, changed, problem = StackConfig.from_env().regenerate_nats_config()

@@ -6,7 +6,9 @@
   contract streams (configuration and counts, never a message) and receive on its own inbox
   prefix `_INBOX_<service>`. Referral may also create and update the partner streams AGENCY_*
   and their consumers, and read their messages by sequence (stream repair): allowed by wildcard
-  with the fixed streams denied, because a wildcard matches whole tokens only.
+  with the fixed streams denied, because a wildcard matches whole tokens only. Report
+  publishes no contract subject at all (only its own dead letters): it reads CASES and
+  REFERRAL_EVENTS through its two durables.
 - The provisioner creates and updates the contract streams and every service's consumers, once
   at start (`jejaring provision`). Nobody may delete or purge anything, nor read a message
   through the API, except referral on partner streams.
@@ -38,7 +40,7 @@ from jejaring.shared.messaging.connection import inbox_prefix
 from jejaring.shared.messaging.provision import ConsumerSpec, contract_streams
 from jejaring.shared.web.tokens import new_token
 
-SERVICES = ("intake", "referral", "notify")
+SERVICES = ("intake", "referral", "notify", "report")
 PROVISIONER = "provisioner"
 OPERATOR = "operator"
 IDENTITIES: Sequence[str] = (*SERVICES, PROVISIONER, OPERATOR)  # the users with passwords
@@ -68,6 +70,8 @@ def declarations() -> dict[str, ServiceIdentity]:
     from jejaring.notify.handlers import CASE_WORK_CONSUMER as NOTIFY_CASE_WORK
     from jejaring.notify.handlers import REFERRAL_EVENTS_CONSUMER as NOTIFY_EVENTS
     from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER
+    from jejaring.report.handlers import CASES_CONSUMER as REPORT_CASES
+    from jejaring.report.handlers import REFERRAL_EVENTS_CONSUMER as REPORT_EVENTS
     from jejaring.shared.messaging.keys import KEYS_SUBJECT  # the keyring's key service
 
     return {
@@ -80,6 +84,8 @@ def declarations() -> dict[str, ServiceIdentity]:
         ),
         # notify opens a survivor's phone sealed in case.v1.feedback.requested (issue 20)
         "notify": ServiceIdentity((), (NOTIFY_EVENTS, NOTIFY_CASE_WORK), asks=(KEYS_SUBJECT,)),
+        # report only reads: it publishes nothing and opens no sealed field (it holds none)
+        "report": ServiceIdentity((), (REPORT_CASES, REPORT_EVENTS)),
     }
 
 

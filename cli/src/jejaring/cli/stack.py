@@ -1,4 +1,4 @@
-"""The embedded stack: nats-server, the three services and the web app as supervised local
+"""The embedded stack: nats-server, the four services and the web app as supervised local
 processes.
 
 Everything lives under one data directory (`.data/` by default): JetStream in `nats/`, one
@@ -42,7 +42,7 @@ from jejaring.shared.settings import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV
 from jejaring.shared.web.identity import public_key_of
 from jejaring.shared.web.tokens import new_token
 
-SERVICES = ("intake", "referral", "notify")
+SERVICES = ("intake", "referral", "notify", "report")
 # The web app talks to the services over HTTP only: no NATS, no service secret.
 PROCESSES = (*SERVICES, "web")
 
@@ -56,7 +56,13 @@ class StackConfig:
     nats_port: int = 4222
     nats_monitor_port: int = 8222
     ports: dict[str, int] = field(
-        default_factory=lambda: {"intake": 8000, "referral": 8001, "notify": 8002, "web": 8080}
+        default_factory=lambda: {
+            "intake": 8000,
+            "referral": 8001,
+            "notify": 8002,
+            "report": 8003,
+            "web": 8080,
+        }
     )
     ready_timeout_s: float = 60.0
     # How often the NATS configuration is regenerated from referral's partner keys: a revoked
@@ -94,6 +100,7 @@ class StackConfig:
                 "intake": port("JEJARING_INTAKE_PORT", 8000),
                 "referral": port("JEJARING_REFERRAL_PORT", 8001),
                 "notify": port("JEJARING_NOTIFY_PORT", 8002),
+                "report": port("JEJARING_REPORT_PORT", 8003),
                 "web": port("JEJARING_WEB_PORT", 8080),
             },
             auth_sync_s=seconds("JEJARING_NATS_AUTH_SYNC_S", 15.0),
@@ -521,7 +528,7 @@ class Stack:
         )
         self.say(
             f"  logs     {self.logs.resolve()}/  (nats.log, intake.log, referral.log, notify.log, "
-            "web.log)"
+            "report.log, web.log)"
         )
 
     def supervise(self, should_stop: Callable[[], bool]) -> None:

@@ -133,7 +133,8 @@ class ProcessSettings(BaseSettings):
 
 
 class ServiceSettings(ProcessSettings):
-    """Common settings. Subclasses set `service` and `env_prefix` (INTAKE_, REFERRAL_, NOTIFY_)."""
+    """Common settings. Subclasses set `service` and `env_prefix` (INTAKE_, REFERRAL_, NOTIFY_,
+    REPORT_)."""
 
     nats_url: str = "nats://127.0.0.1:4222"
     nats_user: str | None = None
@@ -150,8 +151,8 @@ class ServiceSettings(ProcessSettings):
     admin_token: SecretStr | None = Field(
         default=None,
         description="This service's own admin bearer token (<PREFIX>ADMIN_TOKEN: "
-        "INTAKE_ADMIN_TOKEN, REFERRAL_ADMIN_TOKEN, NOTIFY_ADMIN_TOKEN); another service's "
-        "is refused here.",
+        "INTAKE_ADMIN_TOKEN, REFERRAL_ADMIN_TOKEN, NOTIFY_ADMIN_TOKEN, REPORT_ADMIN_TOKEN); "
+        "another service's is refused here.",
     )
 
     identity_public_key: str | None = Field(

@@ -25,6 +25,7 @@ class WebSettings(ProcessSettings):
         default="http://127.0.0.1:8001", description="For the partner pages (not yet built)"
     )
     notify_url: str = "http://127.0.0.1:8002"
+    report_url: str = "http://127.0.0.1:8003"
     upstream_timeout_s: float = Field(default=10, gt=0, le=120)
 
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -35,7 +36,7 @@ class WebSettings(ProcessSettings):
     sign_in_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     default_language: Literal["id", "en"] = "id"
 
-    @field_validator("public_url", "intake_url", "referral_url", "notify_url")
+    @field_validator("public_url", "intake_url", "referral_url", "notify_url", "report_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

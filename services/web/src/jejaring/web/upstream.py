@@ -1,4 +1,4 @@
-"""The services behind the pages: intake, referral and notify over HTTP, with the person's own
+"""The services behind the pages: intake, referral, notify and report over HTTP, with the person's own
 access token. The web app keeps no case data; every page asks the service that owns it."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from jejaring.web.settings import WebSettings
 
 log = logging.getLogger(__name__)
 
-ServiceName = Literal["intake", "referral", "notify"]
+ServiceName = Literal["intake", "referral", "notify", "report"]
 
 
 class Unreachable(Exception):
@@ -71,6 +71,7 @@ class Upstream:
             "intake": settings.intake_url,
             "referral": settings.referral_url,
             "notify": settings.notify_url,
+            "report": settings.report_url,
         }
         self.clients = {
             name: httpx.AsyncClient(base_url=base, timeout=timeout, transport=transport)
