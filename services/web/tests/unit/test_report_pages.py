@@ -191,7 +191,7 @@ def test_the_page_shows_each_table_with_headers_totals_and_the_suppression_note(
     start = html.index('id="table-victims_by_age_sex"')
     table = html[start : html.index("</table>", start)]
     assert (
-        '<caption class="table__caption" id="table-victims_by_age_sex-caption">Korban per umur'
+        '<caption class="visually-hidden" id="table-victims_by_age_sex-caption">Korban per umur'
         in table
     )
     assert table.count('scope="col"') == 3 and table.count('scope="row"') == 3  # and "Jumlah"

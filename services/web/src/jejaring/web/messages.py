@@ -1458,10 +1458,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "means this number is hidden too, so that a <3 cannot be worked out from the totals.",
     ),
     "report.total": ("Jumlah", "Total"),
-    "report.no_row_totals": (
-        "Tanpa kolom jumlah: satu korban dapat tercatat di lebih dari satu kolom.",
-        "No total column: one victim can be counted in more than one column.",
+    "report.scroll_hint": (
+        "Di ponsel, geser grafik dan tabel ke samping untuk melihat semuanya.",
+        "On a phone, swipe the charts and tables sideways to see all of them.",
     ),
+    "report.unit": ("Yang dihitung: {unit}.", "Counted: {unit}."),
     "report.chart": ("Grafik: {title}", "Chart: {title}"),
     "report.downloads": ("Unduh laporan", "Download the report"),
     "report.downloads.hint": (
