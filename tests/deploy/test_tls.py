@@ -29,6 +29,7 @@ from jejaring.intake.settings import IntakeSettings
 from jejaring.notify.app import create_app
 from jejaring.notify.settings import NotifySettings
 from jejaring.referral.settings import ReferralSettings
+from jejaring.report.settings import ReportSettings
 from jejaring.shared.messaging.connection import client_tls, connect
 from jejaring.shared.messaging.natsserver import NatsServer, ServerTls
 from jejaring.testing import CLOCKS_APART, until
@@ -233,7 +234,13 @@ async def test_mutual_tls_refuses_a_client_without_a_certificate(
         server.stop()
 
 
-SETTINGS: list[type[BaseSettings]] = [IntakeSettings, ReferralSettings, NotifySettings, WebSettings]
+SETTINGS: list[type[BaseSettings]] = [
+    IntakeSettings,
+    ReferralSettings,
+    NotifySettings,
+    ReportSettings,
+    WebSettings,
+]
 PUBLIC_URLS = [
     (cls, name) for cls in SETTINGS for name in cls.model_fields if name.endswith("public_url")
 ]
@@ -274,7 +281,7 @@ def test_every_public_url_needs_https_in_production(
     assert getattr(ok, name) == "https://jejaring.example.org"
 
 
-@pytest.mark.parametrize("cls", [IntakeSettings, ReferralSettings, NotifySettings])
+@pytest.mark.parametrize("cls", [IntakeSettings, ReferralSettings, NotifySettings, ReportSettings])
 def test_every_service_refuses_plaintext_nats_off_loopback(
     tmp_path: Path, cls: type[BaseSettings]
 ) -> None:

@@ -32,6 +32,7 @@ DURABLES = {
     "intake": {"intake-referral-events"},
     "referral": {"referral-cases", "referral-replies"},
     "notify": {"notify-referral-events"},
+    "report": {"report-cases", "report-referral-events"},
 }
 
 
@@ -68,7 +69,7 @@ def exported_names(text: str) -> set[str]:
 
 def test_metrics_parse_and_move_when_a_case_flows_through(secured_system: System, web: str) -> None:
     s = secured_system
-    urls = {name: s.url(name) for name in ("intake", "referral", "notify")} | {"web": web}
+    urls = {name: s.url(name) for name in DURABLES} | {"web": web}
     before = {name: scrape(url)[1] for name, url in urls.items()}
 
     posted = httpx.post(
@@ -87,17 +88,23 @@ def test_metrics_parse_and_move_when_a_case_flows_through(secured_system: System
     assert httpx.get(f"{web}/kasus/{case['reference']}", timeout=10).status_code == 404
     s.converge(expected_dlq=1)  # referrals, partner streams, deliveries, the junk in the DLQ
 
-    # intake's read model is not part of converge(): wait until its consumer has the statuses
+    # intake's and report's read models are not part of converge(): wait until their consumers
+    # have the statuses
     texts: dict[str, str] = {}
     after: dict[str, Samples] = {}
     deadline = time.monotonic() + 30
     while True:
         for name, url in urls.items():
             texts[name], after[name] = scrape(url)
-        statuses = total(after["intake"], "jejaring_events_consumed_total", outcome="handled")
-        if statuses >= total(before["intake"], "jejaring_events_consumed_total") + 3:
+        behind = [
+            name
+            for name in ("intake", "report")
+            if total(after[name], "jejaring_events_consumed_total", outcome="handled")
+            < total(before[name], "jejaring_events_consumed_total") + 3
+        ]
+        if not behind:
             break
-        assert time.monotonic() < deadline, "intake did not consume the referrals' statuses"
+        assert time.monotonic() < deadline, f"{behind} did not consume the referrals' statuses"
         time.sleep(0.2)
 
     def moved(service: str, name: str, **labels: str) -> float:
@@ -112,12 +119,15 @@ def test_metrics_parse_and_move_when_a_case_flows_through(secured_system: System
     published, consumed = "jejaring_events_published_total", "jejaring_events_consumed_total"
     assert moved("intake", published, type=CaseCreated.ce_type) == 1
     assert moved("referral", consumed, consumer="referral-cases", type=CaseCreated.ce_type) == 1
+    assert moved("report", consumed, consumer="report-cases", type=CaseCreated.ce_type) == 1
+    assert moved("report", published) == 0, "report publishes nothing"
     # each referral: its request on the partner's stream, its status for intake and notify
     assert moved("referral", published, type=ReferralRequested.ce_type) == 3
     assert moved("referral", published, type=ReferralStatusChanged.ce_type) == 3
     for service, durable in (
         ("intake", "intake-referral-events"),
         ("notify", "notify-referral-events"),
+        ("report", "report-referral-events"),
     ):
         got = moved(service, consumed, consumer=durable, type=ReferralStatusChanged.ce_type)
         assert got == 3, (service, got)
@@ -166,7 +176,7 @@ def test_the_dashboard_names_only_metrics_the_services_export(
     secured_system: System, web: str
 ) -> None:
     """Renaming a metric in the code without the dashboard (or the reverse) fails here."""
-    urls = [secured_system.url(n) for n in ("intake", "referral", "notify")] + [web]
+    urls = [secured_system.url(n) for n in DURABLES] + [web]
     exported = set().union(*(exported_names(scrape(url)[0]) for url in urls))
     boards = sorted(DASHBOARD.glob("*.json"))
     assert len(boards) == 1, boards
