@@ -55,11 +55,18 @@ async def rebuild_read_model(
         )
     runtime: ServiceRuntime = request.app.state.runtime
     if not runtime.provisioned:
-        raise api_error(
-            503,
-            "nats",
-            "not_ready",
-            "Layanan laporan belum terhubung ke NATS; coba lagi sebentar lagi.",
-            "report is not connected to NATS yet; try again shortly.",
-        )
-    return {"replaying": await rebuild(runtime)}
+        raise _not_ready("report is not connected to NATS yet")
+    try:
+        return {"replaying": await rebuild(runtime)}
+    except RuntimeError as exc:  # messaging stopped in the meantime: nothing was emptied
+        raise _not_ready(str(exc)) from None
+
+
+def _not_ready(why: str) -> Exception:
+    return api_error(
+        503,
+        "nats",
+        "not_ready",
+        "Layanan laporan belum siap membangun ulang datanya; coba lagi sebentar lagi.",
+        f"{why}; try again shortly.",
+    )

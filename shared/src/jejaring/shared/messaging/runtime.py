@@ -369,10 +369,12 @@ class ServiceRuntime:
 
     async def replay(self, reset: Callable[[AsyncSession], Awaitable[object]]) -> None:
         """Read every stream this service consumes again from its first message, through the
-        same handlers: stop the consumers (each finishes the batch in hand), delete their
-        durables, run `reset` (which empties what the handlers built) and forget the consumers'
-        inbox rows in one transaction, then create the durables again (`deliver_policy` all)
-        and start the consumers. Needs the right to delete and create its own durables."""
+        same handlers: stop the consumers (each finishes the batch in hand, or is cancelled
+        after REPLAY_STOP_TIMEOUT_S), delete their durables, run `reset` (which empties what
+        the handlers built) and forget the consumers' inbox rows in one transaction, create
+        the durables again (`deliver_policy` all) and start the consumers, also when a step
+        failed (they then go on where their durables are). Needs the right to delete and
+        create its own durables."""
         if not self.provisioned or self.js is None:
             raise RuntimeError("messaging has not started: nothing to replay yet")
         durables = {sub.spec.durable for sub in self.subscriptions}
@@ -383,18 +385,22 @@ class ServiceRuntime:
             consumer.stop()
         if tasks:
             _, stuck = await asyncio.wait(tasks, timeout=REPLAY_STOP_TIMEOUT_S)
+            for task in stuck:  # its transaction rolls back; its messages were not acked
+                task.cancel()
             if stuck:
-                raise RuntimeError("consumers did not stop in time; nothing was replayed")
+                await asyncio.wait(stuck)
         self.consumers = [c for c in self.consumers if c not in running]
-        for sub in self.subscriptions:
-            with contextlib.suppress(NotFoundError):
-                await self.js.delete_consumer(sub.spec.stream, sub.spec.durable)
-        async with self.sessions() as session, session.begin():
-            await reset(session)
-            await session.execute(delete(inbox).where(inbox.c.consumer.in_(durables)))
-        await self.provision([], [sub.spec for sub in self.subscriptions])
-        for sub in self.subscriptions:
-            self._start_consumer(sub)
+        try:
+            for sub in self.subscriptions:
+                with contextlib.suppress(NotFoundError):
+                    await self.js.delete_consumer(sub.spec.stream, sub.spec.durable)
+            async with self.sessions() as session, session.begin():
+                await reset(session)
+                await session.execute(delete(inbox).where(inbox.c.consumer.in_(durables)))
+            await self.provision([], [sub.spec for sub in self.subscriptions])
+        finally:
+            for sub in self.subscriptions:
+                self._start_consumer(sub)
         log.info("replaying from the first message", extra={"consumers": sorted(durables)})
 
     async def _on_reconnected(self) -> None:
