@@ -118,7 +118,8 @@ def test_the_pdf_renders_with_its_title_numbers_and_footnote(tmp_path: Path) -> 
     assert "Laporan Bulanan PPATBM — Kecamatan Balikpapan Tengah — November 2026" in text
     assert "1 Desember 2026 09:30 WITA" in text
     assert "23" in text and "<3" in text
-    assert '"<3" berarti 1 atau 2' in text
+    words = " ".join(text.split())
+    assert '"<3" berarti 1 atau 2' in words and "pada jumlah: 1 atau lebih" in words
     assert "UPTD PPA Kota Balikpapan" in text
 
 

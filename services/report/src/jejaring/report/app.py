@@ -46,6 +46,6 @@ def create_app(settings: ReportSettings | None = None, *, clock: Clock = _utcnow
     app = service_app(title="Jejaring report", runtime=runtime)
     app.state.report = Context(settings=settings, sessions=runtime.sessions, clock=clock)
     app.include_router(router)
-    app.include_router(rebuild.router)
     app.include_router(exports_router)
+    app.include_router(rebuild.router)
     return app

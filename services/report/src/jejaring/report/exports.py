@@ -59,12 +59,13 @@ WORDS: dict[str, dict[Lang, str]] = {
     "table": {"id": "Tabel", "en": "Table"},
     "unit": {"id": "Satuan", "en": "Unit"},
     "footnote": {
-        "id": 'Angka kecil dilindungi: "<3" berarti 1 atau 2; "x" berarti angka 3 atau lebih '
-        'yang disembunyikan agar angka "<3" tidak dapat dihitung dari jumlahnya. "–" pada '
-        "waktu respons: kurang dari 3 rujukan.",
-        "en": 'Small numbers are protected: "<3" means 1 or 2; "x" means a number of 3 or '
-        'more hidden so that a "<3" cannot be worked out from the totals. "–" in the '
-        "response times: fewer than 3 referrals.",
+        "id": 'Angka kecil dilindungi: "<3" berarti 1 atau 2; "x" berarti angka yang '
+        "disembunyikan (di dalam tabel: 3 atau lebih; pada jumlah: 1 atau lebih) agar angka "
+        '"<3" tidak dapat dihitung dari jumlahnya. "–" pada waktu respons: kurang dari 3 '
+        "rujukan.",
+        "en": 'Small numbers are protected: "<3" means 1 or 2; "x" means a hidden number (in '
+        'the table: 3 or more; in a total: 1 or more) so that a "<3" cannot be worked out from '
+        'the totals. "–" in the response times: fewer than 3 referrals.',
     },
 }
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
-from jejaring.report import charts, exports, simfoni
+from jejaring.report import charts, exports, monthly, simfoni
 from jejaring.report.api import Ctx, Reader, reader
 from jejaring.report.model import Label, MonthlyReport
 from jejaring.shared.region import load_region
@@ -88,18 +88,15 @@ PpatbmReader = Annotated[Reader, Depends(_reader_allowed)]
 CaseLevelReader = Annotated[Reader, Depends(_reader_case_level)]
 
 
-def kecamatan_of(ctx: Ctx) -> Label:
-    kecamatan = load_region(ctx.settings.region_file).kecamatan
-    return Label(kecamatan.code, kecamatan.name, kecamatan.name)
-
-
 async def build_report(ctx: Ctx, month: str) -> MonthlyReport:
-    from jejaring.report import monthly
-
     now = ctx.clock()
     month = month_of(month, now)
+    region = load_region(ctx.settings.region_file)
+    kecamatan = Label(region.kecamatan.code, region.kecamatan.name, region.kecamatan.name)
     async with ctx.sessions() as session:
-        return await monthly.build(session, month=month, kecamatan=kecamatan_of(ctx), now=now)
+        return await monthly.build(
+            session, month=month, kecamatan=kecamatan, now=now, region=region
+        )
 
 
 def _download(body: bytes, month: str, extension: str, prefix: str = "") -> Response:
@@ -157,10 +154,9 @@ async def monthly_chart(
 async def simfoni_export(
     ctx: Ctx, who: CaseLevelReader, extension: Literal["csv", "xlsx"], month: str
 ) -> Response:
-    from jejaring.report import monthly
-
     month = month_of(month, ctx.clock())
+    region = load_region(ctx.settings.region_file)
     async with ctx.sessions() as session:
-        rows = await monthly.simfoni_rows(session, month=month)
+        rows = await monthly.simfoni_rows(session, month=month, region=region)
     render = simfoni.to_csv if extension == "csv" else simfoni.to_xlsx
     return _download(render(rows), month, extension, prefix="simfoni-ppa-")

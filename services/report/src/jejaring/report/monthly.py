@@ -474,6 +474,7 @@ class _Builder:
                     median_minutes=round(statistics.median(minutes), 1) if minutes else None,
                     p90_minutes=round(percentile(minutes, 90), 1) if minutes else None,
                     overdue_percent=round(100 * overdue / len(received), 1),
+                    received=len(received),
                 )
             )
         return tuple(timings)

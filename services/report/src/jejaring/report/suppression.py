@@ -177,8 +177,8 @@ def _shortest(
 ) -> tuple[float, list[Entry]] | None:
     """Dijkstra from start to goal: its cost and the entries on the path."""
     out: dict[object, list[tuple[object, Entry, int]]] = {}
-    for tail, head, entry, cost in arcs:
-        out.setdefault(tail, []).append((head, entry, cost))
+    for tail, head, entry, arc_cost in arcs:
+        out.setdefault(tail, []).append((head, entry, arc_cost))
     queue: list[tuple[float, int, object]] = [(0, 0, start)]
     came: dict[object, tuple[object, Entry] | None] = {start: None}
     done: set[object] = set()
