@@ -114,6 +114,15 @@ def test_the_coordinator_reads_last_months_report_and_downloads_it(
         assert page.locator(f"#{key} figure.chart script").count() == 0
     expect(page.locator("#timings-heading")).to_be_visible()
     phone.shot("report-month")
+    # printed, the page is the report alone: no navigation, picker or buttons, tables whole
+    page.emulate_media(media="print")
+    for hidden in (".header__nav", ".report__picker", ".report__downloads", ".footer"):
+        expect(page.locator(hidden)).to_be_hidden()
+    expect(page.locator(f"#table-{FORMS}")).to_be_visible()
+    assert page.locator(".table-scroll").first.evaluate("e => getComputedStyle(e).overflowX") == (
+        "visible"
+    )
+    page.emulate_media(media="screen")
 
     with page.expect_download() as pdf:
         page.get_by_role("link", name="PDF (untuk dicetak)").click()
