@@ -7,7 +7,8 @@ the service runs) or a `pg_dump --format=custom` of a PostgreSQL database. The p
 only in this process's memory (no temporary file): a backup is sized for one district's data,
 tens of megabytes. Restore decrypts, checks every checksum and every target before it changes
 anything, then restores each database. JetStream is not in the backup (docs/decisions.md,
-"Backups").
+"Backups"). Report's database is, like every other: its counts could be rebuilt from the
+streams only within their retention (docs/decisions.md, "Reports: a fourth service").
 
 The cases' data keys (the table `data_key`) are never in the archive: it holds that table
 empty, and the keys go into a keyring file beside it (`jejaring-keyring.age`, encrypted to the
