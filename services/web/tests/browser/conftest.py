@@ -1,5 +1,5 @@
-"""The whole system as real processes (nats-server, intake, referral, notify on SQLite files,
-and the web app) and a real Chromium driven by Playwright on a phone-sized screen."""
+"""The whole system as real processes (nats-server, intake, referral, notify and report on
+SQLite files, and the web app) and a real Chromium driven by Playwright on a phone-sized screen."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from jejaring.testing import identity_env, wait_status
 
 ADMIN = "admin-token-for-browser-tests-0000"
 IDENTITY_KEY = "identity-key-for-browser-tests-0123456789abcdef"
-SERVICES = ("intake", "referral", "notify")
+SERVICES = ("intake", "referral", "notify", "report")
 # Officers see every case of their kelurahan: each test that counts cases has its own.
 GUNUNG_SARI_ULU = "64.71.04.1001"
 GUNUNG_SARI_ILIR = "64.71.04.1002"

@@ -31,6 +31,7 @@ from jejaring.web import (
     plan,
     privacy,
     record,
+    reports,
 )
 from jejaring.web.pages import Web, environment, install_handlers
 from jejaring.web.security import SecurityHeaders
@@ -110,6 +111,7 @@ def create_app(
         plan,
         partner,
         coordinator,
+        reports,
         duplicates,
         privacy,
         admin,

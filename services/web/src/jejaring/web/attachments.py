@@ -33,11 +33,11 @@ from jejaring.web.pages import (
     StaleForm,
     WebDep,
     language,
+    passed_on,
     redirect,
 )
 from jejaring.web.partner import require_partner_staff
 from jejaring.web.security import same_csrf
-from jejaring.web.sessions import SignedIn
 from jejaring.web.upstream import field_errors
 
 router = APIRouter()
@@ -53,22 +53,6 @@ def _id(value: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise HTTPException(404) from None
-
-
-async def _passed_on(signed: SignedIn, path: str) -> Response:
-    """Intake's download passed on: the bytes, their type and file name, never stored (the
-    security headers add no-store and nosniff to every answer); anything else not found."""
-    answer = await signed.call("intake", "GET", path)
-    if answer.status_code != 200:
-        raise HTTPException(404)
-    return Response(
-        content=answer.content,
-        media_type=answer.headers.get("content-type", "application/octet-stream"),
-        headers={
-            "Content-Disposition": answer.headers.get("content-disposition", "attachment"),
-            "Cache-Control": "no-store",
-        },
-    )
 
 
 @router.post("/cases/{case_id}/attachments")
@@ -129,8 +113,8 @@ async def upload(case_id: str, request: Request, w: WebDep, signed: Signed) -> R
 @router.get("/cases/{case_id}/attachments/{attachment_id}")
 async def download(case_id: str, attachment_id: str, signed: Signed) -> Response:
     require_case_role(signed)
-    return await _passed_on(
-        signed, f"/api/v1/cases/{_id(case_id)}/attachments/{_id(attachment_id)}"
+    return await passed_on(
+        signed, "intake", f"/api/v1/cases/{_id(case_id)}/attachments/{_id(attachment_id)}"
     )
 
 
@@ -154,6 +138,6 @@ async def delete(
 async def partner_download(referral_id: str, attachment_id: str, signed: Signed) -> Response:
     """A document R6 gives the person's partner, passed on from intake."""
     require_partner_staff(signed)
-    return await _passed_on(
-        signed, f"/api/v1/referrals/{_id(referral_id)}/attachments/{_id(attachment_id)}"
+    return await passed_on(
+        signed, "intake", f"/api/v1/referrals/{_id(referral_id)}/attachments/{_id(attachment_id)}"
     )

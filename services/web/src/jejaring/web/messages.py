@@ -1428,6 +1428,98 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.attachment.add": ("Menambah lampiran", "Added an attachment"),
     "audit.action.attachment.read": ("Mengunduh lampiran", "Downloaded an attachment"),
     "audit.action.attachment.delete": ("Menghapus lampiran", "Deleted an attachment"),
+    # --- the monthly report (reports.py) ---
+    "report.title": ("Laporan bulanan", "Monthly report"),
+    "report.nav": ("Laporan bulanan", "Monthly report"),
+    "report.officer_link": (
+        "Laporan bulanan kecamatan (angka kecil disamarkan)",
+        "The kecamatan's monthly report (small numbers hidden)",
+    ),
+    "report.lead": ("Kecamatan {kecamatan}, {month}.", "Kecamatan {kecamatan}, {month}."),
+    "report.lead.pick": (
+        "Pilih bulan laporan yang ingin dilihat.",
+        "Choose the month of the report to see.",
+    ),
+    "report.month": ("Bulan", "Month"),
+    "report.show": ("Tampilkan laporan", "Show the report"),
+    "report.month.invalid": (
+        "Bulan di alamat halaman tidak dikenal. Pilih bulan dari daftar.",
+        "The month in the page's address is not known. Choose a month from the list.",
+    ),
+    "report.unavailable": (
+        "Layanan laporan sedang tidak dapat dihubungi, jadi laporan belum dapat ditampilkan. "
+        "Tunggu sebentar lalu coba lagi. Data kasus tetap aman.",
+        "The report service cannot be reached right now, so the report cannot be shown. Wait "
+        "a moment and try again. The case data is safe.",
+    ),
+    "report.refused": (
+        "Laporan bulan ini tidak dapat dibuat. Pilih bulan lain atau coba lagi nanti.",
+        "The report of this month could not be made. Choose another month or try again later.",
+    ),
+    "report.exact": (
+        "Angka di halaman ini persis, termasuk angka kecil yang dapat menunjuk seorang korban: "
+        "hanya untuk koordinator. Untuk forum dan pihak lain, pakai unduhan (PDF, XLSX, CSV): "
+        "angka kecilnya selalu disamarkan.",
+        "The numbers on this page are exact, small ones too, which can point to one victim: "
+        "for the coordinator only. For the forum and anyone else, use the downloads (PDF, "
+        "XLSX, CSV): their small numbers are always hidden.",
+    ),
+    "report.suppressed": (
+        "Angka kecil disamarkan agar tidak ada korban yang dapat dikenali:",
+        "Small numbers are hidden so that no victim can be recognised:",
+    ),
+    "report.suppressed.less_than_3": (
+        "berarti 1 atau 2.",
+        "means 1 or 2.",
+    ),
+    "report.suppressed.x": (
+        "berarti angka ini juga disembunyikan, agar angka <3 tidak dapat dihitung dari jumlahnya.",
+        "means this number is hidden too, so that a <3 cannot be worked out from the totals.",
+    ),
+    "report.total": ("Jumlah", "Total"),
+    "report.scroll_hint": (
+        "Di ponsel, geser grafik dan tabel ke samping untuk melihat semuanya.",
+        "On a phone, swipe the charts and tables sideways to see all of them.",
+    ),
+    "report.unit": ("Yang dihitung: {unit}.", "Counted: {unit}."),
+    "report.chart": ("Grafik: {title}", "Chart: {title}"),
+    "report.downloads": ("Unduh laporan", "Download the report"),
+    "report.downloads.hint": (
+        "PDF untuk dicetak di forum kecamatan; XLSX dan CSV untuk diolah. Angka kecil selalu "
+        "disamarkan.",
+        "PDF to print for the kecamatan forum; XLSX and CSV to work with. Small numbers are "
+        "always hidden.",
+    ),
+    "report.download.pdf": ("PDF (untuk dicetak)", "PDF (to print)"),
+    "report.download.xlsx": ("XLSX (Excel)", "XLSX (Excel)"),
+    "report.download.csv": ("CSV", "CSV"),
+    "report.simfoni": ("Ekspor SIMFONI-PPA", "SIMFONI-PPA export"),
+    "report.simfoni.hint": (
+        "Satu baris per korban, tanpa nama, untuk diisikan ke SIMFONI-PPA. Simpan hanya di "
+        "komputer kantor dan hapus setelah diisikan.",
+        "One row per victim, without names, to enter into SIMFONI-PPA. Keep it on the office "
+        "computer only and delete it once entered.",
+    ),
+    "report.download.simfoni_csv": ("SIMFONI-PPA (CSV)", "SIMFONI-PPA (CSV)"),
+    "report.download.simfoni_xlsx": ("SIMFONI-PPA (XLSX)", "SIMFONI-PPA (XLSX)"),
+    "report.timings": ("Kecepatan mitra menerima rujukan", "How fast partners accepted referrals"),
+    "report.timings.hint": (
+        "Waktu dari permintaan rujukan sampai mitra menerimanya, untuk rujukan yang diterima "
+        "bulan ini.",
+        "Time from the referral's request to the partner's acceptance, over the referrals "
+        "accepted this month.",
+    ),
+    "report.timings.none": (
+        "Belum ada rujukan yang diterima mitra bulan ini.",
+        "No partner accepted a referral this month.",
+    ),
+    "report.timings.partner": ("Mitra", "Partner"),
+    "report.timings.accepted": ("Diterima", "Accepted"),
+    "report.timings.median": ("Waktu tengah (median)", "Median time"),
+    "report.timings.p90": ("9 dari 10 dalam", "9 in 10 within"),
+    "report.timings.overdue": ("Lewat batas waktu", "Overdue"),
+    "report.notes": ("Catatan", "Notes"),
+    "report.generated": ("Dibuat {when}.", "Made {when}."),
 }
 
 
