@@ -26,9 +26,11 @@ install: $(STAMP)
 up: install
 	$(BIN)/jejaring up
 
-## Run every test (SQLite always; PostgreSQL too when JEJARING_TEST_DATABASE_URL is set).
+## Run every test (SQLite always; PostgreSQL too when JEJARING_TEST_DATABASE_URL is set), in
+## TEST_WORKERS processes (one per core; a test file stays in one process, with its fixtures).
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## The fast tier: rules, state machine, contract and rendering, no servers (seconds).
 test-fast: install

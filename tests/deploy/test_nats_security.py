@@ -173,8 +173,17 @@ def test_no_identity_holds_the_whole_api_or_every_inbox() -> None:
         # referral takes a request its partner has not fetched off that partner's stream
         # (retention), never a message of a fixed stream
         deletes = [a for a in allowed if "DELETE" in a]
-        assert deletes == (["$JS.API.STREAM.MSG.DELETE.*"] if name == "referral" else []), name
-        if deletes:
+        # report deletes (and makes again) its own two durables to rebuild, nothing else
+        own = [
+            f"$JS.API.CONSUMER.DELETE.{spec.stream}.{spec.durable}"
+            for spec in natsconfig.declarations()[name].consumers
+        ]
+        expected = {
+            "referral": ["$JS.API.STREAM.MSG.DELETE.*"],
+            "report": own,
+        }.get(name, [])
+        assert deletes == expected, name
+        if name == "referral":
             denied = perms["publish"]["deny"]
             assert all(f"$JS.API.STREAM.MSG.DELETE.{s}" in denied for s in natsconfig.FIXED_STREAMS)
         serves = natsconfig.declarations()[name].serves  # request-reply it answers

@@ -264,9 +264,10 @@ class Phone:
         width = self.page.evaluate("document.documentElement.scrollWidth")
         assert width <= VIEWPORT["width"], f"{self.page.url} is {width} px wide"
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, *, full_page: bool = True) -> None:
+        """The whole page, or (full_page=False) one phone screen of it as it is scrolled."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def new_context(browser: Browser) -> BrowserContext:

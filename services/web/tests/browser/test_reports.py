@@ -114,6 +114,9 @@ def test_the_coordinator_reads_last_months_report_and_downloads_it(
         assert page.locator(f"#{key} figure.chart script").count() == 0
     expect(page.locator("#timings-heading")).to_be_visible()
     phone.shot("report-month")
+    # one phone screen, as she sees it scrolled to the forms of violence (the README's picture)
+    page.locator(f"#{FORMS} h2").evaluate("heading => heading.scrollIntoView()")
+    phone.shot("report-month-screen", full_page=False)
     # printed, the page is the report alone: no navigation, picker or buttons, tables whole
     page.emulate_media(media="print")
     for hidden in (".header__nav", ".report__picker", ".report__downloads", ".footer"):

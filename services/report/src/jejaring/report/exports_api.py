@@ -1,10 +1,11 @@
-"""The monthly report's HTTP endpoints: JSON (exact for the coordinator, suppressed for every
-other PPATBM role), CSV/XLSX/PDF and charts (always suppressed: they leave the coordinator) and
-the case-level SIMFONI-PPA export (coordinator and admin). Partner staff get 403. Every answer
-is `Cache-Control: no-store`."""
+"""The monthly report's HTTP endpoints: JSON and charts (exact for the coordinator, whose screen
+they make; suppressed for every other PPATBM role), CSV/XLSX/PDF (always suppressed: they
+leave the coordinator) and the case-level SIMFONI-PPA export (coordinator and admin). Partner
+staff get 403. Every answer is `Cache-Control: no-store`."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from typing import Annotated, Literal
@@ -128,7 +129,9 @@ async def monthly_export(
     report = await build_report(ctx, month)
     view = exports.view_of(report, exact_numbers=False)
     render = {"csv": exports.to_csv, "xlsx": exports.to_xlsx, "pdf": exports.to_pdf}[extension]
-    return _download(render(view, lang), report.month, extension)
+    # seconds of CPU for a PDF: in a worker thread, so the consumers and /readyz go on
+    body = await asyncio.to_thread(render, view, lang)
+    return _download(body, report.month, extension)
 
 
 @router.get("/monthly/charts/{table_key}.svg")
@@ -159,4 +162,5 @@ async def simfoni_export(
     async with ctx.sessions() as session:
         rows = await monthly.simfoni_rows(session, month=month, region=region)
     render = simfoni.to_csv if extension == "csv" else simfoni.to_xlsx
-    return _download(render(rows), month, extension, prefix="simfoni-ppa-")
+    body = await asyncio.to_thread(render, rows)
+    return _download(body, month, extension, prefix="simfoni-ppa-")
