@@ -38,12 +38,16 @@ def report(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
         nats.stop()
 
 
-def rebuild(url: str, token: str) -> subprocess.CompletedProcess[str]:
+def rebuild(url: str, token: str, *, answer: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`jejaring report-rebuild --yes`, or without --yes answering its question with `answer`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JEJARING_", "REPORT_"))}
     env |= {"JEJARING_REPORT_URL": url, "REPORT_ADMIN_TOKEN": token}
-    return subprocess.run(
-        [JEJARING, "report-rebuild"], env=env, capture_output=True, text=True, timeout=60
+    args = (
+        [JEJARING, "report-rebuild"]
+        if answer is not None
+        else [JEJARING, "report-rebuild", "--yes"]
     )
+    return subprocess.run(args, env=env, input=answer, capture_output=True, text=True, timeout=60)
 
 
 def cases(database: str) -> list[tuple[str, str]]:
@@ -78,6 +82,22 @@ def test_report_rebuild_replays_the_streams_into_an_emptied_read_model(
     )
     until(lambda: cases(database) == projected, timeout=30)
     until(lambda: run_sql(database, "SELECT id, status FROM report_referral") == referrals)
+
+
+def test_report_rebuild_asks_first_and_a_no_empties_nothing(
+    report: tuple[str, str, str],
+) -> None:
+    url, nats_url, database = report
+    for event in sample_events():
+        if event.nats_subject().startswith("case.v1."):
+            publish(nats_url, event)
+    projected = until(lambda: cases(database), timeout=30)
+    run_sql(database, "UPDATE report_case SET risk_level = 'low'")
+    result = rebuild(url, ADMIN_TOKEN, answer="n\n")
+    assert result.returncode == 1
+    assert "older months come back only from a backup" in result.stdout
+    assert cases(database) != projected, "a no leaves the read model as it was"
+    assert {risk for _, risk in cases(database)} == {"low"}
 
 
 def test_report_rebuild_with_a_wrong_token_says_so_in_one_line(
