@@ -103,7 +103,10 @@ def test_provision_without_the_ca_fails_at_once_with_one_line(site: Site) -> Non
 
 
 def test_provision_refuses_a_missing_ca_file_naming_the_option(site: Site) -> None:
-    refused = site.jejaring("provision", "--tls-ca-file", str(site.certs.folder / "nope.pem"))
+    # a wide terminal: the error's box would otherwise break a long (xdist worker's) path
+    refused = site.jejaring(
+        "provision", "--tls-ca-file", str(site.certs.folder / "nope.pem"), COLUMNS="400"
+    )
     assert refused.returncode == 2
     assert "--tls-ca-file" in refused.stderr and "does not exist" in refused.stderr
 
