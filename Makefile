@@ -27,10 +27,13 @@ up: install
 	$(BIN)/jejaring up
 
 ## Run every test (SQLite always; PostgreSQL too when JEJARING_TEST_DATABASE_URL is set), in
-## TEST_WORKERS processes (one per core; a test file stays in one process, with its fixtures).
+## TEST_WORKERS processes (one per core; a test file stays in one process, with its fixtures);
+## then, alone, the tests that stop a server the whole machine shares (marker `exclusive`).
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m 'not soak and not exclusive' $(PYTEST_ARGS) \
+	  || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -m 'exclusive and not soak' $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 ## The fast tier: rules, state machine, contract and rendering, no servers (seconds).
 test-fast: install

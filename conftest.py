@@ -25,10 +25,19 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from sqlalchemy.engine import make_url
 
-from jejaring.shared.messaging.natsserver import NatsServer
+from jejaring.shared.messaging.natsserver import PORT_RANGE_ENV, NatsServer
 
 PG_URL = os.environ.get("JEJARING_TEST_DATABASE_URL", "").strip()
 USE_CONTAINERS = os.environ.get("JEJARING_TEST_CONTAINERS") == "1"
+
+# `make test` runs the tests in parallel workers (pytest-xdist). Each worker chooses the ports
+# of its servers from a thousand of its own, below the kernel's ephemeral ports: otherwise two
+# workers may pick the same free port before either binds it, and one's client then talks to
+# the other's server.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw"):
+    _low = 20000 + 1000 * (int(_WORKER[2:]) % 12)
+    os.environ.setdefault(PORT_RANGE_ENV, f"{_low}-{_low + 999}")
 
 DB_KINDS = ["sqlite"] + (["postgresql"] if PG_URL or USE_CONTAINERS else [])
 

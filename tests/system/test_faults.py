@@ -81,6 +81,7 @@ def test_nats_stopped_for_15_seconds(system) -> None:
     assert system.converge(timeout=120).cases == 20
 
 
+@pytest.mark.exclusive  # every other test's PostgreSQL stops too
 @pytest.mark.skipif(
     not shutil.which("pg_ctlcluster"), reason="needs the machine's PostgreSQL cluster"
 )

@@ -97,6 +97,7 @@ def notify_settled(s: System, timeout: float = 30) -> int:
 class Prometheus:
     url: str
     jobs: list[str]
+    targets: int  # every target of the committed prometheus.yml
 
     def query(self, promql: str) -> dict[str, Any]:
         r = httpx.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=10)
@@ -110,17 +111,17 @@ class Prometheus:
         assert data["resultType"] == "scalar", (promql, data)
         return float(data["result"][1])
 
-    def scraped_after(self, moment: float, targets: int, timeout: float = 30) -> None:
-        """Wait until each of `targets` targets is up and was scraped after `moment` (seconds,
-        Prometheus's own clock: the test's may be moved by scripts/at-wita)."""
+    def scraped_after(self, moment: float, timeout: float = 30) -> None:
+        """Wait until every target is up and was scraped after `moment` (seconds, Prometheus's
+        own clock: the test's may be moved by scripts/at-wita)."""
         deadline = time.monotonic() + timeout
         # timestamp() of a selector is the scrape's time (of anything else, the query's)
         promql = f"count(timestamp(up) > {moment} and up == 1)"
         while True:
             result = self.query(promql)["result"]
-            if result and float(result[0]["value"][1]) == targets:
+            if result and float(result[0]["value"][1]) == self.targets:
                 return
-            assert time.monotonic() < deadline, f"{promql} is {result}, not {targets}"
+            assert time.monotonic() < deadline, f"{promql} is {result}, not {self.targets}"
             time.sleep(0.2)
 
 
@@ -153,7 +154,9 @@ def prometheus(secured_system: System, web: str) -> Iterator[Prometheus]:
 
     try:
         until(ready, timeout=30)
-        yield Prometheus(url, [job["job_name"] for job in config["scrape_configs"]])
+        jobs = config["scrape_configs"]
+        targets = sum(len(static["targets"]) for job in jobs for static in job["static_configs"])
+        yield Prometheus(url, [job["job_name"] for job in jobs], targets)
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -179,8 +182,9 @@ def test_prometheus_evaluates_every_panel_of_the_dashboard(
 ) -> None:
     s = secured_system
     started = time.perf_counter()
-    # the four processes of the committed file, each up and scraped at least once
-    prometheus.scraped_after(0, targets=4)
+    # the five processes of the committed file, each up and scraped at least once
+    assert prometheus.targets == 5
+    prometheus.scraped_after(0)
     # Two rounds: a counter's series is born at its first increment, at 1, so rate() and
     # increase() see only the increments after the first scrape that found it (the second
     # round's), as on a running system (docs/decisions.md, "Metrics").
@@ -191,7 +195,7 @@ def test_prometheus_evaluates_every_panel_of_the_dashboard(
         assert httpx.get(f"{web}/", timeout=10).status_code in (200, 303)
         s.converge(expected_dlq=n)
         sent.append(notify_settled(s))
-        prometheus.scraped_after(prometheus.scalar("time()"), targets=4)
+        prometheus.scraped_after(prometheus.scalar("time()"))
     assert set(prometheus.jobs) == {r["metric"]["job"] for r in prometheus.query("up")["result"]}, (
         "a job of prometheus.yml has no target up"
     )

@@ -68,8 +68,38 @@ def die_with_parent() -> None:  # pragma: no cover - runs in the child before ex
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
+PORT_RANGE_ENV = "JEJARING_PORT_RANGE"
+_next_in_range: dict[range, int] = {}
+
+
+def _port_range() -> range | None:
+    """JEJARING_PORT_RANGE="20000-20999": choose free ports from this range only, in turn.
+    The tests give each parallel worker a range of its own below the kernel's ephemeral ports
+    (conftest.py), so two workers never pick the same port between choosing it and binding it,
+    and no outgoing connection takes it meanwhile."""
+    spec = os.environ.get(PORT_RANGE_ENV, "").strip()
+    if not spec:
+        return None
+    low, high = (int(part) for part in spec.split("-"))
+    return range(low, high + 1)
+
+
+def _from_range(ports: range, host: str) -> int:
+    # a process's children inherit the range: each starts at a random place in it
+    start = _next_in_range.get(ports, secrets.randbelow(len(ports)))
+    for step in range(len(ports)):
+        index = (start + step) % len(ports)
+        if port_free(host, ports[index]):
+            _next_in_range[ports] = index + 1
+            return ports[index]
+    raise NatsServerError(f"no free port in {PORT_RANGE_ENV}={ports.start}-{ports.stop - 1}")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now."""
+    ports = _port_range()
+    if ports is not None:
+        return _from_range(ports, host)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
@@ -78,6 +108,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """`count` distinct TCP ports nobody listens on right now: held together while chosen, so
     that two of them are never the same port (two calls of `free_port` may be)."""
+    ports = _port_range()
+    if ports is not None:  # taken in turn: distinct unless the range wraps around
+        return [_from_range(ports, host) for _ in range(count)]
     with contextlib.ExitStack() as held:
         socks = [held.enter_context(socket.socket()) for _ in range(count)]
         for sock in socks:
