@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 SOURCES := requirements-dev.txt constraints.txt shared/pyproject.toml cli/pyproject.toml testing/pyproject.toml \
            $(wildcard services/*/pyproject.toml)
 
-.PHONY: up test test-fast screenshots soak bench install lint typecheck schemas clean check-python
+.PHONY: up test test-fast screenshots soak bench bench-partners install lint typecheck schemas clean check-python
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
@@ -55,6 +55,14 @@ bench: install
 	BENCH_POSTGRES="$${BENCH_POSTGRES:-$$(bash scripts/local-postgres jejaring_bench_intake \
 	  jejaring_bench_referral jejaring_bench_notify jejaring_bench_report jejaring_bench_limits)}" \
 	  $(BIN)/python -m bench.run
+
+## What a thousand partners cost: the embedded stack (PostgreSQL) and raw JetStream on one node
+## and on a three-node cluster (BENCH_PARTNERS changes the number; not in CI).
+## Writes bench/results/partners.md.
+bench-partners: install
+	BENCH_POSTGRES="$${BENCH_POSTGRES:-$$(bash scripts/local-postgres jejaring_bench_intake \
+	  jejaring_bench_referral jejaring_bench_notify jejaring_bench_report)}" \
+	  $(BIN)/python -m bench.partners
 
 lint: install
 	$(BIN)/ruff check .

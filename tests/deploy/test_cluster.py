@@ -461,7 +461,7 @@ async def test_r3_stream_survives_losing_its_leader(
                 await msg.ack()
         try:  # nothing beyond what was acknowledged
             extra = len(await sub.fetch(1, timeout=0.5))
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nats-py's, or asyncio's when an empty fetch's 408 comes late
             extra = 0
         read_s = time.monotonic() - published_at
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import statistics
 import time
 import uuid
 from collections.abc import Iterator
@@ -274,8 +273,10 @@ def test_an_unknown_login_and_a_wrong_password_answer_the_same(intake: Intake) -
 
     # An unknown login is checked against a dummy hash: the same argon2 work. (Without it, it
     # would answer in a few milliseconds, against about a hundred for a wrong password.)
-    unknown_s = statistics.median(took("nobody-here") for _ in range(3))
-    wrong_s = statistics.median(took("wulan") for _ in range(3))
+    # Taken in turns, and the fastest of each: a busy machine only ever adds time (the two
+    # test workers of `make test` share two cores), the hashing's cost is the floor.
+    pairs = [(took("nobody-here"), took("wulan")) for _ in range(3)]  # four failures: no lock
+    unknown_s, wrong_s = min(u for u, _ in pairs), min(w for _, w in pairs)
     assert unknown_s > 0.5 * wrong_s, (unknown_s, wrong_s)
 
 

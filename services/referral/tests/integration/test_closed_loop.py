@@ -75,7 +75,7 @@ class Loop:
                 )
                 try:
                     return list(await sub.fetch(50, timeout=1))
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py's, or asyncio's when an empty fetch's 408 comes late
                     return []
             finally:
                 await nc.close()
@@ -298,7 +298,7 @@ def test_a_partner_that_answers_with_the_requests_trace_context_joins_that_trace
             )
             try:
                 return list(await sub.fetch(10, timeout=1))
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats-py's, or asyncio's when an empty fetch's 408 comes late
                 return []
         finally:
             await nc.close()

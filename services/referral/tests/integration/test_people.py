@@ -71,7 +71,7 @@ class Loop:
                 )
                 try:
                     messages = await sub.fetch(100, timeout=1)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py's, or asyncio's when an empty fetch's 408 comes late
                     return []
                 events = [envelope.decode(m.headers, m.data).data for m in messages]
                 return [e for e in events if isinstance(e, ReferralStatusChanged)]

@@ -131,7 +131,7 @@ class Loop:
                 )
                 try:
                     msgs = await sub.fetch(20, timeout=1)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py's, or asyncio's when an empty fetch's 408 comes late
                     return []
                 for m in msgs:
                     if ack:

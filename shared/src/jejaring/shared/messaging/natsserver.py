@@ -178,7 +178,7 @@ def server_config(
         f'  store_dir: "{store_dir}"\n'
         "  max_memory_store: 64MB\n"
         # JetStream reserves each stream's max_bytes (provision.STREAM_LIMITS) when it makes the
-        # stream: 365 MiB for the contract's, 16 MiB a partner. 8 GB holds hundreds of partners,
+        # stream: 365 MiB for the contract's, 6 MiB a partner. 8 GB holds 1,300 partners,
         # so the streams meet their own limits and the store never fills.
         "  max_file_store: 8GB\n" + cipher + "}\n" + (tls.block() if tls else "") + extra
     )

@@ -90,6 +90,7 @@ class StreamLimits:
     per_subject: int = -1  # messages kept per subject; -1: no bound
     discard_new_per_subject: bool = False  # a subject at its bound refuses, others go on
     subjects_per_writer: int = 1  # how many subjects one writer can fill
+    largest_kept: int = LARGEST_KEPT  # room for this many of its largest messages at least
 
     @property
     def max_msgs(self) -> int:
@@ -97,7 +98,7 @@ class StreamLimits:
 
     @property
     def max_bytes(self) -> int:
-        room = max(self.max_msgs * self.typical_size, LARGEST_KEPT * self.max_msg_size)
+        room = max(self.max_msgs * self.typical_size, self.largest_kept * self.max_msg_size)
         if self.discard_new_per_subject:
             # the whole share of REPLIES_FLOODERS writers, at the largest size, on top
             share = self.subjects_per_writer * self.per_subject * self.max_msg_size
@@ -119,6 +120,11 @@ _AGENCY = StreamLimits(
     per_design_day=DESIGN_DAY_CASES * 3,
     typical_size=2 * KiB,
     max_msg_size=256 * KiB,  # a case view: a 4000-character description, up to 20 victims
+    # A partner's stream holds a request only until the partner fetches it (a week at most)
+    # and stream repair publishes again an open one it dropped: room for 16 of the largest, not
+    # 64. JetStream reserves every stream's max bytes in the store: at 16 MiB a partner, the
+    # 8 GB store refused the 490th partner (bench/results/partners.md); at 6 MiB it holds 1,300.
+    largest_kept=16,
 )
 STREAM_LIMITS: dict[str, StreamLimits] = {
     subjects.CASES_STREAM: StreamLimits(

@@ -1,0 +1,447 @@
+"""`make bench-partners`: what a thousand partners (a thousand partner streams) cost.
+
+Two measurements, each first with the four partners of the seed and then with BENCH_PARTNERS
+(default 1,000):
+
+- The embedded stack (`jejaring up`, on PostgreSQL when BENCH_POSTGRES is set): partners added
+  one by one through referral's admin API (each makes its stream and consumer), how long each
+  took; nats-server's and referral's memory and idle CPU (a minute, so each periodic job runs);
+  routing latency at 20 cases/s (intake's 201 -> the partner stream, the same phase as
+  `make bench`); and how long `jejaring up` takes to be ready again with them all.
+- Raw JetStream, one node (R1) and the three-node cluster (R3) on this machine: the same
+  streams and consumers made with the services' own specs, the time per partner, each node's
+  memory and idle CPU, and the publish + PubAck latency to a partner's stream.
+
+    BENCH_PARTNERS   how many partners in all (default 1000)
+    BENCH_SECONDS    length of each routing phase (default 30)
+    BENCH_IDLE       seconds of idle CPU measured (default 60: one of each periodic job)
+    BENCH_PARTS      embedded, raw or both (default both)
+
+Writes bench/results/partners.md and prints it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from sqlalchemy import text
+
+from bench.limits import cpu_reference
+from bench.pipeline import Collector, Stack, cpu_seconds, percentile, rss_mb, run_phase
+from jejaring.shared import db
+from jejaring.shared.contract import subjects
+from jejaring.shared.contract.enums import PartnerKind, Service
+from jejaring.shared.messaging import provision
+from jejaring.shared.messaging.natsserver import NatsServer, free_port, server_config
+
+RESULTS = Path(__file__).parent / "results"
+SEED_PARTNERS = 4
+# a new partner of each kind offers the services of its kind, in every kelurahan
+KIND_SERVICES: dict[PartnerKind, list[Service]] = {
+    PartnerKind.LEGAL_AID: [Service.LEGAL_AID, Service.MEDIATION],
+    PartnerKind.COUNSELLING: [Service.COUNSELLING, Service.ACCOMPANIMENT],
+    PartnerKind.HEALTH: [Service.HEALTH],
+    PartnerKind.SHELTER: [Service.SHELTER],
+    PartnerKind.SOCIAL_SERVICE: [Service.SOCIAL_REHABILITATION, Service.ACCOMPANIMENT],
+}
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def ms(values: list[float]) -> str:
+    """p50 / p99 in ms of values in seconds."""
+    return f"{1000 * percentile(values, 0.5):.1f} / {1000 * percentile(values, 0.99):.1f}"
+
+
+def bench_slug(n: int) -> str:
+    return f"bench-{n:04d}"
+
+
+def new_partner(n: int) -> dict[str, Any]:
+    kind = list(KIND_SERVICES)[n % len(KIND_SERVICES)]
+    return {
+        "slug": bench_slug(n),
+        "name": f"Mitra Bench {n:04d}",
+        "kind": kind.value,
+        "services": [s.value for s in KIND_SERVICES[kind]],
+    }
+
+
+async def idle_cpu(pids: dict[str, int], seconds: float) -> dict[str, float]:
+    """Each process's CPU use while nothing is asked of it, in % of one core."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    await asyncio.sleep(seconds)
+    return {name: 100 * (cpu_seconds(pid) - before[name]) / seconds for name, pid in pids.items()}
+
+
+# --- the embedded stack -------------------------------------------------------------------
+
+
+@dataclass
+class StackSide:
+    partners: int
+    nats_rss: float = 0.0
+    referral_rss: float = 0.0
+    idle: dict[str, float] = field(default_factory=dict)
+    stream_p50_p99: str = ""
+    stream_p99_ms: float = 0.0
+    referral_cpu_ms: float = 0.0
+    restart_s: float = 0.0
+
+
+@dataclass
+class StackResult:
+    db: str
+    before: StackSide
+    after: StackSide
+    added: int = 0
+    add_s: float = 0.0
+    add_latency: list[float] = field(default_factory=list)
+    failed: str = ""  # the first refusal, if a partner could not be added
+    cases: int = 0  # cases posted in all
+    db_bytes: dict[str, int] = field(default_factory=dict)  # each service's database after
+
+
+async def database_bytes(url: str) -> int:
+    """The size of a service's database: PostgreSQL's own count, or SQLite's files."""
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    engine = db.create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            size = await conn.scalar(text("SELECT pg_database_size(current_database())"))
+            return int(size or 0)
+    finally:
+        await engine.dispose()
+
+
+async def measure_stack(
+    tmp: Path, databases: dict[str, str] | None, total: int, seconds: float, idle_s: float
+) -> StackResult:
+    db = "postgresql" if databases else "sqlite"
+    stack = Stack(tmp / f"partners-{db}", databases)
+    print(f"\nembedded stack on {db}: ready in {stack.start():.2f} s", flush=True)
+    try:
+        officer = stack.officer()
+        collector = Collector(stack)
+        await run_phase(stack, collector, officer, "warm-up", 10, 5)
+        before = await stack_side(stack, collector, officer, SEED_PARTNERS, seconds, idle_s)
+        result = StackResult(db, before, StackSide(total))
+        token = (stack.data_dir / "admin-token-referral").read_text().strip()
+        started = time.monotonic()
+        async with httpx.AsyncClient(
+            base_url=stack.url("referral"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        ) as client:
+            for n in range(SEED_PARTNERS, total):
+                t0 = time.monotonic()
+                r = await client.post("/api/v1/partners", json=new_partner(n))
+                if r.status_code != 201:
+                    result.failed = f"partner {n + 1}: HTTP {r.status_code} {r.text[:300]}"
+                    print(f"  {result.failed}", flush=True)
+                    break
+                result.add_latency.append(time.monotonic() - t0)
+                result.added += 1
+                if result.added % 100 == 0:
+                    print(f"  {SEED_PARTNERS + result.added} partners", flush=True)
+        result.add_s = time.monotonic() - started
+        result.after = await stack_side(
+            stack, collector, officer, SEED_PARTNERS + result.added, seconds, idle_s
+        )
+        result.cases = len(collector.on_stream)
+        result.db_bytes = {name: await database_bytes(url) for name, url in stack.databases.items()}
+        return result
+    finally:
+        stack.stop()
+
+
+async def stack_side(
+    stack: Stack,
+    collector: Collector,
+    officer: dict[str, str],
+    n: int,
+    seconds: float,
+    idle_s: float,
+) -> StackSide:
+    side = StackSide(n)
+    assert stack.nats_pid is not None
+    pids = {"nats-server": stack.nats_pid, "referral": stack.pids["referral"]}
+    side.idle = await idle_cpu(pids, idle_s)
+    side.nats_rss = rss_mb(stack.nats_pid)
+    side.referral_rss = rss_mb(stack.pids["referral"])
+    phase = await run_phase(stack, collector, officer, f"{n} partners", 20, seconds)
+    to_stream = [t for p in phase.ok for t in p.to_stream]
+    side.stream_p50_p99 = ms(to_stream)
+    side.stream_p99_ms = 1000 * percentile(to_stream, 0.99)
+    side.referral_cpu_ms = 1000 * phase.cpu_s["referral"] / max(1, len(phase.ok))
+    side.nats_rss = max(side.nats_rss, rss_mb(stack.nats_pid))
+    stack.stop()
+    side.restart_s = stack.start()
+    print(f"  {n} partners: `jejaring up` ready again in {side.restart_s:.2f} s", flush=True)
+    return side
+
+
+# --- raw JetStream: one node and the three-node cluster --------------------------------------
+
+
+@dataclass
+class RawSide:
+    partners: int
+    rss: list[float]
+    idle: list[float]
+    publish: list[float]
+
+
+@dataclass
+class RawResult:
+    nodes: int
+    before: RawSide
+    after: RawSide
+    made: int = 0
+    make_s: float = 0.0
+    make_latency: list[float] = field(default_factory=list)
+    failed: str = ""
+
+
+def start_nodes(tmp: Path, count: int) -> list[NatsServer]:
+    """`count` nats-servers on this machine, clustered when more than one, no authentication
+    (the services' own limits and specs; the cost measured is JetStream's)."""
+    routes = [free_port() for _ in range(count)]
+    servers = []
+    for i in range(count):
+        store = tmp / f"n{i}" / "jetstream"
+        store.parent.mkdir(parents=True, exist_ok=True)
+        server = NatsServer(store_dir=store, log_file=tmp / f"n{i}" / "nats.log")
+        cluster = ""
+        if count > 1:
+            others = ", ".join(
+                f'"nats-route://127.0.0.1:{p}"' for j, p in enumerate(routes) if j != i
+            )
+            cluster = (
+                f'cluster {{\n  name: "bench"\n  listen: "127.0.0.1:{routes[i]}"\n'
+                f"  routes: [{others}]\n}}\n"
+            )
+        server.config_file = tmp / f"n{i}" / "nats.conf"
+        server.config_file.write_text(
+            server_config(
+                host="127.0.0.1",
+                port=server.port,
+                monitor_port=server.monitor_port,
+                store_dir=store,
+                server_name=f"n{i}",
+                extra=cluster,
+            )
+        )
+        servers.append(server)
+    for server in servers:
+        assert server.config_file is not None
+        server.process = None
+        server.start(timeout=60)
+    return servers
+
+
+async def until_ready(js: JetStreamContext, within_s: float = 60) -> None:
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            await js.account_info()
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def make_partner(js: JetStreamContext, slug: str, replicas: int) -> None:
+    await provision.ensure_stream(js, provision.agency_stream_spec(slug, replicas))
+    await provision.ensure_consumer(js, provision.agency_consumer_spec(slug))
+
+
+async def publish_latency(js: JetStreamContext, slugs: list[str], count: int = 500) -> list[float]:
+    body = b"x" * 2048  # a request's typical size
+    out = []
+    for i in range(count):
+        slug = slugs[(i * 7919) % len(slugs)]
+        t0 = time.perf_counter()
+        await js.publish(subjects.to_agency(slug, "requested"), body, timeout=10)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+async def raw_side(
+    js: JetStreamContext, servers: list[NatsServer], slugs: list[str], idle_s: float
+) -> RawSide:
+    pids = {str(i): s.process.pid for i, s in enumerate(servers) if s.process}
+    idle = await idle_cpu(pids, idle_s)
+    latency = await publish_latency(js, slugs)
+    return RawSide(len(slugs), [rss_mb(pid) for pid in pids.values()], list(idle.values()), latency)
+
+
+async def measure_raw(tmp: Path, nodes: int, total: int, idle_s: float) -> RawResult:
+    replicas = nodes
+    servers = start_nodes(tmp / f"raw-{nodes}", nodes)
+    print(f"\nraw JetStream, {nodes} node(s), R{replicas}", flush=True)
+    nc: NATS | None = None
+    try:
+        nc = await nats.connect([s.url for s in servers], max_reconnect_attempts=-1)
+        js = nc.jetstream(timeout=30)
+        await until_ready(js)
+        for spec in provision.contract_streams(replicas):
+            await provision.ensure_stream(js, spec)
+        slugs = [bench_slug(n) for n in range(SEED_PARTNERS)]
+        for slug in slugs:
+            await make_partner(js, slug, replicas)
+        before = await raw_side(js, servers, slugs, idle_s / 2)
+        result = RawResult(nodes, before, before)
+        started = time.monotonic()
+        for n in range(SEED_PARTNERS, total):
+            t0 = time.monotonic()
+            try:
+                await make_partner(js, bench_slug(n), replicas)
+            except Exception as exc:
+                result.failed = f"partner {n + 1}: {type(exc).__name__}: {exc}"[:300]
+                print(f"  {result.failed}", flush=True)
+                break
+            result.make_latency.append(time.monotonic() - t0)
+            result.made += 1
+            slugs.append(bench_slug(n))
+            if result.made % 100 == 0:
+                print(f"  {len(slugs)} partners", flush=True)
+        result.make_s = time.monotonic() - started
+        result.after = await raw_side(js, servers, slugs, idle_s / 2)
+        return result
+    finally:
+        if nc is not None:
+            await nc.close()
+        for server in servers:
+            server.stop()
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def markdown(
+    stacks: list[StackResult],
+    raws: list[RawResult],
+    total: int,
+    seconds: float,
+    took: float,
+    probe: float,
+) -> str:
+    lines = [
+        f"# What {total:,} partners cost",
+        "",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}; routing phases {seconds:g} s at 20 cases/s; run took "
+        f"{took:.0f} s. CPU speed: ten million Python additions took {probe:.2f} s of CPU. "
+        "Written by `make bench-partners` "
+        "(bench/partners.py); docs/capacity.md draws on it.",
+        "",
+    ]
+    for s in stacks:
+        lines += [
+            f"## The embedded stack on {s.db} (`jejaring up`)",
+            "",
+            f"Partners added through referral's admin API: {s.added:,} in {s.add_s:.1f} s, "
+            f"p50 / p99 {ms(s.add_latency)} ms each (its stream and consumer made before the 201)."
+            + (f" **Stopped: {s.failed}**" if s.failed else ""),
+            "",
+            "| | with 4 partners | with " + f"{s.after.partners:,} |",
+            "|---|---:|---:|",
+            f"| nats-server memory (MB) | {s.before.nats_rss:.0f} | {s.after.nats_rss:.0f} |",
+            f"| referral memory (MB) | {s.before.referral_rss:.0f} | {s.after.referral_rss:.0f} |",
+            f"| nats-server idle CPU (% of a core) | {s.before.idle['nats-server']:.1f} | "
+            f"{s.after.idle['nats-server']:.1f} |",
+            f"| referral idle CPU (% of a core) | {s.before.idle['referral']:.1f} | "
+            f"{s.after.idle['referral']:.1f} |",
+            f"| 201 → partner stream, p50 / p99 ms | {s.before.stream_p50_p99} | "
+            f"{s.after.stream_p50_p99} |",
+            f"| referral CPU per case (ms) | {s.before.referral_cpu_ms:.1f} | "
+            f"{s.after.referral_cpu_ms:.1f} |",
+            f"| `jejaring up` ready again (s) | {s.before.restart_s:.2f} | "
+            f"{s.after.restart_s:.2f} |",
+            "",
+            f"The databases after {s.cases:,} cases (with the partners and the migrations): "
+            + ", ".join(f"{name} {b / 1e6:.1f} MB" for name, b in s.db_bytes.items())
+            + ".",
+            "",
+        ]
+    for r in raws:
+        nodes = "one node (R1)" if r.nodes == 1 else f"the {r.nodes}-node cluster (R{r.nodes})"
+        lines += [
+            f"## Raw JetStream, {nodes}",
+            "",
+            f"Streams and consumers made with the services' specs: {r.made:,} more in "
+            f"{r.make_s:.1f} s, p50 / p99 {ms(r.make_latency)} ms a partner."
+            + (f" **Stopped: {r.failed}**" if r.failed else ""),
+            "",
+            "| | with 4 partners | with " + f"{r.after.partners:,} |",
+            "|---|---:|---:|",
+            "| memory per node (MB) | "
+            + " + ".join(f"{m:.0f}" for m in r.before.rss)
+            + " | "
+            + " + ".join(f"{m:.0f}" for m in r.after.rss)
+            + " |",
+            "| idle CPU per node (% of a core) | "
+            + " + ".join(f"{c:.1f}" for c in r.before.idle)
+            + " | "
+            + " + ".join(f"{c:.1f}" for c in r.after.idle)
+            + " |",
+            f"| publish + PubAck to a partner, p50 / p99 ms | {ms(r.before.publish)} | "
+            f"{ms(r.after.publish)} |",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+async def main() -> int:
+    total = env_int("BENCH_PARTNERS", 1000)
+    seconds = float(env_int("BENCH_SECONDS", 30))
+    idle_s = float(env_int("BENCH_IDLE", 60))
+    parts = os.environ.get("BENCH_PARTS", "both")
+    postgres = os.environ.get("BENCH_POSTGRES")
+    started = time.monotonic()
+    probe = cpu_reference()
+    stacks: list[StackResult] = []
+    raws: list[RawResult] = []
+    with tempfile.TemporaryDirectory(prefix="jejaring-partners-") as name:
+        tmp = Path(name)
+        if parts in ("both", "embedded"):
+            databases = (
+                {
+                    s: f"{postgres}/jejaring_bench_{s}"
+                    for s in ("intake", "referral", "notify", "report")
+                }
+                if postgres
+                else None
+            )
+            stacks.append(await measure_stack(tmp, databases, total, seconds, idle_s))
+        if parts in ("both", "raw"):
+            for nodes in (1, 3):
+                raws.append(await measure_raw(tmp, nodes, total, idle_s))
+    text = markdown(stacks, raws, total, seconds, time.monotonic() - started, probe)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "partners.md").write_text(text)
+    print("\n" + text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
