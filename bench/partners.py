@@ -6,14 +6,15 @@ Two measurements, each first with the four partners of the seed and then with BE
 - The embedded stack (`jejaring up`, on PostgreSQL when BENCH_POSTGRES is set): partners added
   one by one through referral's admin API (each makes its stream and consumer), how long each
   took; nats-server's and referral's memory and idle CPU (a minute, so each periodic job runs);
-  routing latency at 20 cases/s (intake's 201 -> the partner stream, the same phase as
-  `make bench`); and how long `jejaring up` takes to be ready again with them all.
+  routing latency and referral's CPU a case at a rate this machine sustains (BENCH_RATE;
+  intake's 201 -> the partner stream, as `make bench` measures it); and how long `jejaring up` takes to be ready again with them all.
 - Raw JetStream, one node (R1) and the three-node cluster (R3) on this machine: the same
   streams and consumers made with the services' own specs, the time per partner, each node's
   memory and idle CPU, and the publish + PubAck latency to a partner's stream.
 
     BENCH_PARTNERS   how many partners in all (default 1000)
     BENCH_SECONDS    length of each routing phase (default 30)
+    BENCH_RATE       cases a second in the routing phases (default 5)
     BENCH_IDLE       seconds of idle CPU measured (default 60: one of each periodic job)
     BENCH_PARTS      embedded, raw or both (default both)
 
@@ -28,6 +29,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,8 @@ from jejaring.shared.messaging.natsserver import NatsServer, free_port, server_c
 
 RESULTS = Path(__file__).parent / "results"
 SEED_PARTNERS = 4
+# cases a second while routing is measured: what this machine sustains with room to spare
+RATE = float(os.environ.get("BENCH_RATE") or 5)
 # a new partner of each kind offers the services of its kind, in every kelurahan
 KIND_SERVICES: dict[PartnerKind, list[Service]] = {
     PartnerKind.LEGAL_AID: [Service.LEGAL_AID, Service.MEDIATION],
@@ -105,14 +109,45 @@ class StackSide:
 
 
 @dataclass
+class Growth:
+    """Partners added one at a time: how many, how long in all and each, the first refusal."""
+
+    count: int = 0
+    seconds: float = 0.0
+    latency: list[float] = field(default_factory=list)
+    failed: str = ""
+
+    def text(self) -> str:
+        return f"{self.count:,} in {self.seconds:.1f} s, p50 / p99 {ms(self.latency)} ms each" + (
+            f". **Stopped: {self.failed}**" if self.failed else ""
+        )
+
+
+async def grow(first: int, total: int, add: Callable[[int], Awaitable[str | None]]) -> Growth:
+    """Partners `first`..`total - 1` added by `add`, which returns why one was refused."""
+    growth = Growth()
+    started = time.monotonic()
+    for n in range(first, total):
+        t0 = time.monotonic()
+        refused = await add(n)
+        if refused:
+            growth.failed = f"partner {n + 1}: {refused[:300]}"
+            print(f"  {growth.failed}", flush=True)
+            break
+        growth.latency.append(time.monotonic() - t0)
+        growth.count += 1
+        if (n + 1) % 100 == 0:
+            print(f"  {n + 1} partners", flush=True)
+    growth.seconds = time.monotonic() - started
+    return growth
+
+
+@dataclass
 class StackResult:
     db: str
     before: StackSide
     after: StackSide
-    added: int = 0
-    add_s: float = 0.0
-    add_latency: list[float] = field(default_factory=list)
-    failed: str = ""  # the first refusal, if a partner could not be added
+    growth: Growth = field(default_factory=Growth)
     cases: int = 0  # cases posted in all
     db_bytes: dict[str, int] = field(default_factory=dict)  # each service's database after
 
@@ -144,26 +179,19 @@ async def measure_stack(
         before = await stack_side(stack, collector, officer, SEED_PARTNERS, seconds, idle_s)
         result = StackResult(db, before, StackSide(total))
         token = (stack.data_dir / "admin-token-referral").read_text().strip()
-        started = time.monotonic()
         async with httpx.AsyncClient(
             base_url=stack.url("referral"),
             headers={"Authorization": f"Bearer {token}"},
             timeout=60,
         ) as client:
-            for n in range(SEED_PARTNERS, total):
-                t0 = time.monotonic()
+
+            async def add(n: int) -> str | None:
                 r = await client.post("/api/v1/partners", json=new_partner(n))
-                if r.status_code != 201:
-                    result.failed = f"partner {n + 1}: HTTP {r.status_code} {r.text[:300]}"
-                    print(f"  {result.failed}", flush=True)
-                    break
-                result.add_latency.append(time.monotonic() - t0)
-                result.added += 1
-                if result.added % 100 == 0:
-                    print(f"  {SEED_PARTNERS + result.added} partners", flush=True)
-        result.add_s = time.monotonic() - started
+                return None if r.status_code == 201 else f"HTTP {r.status_code} {r.text}"
+
+            result.growth = await grow(SEED_PARTNERS, total, add)
         result.after = await stack_side(
-            stack, collector, officer, SEED_PARTNERS + result.added, seconds, idle_s
+            stack, collector, officer, SEED_PARTNERS + result.growth.count, seconds, idle_s
         )
         result.cases = len(collector.on_stream)
         result.db_bytes = {name: await database_bytes(url) for name, url in stack.databases.items()}
@@ -186,7 +214,7 @@ async def stack_side(
     side.idle = await idle_cpu(pids, idle_s)
     side.nats_rss = rss_mb(stack.nats_pid)
     side.referral_rss = rss_mb(stack.pids["referral"])
-    phase = await run_phase(stack, collector, officer, f"{n} partners", 20, seconds)
+    phase = await run_phase(stack, collector, officer, f"{n} partners", RATE, seconds)
     to_stream = [t for p in phase.ok for t in p.to_stream]
     side.stream_p50_p99 = ms(to_stream)
     side.stream_p99_ms = 1000 * percentile(to_stream, 0.99)
@@ -214,10 +242,7 @@ class RawResult:
     nodes: int
     before: RawSide
     after: RawSide
-    made: int = 0
-    make_s: float = 0.0
-    make_latency: list[float] = field(default_factory=list)
-    failed: str = ""
+    growth: Growth = field(default_factory=Growth)
 
 
 def start_nodes(tmp: Path, count: int) -> list[NatsServer]:
@@ -310,21 +335,16 @@ async def measure_raw(tmp: Path, nodes: int, total: int, idle_s: float) -> RawRe
             await make_partner(js, slug, replicas)
         before = await raw_side(js, servers, slugs, idle_s / 2)
         result = RawResult(nodes, before, before)
-        started = time.monotonic()
-        for n in range(SEED_PARTNERS, total):
-            t0 = time.monotonic()
+
+        async def add(n: int) -> str | None:
             try:
                 await make_partner(js, bench_slug(n), replicas)
-            except Exception as exc:
-                result.failed = f"partner {n + 1}: {type(exc).__name__}: {exc}"[:300]
-                print(f"  {result.failed}", flush=True)
-                break
-            result.make_latency.append(time.monotonic() - t0)
-            result.made += 1
+            except Exception as exc:  # where it breaks is the finding
+                return f"{type(exc).__name__}: {exc}"
             slugs.append(bench_slug(n))
-            if result.made % 100 == 0:
-                print(f"  {len(slugs)} partners", flush=True)
-        result.make_s = time.monotonic() - started
+            return None
+
+        result.growth = await grow(SEED_PARTNERS, total, add)
         result.after = await raw_side(js, servers, slugs, idle_s / 2)
         return result
     finally:
@@ -349,7 +369,7 @@ def markdown(
         f"# What {total:,} partners cost",
         "",
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}; routing phases {seconds:g} s at 20 cases/s; run took "
+        f"{platform.python_version()}; routing phases {seconds:g} s at {RATE:g} cases/s; run took "
         f"{took:.0f} s. CPU speed: ten million Python additions took {probe:.2f} s of CPU. "
         "Written by `make bench-partners` "
         "(bench/partners.py); docs/capacity.md draws on it.",
@@ -359,9 +379,8 @@ def markdown(
         lines += [
             f"## The embedded stack on {s.db} (`jejaring up`)",
             "",
-            f"Partners added through referral's admin API: {s.added:,} in {s.add_s:.1f} s, "
-            f"p50 / p99 {ms(s.add_latency)} ms each (its stream and consumer made before the 201)."
-            + (f" **Stopped: {s.failed}**" if s.failed else ""),
+            "Partners added through referral's admin API (each one's stream and consumer made "
+            f"before its 201): {s.growth.text()}.",
             "",
             "| | with 4 partners | with " + f"{s.after.partners:,} |",
             "|---|---:|---:|",
@@ -388,9 +407,7 @@ def markdown(
         lines += [
             f"## Raw JetStream, {nodes}",
             "",
-            f"Streams and consumers made with the services' specs: {r.made:,} more in "
-            f"{r.make_s:.1f} s, p50 / p99 {ms(r.make_latency)} ms a partner."
-            + (f" **Stopped: {r.failed}**" if r.failed else ""),
+            f"Partners' streams and consumers made with the services' specs: {r.growth.text()}.",
             "",
             "| | with 4 partners | with " + f"{r.after.partners:,} |",
             "|---|---:|---:|",

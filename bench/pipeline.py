@@ -305,7 +305,7 @@ async def post_open_loop(
             while True:
                 try:
                     status, answer = await client.post(
-                        "/api/v1/cases", body, {"Idempotency-Key": key}
+                        "/api/v1/cases", body, {"Idempotency-Key": key}, fresh=retried
                     )
                     post = Post(sent, time.time(), status, retried=retried)
                     if status == 201:
@@ -353,12 +353,19 @@ class LightClient:
             writer.close()
         self.idle.clear()
 
-    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    async def post(
+        self, path: str, body: bytes, headers: dict[str, str], *, fresh: bool = False
+    ) -> tuple[int, bytes]:
         """(status, body) of a POST; OSError or IncompleteReadError when the connection fails,
-        TimeoutError after `timeout` seconds."""
-        if self.idle:
+        TimeoutError after `timeout` seconds. `fresh`: on a new connection (a retry)."""
+        reader, writer = None, None
+        while self.idle and not fresh:
             reader, writer = self.idle.pop()
-        else:
+            if not reader.at_eof():
+                break
+            writer.close()  # the server closed it while idle (its keep-alive timeout)
+            reader, writer = None, None
+        if reader is None or writer is None:
             reader, writer = await asyncio.open_connection(self.host, self.port)
         try:
             extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.referral.facts import Deps, fact_fields, log
 from jejaring.referral.models import CaseState, Referral
-from jejaring.referral.routing import active_partners, candidates, request_referral
+from jejaring.referral.routing import active_partners, candidates, request_referral, the_partner
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import BusinessStatus, ReferralStatus, Service
 
@@ -80,7 +80,7 @@ async def _offer_elsewhere(
         session,
         case=case,
         service=service,
-        partner=others[0],
+        partner=await the_partner(session, others[0]),
         deps=deps,
         now=now,
         escalated_from=r.id,

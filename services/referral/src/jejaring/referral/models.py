@@ -46,7 +46,12 @@ class Partner(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
     def covers(self, kelurahan_code: str) -> bool:
-        return not self.kelurahan or kelurahan_code in self.kelurahan
+        return covers(self.kelurahan, kelurahan_code)
+
+
+def covers(kelurahan: list[str], kelurahan_code: str) -> bool:
+    """A partner's kelurahan cover `kelurahan_code`: empty is every kelurahan of the region."""
+    return not kelurahan or kelurahan_code in kelurahan
 
 
 class PartnerNatsKey(Base):

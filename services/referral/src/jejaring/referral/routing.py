@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.referral import policy
 from jejaring.referral.facts import Deps, fact_fields, log
-from jejaring.referral.models import Partner, Referral, UnmetNeed
+from jejaring.referral.models import Partner, Referral, UnmetNeed, covers
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import PartnerKind, ReferralStatus, Service
 
@@ -23,16 +26,58 @@ def referral_id(case_id: uuid.UUID, service: Service, slug: str) -> uuid.UUID:
     return uuid.uuid5(REFERRAL_NAMESPACE, f"{case_id}/{service.value}/{slug}")
 
 
-async def active_partners(session: AsyncSession) -> list[Partner]:
-    rows = await session.scalars(
-        select(Partner).where(Partner.active.is_(True)).order_by(Partner.created_at, Partner.slug)
+class Offer(Protocol):
+    """What routing reads of a partner: a row of `active_partners`, or a Partner."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def services(self) -> list[str]: ...
+    def covers(self, kelurahan_code: str) -> bool: ...
+
+
+OfferT = TypeVar("OfferT", bound=Offer)
+
+
+@dataclass(frozen=True)
+class ActivePartner:
+    """An active partner as routing weighs it, read as plain columns: a thousand partners loaded
+    as ORM objects cost referral 70 ms of CPU a case (bench/results/partners.md)."""
+
+    slug: str
+    kind: str
+    services: list[str]
+    kelurahan: list[str]
+
+    def covers(self, kelurahan_code: str) -> bool:
+        return covers(self.kelurahan, kelurahan_code)
+
+
+async def active_partners(session: AsyncSession) -> list[ActivePartner]:
+    """Every active partner, oldest first (the first that may take a need gets it)."""
+    rows = await session.execute(
+        select(Partner.slug, Partner.kind, Partner.services, Partner.kelurahan)
+        .where(Partner.active.is_(True))
+        .order_by(Partner.created_at, Partner.slug)
     )
-    return list(rows.all())
+    return [
+        ActivePartner(slug, kind, services, kelurahan or [])
+        for slug, kind, services, kelurahan in rows.all()
+    ]
+
+
+async def the_partner(session: AsyncSession, chosen: Offer) -> Partner:
+    """The whole partner routing chose (its name, contacts and deadlines go into the request)."""
+    partner = await session.get(Partner, chosen.slug)
+    assert partner is not None, chosen.slug  # partners are deactivated, never deleted
+    return partner
 
 
 def candidates(
-    partners: list[Partner], *, case: ev.CaseSnapshot, service: Service
-) -> tuple[list[Partner], list[Partner]]:
+    partners: Sequence[OfferT], *, case: ev.CaseSnapshot, service: Service
+) -> tuple[list[OfferT], list[OfferT]]:
     """Active partners offering `service` in the case's kelurahan; and those consent covers."""
     offering = [
         p for p in partners if service.value in p.services and p.covers(case.kelurahan_code)
@@ -202,7 +247,7 @@ async def route_case(
                     session,
                     case=case,
                     service=service,
-                    partner=allowed[0],
+                    partner=await the_partner(session, allowed[0]),
                     deps=deps,
                     now=now,
                     clear_unmet=service.value in unmet,
