@@ -29,6 +29,7 @@ from nats.aio.client import Client as NATS
 from sqlalchemy import text
 
 from jejaring.cli import natsconfig
+from jejaring.cli.stack import admin_token_file
 from jejaring.shared import db
 from jejaring.shared.contract import subjects
 from jejaring.shared.messaging.connection import inbox_prefix
@@ -254,16 +255,16 @@ class Stack:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
 
-    @property
-    def admin(self) -> dict[str, str]:
-        token = (self.data_dir / "admin-token-intake").read_text().strip()
+    def admin(self, service: str) -> dict[str, str]:
+        """The headers of `service`'s admin, with the token the stack made."""
+        token = admin_token_file(self.data_dir, service).read_text().strip()
         return {"Authorization": f"Bearer {token}"}
 
     def officer(self) -> dict[str, str]:
         r = httpx.post(
             self.url("intake") + "/api/v1/users",
             json={"name": "Petugas Bench", "role": "officer", "kelurahan_code": "64.71.04.1003"},
-            headers=self.admin,
+            headers=self.admin("intake"),
         )
         r.raise_for_status()
         return {"Authorization": f"Bearer {r.json()['token']}"}
