@@ -271,6 +271,15 @@ async def _repair(loop: Loop) -> int:
         await engine.dispose()
 
 
+async def lose(loop: Loop, slug: str, seq: int) -> None:
+    """An acknowledged write the partner's stream lost, not yet delivered."""
+    nc = await nats.connect(loop.nats_url)
+    try:
+        await nc.jetstream().delete_msg(subjects.agency_stream(slug), seq)
+    finally:
+        await nc.close()
+
+
 def test_stream_repair_restores_a_lost_request_and_not_one_the_partner_fetched(
     loop: Loop,
 ) -> None:
@@ -280,16 +289,7 @@ def test_stream_repair_restores_a_lost_request_and_not_one_the_partner_fetched(
     assert loop.fetch(POLICE) == [(REQUESTED, police)]  # fetched and acked: gone by design
     assert loop.held(POLICE) == []
 
-    async def lose() -> None:  # an acknowledged write the stream lost, not yet delivered
-        nc = await nats.connect(loop.nats_url)
-        try:
-            await nc.jetstream().delete_msg(
-                subjects.agency_stream(COUNSELLING), refs[COUNSELLING].request_seq
-            )
-        finally:
-            await nc.close()
-
-    loop.call(lose)
+    loop.call(lose, loop, COUNSELLING, refs[COUNSELLING].request_seq)
     assert loop.held(COUNSELLING) == []
 
     assert loop.call(_repair, loop) == 1  # the lost one only
@@ -300,3 +300,16 @@ def test_stream_repair_restores_a_lost_request_and_not_one_the_partner_fetched(
     )  # its new sequence
     assert loop.call(_repair, loop) == 0  # now fetched and acked: not lost
     assert loop.held(POLICE) == [] and loop.fetch(POLICE) == []  # never published again
+
+
+def test_stream_repair_finds_a_request_lost_between_two_the_stream_still_holds(
+    loop: Loop,
+) -> None:
+    refs = [loop.published(loop.new_case())[COUNSELLING] for _ in range(3)]
+    kept = {(REQUESTED, str(r.id)) for r in refs}
+    loop.call(lose, loop, COUNSELLING, refs[1].request_seq)  # a gap, not the first or last
+    assert set(loop.held(COUNSELLING)) == kept - {(REQUESTED, str(refs[1].id))}
+
+    assert loop.call(_repair, loop) == 1  # the lost one only, of the nine unfetched requests
+    until(lambda: set(loop.held(COUNSELLING)) == kept)
+    assert sorted(loop.fetch(COUNSELLING)) == sorted(kept), "each once"

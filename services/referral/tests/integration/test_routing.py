@@ -368,6 +368,34 @@ async def test_the_reconciler_redrives_missing_referrals_with_the_same_ids(world
     assert {r.id for r in await world.referrals()} == before
 
 
+async def test_the_reconciler_sweeps_a_slice_a_pass_and_each_unmet_need_every_pass(
+    world: World,
+) -> None:
+    made = [case(needs=(Service.COUNSELLING,)) for _ in range(5)]
+    for c in made:
+        await world.run(cases.record_case, case=c, now=NOW)
+    last = max(made, key=lambda c: c.case_id.hex)  # the sweep walks the cases in id order
+    async with world.sessions() as session, session.begin():
+        await session.execute(delete(Referral).where(Referral.case_id == last.case_id))
+    sweep = repair.Sweep(size=2)
+    passes = [await world.run(repair.reconcile, now=NOW, sweep=sweep) for _ in range(3)]
+    assert passes == [0, 0, 1], "two cases a pass: the fifth is looked at in the third"
+    assert sweep.after is None, "at the end, the next pass starts again from the first case"
+
+    sheltered = case(needs=(Service.SHELTER,))
+    await world.run(cases.record_case, case=sheltered, now=NOW)
+    assert await world.referrals(sheltered.case_id) == []
+    rumah = PartnerIn(slug="rumah-aman", name="Rumah Aman", kind="shelter", services=["shelter"])  # type: ignore[arg-type]
+    await world.run(
+        lambda s, deps: partners.add_partner(s, data=rumah, region=deps.region, now=NOW)
+    )
+    past_every_case = repair.Sweep(size=2, after=uuid.UUID(int=2**128 - 1))
+    assert await world.run(repair.reconcile, now=NOW, sweep=past_every_case) == 1
+    assert routed(await world.referrals(sheltered.case_id)) == [("shelter", "rumah-aman")]
+    async with world.sessions() as session:
+        assert (await session.scalars(select(UnmetNeed))).all() == []
+
+
 async def test_a_deactivated_partner_gets_no_new_referrals_but_answers_open_ones(
     world: World,
 ) -> None:

@@ -90,6 +90,7 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
         assert runtime.js is not None
         return await retention.forget_unfetched(session, js=runtime.js, deps=d)
 
+    sweep = repair.Sweep()  # the reconciler's place among the open cases
     runtime.workers = [
         (
             "forget-unfetched",
@@ -129,7 +130,9 @@ def create_runtime(settings: ReferralSettings, *, clock: Clock = _utcnow) -> Ser
             periodic(
                 "reconciler",
                 settings.reconcile_interval_s,
-                lambda s: keys.run(s, lambda t: repair.reconcile(t, deps=d, now=clock())),
+                lambda s: keys.run(
+                    s, lambda t: repair.reconcile(t, deps=d, now=clock(), sweep=sweep)
+                ),
                 transaction=False,
                 logger=log,
             ),

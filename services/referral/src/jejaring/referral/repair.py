@@ -6,15 +6,17 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from nats.js import JetStreamContext
+from nats.js.api import StreamState
 from nats.js.errors import NotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.referral import policy, retention
 from jejaring.referral.facts import Deps, log
-from jejaring.referral.models import CaseState, Partner, Referral
+from jejaring.referral.models import CaseState, Partner, Referral, UnmetNeed
 from jejaring.referral.routing import request_event, route_case
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract import subjects
@@ -27,33 +29,59 @@ REPAIR_PACE = 50  # stream checks between short pauses
 REDRIVE = ".redrive."  # a re-driven request's Nats-Msg-Id: <first ce-id>.redrive.<ms>
 
 
+@dataclass
+class Sweep:
+    """Where the reconciler's walk through the open cases has got to (one per process).
+
+    Each pass looks at the cases that hold an unmet need (a partner that joined since may take
+    it) and at the next `size` open cases in id order, from where the last pass stopped; at
+    the end it starts again. A pass is a bounded piece of work whatever the number of open
+    cases (looking at every open case each minute was a latency spike that grew with every
+    case), and every open case is still looked at once per (open cases / size) passes."""
+
+    size: int = 500
+    after: uuid.UUID | None = None
+
+
 async def reconcile(
     session: AsyncSession,
     *,
     deps: Deps,
     now: dt.datetime,
     horizon: dt.timedelta = dt.timedelta(days=30),
+    sweep: Sweep | None = None,
 ) -> int:
     """Re-drive open cases: any needed service without a referral gets one, with the same id
     routing would have given it. Returns how many referrals were created.
 
-    Runs every minute over every open case, so it first finds, with two queries and without
+    Without `sweep`, looks at every open case updated within `horizon`; with one, at the
+    cases with an unmet need and the sweep's next slice. Finds, with two queries and without
     building a snapshot object per case, the cases that lack a referral for a needed service,
-    and routes only those (routing every open case each minute was a burst of seconds of CPU at
-    1,200 open cases, growing with every case; validating every snapshot still cost a
-    latency spike of a few hundred ms each minute).
+    and routes only those.
     """
     recent = (CaseState.status == "open", CaseState.updated_at >= now - horizon)
+    chosen = select(CaseState.case_id).where(*recent)
+    if sweep is not None:
+        ahead = chosen.order_by(CaseState.case_id).limit(sweep.size)
+        if sweep.after is not None:
+            ahead = ahead.where(CaseState.case_id > sweep.after)
+        ids = list((await session.execute(ahead)).scalars())
+        sweep.after = ids[-1] if len(ids) == sweep.size else None  # at the end: from the start
+        unmet = select(UnmetNeed.case_id).distinct()
+        ids += (await session.execute(chosen.where(CaseState.case_id.in_(unmet)))).scalars()
+        if not ids:
+            return 0
+        chosen = select(CaseState.case_id).where(CaseState.case_id.in_(ids))
     referred = set(
         (
             await session.execute(
-                select(Referral.case_id, Referral.service)
-                .join(CaseState, CaseState.case_id == Referral.case_id)
-                .where(*recent)
+                select(Referral.case_id, Referral.service).where(Referral.case_id.in_(chosen))
             )
         ).all()
     )
-    states = await session.execute(select(CaseState.case_id, CaseState.snapshot).where(*recent))
+    states = await session.execute(
+        select(CaseState.case_id, CaseState.snapshot).where(CaseState.case_id.in_(chosen))
+    )
     created = 0
     for n, (case_id, snapshot) in enumerate(states.all()):
         if n % 200 == 199:
@@ -128,6 +156,19 @@ async def redrive_request(
     )
 
 
+async def stream_states(js: JetStreamContext, slugs: set[str]) -> dict[str, StreamState | None]:
+    """Each partner stream's first and last sequence and how many messages between them are
+    gone (None: no stream). One question per partner tells about all its requests at once: a
+    request between the first and the last is there unless the stream has gaps."""
+    out: dict[str, StreamState | None] = {}
+    for slug in slugs:
+        try:
+            out[slug] = (await js.stream_info(subjects.agency_stream(slug))).state
+        except NotFoundError:
+            out[slug] = None
+    return out
+
+
 async def repair_streams(
     session: AsyncSession,
     *,
@@ -146,11 +187,20 @@ async def repair_streams(
         published = await published_requests(session)
     # one consumer_info per partner before the checks, one after for those found missing
     delivered = await retention.delivered_seqs(js, {slug for _, slug, _ in published})
+    unfetched = [p for p in published if not retention.fetched(p[2], delivered[p[1]])]
+    # (a partner with no consumer has nothing to restore to: `fetched` says yes)
+    streams = await stream_states(js, {slug for _, slug, _ in unfetched})
     gone = []
-    for n, (referral, slug, seq) in enumerate(published):  # no transaction open here
-        if retention.fetched(seq, delivered[slug]):
-            continue  # the partner has it (or has no consumer: nothing to restore it to)
-        if n % REPAIR_PACE == REPAIR_PACE - 1:
+    asked = 0
+    for referral, slug, seq in unfetched:  # no transaction open here
+        state = streams[slug]
+        if state is None or seq < state.first_seq or seq > state.last_seq:
+            gone.append((referral, slug, seq))  # the stream no longer (or never) held it
+            continue
+        if not state.num_deleted:
+            continue  # no gap between the first and last message: the stream holds it
+        asked += 1
+        if asked % REPAIR_PACE == 0:
             await asyncio.sleep(0.05)  # a thousand checks at once were a latency spike
         try:
             await js.get_msg(subjects.agency_stream(slug), seq)
