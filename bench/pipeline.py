@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import nats
 from nats.aio.client import Client as NATS
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from jejaring.cli import natsconfig
@@ -67,6 +68,7 @@ class Phase:
     achieved_rate: float = 0.0
     drain_s: float | None = None  # from the last post sent until every answer, referral and
     # message was out
+    statements: dict[str, float] = field(default_factory=dict)  # per service, in the phase
 
     @property
     def errors(self) -> int:
@@ -112,6 +114,11 @@ class Phase:
 def cpu_per_case(phase: Phase) -> str:
     n = max(1, len(phase.ok))
     return " ".join(f"{name} {1000 * used / n:.1f}" for name, used in phase.cpu_s.items())
+
+
+def statements_per_case(phase: Phase) -> str:
+    n = max(1, len(phase.ok))
+    return " ".join(f"{name} {sent / n:.1f}" for name, sent in phase.statements.items())
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -277,6 +284,20 @@ class Stack:
         if any(url.startswith("postgresql") for url in self.databases.values()):
             used["postgresql"] = postgres_cpu_seconds()
         return used
+
+    def round_trips(self) -> dict[str, float]:
+        """What each service has sent its database so far (statements, BEGIN, COMMIT and
+        ROLLBACK), from its /metrics."""
+        out = {}
+        for name in self.pids:
+            text = httpx.get(self.url(name) + "/metrics", timeout=10).text
+            out[name] = sum(
+                s.value
+                for family in text_string_to_metric_families(text)
+                for s in family.samples
+                if s.name == "jejaring_db_round_trips_total"
+            )
+        return out
 
     def rss(self) -> dict[str, float]:
         return {name: rss_mb(pid) for name, pid in self.pids.items()}
@@ -509,6 +530,7 @@ async def run_phase(
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
+    sent_before = stack.round_trips()
     cpu_before = stack.cpu()
     client_before = time.process_time()
     posts, achieved = await post_open_loop(stack, officer, rate, seconds)
@@ -516,15 +538,17 @@ async def run_phase(
     drain = await collector.settle(posts)
     cpu = {name: used - cpu_before[name] for name, used in stack.cpu().items()}
     cpu["client"] = client
+    sent = {name: n - sent_before[name] for name, n in stack.round_trips().items()}
     stop.set()
     await sampler
-    phase = Phase(name, rate, seconds, posts, peak, cpu, achieved, drain)
+    phase = Phase(name, rate, seconds, posts, peak, cpu, achieved, drain, sent)
     print(
         f"  {name}: {rate:g} cases/s for {seconds:g} s, sent {achieved:.1f}/s, "
         f"errors {phase.errors}{phase.error_kinds()}, drained {drain if drain is None else round(drain, 2)} s, "
         f"p99 to stream {1000 * percentile([t for p in phase.ok for t in p.to_stream], 0.99):.0f} ms, "
         f"p99 to sent {1000 * percentile([t for p in phase.ok for t in p.to_sent], 0.99):.0f} ms"
         f", CPU ms per case {cpu_per_case(phase)}"
+        f", database round trips per case {statements_per_case(phase)}"
         f" -> {'sustained' if phase.sustained() else 'NOT sustained'}",
         flush=True,
     )

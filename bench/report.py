@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,19 +156,33 @@ def markdown(limits: Limits, runs: list[Run], seconds: float, elapsed: float) ->
 
 
 def _cpu_table(run: Run) -> list[str]:
-    """CPU ms per case of every process on the machine, per phase: where the cores went."""
-    names = list(run.phases[0].cpu_s) if run.phases else []
-    lines = [
-        "",
+    """CPU ms per case of every process on the machine, and each service's database round
+    trips per case, per phase: where the cores went, and the first reason why."""
+    return _per_case(
+        run,
         "CPU time per case in ms, from the phase's first post until it drained (PostgreSQL: "
         "all its processes; client: the load generator while it posts).",
+        lambda p: {name: 1000 * used for name, used in p.cpu_s.items()},
+    ) + _per_case(
+        run,
+        "Database round trips per case (each service's `jejaring_db_round_trips_total`: "
+        "statements, BEGIN, COMMIT and ROLLBACK).",
+        lambda p: p.statements,
+    )
+
+
+def _per_case(run: Run, caption: str, figures: Callable[[Phase], dict[str, float]]) -> list[str]:
+    names = list(figures(run.phases[0])) if run.phases else []
+    lines = [
+        "",
+        caption,
         "",
         "| phase | " + " | ".join(names) + " | total |",
         "|---|" + "---:|" * (len(names) + 1),
     ]
     for p in run.phases:
         n = max(1, len(p.ok))
-        per_case = [1000 * p.cpu_s.get(name, 0.0) / n for name in names]
+        per_case = [figures(p).get(name, 0.0) / n for name in names]
         lines.append(
             f"| {p.name} | "
             + " | ".join(f"{v:.1f}" for v in per_case)

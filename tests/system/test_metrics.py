@@ -115,6 +115,11 @@ def test_metrics_parse_and_move_when_a_case_flows_through(secured_system: System
     assert moved("intake", http, method="GET", route="/api/v1/cases/{case_id}", status="200") == 1
     assert moved("web", http, method="GET", route="other", status="404") == 1
     assert moved("web", http, method="GET", route="/") == 1
+    # what a case cost each service in database round trips (the bench's statements per case)
+    trips = "jejaring_db_round_trips_total"
+    for service in DURABLES:
+        assert moved(service, trips, kind="statement") > 0, service
+        assert moved(service, trips, kind="commit") > 0, service
 
     published, consumed = "jejaring_events_published_total", "jejaring_events_consumed_total"
     assert moved("intake", published, type=CaseCreated.ce_type) == 1
