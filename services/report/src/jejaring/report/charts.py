@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
-
-from fpdf import FPDF
+from typing import TYPE_CHECKING
 
 from jejaring.report.suppression import ShownTable
 from jejaring.shared.contract.enums import Lang
+
+if TYPE_CHECKING:
+    from fpdf import FPDF  # imported when a PDF is made (exports.py)
 
 # Colour-blind safe (Okabe-Ito), in the order of the columns.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")

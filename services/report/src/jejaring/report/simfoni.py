@@ -14,8 +14,6 @@ from __future__ import annotations
 import csv
 import io
 
-from openpyxl import Workbook
-
 from jejaring.report.model import SimfoniRow
 from jejaring.shared.contract.enums import (
     AgeGroup,
@@ -108,6 +106,8 @@ def to_csv(rows: list[SimfoniRow]) -> bytes:
 
 
 def to_xlsx(rows: list[SimfoniRow]) -> bytes:
+    from openpyxl import Workbook  # when asked for (exports.py, LAZY)
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
