@@ -18,7 +18,6 @@ from jejaring.intake import (
     audit,
     board,
     cases,
-    duplicates,
     read_model,
     rules,
     users,
@@ -242,10 +241,11 @@ async def create_case(
             response.headers["Idempotent-Replayed"] = "true"
         response.headers["Location"] = f"/api/v1/cases/{recorded.case.id}"
         out = await _case_out(session, recorded.case, ctx.region, new=not recorded.replayed)
-        found = await duplicates.possible_of(session, recorded.case)
         return out.model_copy(
             update={
-                "possible_duplicates": [CaseRef(case_id=c.id, reference=c.reference) for c in found]
+                "possible_duplicates": [
+                    CaseRef(case_id=c.id, reference=c.reference) for c in recorded.possible
+                ]
             }
         )
 

@@ -103,15 +103,18 @@ async def _announce(
     now: dt.datetime,
     creator: Principal | None = None,
     changed: tuple[str, ...] = (),
+    new: bytes | None = None,
 ) -> None:
     """Stage the event that tells referral about the case as it is now, its personal fields
     sealed with the case's data key: nothing while an override waits; case.v1.created the
-    first time (at recording, or at confirmation); case.v1.updated after."""
-    if _waits(case) or (case.announced and not changed):
+    first time (at recording, or at confirmation); case.v1.updated after. `new`: the data key
+    of a case this transaction recorded (marked announced when it was written, unless it
+    waits: no second write of the row, no second read of its key)."""
+    if _waits(case) or (case.announced and not changed and new is None):
         return
-    key = await keyring.get(session, case.id)
+    key = new if new is not None else await keyring.get(session, case.id)
     event: ev.CaseCreated | ev.CaseUpdated
-    if not case.announced:
+    if new is not None or not case.announced:
         case.announced = True
         event = ev.CaseCreated(**await snapshot(session, case, creator=creator))
     else:
@@ -132,6 +135,7 @@ def _request_hash(data: CaseIn) -> str:
 class Recorded:
     case: Case
     replayed: bool  # recorded by an earlier POST with the same Idempotency-Key, not this one
+    possible: list[Case]  # its possible duplicates (duplicates.possible_of), read with it
 
 
 async def record_case(
@@ -159,31 +163,39 @@ async def record_case(
             if idempotency_key:
                 earlier = await _case_for_key(session, key=idempotency_key, data=data, by=by)
                 if earlier is not None:
-                    await sealing.show(session, earlier, keyring)
-                    await trail.record(session, Action.CASE_READ, case_reference=earlier.reference)
-                    return Recorded(earlier, replayed=True)
-            case = await _new_case(
+                    return await _replay(session, earlier, keyring=keyring, trail=trail)
+            case, key = await _new_case(
                 session, data, by=by, region=region, now=now, key=idempotency_key, keyring=keyring
             )
             bind_case(case.reference)
-            await duplicates.index_case(session, case, keyring=keyring, now=now)
-            await _announce(session, case, outbox=outbox, keyring=keyring, now=now, creator=by)
+            linked = await duplicates.index_case(session, case, keyring=keyring, now=now, new=True)
+            possible = await duplicates.possible_of(session, case) if linked else []
+            await _announce(
+                session, case, outbox=outbox, keyring=keyring, now=now, creator=by, new=key
+            )
             await trail.record(session, Action.CASE_CREATE, case_reference=case.reference)
             if data.consent.given_by == ConsentGiver.OVERRIDE:
                 await trail.record(session, Action.CONSENT_OVERRIDE, case_reference=case.reference)
         log.info("case recorded", extra={"override_pending": _waits(case)})
-        return Recorded(case, replayed=False)
+        return Recorded(case, replayed=False, possible=possible)
     except IntegrityError:
         if not idempotency_key:
             raise
         async with session.begin():
             earlier = await _case_for_key(session, key=idempotency_key, data=data, by=by)
-            if earlier is not None:
-                await sealing.show(session, earlier, keyring)
-                await trail.record(session, Action.CASE_READ, case_reference=earlier.reference)
-        if earlier is None:
-            raise
-        return Recorded(earlier, replayed=True)
+            if earlier is None:
+                raise
+            return await _replay(session, earlier, keyring=keyring, trail=trail)
+
+
+async def _replay(
+    session: AsyncSession, earlier: Case, *, keyring: Keyring, trail: Trail
+) -> Recorded:
+    """The answer to a POST whose Idempotency-Key recorded `earlier`: that case, shown."""
+    await sealing.show(session, earlier, keyring)
+    await trail.record(session, Action.CASE_READ, case_reference=earlier.reference)
+    possible = await duplicates.possible_of(session, earlier)
+    return Recorded(earlier, replayed=True, possible=possible)
 
 
 async def _case_for_key(
@@ -239,9 +251,9 @@ async def _new_case(
     now: dt.datetime,
     key: str | None,
     keyring: Keyring,
-) -> Case:
+) -> tuple[Case, bytes]:
     """The case `data` describes, numbered and flushed with its personal fields sealed with
-    its new data key, if it meets every rule."""
+    its new data key (returned beside it), if it meets every rule."""
     check = check_case(data, by=by, region=region, now=now)
     reported_at = rules.as_utc(data.reported_at, region)
     case = Case(
@@ -275,7 +287,8 @@ async def _new_case(
             violence_forms=data.violence_forms, any_child=any(a.is_child for a in check.ages)
         ),
         override_status=PENDING if data.consent.given_by == ConsentGiver.OVERRIDE else None,
-        announced=False,
+        # announced in this transaction (_announce), unless an override waits for the coordinator
+        announced=data.consent.given_by != ConsentGiver.OVERRIDE,
         created_by=by.id,
         created_at=now,
         updated_at=now,
@@ -284,8 +297,9 @@ async def _new_case(
         request_hash=_request_hash(data) if key else None,
     )
     session.add(case)
-    await sealing.store(session, case, keyring.create(session, case.id, now=now))
-    return case
+    data_key = keyring.create(session, case.id, now=now)
+    await sealing.store(session, case, data_key)
+    return case, data_key
 
 
 # --- read --------------------------------------------------------------------------------------

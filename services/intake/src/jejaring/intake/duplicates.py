@@ -95,12 +95,14 @@ _LINK = insert_or_ignore(cast(Table, CaseLink.__table__))
 
 
 async def index_case(
-    session: AsyncSession, case: Case, *, keyring: Keyring, now: dt.datetime
+    session: AsyncSession, case: Case, *, keyring: Keyring, now: dt.datetime, new: bool = False
 ) -> list[uuid.UUID]:
     """Index an open case (its personal fields shown) and link it to the other open cases
-    one of its victims matches; returns their ids, oldest link first."""
+    one of its victims matches; returns their ids, oldest link first. `new`: recorded in this
+    transaction, so nothing of it is in the index yet."""
     index = IndexKey.of(keyring.master)
-    await forget(session, case.id)
+    if not new:
+        await forget(session, case.id)
     session.add(DuplicateIndex(case_id=case.id, key_id=index.key_id, indexed_at=now))
     mine = fingerprints(index, case.victims)
     session.add_all(VictimFingerprint(fingerprint=f, case_id=case.id) for f in sorted(mine))
