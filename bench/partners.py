@@ -46,7 +46,7 @@ from jejaring.shared import db
 from jejaring.shared.contract import subjects
 from jejaring.shared.contract.enums import PartnerKind, Service
 from jejaring.shared.messaging import provision
-from jejaring.shared.messaging.natsserver import NatsServer, free_port, server_config
+from jejaring.shared.messaging.natsserver import NatsServer, start_cluster
 
 RESULTS = Path(__file__).parent / "results"
 SEED_PARTNERS = 4
@@ -242,43 +242,6 @@ class RawResult:
     growth: Growth = field(default_factory=Growth)
 
 
-def start_nodes(tmp: Path, count: int) -> list[NatsServer]:
-    """`count` nats-servers on this machine, clustered when more than one, no authentication
-    (the services' own limits and specs; the cost measured is JetStream's)."""
-    routes = [free_port() for _ in range(count)]
-    servers = []
-    for i in range(count):
-        store = tmp / f"n{i}" / "jetstream"
-        store.parent.mkdir(parents=True, exist_ok=True)
-        server = NatsServer(store_dir=store, log_file=tmp / f"n{i}" / "nats.log")
-        cluster = ""
-        if count > 1:
-            others = ", ".join(
-                f'"nats-route://127.0.0.1:{p}"' for j, p in enumerate(routes) if j != i
-            )
-            cluster = (
-                f'cluster {{\n  name: "bench"\n  listen: "127.0.0.1:{routes[i]}"\n'
-                f"  routes: [{others}]\n}}\n"
-            )
-        server.config_file = tmp / f"n{i}" / "nats.conf"
-        server.config_file.write_text(
-            server_config(
-                host="127.0.0.1",
-                port=server.port,
-                monitor_port=server.monitor_port,
-                store_dir=store,
-                server_name=f"n{i}",
-                extra=cluster,
-            )
-        )
-        servers.append(server)
-    for server in servers:
-        assert server.config_file is not None
-        server.process = None
-        server.start(timeout=60)
-    return servers
-
-
 async def until_ready(js: JetStreamContext, within_s: float = 60) -> None:
     deadline = time.monotonic() + within_s
     while True:
@@ -318,7 +281,7 @@ async def raw_side(
 
 async def measure_raw(tmp: Path, nodes: int, total: int, idle_s: float) -> RawResult:
     replicas = nodes
-    servers = start_nodes(tmp / f"raw-{nodes}", nodes)
+    servers = start_cluster(tmp / f"raw-{nodes}", nodes, "bench")
     print(f"\nraw JetStream, {nodes} node(s), R{replicas}", flush=True)
     nc: NATS | None = None
     try:

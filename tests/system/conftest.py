@@ -55,6 +55,16 @@ DELIVERIES = text(
 ).columns(created_at=UtcDateTime(), next_attempt_at=UtcDateTime())
 
 
+async def _unheard(exc: Exception) -> None:
+    """A client's error callback for a node of a cluster killed on purpose: it connects to
+    another, and a traceback per poll says nothing."""
+
+
+def service_of(process: str) -> str:
+    """The service a process runs: `referral-2`, a second replica, runs referral."""
+    return process.split("-")[0]
+
+
 def norm(value: Any) -> str:
     """A UUID as SQLite (hex) and PostgreSQL (dashed) both give it."""
     return str(value).replace("-", "").lower()
@@ -102,6 +112,8 @@ class System:
     tmp: Path
     dbs: dict[str, str]
     nats: NatsServer
+    # a cluster's nodes (`nats` one of them): the services are given all of them
+    cluster: list[NatsServer] = field(default_factory=list)
     ports: dict[str, int] = field(
         default_factory=lambda: dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     )
@@ -113,26 +125,35 @@ class System:
     retried_posts: int = 0
     unrecorded_posts: int = 0
 
+    @property
+    def nats_url(self) -> str:
+        return ",".join(n.url for n in self.cluster) if self.cluster else self.nats.url
+
     def env(self, name: str, **extra: str) -> dict[str, str]:
-        p = name.upper() + "_"
+        """The environment of process `name`: a service, or another replica of one
+        (`referral-2`: a port of its own, the service's database and settings)."""
+        service = service_of(name)
+        p = service.upper() + "_"
+        if name not in self.ports:
+            self.ports[name] = free_port()
         return {
             **os.environ,
-            p + "DATABASE_URL": self.dbs[name],
-            p + "NATS_URL": self.nats.url,
+            p + "DATABASE_URL": self.dbs[service],
+            p + "NATS_URL": self.nats_url,
             p + "PORT": str(self.ports[name]),
             p + "DATA_DIR": str(self.tmp / "data"),
             p + "RELAY_POLL_INTERVAL_S": "0.5",
             "REFERRAL_RECONCILE_INTERVAL_S": "5",
             "NOTIFY_DISPATCH_INTERVAL_S": "0.2",
-            p + "ADMIN_TOKEN": ADMIN_TOKENS[name],
-            **identity_env(name, IDENTITY_KEY),
+            p + "ADMIN_TOKEN": ADMIN_TOKENS[service],
+            **identity_env(service, IDENTITY_KEY),
             **extra,
         }
 
     def start(self, name: str, **extra: str) -> None:
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", f"jejaring.{name}"],
+            [sys.executable, "-m", f"jejaring.{service_of(name)}"],
             env=self.env(name, **extra),
             stdout=log,
             stderr=log,
@@ -177,20 +198,35 @@ class System:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        self.nats.stop()
+        for node in self.cluster or [self.nats]:
+            node.stop()
 
     def post_cases(self, n: int, *, pause: float = 0.0, give_up_after: float = 120) -> None:
         """Post n cases as an officer's app would: each with its own Idempotency-Key, and a post
         refused or unanswered while a part is down sent again with the same key until recorded.
-        Every case is then recorded exactly once, whatever the fault did to the first answer."""
-        with httpx.Client(base_url=self.url("intake"), headers=self.officer, timeout=10) as client:
+        Every case is then recorded exactly once, whatever the fault did to the first answer.
+        With several intake replicas a post one does not answer goes to the next, as behind a
+        load balancer."""
+        intakes = [n for n in self.ports if service_of(n) == "intake"]
+        with contextlib.ExitStack() as opened:
+            clients = [
+                opened.enter_context(
+                    httpx.Client(base_url=self.url(n), headers=self.officer, timeout=10)
+                )
+                for n in intakes
+            ]
 
             def post(key: str) -> bool:
-                try:
-                    r = client.post("/api/v1/cases", json=CASE, headers={"Idempotency-Key": key})
-                except httpx.HTTPError:
-                    return False
-                return r.status_code == 201
+                for client in clients:
+                    try:
+                        r = client.post(
+                            "/api/v1/cases", json=CASE, headers={"Idempotency-Key": key}
+                        )
+                    except httpx.HTTPError:
+                        continue
+                    if r.status_code == 201:
+                        return True
+                return False
 
             pending = []
             for _ in range(n):
@@ -225,7 +261,9 @@ class System:
     async def _stream(self, stream: str) -> list[Any]:
         # on a server with users, as the test's reader (secured_system)
         user, password = (READER, READER_PASSWORD) if self.credentials else (None, None)
-        nc = await nats.connect(self.nats.url, user=user, password=password)
+        nc = await nats.connect(
+            self.nats_url.split(","), user=user, password=password, error_cb=_unheard
+        )
         try:
             js = nc.jetstream()
             info = await js.stream_info(stream)

@@ -317,3 +317,40 @@ class NatsServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+def start_cluster(tmp: Path, count: int, name: str = "jejaring") -> list[NatsServer]:
+    """`count` nats-servers on this machine (`n0`, `n1`, ...: their `server_name`s), clustered
+    when more than one, no authentication: the bench's raw JetStream and the tests of several
+    replicas. Each keeps its JetStream under `tmp/n<i>` and its own ports, so a node killed can
+    be started again as it was."""
+    routes = free_ports(count)
+    servers = []
+    for i in range(count):
+        store = tmp / f"n{i}" / "jetstream"
+        store.parent.mkdir(parents=True, exist_ok=True)
+        server = NatsServer(store_dir=store, log_file=tmp / f"n{i}" / "nats.log")
+        cluster = ""
+        if count > 1:
+            others = ", ".join(
+                f'"nats-route://127.0.0.1:{p}"' for j, p in enumerate(routes) if j != i
+            )
+            cluster = (
+                f'cluster {{\n  name: "{name}"\n  listen: "127.0.0.1:{routes[i]}"\n'
+                f"  routes: [{others}]\n}}\n"
+            )
+        server.config_file = tmp / f"n{i}" / "nats.conf"
+        server.config_file.write_text(
+            server_config(
+                host="127.0.0.1",
+                port=server.port,
+                monitor_port=server.monitor_port,
+                store_dir=store,
+                server_name=f"n{i}",
+                extra=cluster,
+            )
+        )
+        servers.append(server)
+    for server in servers:
+        server.start(timeout=60)
+    return servers
