@@ -60,7 +60,7 @@ def containers() -> Iterator[dict[str, str]]:
     from testcontainers.core.waiting_utils import wait_for_logs
     from testcontainers.postgres import PostgresContainer
 
-    nats_c = DockerContainer("nats:2.12.2").with_command("-js -m 8222").with_exposed_ports(4222)
+    nats_c = DockerContainer("nats:2.12.8").with_command("-js -m 8222").with_exposed_ports(4222)
     pg_c = PostgresContainer("postgres:16.6", driver="asyncpg")
     with nats_c, pg_c:
         wait_for_logs(nats_c, "Server is ready")
