@@ -15,9 +15,9 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,7 +31,7 @@ from jejaring.notify.registry import CHANNELS, ChannelRegistry
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.envelope import Envelope
-from jejaring.shared.db import insert_or_ignore, single_writer
+from jejaring.shared.db import insert_or_ignore
 from jejaring.shared.tracing import Tracing, current_context, mark_failed
 from jejaring.shared.web.identity import Person, PersonRole
 
@@ -171,11 +171,6 @@ class Dispatcher:
     clock: Callable[[], dt.datetime]
     registry: ChannelRegistry = field(default=CHANNELS)
     tracing: Tracing = field(default_factory=lambda: Tracing.for_service("notify"))
-    _writes: AbstractAsyncContextManager[Any] = field(init=False)
-
-    def __post_init__(self) -> None:
-        # Marks from parallel sends: on SQLite they queue here rather than in its busy handler.
-        self._writes = single_writer(self.sessions)
 
     async def dispatch_due(self, limit: int = DISPATCH_BATCH) -> int:
         """Claim what is due now, defer what falls in quiet hours, send the rest; return how
@@ -269,12 +264,12 @@ class Dispatcher:
                 raise SendError(f"unexpected: {type(exc).__name__}") from None
         except SendError as exc:
             SEND_SECONDS.labels(row.channel, "failed").observe(time.perf_counter() - started)
-            async with self._writes, self.sessions() as session, session.begin():
+            async with self.sessions() as session, session.begin():
                 session.add(row)  # claimed by a session now closed
                 await self._failed(session, row, exc, now)
             return
         SEND_SECONDS.labels(row.channel, "sent").observe(time.perf_counter() - started)
-        async with self._writes, self.sessions() as session, session.begin():
+        async with self.sessions() as session, session.begin():
             await session.execute(
                 _MARK_SENT, {"row_id": row.id, "sent_at": self.clock(), "provider": provider_id}
             )

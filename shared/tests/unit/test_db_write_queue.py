@@ -1,0 +1,115 @@
+"""SQLite's writers in one process queue in order (db._WriteQueue), not in its busy handler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from jejaring.shared import db
+
+
+async def _writes(tmp_path: Path, lock_timeout_ms: int = 30_000) -> db.AsyncEngine:
+    engine = db.create_engine(
+        f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}", lock_timeout_ms=lock_timeout_ms
+    )
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("CREATE TABLE w (seq INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER UNIQUE)")
+        )
+    return engine
+
+
+async def _rows(engine: db.AsyncEngine) -> list[int]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(text("SELECT n FROM w ORDER BY seq"))).scalars())
+
+
+async def test_writers_write_in_the_order_they_came_while_a_long_one_holds(
+    tmp_path: Path,
+) -> None:
+    """Four writers wait long behind a slow one, four more come just before it ends. In SQLite's
+    busy handler the first four would sleep 100 ms between tries and the last four, trying
+    again after 1, 2 and 5 ms, would write first; in the queue each goes in its turn."""
+    engine = await _writes(tmp_path)
+    sessions = db.session_factory(engine)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def long_writer() -> None:
+        async with sessions() as session, session.begin():
+            await session.execute(text("INSERT INTO w (n) VALUES (0)"))
+            holding.set()
+            await release.wait()
+
+    async def writer(n: int) -> None:
+        async with sessions() as session, session.begin():
+            await session.execute(text(f"INSERT INTO w (n) VALUES ({n})"))
+
+    try:
+        async with contextlib.AsyncExitStack() as opened:  # connections ready: none is slower
+            for _ in range(10):
+                await opened.enter_async_context(engine.connect())
+        first = asyncio.create_task(long_writer())
+        await holding.wait()
+        others = []
+        for n in range(1, 9):
+            others.append(asyncio.create_task(writer(n)))
+            await asyncio.sleep(0.03 if n < 4 else 0.4 if n == 4 else 0.003)
+        # a reader is not in the queue: it reads what was committed, now
+        async with sessions() as session:
+            await db.read_only(session)
+            assert (await session.execute(text("SELECT count(*) FROM w"))).scalar() == 0
+        release.set()
+        await asyncio.gather(first, *others)
+        assert await _rows(engine) == list(range(9))
+    finally:
+        await engine.dispose()
+
+
+async def test_a_failed_writer_gives_its_turn_to_the_next(tmp_path: Path) -> None:
+    engine = await _writes(tmp_path)
+    sessions = db.session_factory(engine)
+    try:
+        async with sessions() as session, session.begin():
+            await session.execute(text("INSERT INTO w (n) VALUES (1)"))
+        with pytest.raises(IntegrityError):
+            async with sessions() as session, session.begin():
+                await session.execute(text("INSERT INTO w (n) VALUES (1)"))
+        async with sessions() as session, session.begin():
+            await session.execute(text("INSERT INTO w (n) VALUES (2)"))
+        assert await _rows(engine) == [1, 2]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_writer_that_waits_past_the_lock_timeout_fails_as_transient(
+    tmp_path: Path,
+) -> None:
+    engine = await _writes(tmp_path, lock_timeout_ms=200)
+    sessions = db.session_factory(engine)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def long_writer() -> None:
+        async with sessions() as session, session.begin():
+            await session.execute(text("INSERT INTO w (n) VALUES (1)"))
+            holding.set()
+            await release.wait()
+
+    try:
+        first = asyncio.create_task(long_writer())
+        await holding.wait()
+        with pytest.raises(OperationalError) as failed:
+            async with sessions() as session, session.begin():
+                await session.execute(text("INSERT INTO w (n) VALUES (2)"))
+        assert db.is_transient_db_error(failed.value)
+        release.set()
+        await first
+        async with sessions() as session, session.begin():  # the queue goes on
+            await session.execute(text("INSERT INTO w (n) VALUES (3)"))
+        assert await _rows(engine) == [1, 3]
+    finally:
+        await engine.dispose()
