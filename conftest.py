@@ -17,15 +17,14 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import nats
 import pytest
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from sqlalchemy.engine import make_url
 
 from jejaring.shared.messaging.natsserver import PORT_RANGE_ENV, NatsServer
+from jejaring.testing import pg
 
 PG_URL = os.environ.get("JEJARING_TEST_DATABASE_URL", "").strip()
 USE_CONTAINERS = os.environ.get("JEJARING_TEST_CONTAINERS") == "1"
@@ -107,36 +106,9 @@ def js(nc: NATS) -> JetStreamContext:
     return nc.jetstream(timeout=5)
 
 
-async def _admin_connection(admin_url: str) -> Any:
-    import asyncpg
-
-    url = make_url(admin_url)
-    return await asyncpg.connect(
-        user=url.username,
-        password=url.password,
-        host=url.host,
-        port=url.port or 5432,
-        database=url.database or "postgres",
-    )
-
-
 async def _create_pg_database(admin_url: str) -> tuple[str, str]:
-    url = make_url(admin_url)
     name = f"jt_{uuid.uuid4().hex[:12]}"
-    conn = await _admin_connection(admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name, url.set(database=name).render_as_string(hide_password=False)
-
-
-async def _drop_pg_database(admin_url: str, name: str) -> None:
-    conn = await _admin_connection(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    return name, await pg.create_database(admin_url, name)
 
 
 @pytest.fixture(params=DB_KINDS)
@@ -153,7 +125,7 @@ async def database_url(
         yield url
     finally:
         await asyncio.sleep(0)
-        await _drop_pg_database(admin, name)
+        await pg.drop_database(admin, name)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -181,7 +153,7 @@ async def _service_databases(
         yield {n: url for n, (_, url) in created.items()}
     finally:
         for db_name, _ in created.values():
-            await _drop_pg_database(admin, db_name)
+            await pg.drop_database(admin, db_name)
 
 
 def _admin_url(containers: dict[str, str]) -> str:

@@ -4,7 +4,9 @@
     BENCH_DB        postgresql, sqlite or both (default both; PostgreSQL needs BENCH_POSTGRES)
     BENCH_POSTGRES  a server URL without database, e.g. postgresql+asyncpg://u:p@127.0.0.1:5432
                     (`make bench` sets it with scripts/local-postgres)
-    BENCH_RATES     the ramp's rates, cases/s (default 30,40,50,75,100,150,200,300)
+    BENCH_RATES     the ramp's rates, cases/s (default 30,40,50,60,75,100,150,200,300)
+    BENCH_REPEAT    runs of the pipeline per database, each on a fresh stack (default 3): the
+                    report gives every run's figures, their median, and the CPU probe beside
     BENCH_PROFILE   services (intake,referral,notify,report) py-spy samples in the steady phase
                     (collapsed stacks, bench/results/profile-<service>-<db>.txt)
 
@@ -22,8 +24,9 @@ import time
 from pathlib import Path
 
 from bench import report
-from bench.limits import measure
+from bench.limits import cpu_reference, measure
 from bench.pipeline import SERVICES, Collector, Phase, Stack, run_phase
+from jejaring.testing import pg
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -36,8 +39,11 @@ def env_float(name: str, default: float) -> float:
 async def pipeline(
     kind: str, tmp: Path, databases: dict[str, str] | None, seconds: float
 ) -> report.Run:
-    print(f"\n{kind}: starting the embedded stack (jejaring up)", flush=True)
-    stack = Stack(tmp / kind, databases)
+    for url in (databases or {}).values():
+        await pg.recreate_database(url)  # each run starts empty, as on a fresh machine
+    probe = cpu_reference()
+    print(f"\n{kind}: CPU probe {probe:.2f} s; starting the embedded stack (jejaring up)")
+    stack = Stack(tmp, databases)
     ready = stack.start()
     print(f"  ready in {ready:.2f} s", flush=True)
     phases: list[Phase] = []
@@ -53,7 +59,7 @@ async def pipeline(
             profiler.wait()
         rates = [
             float(r)
-            for r in os.environ.get("BENCH_RATES", "30,40,50,75,100,150,200,300").split(",")
+            for r in os.environ.get("BENCH_RATES", "30,40,50,60,75,100,150,200,300").split(",")
         ]
         step = max(10.0, seconds / 3)
         for rate in rates:
@@ -64,7 +70,7 @@ async def pipeline(
             await asyncio.sleep(2)
     finally:
         stack.stop()
-    return report.Run(kind, ready, idle, phases)
+    return report.Run(kind, ready, idle, phases, probe)
 
 
 def _profile(stack: Stack, kind: str, seconds: float) -> list[subprocess.Popen[bytes]]:
@@ -83,6 +89,7 @@ def _profile(stack: Stack, kind: str, seconds: float) -> list[subprocess.Popen[b
 
 async def main() -> int:
     seconds = env_float("BENCH_SECONDS", 60)
+    repeat = max(1, int(env_float("BENCH_REPEAT", 3)))
     which = os.environ.get("BENCH_DB", "both")
     postgres = os.environ.get("BENCH_POSTGRES")
     kinds = ["postgresql", "sqlite"] if which == "both" else [which]
@@ -103,17 +110,20 @@ async def main() -> int:
         limits = await measure(
             tmp, {k: v for k, v in dbs.items() if k in kinds}, max(3.0, seconds / 10)
         )
-        runs = []
+        runs: dict[str, list[report.Run]] = {}
         for kind in kinds:
             databases = (
                 {s: f"{postgres}/jejaring_bench_{s}" for s in SERVICES}
                 if kind == "postgresql"
                 else None
             )
-            runs.append(await pipeline(kind, tmp, databases, seconds))
+            runs[kind] = [
+                await pipeline(kind, tmp / f"{kind}-{i}", databases, seconds)
+                for i in range(1, repeat + 1)
+            ]
     text = report.markdown(limits, runs, seconds, time.monotonic() - started)
     (RESULTS / "latest.md").write_text(text)
-    report.plot(runs, RESULTS / "latency.png")
+    report.plot([report.median_run(r) for r in runs.values()], RESULTS / "latency.png")
     print("\n" + text)
     print(f"written: {RESULTS / 'latest.md'}, {RESULTS / 'latency.png'}")
     return 0

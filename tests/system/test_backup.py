@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from jejaring.cli import backup_pg
 from jejaring.shared.messaging.natsserver import NatsServer, free_port
-from jejaring.testing import VICTIM_NAME
+from jejaring.testing import VICTIM_NAME, pg
 
 from .conftest import ADMIN_TOKENS, PARTNERS, SERVICES, System, norm
 
@@ -80,20 +80,7 @@ def wipe(url: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{u.database}{suffix}").unlink(missing_ok=True)
         return
-
-    async def recreate() -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(
-            user=u.username, password=u.password, host=u.host, port=u.port, database="postgres"
-        )
-        try:
-            await conn.execute(f'DROP DATABASE "{u.database}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{u.database}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(recreate())
+    asyncio.run(pg.recreate_database(url))
 
 
 def state(s: System, case_id: str, reference: str) -> dict[str, Any]:
