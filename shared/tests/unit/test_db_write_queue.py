@@ -14,8 +14,12 @@ from jejaring.shared import db
 
 
 async def _writes(tmp_path: Path, lock_timeout_ms: int = 30_000) -> db.AsyncEngine:
+    # connections kept open for every writer of a test: none waits to be connected, which
+    # would change the order in which they ask for their turn
     engine = db.create_engine(
-        f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}", lock_timeout_ms=lock_timeout_ms
+        f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}",
+        lock_timeout_ms=lock_timeout_ms,
+        pool_size=12,
     )
     async with engine.begin() as conn:
         await conn.execute(
@@ -50,8 +54,8 @@ async def test_writers_write_in_the_order_they_came_while_a_long_one_holds(
             await session.execute(text(f"INSERT INTO w (n) VALUES ({n})"))
 
     try:
-        async with contextlib.AsyncExitStack() as opened:  # connections ready: none is slower
-            for _ in range(10):
+        async with contextlib.AsyncExitStack() as opened:  # all connected before the writers
+            for _ in range(12):
                 await opened.enter_async_context(engine.connect())
         first = asyncio.create_task(long_writer())
         await holding.wait()
