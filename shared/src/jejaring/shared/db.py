@@ -77,6 +77,8 @@ def create_engine(url: str, *, lock_timeout_ms: int = 30_000, **kwargs: Any) -> 
         # deferred and never waits for the writer (WAL).
         writers = _WriteQueue(lock_timeout_ms / 1000)
         event.listen(engine.sync_engine, "begin", writers.begin)
+        event.listen(engine.sync_engine, "commit", writers.done)
+        event.listen(engine.sync_engine, "rollback", writers.done)
         event.listen(engine.sync_engine, "checkin", writers.end)
         _count_round_trips(engine, begin=False)  # SQLite's BEGIN is a statement (above)
         return engine
@@ -113,8 +115,9 @@ class _WriteQueue:
     """SQLite lets one transaction write at a time. A process's writers used to meet in SQLite's
     busy handler, which sleeps 1, 2, 5 ... up to 100 ms between tries whatever the holder does:
     at 20 cases/s a partner's request then waited up to 3 s (p99). Here they queue in the order
-    they came, and each begins the moment the one before it gives its connection back to the
-    pool. A writer that waits longer than the lock timeout fails as it would in the busy handler
+    they came, and each begins the moment the one before it commits or rolls back (or, failing
+    that, gives its connection back to the pool; the next one's BEGIN may wait the last
+    millisecond of a COMMIT in the busy handler). A writer that waits longer than the lock timeout fails as it would in the busy handler
     (a transient error, retried). Another process on the same file still meets this one in the
     busy handler."""
 
@@ -142,6 +145,13 @@ class _WriteQueue:
             self._holder = (entry, lock)
         # else: a second transaction on the connection before it went back keeps the turn
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def done(self, conn: Connection) -> None:
+        try:
+            entry = conn.connection._connection_record
+        except Exception:  # an invalidated connection: its checkin ends the turn
+            return
+        self.end(None, entry)
 
     def end(self, _dbapi_connection: Any, entry: object) -> None:
         if self._holder is not None and self._holder[0] is entry:
