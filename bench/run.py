@@ -42,7 +42,9 @@ async def pipeline(
     for url in (databases or {}).values():
         await pg.recreate_database(url)  # each run starts empty, as on a fresh machine
     probe = cpu_reference()
-    print(f"\n{kind}: CPU probe {probe:.2f} s; starting the embedded stack (jejaring up)")
+    print(
+        f"\n{kind}: CPU probe {probe:.2f} s; starting the embedded stack (jejaring up)", flush=True
+    )
     stack = Stack(tmp, databases)
     ready = stack.start()
     print(f"  ready in {ready:.2f} s", flush=True)

@@ -115,11 +115,11 @@ class _WriteQueue:
     """SQLite lets one transaction write at a time. A process's writers used to meet in SQLite's
     busy handler, which sleeps 1, 2, 5 ... up to 100 ms between tries whatever the holder does:
     at 20 cases/s a partner's request then waited up to 3 s (p99). Here they queue in the order
-    they came, and each begins the moment the one before it commits or rolls back (or, failing
-    that, gives its connection back to the pool; the next one's BEGIN may wait the last
-    millisecond of a COMMIT in the busy handler). A writer that waits longer than the lock timeout fails as it would in the busy handler
-    (a transient error, retried). Another process on the same file still meets this one in the
-    busy handler."""
+    they came, and each begins the moment the one before it commits or rolls back (at the
+    latest when it gives its connection back to the pool); its BEGIN may still wait out the
+    last millisecond of that COMMIT in the busy handler. A writer that waits longer than the
+    lock timeout fails as it would in the busy handler (a transient error, retried). Another
+    process on the same file still meets this one in the busy handler."""
 
     def __init__(self, timeout_s: float) -> None:
         self._timeout_s = timeout_s
