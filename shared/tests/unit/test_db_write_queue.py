@@ -33,6 +33,19 @@ async def _rows(engine: db.AsyncEngine) -> list[int]:
         return list((await conn.execute(text("SELECT n FROM w ORDER BY seq"))).scalars())
 
 
+async def _hold(
+    sessions: db.async_sessionmaker[db.AsyncSession],
+    n: int,
+    holding: asyncio.Event,
+    release: asyncio.Event,
+) -> None:
+    """A slow writer: writes `n`, says it holds its turn, and commits only when released."""
+    async with sessions() as session, session.begin():
+        await session.execute(text(f"INSERT INTO w (n) VALUES ({n})"))
+        holding.set()
+        await release.wait()
+
+
 async def test_writers_write_in_the_order_they_came_while_a_long_one_holds(
     tmp_path: Path,
 ) -> None:
@@ -43,12 +56,6 @@ async def test_writers_write_in_the_order_they_came_while_a_long_one_holds(
     sessions = db.session_factory(engine)
     holding, release = asyncio.Event(), asyncio.Event()
 
-    async def long_writer() -> None:
-        async with sessions() as session, session.begin():
-            await session.execute(text("INSERT INTO w (n) VALUES (0)"))
-            holding.set()
-            await release.wait()
-
     async def writer(n: int) -> None:
         async with sessions() as session, session.begin():
             await session.execute(text(f"INSERT INTO w (n) VALUES ({n})"))
@@ -57,7 +64,7 @@ async def test_writers_write_in_the_order_they_came_while_a_long_one_holds(
         async with contextlib.AsyncExitStack() as opened:  # all connected before the writers
             for _ in range(12):
                 await opened.enter_async_context(engine.connect())
-        first = asyncio.create_task(long_writer())
+        first = asyncio.create_task(_hold(sessions, 0, holding, release))
         await holding.wait()
         others = []
         for n in range(1, 9):
@@ -97,14 +104,8 @@ async def test_a_writer_that_waits_past_the_lock_timeout_fails_as_transient(
     sessions = db.session_factory(engine)
     holding, release = asyncio.Event(), asyncio.Event()
 
-    async def long_writer() -> None:
-        async with sessions() as session, session.begin():
-            await session.execute(text("INSERT INTO w (n) VALUES (1)"))
-            holding.set()
-            await release.wait()
-
     try:
-        first = asyncio.create_task(long_writer())
+        first = asyncio.create_task(_hold(sessions, 1, holding, release))
         await holding.wait()
         with pytest.raises(OperationalError) as failed:
             async with sessions() as session, session.begin():
