@@ -26,7 +26,7 @@ from jejaring.cli.partners import new_user_seed
 from jejaring.cli.stack import provision, signal_reload
 from jejaring.intake.app import create_runtime as intake_runtime
 from jejaring.intake.settings import IntakeSettings
-from jejaring.report.handlers import CASES_CONSUMER as REPORT_CASES
+from jejaring.report.consumers import CASES_CONSUMER as REPORT_CASES
 from jejaring.shared import crypto
 from jejaring.shared.messaging import runtime as runtime_module
 from jejaring.shared.messaging.connection import inbox_prefix

@@ -105,7 +105,7 @@ async def test_a_stream_made_before_the_limits_gets_them_in_place(js) -> None:
     referral had already acked goes, what it had not stays."""
     old = StreamSpec("REPLIES", ("referral.v1.from.>",), "as before")
     await ensure_stream(js, old)
-    await ensure_consumer(  # as referral's (referral.handlers.REPLIES_CONSUMER)
+    await ensure_consumer(  # as referral's (referral.consumers.REPLIES_CONSUMER)
         js,
         ConsumerSpec(
             stream="REPLIES", durable="referral-replies", filter_subjects=("referral.v1.from.>",)

@@ -20,8 +20,7 @@ from typing import TextIO
 from jejaring.shared import crypto
 from jejaring.shared.messaging.natsserver import JETSTREAM_KEY_ENV, new_jetstream_key
 from jejaring.shared.secrets import min_length, new_secret, placeholder_in, weakness
-from jejaring.shared.settings import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV
-from jejaring.shared.web.identity import public_key_of
+from jejaring.shared.web.identity import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV, public_key_of
 
 # A value that follows from a secret: (its name, the secret's, how it follows). Referral,
 # notify and report get the identity key's public key and never the key itself.

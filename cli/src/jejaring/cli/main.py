@@ -14,11 +14,19 @@ from pathlib import Path
 
 import typer
 
-from jejaring.cli import audit_cli, backup_cli, directory_cli, natsconfig, report_cli
+from jejaring.cli import (
+    audit_cli,
+    backup_cli,
+    directory_cli,
+    natsconfig,
+    private_files,
+    report_cli,
+    stack,
+)
 from jejaring.cli.dlq import app as dlq_app
 from jejaring.cli.partners import app as partner_app
 from jejaring.cli.report_rebuild import report_rebuild
-from jejaring.cli.stack import StackConfig, StackError, run_stack
+from jejaring.cli.stack import StackConfig, StackError
 from jejaring.cli.tls import CA_FILE_VARIABLE, ca_file_option, tls
 
 app = typer.Typer(
@@ -28,22 +36,13 @@ app = typer.Typer(
 )
 
 
-@app.callback()
-def private_files() -> None:
-    """Every file a jejaring command writes (.env, .data and what it starts writes there,
-    auth.conf) is its user's alone."""
-    os.umask(0o077)
+app.callback()(private_files)
 
 
 @app.command()
 def up() -> None:
     """Run nats-server and the three services on this machine until Ctrl-C."""
-    try:
-        config = StackConfig.from_env()
-    except StackError as exc:
-        typer.echo(f"jejaring up: {exc}", err=True)
-        raise typer.Exit(2) from None
-    raise typer.Exit(run_stack(config))
+    raise typer.Exit(stack.up())
 
 
 @app.command()
@@ -161,8 +160,7 @@ def identity_public_key() -> None:
     """Print JEJARING_IDENTITY_PUBLIC_KEY: the public key of JEJARING_IDENTITY_KEY (from the
     environment, or the embedded stack's .data/identity-key). Referral and notify verify
     people's tokens with it; it is not a secret."""
-    from jejaring.shared.settings import IDENTITY_KEY_ENV
-    from jejaring.shared.web.identity import public_key_of
+    from jejaring.shared.web.identity import IDENTITY_KEY_ENV, public_key_of
 
     try:
         key_file = StackConfig.from_env().identity_key_file

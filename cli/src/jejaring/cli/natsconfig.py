@@ -69,12 +69,12 @@ class ServiceIdentity:
 @functools.cache
 def declarations() -> dict[str, ServiceIdentity]:
     """Each service's identity; the consumers are the ConsumerSpecs the service itself runs."""
-    from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER as INTAKE_EVENTS
-    from jejaring.notify.handlers import CASE_WORK_CONSUMER as NOTIFY_CASE_WORK
-    from jejaring.notify.handlers import REFERRAL_EVENTS_CONSUMER as NOTIFY_EVENTS
-    from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER
-    from jejaring.report.handlers import CASES_CONSUMER as REPORT_CASES
-    from jejaring.report.handlers import REFERRAL_EVENTS_CONSUMER as REPORT_EVENTS
+    from jejaring.intake.consumers import REFERRAL_EVENTS_CONSUMER as INTAKE_EVENTS
+    from jejaring.notify.consumers import CASE_WORK_CONSUMER as NOTIFY_CASE_WORK
+    from jejaring.notify.consumers import REFERRAL_EVENTS_CONSUMER as NOTIFY_EVENTS
+    from jejaring.referral.consumers import CASES_CONSUMER, REPLIES_CONSUMER
+    from jejaring.report.consumers import CASES_CONSUMER as REPORT_CASES
+    from jejaring.report.consumers import REFERRAL_EVENTS_CONSUMER as REPORT_EVENTS
     from jejaring.shared.messaging.keys import KEYS_SUBJECT  # the keyring's key service
 
     return {
@@ -249,11 +249,20 @@ class PartnerKey:
         }
 
 
+# bcrypt's work factor slows down guessing a password from its hash. A password an operator
+# gives (`jejaring nats-config` for compose) keeps the slow cost. The embedded stack's own are
+# 256 random bits jejaring made: no guess finds them at any cost, so they take bcrypt's minimum,
+# and neither `jejaring up` (six hashes before nats-server can start, 0.3 s of CPU each) nor
+# nats-server (a check at every connection) pays for slowness that protects nothing.
+GIVEN_ROUNDS = 11
+GENERATED_ROUNDS = 4
+
+
 @functools.cache
-def bcrypt_hash(password: str) -> str:
+def bcrypt_hash(password: str, rounds: int = GIVEN_ROUNDS) -> str:
     """The hash the server configuration holds; computed once per password and process
-    (bcrypt is slow on purpose, and the configuration is regenerated every few seconds)."""
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(11)).decode()
+    (the configuration is regenerated every few seconds)."""
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
 
 
 def authorization(

@@ -25,7 +25,6 @@ import nats
 from nats.aio.client import Client as NATS
 
 from jejaring.cli import natsconfig
-from jejaring.intake.settings import MASTER_KEYS_FILE
 from jejaring.shared import crypto
 from jejaring.shared.messaging.connection import client_tls, inbox_prefix, transport
 from jejaring.shared.messaging.natsserver import (
@@ -38,8 +37,7 @@ from jejaring.shared.messaging.natsserver import (
     server_config,
 )
 from jejaring.shared.messaging.provision import contract_streams, ensure_consumer, ensure_stream
-from jejaring.shared.settings import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV
-from jejaring.shared.web.identity import public_key_of
+from jejaring.shared.web.identity import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV, public_key_of
 from jejaring.shared.web.tokens import new_token
 
 SERVICES = ("intake", "referral", "notify", "report")
@@ -184,7 +182,7 @@ class StackConfig:
             env[IDENTITY_KEY_ENV] = self.identity_key()
             # The master keys of the keyring (crypto-shredding): made once, 0600, in the data dir.
             if not env.get("INTAKE_MASTER_KEYS") and not env.get("INTAKE_MASTER_KEYS_FILE"):
-                master = crypto.ensure_key_file(self.data_dir / MASTER_KEYS_FILE)
+                master = crypto.ensure_key_file(self.data_dir / crypto.MASTER_KEYS_FILE)
                 env["INTAKE_MASTER_KEYS_FILE"] = str(master.resolve())
         env[IDENTITY_PUBLIC_KEY_ENV] = public_key_of(self.identity_key())
         env[prefix + "NATS_USER"] = natsconfig.service_user(service)
@@ -216,9 +214,13 @@ class StackConfig:
         return read_or_create_secret(path, make=new_jetstream_key)
 
     def nats_hashes(self) -> dict[str, str]:
-        """bcrypt hashes of the services' and the provisioner's NATS passwords."""
+        """bcrypt hashes of the NATS passwords the stack made for its services, provisioner
+        and operator."""
         secrets = natsconfig.service_secrets(self.nats_secrets_file)
-        return {name: natsconfig.bcrypt_hash(p) for name, p in secrets.items()}
+        return {
+            name: natsconfig.bcrypt_hash(p, natsconfig.GENERATED_ROUNDS)
+            for name, p in secrets.items()
+        }
 
     def auth_sync(self) -> natsconfig.AuthSync:
         """Keeps the embedded server's whole configuration in step with referral's keys."""
@@ -578,6 +580,16 @@ class Stack:
                 child.process.kill()
                 child.process.wait()
         self.nats.stop()
+
+
+def up() -> int:
+    """`jejaring up`: the stack this environment describes, until Ctrl-C; the exit code."""
+    try:
+        config = StackConfig.from_env()
+    except StackError as exc:
+        print(f"jejaring up: {exc}", file=sys.stderr, flush=True)
+        return 2
+    return run_stack(config)
 
 
 def run_stack(config: StackConfig, out: TextIO = sys.stdout) -> int:

@@ -167,6 +167,11 @@ def generate_line(kid: str) -> str:
     return f"{kid}={_b64(os.urandom(KEY_BYTES))}"
 
 
+# Outside production without a setting: intake's master keys file in its data directory (the
+# embedded stack, `jejaring up`, makes it there).
+MASTER_KEYS_FILE = "intake-master-keys"
+
+
 def ensure_key_file(path: Path, kid: str = "k1") -> Path:
     """`path`, a file of master keys: made with one new key (owner-only, 0600) if missing."""
     if not path.exists():

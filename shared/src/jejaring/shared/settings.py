@@ -14,11 +14,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from jejaring.shared.db import default_sqlite_url
 from jejaring.shared.region import DEFAULT_REGION_FILE
 from jejaring.shared.secrets import env_name, refuse_weak_secrets
-from jejaring.shared.web.identity import canonical_public_key
-
-# Intake's signing secret (its private key is derived from it); only intake may hold it.
-IDENTITY_KEY_ENV = "JEJARING_IDENTITY_KEY"
-IDENTITY_PUBLIC_KEY_ENV = "JEJARING_IDENTITY_PUBLIC_KEY"
+from jejaring.shared.web.identity import (
+    IDENTITY_KEY_ENV,
+    IDENTITY_PUBLIC_KEY_ENV,
+    canonical_public_key,
+)
 
 
 class ProcessSettings(BaseSettings):

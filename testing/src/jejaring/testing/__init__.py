@@ -39,8 +39,7 @@ from jejaring.shared.contract.enums import (
     ViolenceForm,
 )
 from jejaring.shared.contract.envelope import OutgoingMessage
-from jejaring.shared.settings import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV
-from jejaring.shared.web.identity import public_key_of
+from jejaring.shared.web.identity import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV, public_key_of
 
 # A table for plumbing tests: a handler's one visible effect is +1 on a counter.
 effects_metadata = MetaData()

@@ -22,7 +22,8 @@ from jejaring.intake import (
 from jejaring.intake.accounts import AccountPolicy, Passwords
 from jejaring.intake.api import Clock, Context, router
 from jejaring.intake.attachments import Files
-from jejaring.intake.handlers import REFERRAL_EVENTS_CONSUMER, on_referral_event
+from jejaring.intake.consumers import REFERRAL_EVENTS_CONSUMER
+from jejaring.intake.handlers import on_referral_event
 from jejaring.intake.keyring import Keyring
 from jejaring.intake.settings import IntakeSettings
 from jejaring.shared.messaging.keys import serve_keys

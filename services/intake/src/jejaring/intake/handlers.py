@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.intake import duplicates, read_model
-from jejaring.shared.contract import subjects
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.contract.events import (
     PartnerDeactivated,
@@ -15,14 +14,6 @@ from jejaring.shared.contract.events import (
     ReferralStatusChanged,
 )
 from jejaring.shared.messaging.consumer import PoisonMessage
-from jejaring.shared.messaging.provision import ConsumerSpec
-
-REFERRAL_EVENTS_CONSUMER = ConsumerSpec(
-    stream=subjects.REFERRAL_EVENTS_STREAM,
-    durable="intake-referral-events",
-    filter_subjects=(subjects.REFERRAL_EVENTS_ALL,),
-    description="intake keeps its read model of referral statuses",
-)
 
 
 async def on_referral_event(session: AsyncSession, envelope: Envelope) -> None:

@@ -9,11 +9,13 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from jejaring.shared import crypto
-from jejaring.shared.settings import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV, ServiceSettings
-from jejaring.shared.web.identity import MAX_LIFETIME, public_key_of
-
-# Outside production without the setting: the master keys file in data_dir (`jejaring up` uses it).
-MASTER_KEYS_FILE = "intake-master-keys"
+from jejaring.shared.settings import ServiceSettings
+from jejaring.shared.web.identity import (
+    IDENTITY_KEY_ENV,
+    IDENTITY_PUBLIC_KEY_ENV,
+    MAX_LIFETIME,
+    public_key_of,
+)
 
 
 class IntakeSettings(ServiceSettings):
@@ -141,7 +143,7 @@ class IntakeSettings(ServiceSettings):
         value = self.master_keys.get_secret_value() if self.master_keys else None
         file = self.master_keys_file
         if value is None and file is None:
-            file = crypto.ensure_key_file(self.data_dir / MASTER_KEYS_FILE)
+            file = crypto.ensure_key_file(self.data_dir / crypto.MASTER_KEYS_FILE)
         try:
             return crypto.MasterKeys.load(value=value, file=file, setting="INTAKE_MASTER_KEYS")
         except crypto.MasterKeyError as exc:

@@ -14,12 +14,8 @@ from fastapi import FastAPI
 from jejaring.notify import feedback, feedback_api
 from jejaring.notify.api import Context, router
 from jejaring.notify.channels import Channel
-from jejaring.notify.handlers import (
-    CASE_WORK_CONSUMER,
-    REFERRAL_EVENTS_CONSUMER,
-    case_work_handler,
-    referral_event_handler,
-)
+from jejaring.notify.consumers import CASE_WORK_CONSUMER, REFERRAL_EVENTS_CONSUMER
+from jejaring.notify.handlers import case_work_handler, referral_event_handler
 from jejaring.notify.metrics import deliveries_scrape
 from jejaring.notify.registry import CHANNELS
 from jejaring.notify.service import DISPATCH_BATCH, Dispatcher

@@ -11,19 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jejaring.notify import feedback, reminders, service
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared.contract import events as ev
-from jejaring.shared.contract import subjects
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.db import on_commit
 from jejaring.shared.messaging.casekeys import CaseKeys
 from jejaring.shared.messaging.consumer import Handler, PoisonMessage
-from jejaring.shared.messaging.provision import ConsumerSpec
-
-REFERRAL_EVENTS_CONSUMER = ConsumerSpec(
-    stream=subjects.REFERRAL_EVENTS_STREAM,
-    durable="notify-referral-events",
-    filter_subjects=(subjects.REFERRAL_EVENTS_ALL,),
-    description="notify alerts people about referral events",
-)
 
 
 def referral_event_handler(
@@ -35,18 +26,6 @@ def referral_event_handler(
             on_commit(session, wake.set)
 
     return on_referral_event
-
-
-CASE_WORK_CONSUMER = ConsumerSpec(
-    stream=subjects.CASES_STREAM,
-    durable="notify-case-work",
-    filter_subjects=(
-        subjects.CASE_TASK_DUE,
-        subjects.CASE_FEEDBACK_REQUESTED,
-        subjects.CASE_ERASED,
-    ),
-    description="notify reminds officers of case-plan tasks and asks survivors for feedback",
-)
 
 
 def case_work_handler(

@@ -20,8 +20,9 @@ from jejaring.referral import (
     retention,
 )
 from jejaring.referral.api import Clock, Context, docs_router, router
+from jejaring.referral.consumers import CASES_CONSUMER, REPLIES_CONSUMER
 from jejaring.referral.facts import Deps
-from jejaring.referral.handlers import CASES_CONSUMER, REPLIES_CONSUMER, case_handler, reply_handler
+from jejaring.referral.handlers import case_handler, reply_handler
 from jejaring.referral.metrics import referrals_scrape
 from jejaring.referral.settings import ReferralSettings
 from jejaring.shared.messaging.casekeys import CaseKeys

@@ -12,7 +12,6 @@ from jejaring.referral.cases import close_case, erase_case, merge_case, record_c
 from jejaring.referral.facts import Deps
 from jejaring.referral.replies import apply_reply
 from jejaring.referral.schemas import StatusIn
-from jejaring.shared.contract import subjects
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.contract.events import (
     CASE_WORK_EVENTS,
@@ -24,20 +23,6 @@ from jejaring.shared.contract.events import (
     PartnerReplied,
 )
 from jejaring.shared.messaging.consumer import Handler, PoisonMessage
-from jejaring.shared.messaging.provision import ConsumerSpec
-
-CASES_CONSUMER = ConsumerSpec(
-    stream=subjects.CASES_STREAM,
-    durable="referral-cases",
-    filter_subjects=(subjects.CASES_ALL,),
-    description="referral routes every case event",
-)
-REPLIES_CONSUMER = ConsumerSpec(
-    stream=subjects.REPLIES_STREAM,
-    durable="referral-replies",
-    filter_subjects=(subjects.REPLIES_ALL,),
-    description="referral applies partners' answers",
-)
 
 
 def case_handler(deps: Deps, clock: Callable[[], dt.datetime]) -> Handler:

@@ -10,8 +10,9 @@ from fastapi import FastAPI
 
 from jejaring.report import rebuild
 from jejaring.report.api import Context, router
+from jejaring.report.consumers import CASES_CONSUMER, REFERRAL_EVENTS_CONSUMER
 from jejaring.report.exports_api import router as exports_router
-from jejaring.report.handlers import CASES_CONSUMER, REFERRAL_EVENTS_CONSUMER, on_event
+from jejaring.report.handlers import on_event
 from jejaring.report.settings import ReportSettings
 from jejaring.shared.messaging.provision import contract_streams
 from jejaring.shared.messaging.runtime import ServiceRuntime, Subscription

@@ -57,9 +57,11 @@ def serve(app: FastAPI, settings: ProcessSettings) -> None:
         raise SystemExit(2)
     # Everything imported and built so far lives as long as the process: keep it out of the
     # collector's way (a full collection over it costs about 100 ms of CPU here; the cyclic GC
-    # otherwise walks it again and again under load).
+    # otherwise walks it again and again under load). A service's __main__ turned the collector
+    # off while it imported; it is on from here.
     gc.collect()
     gc.freeze()
+    gc.enable()
     uvicorn.run(
         app,
         host=settings.host,
