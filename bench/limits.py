@@ -1,4 +1,5 @@
-"""The limits the pipeline is measured against: raw JetStream and raw database rates.
+"""The limits the pipeline is measured against: raw JetStream and raw database rates, and what
+one event costs the services' own plumbing before any business rule runs.
 
 Same settings as the services: a file-backed stream with the services' duplicate window and
 `Nats-Msg-Id` on every message, a durable pull consumer acked with `ack_sync` one message at a
@@ -16,15 +17,24 @@ from pathlib import Path
 
 import nats
 from sqlalchemy import Column, MetaData, String, Table, Text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.shared import db
+from jejaring.shared.contract import events as ev
+from jejaring.shared.contract import subjects
+from jejaring.shared.contract.envelope import Envelope
+from jejaring.shared.messaging.consumer import IdempotentConsumer
 from jejaring.shared.messaging.natsserver import NatsServer
+from jejaring.shared.messaging.outbox import Outbox, OutboxRelay
 from jejaring.shared.messaging.provision import (
     ConsumerSpec,
     StreamSpec,
+    contract_streams,
     ensure_consumer,
     ensure_stream,
 )
+from jejaring.shared.migrate import migrate
+from jejaring.testing import sample_events
 
 BODY = b'{"case_reference": "BPT-2026-000001", "service": "legal_aid"}' + b" " * 600
 
@@ -36,6 +46,7 @@ class Limits:
     consume_ack_sync: float  # messages/s, fetch 50, ack_sync each
     commits: dict[str, float]  # database kind -> commits/s, one writer
     commits_concurrent: dict[str, float]  # database kind -> commits/s, 8 writers
+    plumbing: dict[str, Plumbing]  # database kind -> what an event costs the plumbing
     cpu_reference_s: float  # CPU seconds for ten million Python additions: this machine's speed
 
 
@@ -119,6 +130,77 @@ async def commit_rate(url: str, seconds: float, writers: int) -> float:
     return rate
 
 
+TOGETHER = (1, 10)  # events written in one transaction, or brought by one fetch
+
+
+@dataclass
+class Plumbing:
+    """CPU ms of one process per event through the plumbing every service runs, with no
+    business rule, by how many events go together (`TOGETHER`). Published: written to the
+    outbox in one transaction, published by the relay (PubAck each), rows marked sent.
+    Consumed: fetched, recorded in the inbox, a handler that does nothing, commit, ack each."""
+
+    published_ms: dict[int, float]
+    consumed_ms: dict[int, float]
+
+
+async def plumbing_cost(tmp: Path, url: str, seconds: float) -> Plumbing:
+    server = NatsServer(store_dir=tmp / "plumbing-js", log_file=tmp / "plumbing-nats.log").start()
+    engine = db.create_engine(url)
+    try:
+        versions = tmp / "plumbing-versions"  # the shared branch only: outbox and inbox
+        versions.mkdir(parents=True, exist_ok=True)
+        await migrate(engine, versions, lock_name="bench-plumbing")
+        sessions = db.session_factory(engine)
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        stream = next(s for s in contract_streams() if s.name == subjects.REFERRAL_EVENTS_STREAM)
+        await ensure_stream(js, stream)
+        spec = ConsumerSpec(stream.name, "bench-plumbing", (subjects.REFERRAL_EVENTS_ALL,))
+        await ensure_consumer(js, spec)
+        event = next(e for e in sample_events() if isinstance(e, ev.ReferralStatusChanged))
+        box = Outbox(source="/jejaring/bench")
+        sent = asyncio.Event()
+
+        async def on_sent(_session: AsyncSession, _rows: object) -> None:
+            sent.set()
+
+        relay = OutboxRelay(sessions=sessions, js=js, outbox_=box, on_sent=on_sent)
+        relaying = asyncio.create_task(relay.run())
+        published, written = {}, {}
+        for k in TOGETHER:
+            written[k], started, cpu = 0, time.perf_counter(), time.process_time()
+            while time.perf_counter() - started < seconds / len(TOGETHER):
+                sent.clear()
+                async with sessions() as session, session.begin():
+                    for _ in range(k):
+                        await box.add(session, event)
+                await sent.wait()  # the relay published the transaction's events at once
+                written[k] += k
+            published[k] = 1000 * (time.process_time() - cpu) / written[k]
+        relay.stop()
+        await relaying
+
+        async def nothing(_session: AsyncSession, _envelope: Envelope) -> None:
+            pass
+
+        sub = await js.pull_subscribe_bind(spec.durable, spec.stream)
+        consumed = {}
+        for k in TOGETHER:
+            consumer = IdempotentConsumer(
+                service="bench", spec=spec, handler=nothing, sessions=sessions, js=js, batch=k
+            )
+            cpu = time.process_time()
+            for _ in range(written[k] // k):
+                await consumer.process_batch(await sub.fetch(k, timeout=5))
+            consumed[k] = 1000 * (time.process_time() - cpu) / (written[k] // k * k)
+        await nc.close()
+        return Plumbing(published, consumed)
+    finally:
+        await engine.dispose()
+        server.stop()
+
+
 async def measure(tmp: Path, databases: dict[str, str], seconds: float) -> Limits:
     reference = cpu_reference()
     sequential, concurrent, consumed = await jetstream_rates(tmp, seconds)
@@ -126,4 +208,10 @@ async def measure(tmp: Path, databases: dict[str, str], seconds: float) -> Limit
     concurrent_commits = {
         kind: await commit_rate(url, seconds, 8) for kind, url in databases.items()
     }
-    return Limits(sequential, concurrent, consumed, commits, concurrent_commits, reference)
+    plumbing = {
+        kind: await plumbing_cost(tmp / f"plumbing-{kind}", url, seconds)
+        for kind, url in databases.items()
+    }
+    return Limits(
+        sequential, concurrent, consumed, commits, concurrent_commits, plumbing, reference
+    )

@@ -69,6 +69,8 @@ class Phase:
     drain_s: float | None = None  # from the last post sent until every answer, referral and
     # message was out
     statements: dict[str, float] = field(default_factory=dict)  # per service, in the phase
+    consumed: dict[str, float] = field(default_factory=dict)  # events, per service, in the phase
+    published: dict[str, float] = field(default_factory=dict)  # events, per service
 
     @property
     def errors(self) -> int:
@@ -285,18 +287,23 @@ class Stack:
             used["postgresql"] = postgres_cpu_seconds()
         return used
 
-    def round_trips(self) -> dict[str, float]:
-        """What each service has sent its database so far (statements, BEGIN, COMMIT and
-        ROLLBACK), from its /metrics."""
+    def counters(self) -> dict[str, dict[str, float]]:
+        """Each service's counts so far, from its /metrics: what it sent its database
+        (statements, BEGIN, COMMIT and ROLLBACK), the events it consumed and published."""
+        wanted = {
+            "jejaring_db_round_trips_total": "round trips",
+            "jejaring_events_consumed_total": "consumed",
+            "jejaring_events_published_total": "published",
+        }
         out = {}
         for name in self.pids:
             text = httpx.get(self.url(name) + "/metrics", timeout=10).text
-            out[name] = sum(
-                s.value
-                for family in text_string_to_metric_families(text)
-                for s in family.samples
-                if s.name == "jejaring_db_round_trips_total"
-            )
+            counts = dict.fromkeys(wanted.values(), 0.0)
+            for family in text_string_to_metric_families(text):
+                for s in family.samples:
+                    if s.name in wanted:
+                        counts[wanted[s.name]] += s.value
+            out[name] = counts
         return out
 
     def rss(self) -> dict[str, float]:
@@ -530,7 +537,7 @@ async def run_phase(
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
-    sent_before = stack.round_trips()
+    counted_before = stack.counters()
     cpu_before = stack.cpu()
     client_before = time.process_time()
     posts, achieved = await post_open_loop(stack, officer, rate, seconds)
@@ -538,10 +545,24 @@ async def run_phase(
     drain = await collector.settle(posts)
     cpu = {name: used - cpu_before[name] for name, used in stack.cpu().items()}
     cpu["client"] = client
-    sent = {name: n - sent_before[name] for name, n in stack.round_trips().items()}
+    counted = {
+        s: {k: v - counted_before[s][k] for k, v in n.items()} for s, n in stack.counters().items()
+    }
     stop.set()
     await sampler
-    phase = Phase(name, rate, seconds, posts, peak, cpu, achieved, drain, sent)
+    phase = Phase(
+        name,
+        rate,
+        seconds,
+        posts,
+        peak,
+        cpu,
+        achieved,
+        drain,
+        statements={s: n["round trips"] for s, n in counted.items()},
+        consumed={s: n["consumed"] for s, n in counted.items()},
+        published={s: n["published"] for s, n in counted.items()},
+    )
     print(
         f"  {name}: {rate:g} cases/s for {seconds:g} s, sent {achieved:.1f}/s, "
         f"errors {phase.errors}{phase.error_kinds()}, drained {drain if drain is None else round(drain, 2)} s, "

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.limits import Limits
+from bench.limits import Limits, Plumbing
 from bench.pipeline import SERVICES, Phase, percentile
 
 # JetStream messages per case with three referrals: case.v1.created, and per referral the
@@ -157,6 +157,18 @@ def markdown(limits: Limits, runs: dict[str, list[Run]], seconds: float, elapsed
         lines.append(
             f"| {kind} commit, 8 writers | {limits.commits_concurrent[kind]:,.0f} commits/s |"
         )
+    for kind, plumbing in limits.plumbing.items():
+        for k, cpu in plumbing.published_ms.items():
+            lines.append(
+                f"| {kind}: an event written to the outbox and published by its relay, "
+                f"{k} a transaction (the services' plumbing, no business rule) "
+                f"| {cpu:.2f} ms of CPU |"
+            )
+        for k, cpu in plumbing.consumed_ms.items():
+            lines.append(
+                f"| {kind}: an event consumed (fetch, inbox, a handler that does nothing, "
+                f"commit, ack), {k} a fetch | {cpu:.2f} ms of CPU |"
+            )
     for kind, repeats in runs.items():
         lines += ["", f"## Targets on {kind}", "", *_targets(repeats)]
     if {"postgresql", "sqlite"} <= runs.keys():
@@ -186,6 +198,8 @@ def markdown(limits: Limits, runs: dict[str, list[Run]], seconds: float, elapsed
                 f"{'yes' if p.sustained() else 'no'} |"
             )
         lines += _cpu_table(run)
+        if kind in limits.plumbing:
+            lines += _plumbing_table(run, limits.plumbing[kind])
         peak = run.peak_mb()
         lines += [
             "",
@@ -277,6 +291,43 @@ def _cpu_table(run: Run) -> list[str]:
         "statements, BEGIN, COMMIT and ROLLBACK).",
         lambda p: p.statements,
     )
+
+
+def _plumbing_table(run: Run, plumbing: Plumbing) -> list[str]:
+    """Per service at 20 cases/s: the events a case makes it consume and publish, what the
+    plumbing alone costs them (the limits above: each event alone, and ten together), and the
+    service's measured CPU."""
+    steady = next((p for p in run.phases if p.name == "steady"), None)
+    if steady is None or not steady.consumed:
+        return []
+    n = max(1, len(steady.ok))
+    alone, together = min(plumbing.consumed_ms), max(plumbing.consumed_ms)
+    lines = [
+        "",
+        f"What the plumbing alone costs a case at 20 cases/s: each service's events a case "
+        "(its `jejaring_events_consumed_total` and `_published_total`) times the plumbing's "
+        f"CPU an event from the limits, each event alone, and {together} together, against "
+        "the service's measured CPU.",
+        "",
+        "| service | events consumed a case | published a case | plumbing, each alone, ms "
+        f"| plumbing, {together} together, ms | measured, ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    totals = [0.0, 0.0, 0.0]
+    for service, consumed in steady.consumed.items():
+        published = steady.published.get(service, 0.0)
+        costs = [
+            (consumed * plumbing.consumed_ms[k] + published * plumbing.published_ms[k]) / n
+            for k in (alone, together)
+        ]
+        measured = 1000 * steady.cpu_s.get(service, 0.0) / n
+        totals = [a + b for a, b in zip(totals, [*costs, measured], strict=True)]
+        lines.append(
+            f"| {service} | {consumed / n:.1f} | {published / n:.1f} | {costs[0]:.1f} | "
+            f"{costs[1]:.1f} | {measured:.1f} |"
+        )
+    lines.append(f"| all | | | {totals[0]:.1f} | {totals[1]:.1f} | {totals[2]:.1f} |")
+    return lines
 
 
 def _per_case(run: Run, caption: str, figures: Callable[[Phase], dict[str, float]]) -> list[str]:
