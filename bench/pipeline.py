@@ -71,6 +71,8 @@ class Phase:
     statements: dict[str, float] = field(default_factory=dict)  # per service, in the phase
     consumed: dict[str, float] = field(default_factory=dict)  # events, per service, in the phase
     published: dict[str, float] = field(default_factory=dict)  # events, per service
+    # (wall clock, CPU seconds so far per process) every half second, for the plot
+    cpu_timeline: list[tuple[float, dict[str, float]]] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -286,6 +288,13 @@ class Stack:
         if any(url.startswith("postgresql") for url in self.databases.values()):
             used["postgresql"] = postgres_cpu_seconds()
         return used
+
+    def cpu_sampler(self, interval: float) -> subprocess.Popen[str]:
+        """`bench.sampler` on the services, nats-server and PostgreSQL, until terminated."""
+        pids = {**self.pids, **({"nats-server": self.nats_pid} if self.nats_pid else {})}
+        argv = [sys.executable, "-m", "bench.sampler", str(interval)]
+        argv += [f"{name}={pid}" for name, pid in pids.items()]
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
 
     def counters(self) -> dict[str, dict[str, float]]:
         """Each service's counts so far, from its /metrics: what it sent its database
@@ -537,6 +546,7 @@ async def run_phase(
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
+    timeline = stack.cpu_sampler(0.5)
     counted_before = stack.counters()
     cpu_before = stack.cpu()
     client_before = time.process_time()
@@ -550,6 +560,10 @@ async def run_phase(
     }
     stop.set()
     await sampler
+    timeline.terminate()
+    cpu_timeline = [
+        (line["t"], line["cpu"]) for line in map(json.loads, timeline.communicate()[0].splitlines())
+    ]
     phase = Phase(
         name,
         rate,
@@ -562,6 +576,7 @@ async def run_phase(
         statements={s: n["round trips"] for s, n in counted.items()},
         consumed={s: n["consumed"] for s, n in counted.items()},
         published={s: n["published"] for s, n in counted.items()},
+        cpu_timeline=cpu_timeline,
     )
     print(
         f"  {name}: {rate:g} cases/s for {seconds:g} s, sent {achieved:.1f}/s, "

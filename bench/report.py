@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import platform
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.limits import Limits, Plumbing
 from bench.pipeline import SERVICES, Phase, percentile
@@ -350,18 +352,37 @@ def _per_case(run: Run, caption: str, figures: Callable[[Phase], dict[str, float
     return lines
 
 
+CPU_COLOURS = {
+    "intake": "tab:blue",
+    "referral": "tab:orange",
+    "notify": "tab:green",
+    "report": "tab:purple",
+    "nats-server": "tab:brown",
+    "postgresql": "tab:red",
+}
+
+
 def plot(runs: list[Run], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(runs), 1, figsize=(12, 4.5 * len(runs)), squeeze=False)
-    for ax, run in zip((a[0] for a in axes), runs, strict=True):
+    fig, axes = plt.subplots(
+        2 * len(runs),
+        1,
+        figsize=(12, 7 * len(runs)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [3, 2] * len(runs)},
+    )
+    for i, run in enumerate(runs):
+        ax, cores = axes[2 * i][0], axes[2 * i + 1][0]
         posts = [q for p in run.phases for q in p.ok]
         if not posts:
             continue
         t0 = min(q.sent for q in posts)
+        _plot_cpu(cores, run, t0)
+        cores.sharex(ax)
         for label, values, colour in (
             ("intake 201", [(q.sent - t0, q.latency) for q in posts], "tab:blue"),
             (
@@ -403,3 +424,30 @@ def plot(runs: list[Run], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _plot_cpu(ax: Any, run: Run, t0: float) -> None:
+    """Cores each process used, half a second at a time, under the latencies: which one was
+    busy when they rose (a periodic job, PostgreSQL's checkpoint or autovacuum, nats-server)."""
+    for phase in run.phases:
+        timeline = phase.cpu_timeline
+        for name in timeline[0][1] if timeline else ():
+            points = [
+                ((t1 + t2) / 2 - t0, (u2[name] - u1[name]) / (t2 - t1))
+                for (t1, u1), (t2, u2) in itertools.pairwise(timeline)
+                if t2 > t1
+            ]
+            if not any(y for _, y in points):
+                continue
+            colour = CPU_COLOURS.get(name, "black")
+            ax.plot(
+                [x for x, _ in points],
+                [y for _, y in points],
+                color=colour,
+                lw=0.8,
+                label=name if phase is run.phases[0] else None,
+            )
+    ax.set_ylabel("cores")
+    ax.set_xlabel("s since the first post")
+    ax.set_title(f"{run.kind}: CPU per process, half a second at a time")
+    ax.legend(loc="upper left", ncol=3, fontsize=8)
