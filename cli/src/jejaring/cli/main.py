@@ -41,7 +41,7 @@ app.callback()(private_files)
 
 @app.command()
 def up() -> None:
-    """Run nats-server and the three services on this machine until Ctrl-C."""
+    """Run nats-server, the four services and the web app on this machine until Ctrl-C."""
     raise typer.Exit(stack.up())
 
 

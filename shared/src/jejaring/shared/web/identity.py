@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 # Intake's signing secret (its private key is derived from it); only intake may hold it.
 IDENTITY_KEY_ENV = "JEJARING_IDENTITY_KEY"
 IDENTITY_PUBLIC_KEY_ENV = "JEJARING_IDENTITY_PUBLIC_KEY"
+
 # The only algorithm a service accepts: a token signed any other way (HS256 with a key someone
 # guessed or took from a service's environment, "none") is refused before its claims are read.
 ALGORITHM = "EdDSA"
