@@ -153,6 +153,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def processes_cpu(pids: dict[str, int], *, postgresql: bool) -> dict[str, float]:
+    """CPU seconds used so far by each named process and, with `postgresql`, by every
+    PostgreSQL process on this machine."""
+    used = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    if postgresql:
+        used["postgresql"] = postgres_cpu_seconds()
+    return used
+
+
 def children(parent: int, names: tuple[str, ...] = SERVICES) -> dict[str, int]:
     """The processes `jejaring up` started (the services, or nats-server): name -> pid."""
     found: dict[str, int] = {}
@@ -280,20 +289,24 @@ class Stack:
         r.raise_for_status()
         return {"Authorization": f"Bearer {r.json()['token']}"}
 
+    def processes(self) -> dict[str, int]:
+        """The services' and nats-server's pids, by name."""
+        return {**self.pids, **({"nats-server": self.nats_pid} if self.nats_pid else {})}
+
+    @property
+    def uses_postgresql(self) -> bool:
+        return any(url.startswith("postgresql") for url in self.databases.values())
+
     def cpu(self) -> dict[str, float]:
         """CPU seconds used so far: each service, nats-server, every PostgreSQL process on this
         machine (only the bench uses it while it runs)."""
-        used = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
-        used["nats-server"] = cpu_seconds(self.nats_pid) if self.nats_pid else 0.0
-        if any(url.startswith("postgresql") for url in self.databases.values()):
-            used["postgresql"] = postgres_cpu_seconds()
-        return used
+        return processes_cpu(self.processes(), postgresql=self.uses_postgresql)
 
     def cpu_sampler(self, interval: float) -> subprocess.Popen[str]:
-        """`bench.sampler` on the services, nats-server and PostgreSQL, until terminated."""
-        pids = {**self.pids, **({"nats-server": self.nats_pid} if self.nats_pid else {})}
+        """`bench.sampler` on what `cpu()` reads, until terminated."""
         argv = [sys.executable, "-m", "bench.sampler", str(interval)]
-        argv += [f"{name}={pid}" for name, pid in pids.items()]
+        argv += ["--postgresql"] if self.uses_postgresql else []
+        argv += [f"{name}={pid}" for name, pid in self.processes().items()]
         return subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
 
     def counters(self) -> dict[str, dict[str, float]]:

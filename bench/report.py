@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.limits import Limits, Plumbing
+from bench.limits import TOGETHER, Limits, Plumbing
 from bench.pipeline import SERVICES, Phase, percentile
 
 # JetStream messages per case with three referrals: case.v1.created, and per referral the
@@ -299,11 +299,11 @@ def _plumbing_table(run: Run, plumbing: Plumbing) -> list[str]:
     """Per service at 20 cases/s: the events a case makes it consume and publish, what the
     plumbing alone costs them (the limits above: each event alone, and ten together), and the
     service's measured CPU."""
-    steady = next((p for p in run.phases if p.name == "steady"), None)
+    steady = run.steady()
     if steady is None or not steady.consumed:
         return []
     n = max(1, len(steady.ok))
-    alone, together = min(plumbing.consumed_ms), max(plumbing.consumed_ms)
+    alone, together = TOGETHER[0], TOGETHER[-1]
     lines = [
         "",
         f"What the plumbing alone costs a case at 20 cases/s: each service's events a case "

@@ -1,6 +1,7 @@
-"""`python -m bench.sampler INTERVAL NAME=PID ...`: every INTERVAL seconds, one JSON line of the
-wall-clock time and the CPU seconds used so far by each named process and by PostgreSQL (all
-its processes), until stopped. A process of its own: its CPU is not the load generator's."""
+"""`python -m bench.sampler INTERVAL [--postgresql] NAME=PID ...`: every INTERVAL seconds, one
+JSON line of the wall-clock time and the CPU seconds used so far by each named process (and by
+PostgreSQL, all its processes, with --postgresql), until stopped. A process of its own: its CPU
+is not the load generator's."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ import json
 import sys
 import time
 
-from bench.pipeline import cpu_seconds, postgres_cpu_seconds
+from bench.pipeline import processes_cpu
 
 
 def main() -> None:
-    interval = float(sys.argv[1])
-    pids = {name: int(pid) for name, pid in (arg.split("=") for arg in sys.argv[2:])}
+    interval, *args = sys.argv[1:]
+    postgresql = "--postgresql" in args
+    pids = {name: int(pid) for name, pid in (a.split("=") for a in args if a != "--postgresql")}
     while True:
-        used = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        used["postgresql"] = postgres_cpu_seconds()
+        used = processes_cpu(pids, postgresql=postgresql)
         print(json.dumps({"t": time.time(), "cpu": used}), flush=True)
-        time.sleep(interval)
+        time.sleep(float(interval))
 
 
 if __name__ == "__main__":
