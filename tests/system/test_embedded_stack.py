@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -57,7 +58,42 @@ def _state(pid: int) -> str:
 
 
 def command_of(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").replace(b"\0", b" ").decode()
+
+
+def processes_of(stack_pid: int) -> dict[str, int]:
+    """The stack's children by what `ps` shows: nats-server, the launcher, each service."""
+    found = {}
+    for pid in children_of(stack_pid):
+        command = command_of(pid).split()
+        if len(command) < 2:  # exited, not yet reaped
+            continue
+        if "nats-server" in command[0]:
+            found["nats-server"] = pid
+        elif "jejaring.cli.preload" in command:
+            found["launcher"] = pid
+        elif command[-2] == "-m" and command[-1].startswith("jejaring."):
+            found[command[-1].removeprefix("jejaring.")] = pid
+    return found
+
+
+def memory_holds(pid: int, value: str) -> bool:
+    """Whether `value` is anywhere in the readable memory of process `pid` (/proc/<pid>/mem):
+    what a process holds, not only what its environment showed when it started."""
+    needle = value.encode()
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            span, permissions = line.split()[:2]
+            if "r" not in permissions or line.rstrip().endswith(("[vvar]", "[vsyscall]")):
+                continue
+            low, high = (int(x, 16) for x in span.split("-"))
+            try:
+                mem.seek(low)
+                if needle in mem.read(high - low):
+                    return True
+            except (OSError, OverflowError, ValueError):
+                continue
+    return False
 
 
 def port_is_free(port: int) -> bool:
@@ -146,9 +182,10 @@ def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
     assert (status(first), status(second), status(third)) == (401, 401, 200)
 
     children = children_of(stack.pid)
-    nats_pid = next(p for p in children if "nats-server" in command_of(p))
-    services = {p for p in children if "jejaring." in command_of(p)}
-    assert len(services) == 5  # intake, referral, notify, report and web
+    processes = processes_of(stack.pid)
+    nats_pid = processes["nats-server"]
+    services = {processes[name] for name in (*SERVICES, "web")}
+    assert sorted(processes) == sorted((*SERVICES, "web", "nats-server", "launcher"))
 
     os.kill(nats_pid, signal.SIGKILL)
     killed = time.monotonic()
@@ -174,6 +211,58 @@ def test_up_runs_everything_survives_a_nats_kill_and_ctrl_c_leaves_nothing(
     assert not [p for p in everything if alive(p)], "a process was left behind"
     ports = [*service_ports(stack_env), int(stack_env["JEJARING_NATS_PORT"])]
     assert all(port_is_free(p) for p in ports)
+
+
+def test_a_service_that_dies_comes_back_forked_or_without_the_launcher_on_its_own(
+    stack: subprocess.Popen[str], stack_env: dict[str, str]
+) -> None:
+    """The services are forked from the launcher (what all of them import, imported once) and
+    adopted by `jejaring up`: one killed is forked again; with the launcher gone, the next one
+    starts as its own `python -m`; and when `jejaring up` itself is killed, nothing stays."""
+    assert stack.stdout is not None
+    assert stack.stdout.readline().startswith("Jejaring is running")
+    first = processes_of(stack.pid)
+    port = {s: int(stack_env[f"JEJARING_{s.upper()}_PORT"]) for s in (*SERVICES, "web")}
+    forked = {name: "REFERRAL_PORT" not in environ_of(first[name]) for name in ("referral",)}
+    assert forked == {"referral": True}, (
+        "a forked service's exec-time environment is the launcher's"
+    )
+
+    os.kill(first["referral"], signal.SIGKILL)
+    wait_status(port["referral"], 200, timeout=30)
+    again = processes_of(stack.pid)
+    assert again["referral"] != first["referral"]
+    assert "REFERRAL_PORT" not in environ_of(again["referral"]), "forked from the launcher again"
+
+    os.kill(again["launcher"], signal.SIGKILL)
+    os.kill(again["notify"], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        notify = processes_of(stack.pid).get("notify")
+        if notify not in (None, again["notify"]) and "NOTIFY_PORT" in environ_of(notify):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("notify did not come back as its own python -m")
+    wait_status(port["notify"], 200, timeout=30)
+
+    last = processes_of(stack.pid)
+    assert "launcher" not in last
+    stack.kill()  # SIGKILL: no chance to stop anything in order
+    stack.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and [p for p in last.values() if alive(p)]:
+        time.sleep(0.1)
+    assert not [n for n, p in last.items() if alive(p)], "a process outlived jejaring up"
+    out = stack.stdout.read()
+    assert "referral exited (code -9)" in out and "notify exited (code -9)" in out, out
+    assert "starting the services with their own Python from now on" in out, out
+
+
+def environ_of(pid: int) -> dict[str, str]:
+    """What a process's environment was when it was exec'd (/proc/<pid>/environ)."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(e.decode().partition("=")[::2] for e in raw.split(b"\0") if e)
 
 
 def test_a_taken_port_gives_one_clear_line(stack_env: dict[str, str]) -> None:
@@ -359,10 +448,23 @@ def test_partner_keys_on_the_embedded_stack(
     assert seconds < 60
 
 
-def environ_of(pid: int) -> dict[str, str]:
-    """A running process's environment, as the kernel holds it (/proc/<pid>/environ)."""
-    raw = Path(f"/proc/{pid}/environ").read_bytes()
-    return dict(e.decode().partition("=")[::2] for e in raw.split(b"\0") if e)
+_VARIABLE = re.compile(rb"(?<![A-Za-z0-9_])([A-Z][A-Z0-9_]{1,80})=([\x20-\x7e]{0,4000}?)\x00")
+
+
+def environment_in(pid: int) -> dict[str, set[str]]:
+    """Every NAME=value string in a running process's heap: its environment as the C library
+    holds it (set at exec, or by the launcher after the fork), with any stale copies, so a
+    name may show more than one value. /proc/<pid>/environ shows only what exec was given."""
+    found: dict[str, set[str]] = {}
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            if not line.rstrip().endswith("[heap]"):
+                continue
+            low, high = (int(x, 16) for x in line.split()[0].split("-"))
+            mem.seek(low)
+            for match in _VARIABLE.finditer(mem.read(high - low)):
+                found.setdefault(match[1].decode(), set()).add(match[2].decode())
+    return found
 
 
 def forgeries(values: list[str], person: dict[str, object]) -> list[str]:
@@ -444,28 +546,32 @@ def test_up_makes_an_identity_key_and_every_service_takes_peoples_tokens(
     assert printed.returncode == 0, printed.stderr
     public = printed.stdout.strip()
     assert public == identity.public_key_of(key_file.read_text().strip())
-    environs = {}
-    for pid in children_of(stack.pid):
-        for name in (*SERVICES, "web"):
-            if command_of(pid).endswith(f"-m jejaring.{name} "):
-                environs[name] = environ_of(pid)
-    assert sorted(environs) == sorted((*SERVICES, "web")), environs.keys()
+    processes = processes_of(stack.pid)
+    environs = {name: environment_in(processes[name]) for name in (*SERVICES, "web")}
     secret = key_file.read_text().strip()
-    assert environs["intake"]["JEJARING_IDENTITY_KEY"] == secret
-    for name in ("referral", "notify", "report", "web"):
-        assert "JEJARING_IDENTITY_KEY" not in environs[name], name
-        assert secret not in "\0".join(environs[name].values()), name
+    assert environs["intake"]["JEJARING_IDENTITY_KEY"] == {secret}
+    assert memory_holds(processes["intake"], secret)  # the scan finds what a process holds
+    for name in ("referral", "notify", "report", "web", "launcher"):
+        assert not memory_holds(processes[name], secret), name
     for name in ("referral", "notify", "report"):
-        assert environs[name]["JEJARING_IDENTITY_PUBLIC_KEY"] == public, name
-    assert "JEJARING_IDENTITY_PUBLIC_KEY" not in environs["web"], "the web app verifies nothing"
-    assert environs["web"]["WEB_REPORT_URL"] == report, "the web app reaches report"
-    assert not [v for v in environs["web"] if v.endswith("_ADMIN_TOKEN")]
+        assert environs[name]["JEJARING_IDENTITY_PUBLIC_KEY"] == {public}, name
+    assert not memory_holds(processes["web"], public), "the web app verifies nothing"
+    assert environs["web"]["WEB_REPORT_URL"] == {report}, "the web app reaches report"
+    for holder in (*SERVICES, "web", "launcher"):  # each its own admin token, never another's
+        held = {s for s, token in tokens.items() if memory_holds(processes[holder], token)}
+        assert held == ({holder} if holder in SERVICES else set()), holder
 
     # Forging a coordinator's token from everything referral or notify holds: none is accepted
     # anywhere (the admin's own token above was, so the refusals are about the signature).
     coordinator = {"sub": signed.json()["person"]["id"], "role": "coordinator", "name": "X"}
     values = sorted(
-        {v for n in ("referral", "notify", "report") for v in environs[n].values() if v}
+        {
+            v
+            for n in ("referral", "notify", "report")
+            for vs in environs[n].values()
+            for v in vs
+            if v
+        }
     )
     made = forgeries(values, coordinator)
     assert len(made) >= 40

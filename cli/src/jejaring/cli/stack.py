@@ -25,6 +25,7 @@ import nats
 from nats.aio.client import Client as NATS
 
 from jejaring.cli import natsconfig
+from jejaring.cli.preload import Forked, Launcher, LauncherError
 from jejaring.shared import crypto
 from jejaring.shared.messaging.connection import client_tls, inbox_prefix, transport
 from jejaring.shared.messaging.natsserver import (
@@ -384,12 +385,16 @@ class Child:
     argv: list[str]
     env: dict[str, str]
     log_path: Path
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[bytes] | Forked | None = None
     restarts: int = 0
     next_start: float = 0.0
 
-    def start(self) -> None:
+    def start(self, launcher: Launcher | None = None) -> None:
+        """Fork it from the launcher, or start its own `python -m` without one."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if launcher is not None:
+            self.process = launcher.start(self.name, self.env, self.log_path)
+            return
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.argv,
@@ -449,6 +454,7 @@ class Stack:
             )
             for name in PROCESSES
         }
+        self.launcher: Launcher | None = None
         self._stopping = False
         self.sync = config.auth_sync()
         self._sync_problem: str | None = None
@@ -462,10 +468,11 @@ class Stack:
         started = time.monotonic()
         check_ports(self.config)
         self.logs.mkdir(parents=True, exist_ok=True)
+        self._start_launcher()  # it imports while nats-server starts
         self.config.write_nats_config(self.nats)
         self._start_nats()
         for child in self.children.values():
-            child.start()
+            self._start_child(child)
         self.wait_ready()
         # Partner keys registered or revoked while the stack was down: into the config.
         self.sync_auth()
@@ -480,6 +487,24 @@ class Stack:
         if changed:
             self.say("NATS authorization changed (partner keys); nats-server reloaded")
         self._next_sync = time.monotonic() + self.config.auth_sync_s
+
+    def _start_launcher(self) -> None:
+        try:
+            self.launcher = Launcher(self.logs / "launcher.log")
+        except LauncherError as exc:
+            self.say(f"note: {exc}; each service imports on its own (slower start)")
+
+    def _start_child(self, child: Child) -> None:
+        """Fork it from the launcher; with no launcher (or one that failed), its own Python."""
+        if self.launcher is not None:
+            try:
+                child.start(self.launcher)
+                return
+            except LauncherError as exc:
+                self.say(f"note: {exc}; starting the services with their own Python from now on")
+                self.launcher.close()
+                self.launcher = None
+        child.start()
 
     def _start_nats(self) -> None:
         try:
@@ -530,7 +555,7 @@ class Stack:
         )
         self.say(
             f"  logs     {self.logs.resolve()}/  (nats.log, intake.log, referral.log, notify.log, "
-            "report.log, web.log)"
+            "report.log, web.log, launcher.log)"
         )
 
     def supervise(self, should_stop: Callable[[], bool]) -> None:
@@ -560,7 +585,7 @@ class Stack:
                 elif now >= child.next_start:
                     child.restarts += 1
                     child.next_start = 0.0
-                    child.start()
+                    self._start_child(child)
             if now >= self._next_sync and not should_stop():
                 self.sync_auth()
             time.sleep(0.2)
@@ -579,6 +604,8 @@ class Stack:
             except subprocess.TimeoutExpired:
                 child.process.kill()
                 child.process.wait()
+        if self.launcher is not None:
+            self.launcher.close()
         self.nats.stop()
 
 
