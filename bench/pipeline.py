@@ -73,6 +73,7 @@ class Phase:
     published: dict[str, float] = field(default_factory=dict)  # events, per service
     # (wall clock, CPU seconds so far per process) every half second, for the plot
     cpu_timeline: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    pss_mb: dict[str, float] = field(default_factory=dict)  # peak per service, proportional
 
     @property
     def errors(self) -> int:
@@ -135,9 +136,20 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def rss_mb(pid: int) -> float:
+    """A process's resident memory: every page it maps, those it shares included."""
+    return _kernel_mb(f"/proc/{pid}/status", "VmRSS:")
+
+
+def pss_mb(pid: int) -> float:
+    """A process's proportional share of memory: a page it shares with others (the services
+    forked from one launcher share the modules it imported) divided among them."""
+    return _kernel_mb(f"/proc/{pid}/smaps_rollup", "Pss:")
+
+
+def _kernel_mb(path: str, field_name: str) -> float:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(field_name):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -330,6 +342,9 @@ class Stack:
 
     def rss(self) -> dict[str, float]:
         return {name: rss_mb(pid) for name, pid in self.pids.items()}
+
+    def pss(self) -> dict[str, float]:
+        return {name: pss_mb(pid) for name, pid in self.pids.items()}
 
     async def nats(self) -> NATS:
         secrets = natsconfig.service_secrets(self.data_dir / "nats-secrets.json")
@@ -550,12 +565,15 @@ async def run_phase(
     seconds: float,
 ) -> Phase:
     peak = dict.fromkeys(SERVICES, 0.0)
+    peak_pss = dict.fromkeys(SERVICES, 0.0)
     stop = asyncio.Event()
 
     async def sample() -> None:
         while not stop.is_set():
             for service, mb in stack.rss().items():
                 peak[service] = max(peak[service], mb)
+            for service, mb in stack.pss().items():
+                peak_pss[service] = max(peak_pss[service], mb)
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
@@ -590,6 +608,7 @@ async def run_phase(
         consumed={s: n["consumed"] for s, n in counted.items()},
         published={s: n["published"] for s, n in counted.items()},
         cpu_timeline=cpu_timeline,
+        pss_mb=peak_pss,
     )
     print(
         f"  {name}: {rate:g} cases/s for {seconds:g} s, sent {achieved:.1f}/s, "

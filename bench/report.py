@@ -8,7 +8,7 @@ import os
 import platform
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ class Run:
     idle_mb: dict[str, float]
     phases: list[Phase]
     probe_s: float  # the CPU-speed probe (ten million additions) just before this run
+    idle_pss_mb: dict[str, float] = field(default_factory=dict)
 
     def steady(self) -> Phase | None:
         return next((p for p in self.phases if p.name == "steady"), None)
@@ -34,8 +35,14 @@ class Run:
     def sustained(self) -> float:
         return max((p.rate for p in self.phases if p.sustained()), default=0.0)
 
-    def peak_mb(self) -> dict[str, float]:
-        return {s: max((p.rss_mb.get(s, 0.0) for p in self.phases), default=0.0) for s in SERVICES}
+    def peak_mb(self, proportional: bool = False) -> dict[str, float]:
+        return {
+            s: max(
+                ((p.pss_mb if proportional else p.rss_mb).get(s, 0.0) for p in self.phases),
+                default=0.0,
+            )
+            for s in SERVICES
+        }
 
     def steady_per_case_ms(self, *names: str) -> float | None:
         steady = self.steady()
@@ -202,13 +209,24 @@ def markdown(limits: Limits, runs: dict[str, list[Run]], seconds: float, elapsed
         lines += _cpu_table(run)
         if kind in limits.plumbing:
             lines += _plumbing_table(run, limits.plumbing[kind])
-        peak = run.peak_mb()
+        rows = {
+            "resident, idle": run.idle_mb,
+            "resident, peak under load": run.peak_mb(),
+            "proportional share, idle": run.idle_pss_mb,
+            "proportional share, peak under load": run.peak_mb(proportional=True),
+        }
+        lines += ["", "| memory (MB) | " + " | ".join(SERVICES) + " |"]
+        lines.append("|---|" + "---:|" * len(SERVICES))
+        for label, mb in rows.items():
+            lines.append(
+                f"| {label} | " + " | ".join(f"{mb.get(s, 0):.0f}" for s in SERVICES) + " |"
+            )
         lines += [
             "",
-            "| resident memory (MB) | " + " | ".join(SERVICES) + " |",
-            "|---|" + "---:|" * len(SERVICES),
-            "| idle | " + " | ".join(f"{run.idle_mb.get(s, 0):.0f}" for s in SERVICES) + " |",
-            "| peak under load | " + " | ".join(f"{peak[s]:.0f}" for s in SERVICES) + " |",
+            "Resident memory counts every page a service maps, the modules it shares with the "
+            "launcher and the other services included; the proportional share (PSS) divides "
+            "each shared page among the processes that share it: what the service costs the "
+            "machine.",
         ]
         sustained = run.sustained()
         ratio = sustained * MESSAGES_PER_CASE / limits.publish_concurrent

@@ -51,7 +51,7 @@ async def pipeline(
     phases: list[Phase] = []
     try:
         await asyncio.sleep(3)
-        idle = stack.rss()
+        idle, idle_pss = stack.rss(), stack.pss()
         officer = stack.officer()
         collector = Collector(stack)
         await run_phase(stack, collector, officer, "warm-up", 10, 5)
@@ -72,7 +72,7 @@ async def pipeline(
             await asyncio.sleep(2)
     finally:
         stack.stop()
-    return report.Run(kind, ready, idle, phases, probe)
+    return report.Run(kind, ready, idle, phases, probe, idle_pss)
 
 
 def _profile(stack: Stack, kind: str, seconds: float) -> list[subprocess.Popen[bytes]]:
