@@ -6,8 +6,9 @@ Five Pythons importing the same FastAPI, SQLAlchemy, pydantic, nats-py and Alemb
 this process first (`python -m jejaring.cli.preload FD`); it imports `PRELOAD` while nats-server
 starts, then forks a service whenever the stack asks on the socket FD.
 
-It never holds a secret. It starts with an environment of locale and paths only, and a request
-carries no environment, only two file descriptors: the service's log and the read end of a pipe
+It never holds a secret. It starts with only what all five services are given alike (paths,
+locale, the operator's own settings), and a request carries no environment, only two file
+descriptors: the service's log and the read end of a pipe
 on which the stack writes that service's environment (its admin token, NATS password, and for
 intake the signing key). Only the forked service reads it, so referral's memory never held
 intake's key, as when each service was its own `python -m`.
@@ -34,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from jejaring.shared.messaging.natsserver import die_with_parent
+
 setproctitle: ModuleType | None
 try:  # imported before any fork: it moves the environment to make room for the title
     import setproctitle
@@ -53,8 +56,6 @@ PRELOAD = (
     "jejaring.shared.tracing",
     "jejaring.shared.region",
 )
-# The environment the launcher itself starts with: enough to import, nothing a service is given.
-ENVIRONMENT = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH")
 MAX_MESSAGE = 4096
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -70,16 +71,16 @@ class Request:
     env_fd: int
 
 
-def launcher_environment(environ: dict[str, str]) -> dict[str, str]:
-    """The part of `environ` the launcher starts with: locale and paths, never a setting."""
-    return {
-        k: v
-        for k, v in environ.items()
-        if k in ENVIRONMENT or (k.startswith(("LC_", "PYTHON")) and k != "PYTHONSTARTUP")
-    }
+def shared_environment(environments: list[dict[str, str]]) -> dict[str, str]:
+    """What every one of `environments` holds alike: all the launcher starts with. A variable
+    one service is given and another is not (an admin token, a NATS password, the signing key)
+    or is given another value of (a port) stays out."""
+    first, *rest = environments
+    return {k: v for k, v in first.items() if all(e.get(k) == v for e in rest)}
 
 
 def main() -> None:
+    """`python -m jejaring.cli.preload FD`: import PRELOAD, then fork what the stack asks for."""
     channel = socket.socket(fileno=int(sys.argv[1]))
     gc.disable()  # as a service's own __main__ does while it imports
     for module in PRELOAD:
@@ -196,7 +197,7 @@ class LauncherError(RuntimeError):
 class Launcher:
     """The launcher process, as `jejaring up` starts and asks it."""
 
-    def __init__(self, log_path: Path, *, timeout: float = 30.0) -> None:
+    def __init__(self, log_path: Path, env: dict[str, str], *, timeout: float = 30.0) -> None:
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1) != 0:
             raise LauncherError("this system cannot adopt the services (PR_SET_CHILD_SUBREAPER)")
@@ -206,11 +207,11 @@ class Launcher:
                 self.process = subprocess.Popen(
                     [sys.executable, "-u", "-m", __name__, str(theirs.fileno())],
                     pass_fds=[theirs.fileno()],
-                    env=launcher_environment(dict(os.environ)),
+                    env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
-                    start_new_session=True,
+                    preexec_fn=die_with_parent,
                 )
         except OSError as exc:
             ours.close()

@@ -25,7 +25,7 @@ import nats
 from nats.aio.client import Client as NATS
 
 from jejaring.cli import natsconfig
-from jejaring.cli.preload import Forked, Launcher, LauncherError
+from jejaring.cli.preload import Forked, Launcher, LauncherError, shared_environment
 from jejaring.shared import crypto
 from jejaring.shared.messaging.connection import client_tls, inbox_prefix, transport
 from jejaring.shared.messaging.natsserver import (
@@ -490,7 +490,8 @@ class Stack:
 
     def _start_launcher(self) -> None:
         try:
-            self.launcher = Launcher(self.logs / "launcher.log")
+            envs = [child.env for child in self.children.values()]
+            self.launcher = Launcher(self.logs / "launcher.log", shared_environment(envs))
         except LauncherError as exc:
             self.say(f"note: {exc}; each service imports on its own (slower start)")
 
