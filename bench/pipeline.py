@@ -73,7 +73,7 @@ class Phase:
     published: dict[str, float] = field(default_factory=dict)  # events, per service
     # (wall clock, CPU seconds so far per process) every half second, for the plot
     cpu_timeline: list[tuple[float, dict[str, float]]] = field(default_factory=list)
-    pss_mb: dict[str, float] = field(default_factory=dict)  # peak per service, proportional
+    pss_mb: dict[str, float] = field(default_factory=dict)  # per service, as the load ended
 
     @property
     def errors(self) -> int:
@@ -565,15 +565,12 @@ async def run_phase(
     seconds: float,
 ) -> Phase:
     peak = dict.fromkeys(SERVICES, 0.0)
-    peak_pss = dict.fromkeys(SERVICES, 0.0)
     stop = asyncio.Event()
 
     async def sample() -> None:
         while not stop.is_set():
             for service, mb in stack.rss().items():
                 peak[service] = max(peak[service], mb)
-            for service, mb in stack.pss().items():
-                peak_pss[service] = max(peak_pss[service], mb)
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
@@ -584,6 +581,9 @@ async def run_phase(
     posts, achieved = await post_open_loop(stack, officer, rate, seconds)
     client = time.process_time() - client_before  # posting only, not the reading back
     drain = await collector.settle(posts)
+    # Once, as the load ends: the kernel walks every page table to answer (milliseconds of the
+    # bench's own CPU each time), so it is not sampled with the resident memory.
+    pss = stack.pss()
     cpu = {name: used - cpu_before[name] for name, used in stack.cpu().items()}
     cpu["client"] = client
     counted = {
@@ -608,7 +608,7 @@ async def run_phase(
         consumed={s: n["consumed"] for s, n in counted.items()},
         published={s: n["published"] for s, n in counted.items()},
         cpu_timeline=cpu_timeline,
-        pss_mb=peak_pss,
+        pss_mb=pss,
     )
     print(
         f"  {name}: {rate:g} cases/s for {seconds:g} s, sent {achieved:.1f}/s, "

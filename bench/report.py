@@ -213,7 +213,7 @@ def markdown(limits: Limits, runs: dict[str, list[Run]], seconds: float, elapsed
             "resident, idle": run.idle_mb,
             "resident, peak under load": run.peak_mb(),
             "proportional share, idle": run.idle_pss_mb,
-            "proportional share, peak under load": run.peak_mb(proportional=True),
+            "proportional share, as the load ended (largest phase)": run.peak_mb(proportional=True),
         }
         lines += ["", "| memory (MB) | " + " | ".join(SERVICES) + " |"]
         lines.append("|---|" + "---:|" * len(SERVICES))
