@@ -8,10 +8,10 @@ starts, then forks a service whenever the stack asks on the socket FD.
 
 It never holds a secret. It starts with only what all five services are given alike (paths,
 locale, the operator's own settings), and a request carries no environment, only two file
-descriptors: the service's log and the read end of a pipe
-on which the stack writes that service's environment (its admin token, NATS password, and for
-intake the signing key). Only the forked service reads it, so referral's memory never held
-intake's key, as when each service was its own `python -m`.
+descriptors: the service's log and the read end of a pipe on which the stack writes that
+service's environment (its admin token, NATS password, and for intake the signing key). Only
+the forked service reads it, so referral's memory never held intake's key, as when each service
+was its own `python -m`.
 
 Each service is forked twice: the intermediate exits at once, so the service is reparented to
 `jejaring up` (a child subreaper), which waits for it, restarts it and stops it like any child.
@@ -177,6 +177,7 @@ def run_service(request: Request) -> int:
         environment = json.loads(pipe.read())
     os.environ.clear()
     os.environ.update(environment)
+    del sys.argv[1:]  # the launcher's socket number: the service takes no arguments
     try:
         runpy.run_module(name, run_name="__main__", alter_sys=True)
     except SystemExit as exc:
@@ -220,10 +221,6 @@ class Launcher:
             theirs.close()
         ours.settimeout(timeout)  # the first answer waits for the imports
         self.channel = ours
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
 
     def start(self, service: str, env: dict[str, str], log_path: Path) -> Forked:
         """Fork `service` with `env` as its whole environment, writing to `log_path`."""
