@@ -35,14 +35,16 @@ class Run:
     def sustained(self) -> float:
         return max((p.rate for p in self.phases if p.sustained()), default=0.0)
 
-    def peak_mb(self, proportional: bool = False) -> dict[str, float]:
-        return {
-            s: max(
-                ((p.pss_mb if proportional else p.rss_mb).get(s, 0.0) for p in self.phases),
-                default=0.0,
-            )
-            for s in SERVICES
-        }
+    def peak_mb(self) -> dict[str, float]:
+        """Each service's largest resident memory in any phase."""
+        return self._largest(lambda p: p.rss_mb)
+
+    def ended_pss_mb(self) -> dict[str, float]:
+        """Each service's largest proportional share as a phase's load ended."""
+        return self._largest(lambda p: p.pss_mb)
+
+    def _largest(self, of: Callable[[Phase], dict[str, float]]) -> dict[str, float]:
+        return {s: max((of(p).get(s, 0.0) for p in self.phases), default=0.0) for s in SERVICES}
 
     def steady_per_case_ms(self, *names: str) -> float | None:
         steady = self.steady()
@@ -213,7 +215,7 @@ def markdown(limits: Limits, runs: dict[str, list[Run]], seconds: float, elapsed
             "resident, idle": run.idle_mb,
             "resident, peak under load": run.peak_mb(),
             "proportional share, idle": run.idle_pss_mb,
-            "proportional share, as the load ended (largest phase)": run.peak_mb(proportional=True),
+            "proportional share, as the load ended (largest phase)": run.ended_pss_mb(),
         }
         lines += ["", "| memory (MB) | " + " | ".join(SERVICES) + " |"]
         lines.append("|---|" + "---:|" * len(SERVICES))

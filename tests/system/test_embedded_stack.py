@@ -77,23 +77,25 @@ def processes_of(stack_pid: int) -> dict[str, int]:
     return found
 
 
-def memory_holds(pid: int, value: str) -> bool:
-    """Whether `value` is anywhere in the readable memory of process `pid` (/proc/<pid>/mem):
+def memory_of(pid: int, *, heap_only: bool = False) -> bytes:
+    """The readable memory of process `pid` (/proc/<pid>/mem), its regions joined by a NUL:
     what a process holds, not only what its environment showed when it started."""
-    needle = value.encode()
+    regions = []
     with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
         for line in maps:
             span, permissions = line.split()[:2]
-            if "r" not in permissions or line.rstrip().endswith(("[vvar]", "[vsyscall]")):
+            name = line.rstrip().rsplit(maxsplit=1)[-1]
+            if "r" not in permissions or name in ("[vvar]", "[vsyscall]"):
+                continue
+            if heap_only and name != "[heap]":
                 continue
             low, high = (int(x, 16) for x in span.split("-"))
             try:
                 mem.seek(low)
-                if needle in mem.read(high - low):
-                    return True
+                regions.append(mem.read(high - low))
             except (OSError, OverflowError, ValueError):
                 continue
-    return False
+    return b"\0".join(regions)
 
 
 def port_is_free(port: int) -> bool:
@@ -449,19 +451,14 @@ def test_partner_keys_on_the_embedded_stack(
 _VARIABLE = re.compile(rb"(?<![A-Za-z0-9_])([A-Z][A-Z0-9_]{1,80})=([\x20-\x7e]{0,4000}?)\x00")
 
 
-def environment_in(pid: int) -> dict[str, set[str]]:
-    """Every NAME=value string in a running process's heap: its environment as the C library
-    holds it (set at exec, or by the launcher after the fork), with any stale copies, so a
-    name may show more than one value. /proc/<pid>/environ shows only what exec was given."""
+def environment_in(heap: bytes) -> dict[str, set[str]]:
+    """Every NAME=value string in a process's heap (`memory_of(pid, heap_only=True)`): its
+    environment as the C library holds it (set at exec, or by the launcher after the fork),
+    with any stale copies, so a name may show more than one value. /proc/<pid>/environ shows
+    only what exec was given."""
     found: dict[str, set[str]] = {}
-    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-        for line in maps:
-            if not line.rstrip().endswith("[heap]"):
-                continue
-            low, high = (int(x, 16) for x in line.split()[0].split("-"))
-            mem.seek(low)
-            for match in _VARIABLE.finditer(mem.read(high - low)):
-                found.setdefault(match[1].decode(), set()).add(match[2].decode())
+    for match in _VARIABLE.finditer(heap):
+        found.setdefault(match[1].decode(), set()).add(match[2].decode())
     return found
 
 
@@ -545,19 +542,29 @@ def test_up_makes_an_identity_key_and_every_service_takes_peoples_tokens(
     public = printed.stdout.strip()
     assert public == identity.public_key_of(key_file.read_text().strip())
     processes = processes_of(stack.pid)
-    environs = {name: environment_in(processes[name]) for name in (*SERVICES, "web")}
+    memory = {name: memory_of(processes[name]) for name in (*SERVICES, "web", "launcher")}
+    environs = {
+        name: environment_in(memory_of(processes[name], heap_only=True))
+        for name in (*SERVICES, "web")
+    }
     secret = key_file.read_text().strip()
-    assert environs["intake"]["JEJARING_IDENTITY_KEY"] == {secret}
-    assert memory_holds(processes["intake"], secret)  # the scan finds what a process holds
+    assert secret in environs["intake"]["JEJARING_IDENTITY_KEY"]
+    assert secret.encode() in memory["intake"]  # the scan finds what a process holds
     for name in ("referral", "notify", "report", "web", "launcher"):
-        assert not memory_holds(processes[name], secret), name
+        assert secret.encode() not in memory[name], name
     for name in ("referral", "notify", "report"):
-        assert environs[name]["JEJARING_IDENTITY_PUBLIC_KEY"] == {public}, name
-    assert not memory_holds(processes["web"], public), "the web app verifies nothing"
-    assert environs["web"]["WEB_REPORT_URL"] == {report}, "the web app reaches report"
-    for holder in (*SERVICES, "web", "launcher"):  # each its own admin token, never another's
-        held = {s for s, token in tokens.items() if memory_holds(processes[holder], token)}
+        assert public in environs[name]["JEJARING_IDENTITY_PUBLIC_KEY"], name
+    assert public.encode() not in memory["web"], "the web app verifies nothing"
+    assert report in environs["web"]["WEB_REPORT_URL"], "the web app reaches report"
+    for holder in (*SERVICES, "web"):  # each is given its own admin token, never another's
+        given = {k for k in environs[holder] if k.endswith("_ADMIN_TOKEN")}
+        assert given == ({f"{holder.upper()}_ADMIN_TOKEN"} if holder in SERVICES else set())
+    # Above, this test sent every token to intake, referral and notify (their request buffers
+    # hold them now); report, the web app and the launcher were sent none and hold no other's.
+    for holder in ("report", "web", "launcher"):
+        held = {s for s, token in tokens.items() if token.encode() in memory[holder]}
         assert held == ({holder} if holder in SERVICES else set()), holder
+    del memory
 
     # Forging a coordinator's token from everything referral or notify holds: none is accepted
     # anywhere (the admin's own token above was, so the refusals are about the signature).

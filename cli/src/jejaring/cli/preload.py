@@ -19,7 +19,6 @@ Each service is forked twice: the intermediate exits at once, so the service is 
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import gc
 import importlib
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from jejaring.shared.messaging.natsserver import die_with_parent
+from jejaring.shared.messaging.natsserver import die_with_parent, terminate_with_parent
 
 setproctitle: ModuleType | None
 try:  # imported before any fork: it moves the environment to make room for the title
@@ -57,7 +56,6 @@ PRELOAD = (
     "jejaring.shared.region",
 )
 MAX_MESSAGE = 4096
-_PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -161,8 +159,7 @@ def run_service(request: Request) -> int:
     deadline = time.monotonic() + 5
     while os.getppid() != request.parent and time.monotonic() < deadline:
         time.sleep(0.001)  # the intermediate has not exited yet
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    terminate_with_parent()  # now that the parent is `jejaring up`
     if os.getppid() != request.parent:  # `jejaring up` is gone already
         return 1
     with open(os.devnull, "rb") as devnull:

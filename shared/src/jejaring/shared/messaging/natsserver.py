@@ -64,8 +64,13 @@ def die_with_parent() -> None:  # pragma: no cover - runs in the child before ex
     """In a child process: own session (Ctrl-C goes to the parent only), and SIGTERM when the
     parent dies, even by SIGKILL (Linux PR_SET_PDEATHSIG), so nothing is left behind."""
     os.setsid()
+    terminate_with_parent()
+
+
+def terminate_with_parent() -> None:  # pragma: no cover - runs in a child
+    """SIGTERM this process when its parent (as it is now) dies, even by SIGKILL (Linux)."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 PORT_RANGE_ENV = "JEJARING_PORT_RANGE"
