@@ -258,9 +258,20 @@ def upsert_if_newer(table: TableClause, *, key: str, version: str) -> Insert:
     row's `version` is lower: an older or repeated event never overwrites a newer one.
     Every column of the table must be given."""
     columns = [c.name for c in table.columns if c.name != key]
-    assignments = ", ".join(f"{c} = excluded.{c}" for c in columns)
-    return _on_conflict(
+    return upsert(
         table,
-        f"ON CONFLICT ({key}) DO UPDATE SET {assignments} "
-        f"WHERE {table.name}.{version} < excluded.{version}",
+        key=key,
+        assignments={c: f"excluded.{c}" for c in columns},
+        where=f"{table.name}.{version} < excluded.{version}",
     )
+
+
+def upsert(
+    table: TableClause, *, key: str, assignments: dict[str, str], where: str | None = None
+) -> Insert:
+    """`INSERT …`, or on a conflict of `key` `UPDATE SET column = expression` for each of
+    `assignments` (SQL shared by both databases: `excluded.c` is the row given, `table.c` the
+    row stored), where `where` holds if given."""
+    update = ", ".join(f"{column} = {expression}" for column, expression in assignments.items())
+    condition = f" WHERE {where}" if where else ""
+    return _on_conflict(table, f"ON CONFLICT ({key}) DO UPDATE SET {update}{condition}")

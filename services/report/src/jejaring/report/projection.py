@@ -6,7 +6,6 @@ highest `sequence`."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,6 +26,7 @@ from jejaring.shared.contract.events import (
     ReferralOverdue,
     ReferralStatusChanged,
 )
+from jejaring.shared.db import upsert
 
 ReferralFact = ReferralStatusChanged | ReferralOverdue | ReferralEscalated
 
@@ -105,50 +105,94 @@ async def _merged(session: AsyncSession, event: CaseMerged) -> None:
         case.merged_into = event.into_case_id
 
 
-async def _referral(session: AsyncSession, event: ReferralFact) -> ReportReferral:
-    """The referral's row, created by whichever of its events comes first, with its current
-    status moved on only by a later `sequence`."""
-    referral = await session.get(ReportReferral, event.referral_id)
-    if referral is None:
-        referral = ReportReferral(id=event.referral_id, last_sequence=0)
-        session.add(referral)
-    if event.sequence > referral.last_sequence:
-        referral.last_sequence = event.sequence
-        referral.status = event.status.value
-        referral.case_id = event.case_id
-        referral.partner_slug = event.partner_slug
-        referral.service = event.service.value
-        referral.kelurahan_code = event.kelurahan_code
-        referral.partner_name = event.partner_name or referral.partner_name
-    elif referral.partner_name is None:
-        referral.partner_name = event.partner_name
-    await session.flush()  # a later event of the same transaction finds it
-    return referral
+# The first-time columns, each kept at the earliest time any event gave it.
+_FIRST_TIMES = (*STATUS_TIME.values(), "overdue_at", "escalated_at")
 
 
-def _first(referral: ReportReferral, column: str, at: dt.datetime) -> bool:
-    """Keep the earliest time of `column`; True if `at` is it."""
-    current: dt.datetime | None = getattr(referral, column)
-    if current is None or at < current:
-        setattr(referral, column, at)
-        return True
-    return False
+def _earlier(column: str) -> str:
+    """The event gives `column` a time before the stored one (or the first)."""
+    return (
+        f"excluded.{column} IS NOT NULL AND (report_referral.{column} IS NULL "
+        f"OR excluded.{column} < report_referral.{column})"
+    )
+
+
+def _earliest(column: str) -> str:
+    return f"CASE WHEN {_earlier(column)} THEN excluded.{column} ELSE report_referral.{column} END"
+
+
+def _if_newer(column: str) -> str:
+    return (
+        "CASE WHEN excluded.last_sequence > report_referral.last_sequence "
+        f"THEN excluded.{column} ELSE report_referral.{column} END"
+    )
+
+
+# One statement a referral event: the row is created by whichever of its events comes first,
+# its current status moves on only with a later `sequence`, and each first time (and the
+# reason of the first rejection) keeps the earliest time seen.
+_REFERRAL_FACT = upsert(
+    ReportReferral.__table__,  # type: ignore[arg-type]
+    key="id",
+    assignments={
+        **{
+            column: _if_newer(column)
+            for column in (
+                "status",
+                "case_id",
+                "partner_slug",
+                "service",
+                "kelurahan_code",
+                "last_sequence",
+            )
+        },
+        "partner_name": "CASE WHEN excluded.last_sequence > report_referral.last_sequence "
+        "THEN coalesce(excluded.partner_name, report_referral.partner_name) "
+        "ELSE coalesce(report_referral.partner_name, excluded.partner_name) END",
+        **{column: _earliest(column) for column in _FIRST_TIMES},
+        "reason_code": f"CASE WHEN {_earlier('rejected_at')} "
+        "THEN excluded.reason_code ELSE report_referral.reason_code END",
+    },
+)
+
+
+async def _referral_fact(
+    session: AsyncSession, event: ReferralFact, column: str | None, reason_code: str | None = None
+) -> None:
+    """The referral's row as of `event`, which gives `column` its time (if any) and, when it
+    is a rejection, `reason_code`."""
+    times: dict[str, Any] = dict.fromkeys(_FIRST_TIMES)
+    if column is not None:
+        times[column] = event.occurred_at
+    await session.execute(
+        _REFERRAL_FACT,
+        times
+        | {
+            "reason_code": reason_code,
+            "id": event.referral_id,
+            "case_id": event.case_id,
+            "partner_slug": event.partner_slug,
+            "partner_name": event.partner_name,
+            "service": event.service.value,
+            "kelurahan_code": event.kelurahan_code,
+            "status": event.status.value,
+            "last_sequence": event.sequence,
+        },
+    )
 
 
 async def _status_changed(session: AsyncSession, event: ReferralStatusChanged) -> None:
-    referral = await _referral(session, event)
-    column = STATUS_TIME.get(event.status)
-    first = column is not None and _first(referral, column, event.occurred_at)
-    if first and event.status is ReferralStatus.REJECTED:
-        referral.reason_code = event.reason_code.value if event.reason_code else None
+    rejected = event.status is ReferralStatus.REJECTED
+    reason = event.reason_code.value if rejected and event.reason_code else None
+    await _referral_fact(session, event, STATUS_TIME.get(event.status), reason)
 
 
 async def _overdue(session: AsyncSession, event: ReferralOverdue) -> None:
-    _first(await _referral(session, event), "overdue_at", event.occurred_at)
+    await _referral_fact(session, event, "overdue_at")
 
 
 async def _escalated(session: AsyncSession, event: ReferralEscalated) -> None:
-    _first(await _referral(session, event), "escalated_at", event.occurred_at)
+    await _referral_fact(session, event, "escalated_at")
 
 
 async def _need_unmet(session: AsyncSession, event: ReferralNeedUnmet) -> None:
