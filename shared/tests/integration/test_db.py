@@ -39,6 +39,36 @@ async def test_a_reader_does_not_wait_for_an_open_writer(plumbing) -> None:  # t
                 assert is_transient_db_error(refused.value)
 
 
+def _round_trips() -> dict[str, float]:
+    return {
+        kind: db.ROUND_TRIPS.labels(kind)._value.get()
+        for kind in ("statement", "begin", "commit", "rollback")
+    }
+
+
+async def test_a_read_only_session_is_one_round_trip_a_statement_on_postgresql(plumbing) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL a reader runs without a transaction: its SELECT is the only round trip.
+    SQLite begins a deferred transaction."""
+    async with plumbing.sessions() as warm:  # the pool's first connection costs its own setup
+        await read_only(warm)
+        await warm.scalar(select(func.count()).select_from(outbox))
+    before = _round_trips()
+    async with plumbing.sessions() as reader:
+        await read_only(reader)
+        assert await reader.scalar(select(func.count()).select_from(outbox)) == 0
+    sent = {kind: n - before[kind] for kind, n in _round_trips().items() if n != before[kind]}
+    if plumbing.url.startswith("postgresql"):
+        assert sent == {"statement": 1}
+    else:
+        assert sent == {"statement": 2, "rollback": 1}  # BEGIN, the SELECT; the end
+    # The connection goes back to the pool as it was: the next session's write is transactional.
+    async with plumbing.sessions() as writer:
+        await writer.execute(effects.insert().values(key="rolled back", count=1))
+        await writer.rollback()
+    async with plumbing.sessions() as other:
+        assert await other.scalar(select(func.count()).select_from(effects)) == 0
+
+
 NAME = "Putri Ayu Lestari"
 
 

@@ -42,12 +42,18 @@ ROUND_TRIPS = Counter(
 def _count_round_trips(engine: AsyncEngine, *, begin: bool) -> None:
     """Count what `engine` sends (a handful of nanoseconds each): statements per case is the
     figure the bench reports beside CPU per case, and an operator's sign of an N+1 query."""
-    events = {"statement": "before_cursor_execute", "commit": "commit", "rollback": "rollback"}
-    if begin:
-        events["begin"] = "begin"
-    for kind, name in events.items():
+    statements = ROUND_TRIPS.labels("statement")
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *_, **__: statements.inc())
+    ends = {"commit": "commit", "rollback": "rollback"} | ({"begin": "begin"} if begin else {})
+    for kind, name in ends.items():
         child = ROUND_TRIPS.labels(kind)
-        event.listen(engine.sync_engine, name, lambda *_, c=child, **__: c.inc())
+
+        def count(conn: Connection, *_: Any, c: Any = child) -> None:
+            # An autocommit connection (`read_only` on PostgreSQL) sends no BEGIN or end.
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                c.inc()
+
+        event.listen(engine.sync_engine, name, count)
 
 
 def create_engine(url: str, *, lock_timeout_ms: int = 30_000, **kwargs: Any) -> AsyncEngine:
@@ -161,11 +167,28 @@ class _WriteQueue:
 
 
 async def read_only(session: AsyncSession) -> None:
-    """Begin `session`'s transaction as one that only reads. On SQLite it then does not take
-    the database's single write lock, so reads on every request (a token's user, unsent outbox
-    rows) no longer queue behind the service's writes. Call before the first statement; a write
-    in such a transaction may fail as busy (a transient error)."""
-    await session.connection(execution_options={"jejaring_read_only": True})
+    """Begin `session`'s transaction as one that only reads; call before its first statement,
+    and write nothing in it.
+
+    On SQLite it then does not take the database's single write lock, so reads on every
+    request (a token's user, unsent outbox rows) do not queue behind the service's writes (a
+    write may fail as busy, a transient error). On PostgreSQL its statements run without a
+    transaction (autocommit): under READ COMMITTED each statement sees what was committed when
+    it began either way, and the BEGIN and ROLLBACK, two round trips, are saved (a write
+    would commit at once)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    else:
+        await session.connection(execution_options={"jejaring_read_only": True})
+
+
+async def one_statement(session: AsyncSession) -> None:
+    """`session`'s transaction is to be one statement that writes: on PostgreSQL it runs on
+    its own (autocommit, atomic as any statement), without the BEGIN and COMMIT round trips;
+    on SQLite it is a transaction as any other, in its turn in the write queue. Call before
+    the statement."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jejaring.intake.batches import in_batches
 from jejaring.intake.models import DataKey
 from jejaring.shared import crypto
+from jejaring.shared.db import read_only
 from jejaring.shared.messaging.keys import Lookup
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Keyring:
 
         async def find(case_id: uuid.UUID) -> bytes | None:
             async with sessions() as session:
+                await read_only(session)
                 return await self.get(session, case_id)
 
         return find

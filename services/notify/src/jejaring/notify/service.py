@@ -31,7 +31,7 @@ from jejaring.notify.registry import CHANNELS, ChannelRegistry
 from jejaring.notify.settings import NotifySettings
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.envelope import Envelope
-from jejaring.shared.db import insert_or_ignore
+from jejaring.shared.db import insert_or_ignore, one_statement
 from jejaring.shared.tracing import Tracing, current_context, mark_failed
 from jejaring.shared.web.identity import Person, PersonRole
 
@@ -270,6 +270,7 @@ class Dispatcher:
             return
         SEND_SECONDS.labels(row.channel, "sent").observe(time.perf_counter() - started)
         async with self.sessions() as session, session.begin():
+            await one_statement(session)
             await session.execute(
                 _MARK_SENT, {"row_id": row.id, "sent_at": self.clock(), "provider": provider_id}
             )
