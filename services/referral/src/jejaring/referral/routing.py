@@ -231,9 +231,16 @@ async def route_case(
                 )
             ).all()
         )
+    chosen = {service: candidates(partners, case=case, service=service) for service in needed}
+    # The partners chosen, whole (their names, contacts and deadlines go into the requests),
+    # in one query.
+    slugs = {allowed[0].slug for _, allowed in chosen.values() if allowed}
+    whole: dict[str, Partner] = {}
+    if slugs:
+        found = await session.scalars(select(Partner).where(Partner.slug.in_(slugs)))
+        whole = {p.slug: p for p in found.all()}
     created = []
-    for service in needed:
-        offering, allowed = candidates(partners, case=case, service=service)
+    for service, (offering, allowed) in chosen.items():
         if not offering:
             reason = f"no active partner offers {service.value} in kelurahan {case.kelurahan_code}"
             await _unmet(session, case=case, service=service, reason=reason, deps=deps, now=now)
@@ -247,7 +254,7 @@ async def route_case(
                     session,
                     case=case,
                     service=service,
-                    partner=await the_partner(session, allowed[0]),
+                    partner=whole[allowed[0].slug],
                     deps=deps,
                     now=now,
                     clear_unmet=service.value in unmet,
