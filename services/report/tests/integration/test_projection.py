@@ -1,6 +1,7 @@
-"""A referral's row in the read model from its events in any order, on SQLite and PostgreSQL:
-its current status is the one of its highest sequence, each first time is the earliest seen,
-the reason of a rejection is the first rejection's, and the partner's name is kept."""
+"""The read model from events in any order, on SQLite and PostgreSQL. A referral's current
+status is the one of its highest sequence, each first time is the earliest seen, the reason of
+a rejection is the first rejection's, and the partner's name is kept. A case is its newest
+version, with that version's victims, and keeps what other events said of it."""
 
 from __future__ import annotations
 
@@ -11,25 +12,40 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jejaring.report import projection
 from jejaring.report.app import MIGRATIONS
-from jejaring.report.models import ReportReferral
+from jejaring.report.models import ReportCase, ReportReferral, ReportVictim
 from jejaring.shared import db
 from jejaring.shared.contract.enums import (
+    AgeGroup,
     AnswerReason,
+    CaseOutcome,
+    PartnerKind,
+    PerpetratorRelationship,
+    Place,
     Priority,
     ReferralStatus,
     RiskLevel,
     Service,
+    Sex,
+    ViolenceForm,
 )
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.contract.events import (
+    CaseClosed,
+    CaseCreated,
+    CaseUpdated,
+    Consent,
+    Contact,
     Event,
+    Perpetrator,
     ReferralEscalated,
     ReferralOverdue,
     ReferralStatusChanged,
+    Victim,
 )
 from jejaring.shared.migrate import migrate
 
@@ -66,10 +82,10 @@ def fact(
     return kind(**(fields | more), status=status, sequence=sequence, occurred_at=at)
 
 
-async def project(
+async def apply_all(
     sessions: async_sessionmaker[AsyncSession], events: list[Event], *, together: bool
-) -> ReportReferral:
-    """Apply `events` in their order, in one transaction or each in its own; the row after."""
+) -> None:
+    """Apply `events` in their order, in one transaction or each in its own."""
     envelopes = [Envelope(data=e, id=str(uuid.uuid4()), source="test", time=T0) for e in events]
     if together:
         async with sessions() as session, session.begin():
@@ -79,6 +95,13 @@ async def project(
         for envelope in envelopes:
             async with sessions() as session, session.begin():
                 await projection.apply(session, envelope)
+
+
+async def project(
+    sessions: async_sessionmaker[AsyncSession], events: list[Event], *, together: bool
+) -> ReportReferral:
+    """Apply `events` in their order, in one transaction or each in its own; the row after."""
+    await apply_all(sessions, events, together=together)
     async with sessions() as session:
         row = await session.get(ReportReferral, events[0].referral_id)  # type: ignore[attr-defined]
     assert row is not None
@@ -143,3 +166,63 @@ async def test_an_older_event_does_not_move_the_status_back(
             T0 + dt.timedelta(minutes=300),
         )
         assert row.reason_code is None
+
+
+def case_event(kind: type[Event], version: int, victims: tuple[tuple[Sex, AgeGroup], ...]) -> Event:
+    return kind(
+        case_id=CASE,
+        reference="PPA-2026-00001",
+        version=version,
+        kelurahan_code="64.71.05.1001",
+        reported_at=T0,
+        incident_date=T0.date(),
+        place=Place.HOUSEHOLD,
+        violence_forms=(ViolenceForm.PHYSICAL,),
+        description="Tidak boleh sampai ke laporan.",
+        risk_level=RiskLevel.HIGH if version > 1 else RiskLevel.MEDIUM,
+        victims=tuple(
+            Victim(name="Nama Korban", sex=sex, age_group=age, is_child=age.is_child)
+            for sex, age in victims
+        ),
+        perpetrator=Perpetrator(relationship=PerpetratorRelationship.SPOUSE, sex=Sex.MALE),
+        needs=(Service.LAW_ENFORCEMENT,),
+        consent=Consent(
+            given_by="victim", scope=tuple(PartnerKind), recorded_at=T0, recorded_by="officer-1"
+        ),
+        officer=Contact(name="Ibu Wulan", phone="081300000001"),
+    )
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0)], ids=["update-first", "created-first"])
+@pytest.mark.parametrize("together", [True, False], ids=["one-transaction", "one-each"])
+async def test_a_case_is_its_newest_version_and_keeps_what_other_events_said(
+    sessions: async_sessionmaker[AsyncSession], order: tuple[int, ...], together: bool
+) -> None:
+    """The update (version 2, two victims) and the case's creation (version 1, one victim),
+    either first, with its closing in between: the case is version 2, closed, with two
+    victims."""
+    closed = CaseClosed(
+        case_id=CASE,
+        reference="PPA-2026-00001",
+        closed_at=T0 + dt.timedelta(days=3),
+        version=2,
+        outcome=CaseOutcome.RESOLVED,
+    )
+    adult = (Sex.FEMALE, AgeGroup.A25_44)
+    child = (Sex.FEMALE, AgeGroup.A6_12)
+    events = [
+        case_event(CaseUpdated, 2, (adult, child)),
+        closed,
+        case_event(CaseCreated, 1, (adult,)),
+    ]
+    await apply_all(sessions, [events[i] for i in order], together=together)
+    async with sessions() as session:
+        case = await session.get(ReportCase, CASE)
+        victims = (await session.scalars(select(ReportVictim).order_by(ReportVictim.number))).all()
+    assert case is not None
+    assert (case.version, case.risk_level, case.erased) == (2, "high", False)
+    assert (case.closed_at, case.outcome) == (T0 + dt.timedelta(days=3), "resolved")
+    assert [(v.number, v.sex, v.age_group, v.is_child) for v in victims] == [
+        (1, "female", "25-44", False),
+        (2, "female", "6-12", True),
+    ]

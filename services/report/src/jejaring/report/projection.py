@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.report.models import ReportCase, ReportReferral, ReportUnmetNeed, ReportVictim
@@ -51,39 +51,69 @@ async def apply(session: AsyncSession, envelope: Envelope) -> None:
             return
 
 
+# What a case's snapshot sets: the rest (closed, outcome, merged, erased) is other events'.
+_SNAPSHOT_COLUMNS = (
+    "reference",
+    "kelurahan_code",
+    "reported_at",
+    "incident_date",
+    "place",
+    "risk_level",
+    "violence_forms",
+    "needs",
+    "perpetrator_relationship",
+    "perpetrator_sex",
+    "perpetrator_is_child",
+    "version",
+)
+_CASE_SNAPSHOT = upsert(
+    ReportCase.__table__,  # type: ignore[arg-type]
+    key="id",
+    assignments={column: f"excluded.{column}" for column in _SNAPSHOT_COLUMNS},
+    where="report_case.version < excluded.version",
+).returning(ReportCase.id)
+_VICTIMS = insert(ReportVictim)
+
+
 async def _snapshot(session: AsyncSession, event: CaseSnapshot) -> None:
     """CaseCreated and CaseUpdated: the case as of `version`, unless a newer one is here."""
-    case = await session.get(ReportCase, event.case_id)
-    if case is not None and case.version >= event.version:
-        return
-    if case is None:
-        case = ReportCase(id=event.case_id, erased=False)
-        session.add(case)
     perpetrator = event.perpetrator
-    case.reference = event.reference
-    case.kelurahan_code = event.kelurahan_code
-    case.reported_at = event.reported_at
-    case.incident_date = event.incident_date
-    case.place = event.place.value
-    case.risk_level = event.risk_level.value
-    case.violence_forms = [form.value for form in event.violence_forms]
-    case.needs = [need.value for need in event.needs]
-    case.perpetrator_relationship = perpetrator.relationship.value if perpetrator else None
-    case.perpetrator_sex = perpetrator.sex.value if perpetrator and perpetrator.sex else None
-    case.perpetrator_is_child = perpetrator.is_child if perpetrator else None
-    case.version = event.version
-    await session.execute(delete(ReportVictim).where(ReportVictim.case_id == event.case_id))
-    await session.flush()
-    session.add_all(
-        ReportVictim(
-            case_id=event.case_id,
-            number=number,
-            sex=victim.sex.value,
-            age_group=victim.age_group.value,
-            is_child=victim.is_child,
-        )
-        for number, victim in enumerate(event.victims, start=1)
+    written = await session.execute(
+        _CASE_SNAPSHOT,
+        {
+            "id": event.case_id,
+            "erased": False,
+            "reference": event.reference,
+            "kelurahan_code": event.kelurahan_code,
+            "reported_at": event.reported_at,
+            "incident_date": event.incident_date,
+            "place": event.place.value,
+            "risk_level": event.risk_level.value,
+            "violence_forms": [form.value for form in event.violence_forms],
+            "needs": [need.value for need in event.needs],
+            "perpetrator_relationship": perpetrator.relationship.value if perpetrator else None,
+            "perpetrator_sex": perpetrator.sex.value if perpetrator and perpetrator.sex else None,
+            "perpetrator_is_child": perpetrator.is_child if perpetrator else None,
+            "version": event.version,
+        },
     )
+    if written.first() is None:  # a newer version is here
+        return
+    await session.execute(delete(ReportVictim).where(ReportVictim.case_id == event.case_id))
+    if event.victims:
+        await session.execute(
+            _VICTIMS,
+            [
+                {
+                    "case_id": event.case_id,
+                    "number": number,
+                    "sex": victim.sex.value,
+                    "age_group": victim.age_group.value,
+                    "is_child": victim.is_child,
+                }
+                for number, victim in enumerate(event.victims, start=1)
+            ],
+        )
 
 
 async def _closed(session: AsyncSession, event: CaseClosed) -> None:
