@@ -1,18 +1,22 @@
-"""Transactions on both databases: a reader never queues behind a writer; a database error
-reaches the logs without the values it was about."""
+"""Transactions on both databases: a reader never queues behind a writer, and on PostgreSQL
+sends no BEGIN (nor does a single write); a database error reaches the logs without the values
+it was about."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from jejaring.shared import db
-from jejaring.shared.db import is_transient_db_error, read_only
+from jejaring.shared.db import is_transient_db_error, one_statement, read_only
 from jejaring.shared.logs import JsonFormatter
 from jejaring.shared.messaging.tables import outbox
 from jejaring.testing import effects
@@ -41,22 +45,28 @@ async def test_a_reader_does_not_wait_for_an_open_writer(plumbing) -> None:  # t
 
 def _round_trips() -> dict[str, float]:
     return {
-        kind: db.ROUND_TRIPS.labels(kind)._value.get()
+        kind: REGISTRY.get_sample_value("jejaring_db_round_trips_total", {"kind": kind}) or 0.0
         for kind in ("statement", "begin", "commit", "rollback")
     }
 
 
-async def test_a_read_only_session_is_one_round_trip_a_statement_on_postgresql(plumbing) -> None:  # type: ignore[no-untyped-def]
+@contextlib.asynccontextmanager
+async def _sent() -> AsyncIterator[dict[str, float]]:
+    """The round trips sent inside the block, by kind (those of which none was sent left out)."""
+    before, sent = _round_trips(), dict[str, float]()
+    yield sent
+    sent.update({k: n - before[k] for k, n in _round_trips().items() if n != before[k]})
+
+
+async def test_a_read_only_session_sends_only_its_statement_on_postgresql(plumbing) -> None:  # type: ignore[no-untyped-def]
     """On PostgreSQL a reader runs without a transaction: its SELECT is the only round trip.
     SQLite begins a deferred transaction."""
     async with plumbing.sessions() as warm:  # the pool's first connection costs its own setup
         await read_only(warm)
         await warm.scalar(select(func.count()).select_from(outbox))
-    before = _round_trips()
-    async with plumbing.sessions() as reader:
+    async with _sent() as sent, plumbing.sessions() as reader:
         await read_only(reader)
         assert await reader.scalar(select(func.count()).select_from(outbox)) == 0
-    sent = {kind: n - before[kind] for kind, n in _round_trips().items() if n != before[kind]}
     if plumbing.url.startswith("postgresql"):
         assert sent == {"statement": 1}
     else:
@@ -67,6 +77,20 @@ async def test_a_read_only_session_is_one_round_trip_a_statement_on_postgresql(p
         await writer.rollback()
     async with plumbing.sessions() as other:
         assert await other.scalar(select(func.count()).select_from(effects)) == 0
+
+
+async def test_one_statement_is_written_without_begin_and_commit_on_postgresql(plumbing) -> None:  # type: ignore[no-untyped-def]
+    async with plumbing.sessions() as warm, warm.begin():
+        await warm.execute(effects.insert().values(key="k", count=1))
+    async with _sent() as sent, plumbing.sessions() as session, session.begin():
+        await one_statement(session)
+        await session.execute(effects.update().values(count=2))
+    if plumbing.url.startswith("postgresql"):
+        assert sent == {"statement": 1}
+    else:
+        assert sent == {"statement": 2, "commit": 1}  # BEGIN IMMEDIATE, the UPDATE; COMMIT
+    async with plumbing.sessions() as other:
+        assert await other.scalar(select(effects.c.count)) == 2
 
 
 NAME = "Putri Ayu Lestari"

@@ -166,6 +166,9 @@ class _WriteQueue:
             lock.release()
 
 
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
 async def read_only(session: AsyncSession) -> None:
     """Begin `session`'s transaction as one that only reads; call before its first statement,
     and write nothing in it.
@@ -177,7 +180,7 @@ async def read_only(session: AsyncSession) -> None:
     it began either way, and the BEGIN and ROLLBACK, two round trips, are saved (a write
     would commit at once)."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        await session.connection(execution_options=_AUTOCOMMIT)
     else:
         await session.connection(execution_options={"jejaring_read_only": True})
 
@@ -188,7 +191,7 @@ async def one_statement(session: AsyncSession) -> None:
     on SQLite it is a transaction as any other, in its turn in the write queue. Call before
     the statement."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        await session.connection(execution_options=_AUTOCOMMIT)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -7,9 +7,9 @@ highest `sequence`."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Table, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.report.models import ReportCase, ReportReferral, ReportUnmetNeed, ReportVictim
@@ -67,7 +67,7 @@ _SNAPSHOT_COLUMNS = (
     "version",
 )
 _CASE_SNAPSHOT = upsert(
-    ReportCase.__table__,  # type: ignore[arg-type]
+    cast(Table, ReportCase.__table__),
     key="id",
     assignments={column: f"excluded.{column}" for column in _SNAPSHOT_COLUMNS},
     where="report_case.version < excluded.version",
@@ -162,7 +162,7 @@ def _if_newer(column: str) -> str:
 # its current status moves on only with a later `sequence`, and each first time (and the
 # reason of the first rejection) keeps the earliest time seen.
 _REFERRAL_FACT = upsert(
-    ReportReferral.__table__,  # type: ignore[arg-type]
+    cast(Table, ReportReferral.__table__),
     key="id",
     assignments={
         **{
