@@ -151,11 +151,11 @@ def _earliest(column: str) -> str:
     return f"CASE WHEN {_earlier(column)} THEN excluded.{column} ELSE report_referral.{column} END"
 
 
+_NEWER = "excluded.last_sequence > report_referral.last_sequence"
+
+
 def _if_newer(column: str) -> str:
-    return (
-        "CASE WHEN excluded.last_sequence > report_referral.last_sequence "
-        f"THEN excluded.{column} ELSE report_referral.{column} END"
-    )
+    return f"CASE WHEN {_NEWER} THEN excluded.{column} ELSE report_referral.{column} END"
 
 
 # One statement a referral event: the row is created by whichever of its events comes first,
@@ -176,7 +176,7 @@ _REFERRAL_FACT = upsert(
                 "last_sequence",
             )
         },
-        "partner_name": "CASE WHEN excluded.last_sequence > report_referral.last_sequence "
+        "partner_name": f"CASE WHEN {_NEWER} "
         "THEN coalesce(excluded.partner_name, report_referral.partner_name) "
         "ELSE coalesce(report_referral.partner_name, excluded.partner_name) END",
         **{column: _earliest(column) for column in _FIRST_TIMES},
