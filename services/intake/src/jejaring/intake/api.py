@@ -82,7 +82,7 @@ class Context:
     keyring: Keyring
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
     ctx: Context = request.app.state.intake
     return ctx
 
@@ -105,7 +105,7 @@ async def principal(
 Who = Annotated[Principal, Depends(principal)]
 
 
-def trail(who: Who, ctx: Ctx, request: Request) -> audit.Trail:
+async def trail(who: Who, ctx: Ctx, request: Request) -> audit.Trail:
     """Who acts and from where (the client's address as uvicorn sees it: a proxy's
     X-Forwarded-For is taken only from INTAKE_FORWARDED_ALLOW_IPS), for the audit trail."""
     client = request.client.host if request.client else None

@@ -59,7 +59,7 @@ class Context:
         return self.runtime.sessions
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
     ctx: Context = request.app.state.referral
     return ctx
 
@@ -118,7 +118,7 @@ async def caller(ctx: Ctx, authorization: Authorization = None) -> Caller:
 Who = Annotated[Caller, Depends(caller)]
 
 
-def trail(who: Who, ctx: Ctx, request: Request) -> audit.Trail:
+async def trail(who: Who, ctx: Ctx, request: Request) -> audit.Trail:
     """Who acts and from where, for the audit trail: a person by their id and role, a token by
     whose it is (the client's address as uvicorn sees it: a proxy's X-Forwarded-For is taken
     only from REFERRAL_FORWARDED_ALLOW_IPS)."""

@@ -27,7 +27,7 @@ class Context:
     clock: Callable[[], dt.datetime]
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
     ctx: Context = request.app.state.report
     return ctx
 

@@ -88,7 +88,7 @@ def environment() -> Environment:
     return env
 
 
-def web(request: Request) -> Web:
+async def web(request: Request) -> Web:
     w: Web = request.app.state.web
     return w
 
