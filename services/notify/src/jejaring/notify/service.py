@@ -41,6 +41,12 @@ LEASE = dt.timedelta(seconds=60)
 # A redelivered event plans nothing twice: (event, recipient, channel) is unique.
 _DELIVERY = cast(Table, Delivery.__table__)
 _PLAN_DELIVERY = insert_or_ignore(_DELIVERY)
+# Rows claimed inside the recipient's quiet hours wait for their end.
+_DEFER = (
+    update(_DELIVERY)
+    .where(_DELIVERY.c.id == bindparam("row_id"))
+    .values(status=DeliveryStatus.DEFERRED, next_attempt_at=bindparam("until"))
+)
 # A plain UPDATE, not the ORM's unit of work: it runs once for every message sent.
 _MARK_SENT = (
     update(_DELIVERY)
@@ -174,41 +180,29 @@ class Dispatcher:
 
     async def dispatch_due(self, limit: int = DISPATCH_BATCH) -> int:
         """Claim what is due now, defer what falls in quiet hours, send the rest; return how
-        many rows were handled. One transaction claims the batch; up to `send_concurrency`
+        many rows were handled. One statement claims the batch; up to `send_concurrency`
         messages are then sent at once (a slow gateway answers them in parallel), each marked
         in a transaction of its own, so a crash resends at most the messages in flight."""
         now = self.clock()
-        async with self.sessions() as session:
-            async with session.begin():
-                query = (
-                    select(Delivery)
-                    .where(Delivery.status.in_(DUE), Delivery.next_attempt_at <= now)
-                    .order_by(Delivery.urgent.desc(), Delivery.created_at)
-                    .limit(limit)
+        rows = await self._claim(now, limit)
+        quiet = {row.id: until for row in rows if (until := quiet_until(row, now)) is not None}
+        if quiet:
+            async with self.sessions() as session, session.begin():
+                await session.execute(
+                    _DEFER, [{"row_id": row_id, "until": until} for row_id, until in quiet.items()]
                 )
-                if session.get_bind().dialect.name == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
-                rows = list((await session.scalars(query)).all())
-                sending = []
-                for row in rows:
-                    until = quiet_until(row, now)
-                    if until is not None:
-                        row.status, row.next_attempt_at = DeliveryStatus.DEFERRED, until
-                        continue
-                    # A lease: another dispatcher skips the row until it runs out.
-                    row.status, row.next_attempt_at = DeliveryStatus.SENDING, now + LEASE
-                    sending.append(row)
-            for row in rows:
-                if row.status == DeliveryStatus.DEFERRED:
-                    # a span of its own: the trace shows why the alert waits
-                    with self._traced(f"defer {row.channel}", row):
-                        log.info(
-                            "delivery deferred for quiet hours",
-                            extra={
-                                "delivery": str(row.id),
-                                "until": row.next_attempt_at.isoformat(),
-                            },
-                        )
+        sending = []
+        for row in rows:
+            if row.id not in quiet:
+                sending.append(row)
+                continue
+            row.status, row.next_attempt_at = DeliveryStatus.DEFERRED, quiet[row.id]
+            # a span of its own: the trace shows why the alert waits
+            with self._traced(f"defer {row.channel}", row):
+                log.info(
+                    "delivery deferred for quiet hours",
+                    extra={"delivery": str(row.id), "until": row.next_attempt_at.isoformat()},
+                )
         gate = asyncio.Semaphore(self.settings.send_concurrency)
 
         async def deliver(row: Delivery) -> None:
@@ -221,6 +215,31 @@ class Dispatcher:
             if isinstance(outcome, BaseException):
                 raise outcome
         return len(rows)
+
+    async def _claim(self, now: dt.datetime, limit: int) -> list[Delivery]:
+        """Lease up to `limit` due rows, the most urgent and then the oldest first, in one
+        statement: another dispatcher skips a leased row until its lease runs out, and on
+        PostgreSQL one claiming at the same moment skips the rows this one is taking."""
+        due = (
+            select(Delivery.id)
+            .where(Delivery.status.in_(DUE), Delivery.next_attempt_at <= now)
+            .order_by(Delivery.urgent.desc(), Delivery.created_at)
+            .limit(limit)
+        )
+        async with self.sessions() as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            await one_statement(session)
+            claimed = await session.scalars(
+                update(Delivery)
+                .where(Delivery.id.in_(due.scalar_subquery()))
+                .values(status=DeliveryStatus.SENDING, next_attempt_at=now + LEASE)
+                .returning(Delivery),
+                execution_options={"synchronize_session": False},
+            )
+            rows = list(claimed.all())
+        rows.sort(key=lambda row: (not row.urgent, row.created_at))  # RETURNING keeps no order
+        return rows
 
     def _traced(self, name: str, row: Delivery) -> AbstractContextManager[None]:
         """A span in the trace of the event that planned `row`, its ids on every log line."""
