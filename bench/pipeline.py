@@ -21,6 +21,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,8 @@ from sqlalchemy import text
 
 from jejaring.cli import natsconfig
 from jejaring.cli.stack import admin_token_file
+from jejaring.notify.models import Delivery
+from jejaring.notify.service import quiet_until
 from jejaring.shared import db
 from jejaring.shared.contract import subjects
 from jejaring.shared.messaging.connection import inbox_prefix
@@ -39,6 +42,26 @@ from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
 
 SERVICES = ("intake", "referral", "notify", "report")
 PARTNERS = sorted({slug for _, slug in THREE_WAY_REFERRALS})
+
+
+def waiting_for_quiet_hours(at: dt.datetime) -> list[str]:
+    """The PARTNERS whose seed contacts (referral's partners.json) keep quiet hours at `at`:
+    notify defers their non-urgent alerts to the hours' end instead of sending them."""
+    seed = json.loads((files("jejaring.referral") / "data" / "partners.json").read_text())
+    return sorted(
+        partner["slug"]
+        for partner in seed
+        if partner["slug"] in PARTNERS
+        and any(
+            (hours := contact.get("quiet_hours"))
+            and quiet_until(
+                Delivery(urgent=False, quiet_start=hours["start"], quiet_end=hours["end"]), at
+            )
+            for contact in partner["contacts"]
+        )
+    )
+
+
 CASE = THREE_WAY_CASE
 
 

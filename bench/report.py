@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.limits import TOGETHER, Limits, Plumbing
-from bench.pipeline import SERVICES, Phase, percentile
+from bench.pipeline import PARTNERS, SERVICES, Phase, percentile, waiting_for_quiet_hours
+from jejaring.notify.render import WITA
 
 # JetStream messages per case with three referrals: case.v1.created, and per referral the
 # partner's referral.v1.to.<slug>.requested and the referral.v1.event.requested status event.
@@ -144,6 +145,8 @@ def ms(values: list[float]) -> str:
 def markdown(limits: Limits, runs: dict[str, list[Run]], seconds: float, elapsed: float) -> str:
     """`runs`: per database kind, the repeated runs (`BENCH_REPEAT`, three by default)."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    ended = dt.datetime.now(dt.UTC)
+    waiting = waiting_for_quiet_hours(ended)
     lines = [
         "# Jejaring benchmark",
         "",
@@ -154,6 +157,17 @@ def markdown(limits: Limits, runs: dict[str, list[Run]], seconds: float, elapsed
         f"{limits.cpu_reference_s:.2f} s of CPU before the limits, and the figure beside each "
         "run below before that run (a shared virtual machine varies between runs; compare "
         "figures only at a similar speed).",
+        "",
+        f"It ended at {ended.astimezone(WITA):%H:%M} WITA, "
+        + (
+            f"inside the quiet hours of {len(waiting)} of the {len(PARTNERS)} partners a case is "
+            f"referred to ({', '.join(waiting)}): their alerts wait for the hours' end, so notify "
+            f"sends {len(PARTNERS) - len(waiting)} of a case's {len(PARTNERS)} alerts at once "
+            "and the latencies to the notification count those."
+            if waiting
+            else "outside every partner's quiet hours: notify sends each of a case's alerts at once."
+        )
+        + " Compare notify's figures only between runs on the same side of the quiet hours.",
         "",
         "## Limits (raw, same settings as the services)",
         "",
