@@ -186,23 +186,6 @@ class Dispatcher:
         now = self.clock()
         rows = await self._claim(now, limit)
         quiet = {row.id: until for row in rows if (until := quiet_until(row, now)) is not None}
-        if quiet:
-            async with self.sessions() as session, session.begin():
-                await session.execute(
-                    _DEFER, [{"row_id": row_id, "until": until} for row_id, until in quiet.items()]
-                )
-        sending = []
-        for row in rows:
-            if row.id not in quiet:
-                sending.append(row)
-                continue
-            row.status, row.next_attempt_at = DeliveryStatus.DEFERRED, quiet[row.id]
-            # a span of its own: the trace shows why the alert waits
-            with self._traced(f"defer {row.channel}", row):
-                log.info(
-                    "delivery deferred for quiet hours",
-                    extra={"delivery": str(row.id), "until": row.next_attempt_at.isoformat()},
-                )
         gate = asyncio.Semaphore(self.settings.send_concurrency)
 
         async def deliver(row: Delivery) -> None:
@@ -210,7 +193,12 @@ class Dispatcher:
                 with self._traced(f"deliver {row.channel}", row):
                     await self._deliver(row, now)
 
-        outcomes = await asyncio.gather(*(deliver(row) for row in sending), return_exceptions=True)
+        # What waits for quiet hours' end is put off alongside the sends, which do not wait
+        # for it: every row is leased to this dispatcher until then.
+        work = [deliver(row) for row in rows if row.id not in quiet]
+        if quiet:
+            work.append(self._defer([row for row in rows if row.id in quiet], quiet))
+        outcomes = await asyncio.gather(*work, return_exceptions=True)
         for outcome in outcomes:  # an unexpected error: its row is sent again after the lease
             if isinstance(outcome, BaseException):
                 raise outcome
@@ -240,6 +228,21 @@ class Dispatcher:
             rows = list(claimed.all())
         rows.sort(key=lambda row: (not row.urgent, row.created_at))  # RETURNING keeps no order
         return rows
+
+    async def _defer(self, rows: list[Delivery], until: dict[uuid.UUID, dt.datetime]) -> None:
+        """Put `rows` off until the end of their recipients' quiet hours (`until`, by id)."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                _DEFER, [{"row_id": row.id, "until": until[row.id]} for row in rows]
+            )
+        for row in rows:
+            row.status, row.next_attempt_at = DeliveryStatus.DEFERRED, until[row.id]
+            # a span of its own: the trace shows why the alert waits
+            with self._traced(f"defer {row.channel}", row):
+                log.info(
+                    "delivery deferred for quiet hours",
+                    extra={"delivery": str(row.id), "until": row.next_attempt_at.isoformat()},
+                )
 
     def _traced(self, name: str, row: Delivery) -> AbstractContextManager[None]:
         """A span in the trace of the event that planned `row`, its ids on every log line."""
