@@ -190,7 +190,17 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         """Migrate the database (retrying while it is unreachable), then go on in background."""
-        await migrate(self.engine, self.migrations, lock_name=f"jejaring-{self.name}")
+        delay = 0.5
+        for attempt in range(1, 31):
+            try:
+                await migrate(self.engine, self.migrations, lock_name=f"jejaring-{self.name}")
+                break
+            except Exception as exc:
+                if attempt == 30 or not db.is_transient_db_error(exc):
+                    raise
+                log.warning("database not reachable, retrying", extra={"attempt": attempt})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
         for hook in self.on_started:
             await hook(self)
         self._spawn(self._connect_and_run(), "nats")
