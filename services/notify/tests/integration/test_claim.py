@@ -20,8 +20,7 @@ from jejaring.notify.channels import TemplateMessage
 from jejaring.notify.models import Delivery, DeliveryStatus, RecipientRole
 from jejaring.notify.service import LEASE, Dispatcher
 from jejaring.notify.settings import NotifySettings
-from jejaring.shared import db
-from jejaring.shared.migrate import migrate
+from jejaring.testing import migrated
 
 WITA = dt.timezone(dt.timedelta(hours=8))
 NOON = dt.datetime(2026, 11, 28, 12, 0, tzinfo=WITA)
@@ -43,12 +42,8 @@ class Gateway:
 
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = db.create_engine(database_url)
-    await migrate(engine, MIGRATIONS, lock_name="notify")
-    try:
-        yield db.session_factory(engine)
-    finally:
-        await engine.dispose()
+    async with migrated(database_url, MIGRATIONS) as sessions:
+        yield sessions
 
 
 async def queue(

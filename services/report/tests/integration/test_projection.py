@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jejaring.report import projection
 from jejaring.report.app import MIGRATIONS
 from jejaring.report.models import ReportCase, ReportReferral, ReportVictim
-from jejaring.shared import db
 from jejaring.shared.contract.enums import (
     AgeGroup,
     AnswerReason,
@@ -47,7 +46,7 @@ from jejaring.shared.contract.events import (
     ReferralStatusChanged,
     Victim,
 )
-from jejaring.shared.migrate import migrate
+from jejaring.testing import migrated
 
 T0 = dt.datetime(2026, 11, 2, 1, 0, tzinfo=dt.UTC)
 REFERRAL = uuid.uuid4()
@@ -56,12 +55,8 @@ CASE = uuid.uuid4()
 
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = db.create_engine(database_url)
-    await migrate(engine, MIGRATIONS, lock_name="report")
-    try:
-        yield db.session_factory(engine)
-    finally:
-        await engine.dispose()
+    async with migrated(database_url, MIGRATIONS) as sessions:
+        yield sessions
 
 
 def fact(

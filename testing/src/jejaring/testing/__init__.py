@@ -14,12 +14,15 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import nats
 from sqlalchemy import Column, Executable, Integer, MetaData, String, Table, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jejaring.shared import db
 from jejaring.shared.contract import envelope
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import (
@@ -39,6 +42,7 @@ from jejaring.shared.contract.enums import (
     ViolenceForm,
 )
 from jejaring.shared.contract.envelope import OutgoingMessage
+from jejaring.shared.migrate import migrate
 from jejaring.shared.web.identity import IDENTITY_KEY_ENV, IDENTITY_PUBLIC_KEY_ENV, public_key_of
 
 # A table for plumbing tests: a handler's one visible effect is +1 on a counter.
@@ -385,3 +389,17 @@ def run_sql(database_url: str, statement: str | Executable, **params: Any) -> li
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+@contextlib.asynccontextmanager
+async def migrated(
+    database_url: str, migrations: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on `database_url`, migrated to a service's heads (`migrations`: its versions
+    folder); the engine is disposed of afterwards."""
+    engine = db.create_engine(database_url)
+    await migrate(engine, migrations, lock_name="test")
+    try:
+        yield db.session_factory(engine)
+    finally:
+        await engine.dispose()
