@@ -42,6 +42,7 @@ from jejaring.testing import THREE_WAY_CASE, THREE_WAY_REFERRALS
 
 SERVICES = ("intake", "referral", "notify", "report")
 PARTNERS = sorted({slug for _, slug in THREE_WAY_REFERRALS})
+CASE = THREE_WAY_CASE
 
 
 def waiting_for_quiet_hours(at: dt.datetime) -> list[str]:
@@ -60,9 +61,6 @@ def waiting_for_quiet_hours(at: dt.datetime) -> list[str]:
             for contact in partner["contacts"]
         )
     )
-
-
-CASE = THREE_WAY_CASE
 
 
 @dataclass

@@ -144,13 +144,12 @@ def ms(values: list[float]) -> str:
 
 def markdown(limits: Limits, runs: dict[str, list[Run]], seconds: float, elapsed: float) -> str:
     """`runs`: per database kind, the repeated runs (`BENCH_REPEAT`, three by default)."""
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     ended = dt.datetime.now(dt.UTC)
     waiting = waiting_for_quiet_hours(ended)
     lines = [
         "# Jejaring benchmark",
         "",
-        f"{now}; {os.cpu_count()} CPUs, Python {platform.python_version()}; steady phase "
+        f"{ended:%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs, Python {platform.python_version()}; steady phase "
         f"{seconds:g} s, ramp steps {max(10.0, seconds / 3):g} s; run took {elapsed:.0f} s. "
         "Durable file-backed streams; everything (nats-server, the services, PostgreSQL, "
         "the load generator) on this one machine. CPU speed: ten million Python additions took "

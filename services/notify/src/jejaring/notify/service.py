@@ -185,7 +185,14 @@ class Dispatcher:
         in a transaction of its own, so a crash resends at most the messages in flight."""
         now = self.clock()
         rows = await self._claim(now, limit)
-        quiet = {row.id: until for row in rows if (until := quiet_until(row, now)) is not None}
+        sending: list[Delivery] = []
+        waiting: list[tuple[Delivery, dt.datetime]] = []  # each until its quiet hours end
+        for row in rows:
+            until = quiet_until(row, now)
+            if until is None:
+                sending.append(row)
+            else:
+                waiting.append((row, until))
         gate = asyncio.Semaphore(self.settings.send_concurrency)
 
         async def deliver(row: Delivery) -> None:
@@ -195,9 +202,9 @@ class Dispatcher:
 
         # What waits for quiet hours' end is put off alongside the sends, which do not wait
         # for it: every row is leased to this dispatcher until then.
-        work = [deliver(row) for row in rows if row.id not in quiet]
-        if quiet:
-            work.append(self._defer([row for row in rows if row.id in quiet], quiet))
+        work = [deliver(row) for row in sending]
+        if waiting:
+            work.append(self._defer(waiting))
         outcomes = await asyncio.gather(*work, return_exceptions=True)
         for outcome in outcomes:  # an unexpected error: its row is sent again after the lease
             if isinstance(outcome, BaseException):
@@ -229,14 +236,14 @@ class Dispatcher:
         rows.sort(key=lambda row: (not row.urgent, row.created_at))  # RETURNING keeps no order
         return rows
 
-    async def _defer(self, rows: list[Delivery], until: dict[uuid.UUID, dt.datetime]) -> None:
-        """Put `rows` off until the end of their recipients' quiet hours (`until`, by id)."""
+    async def _defer(self, waiting: list[tuple[Delivery, dt.datetime]]) -> None:
+        """Put each row off until the end of its recipient's quiet hours."""
         async with self.sessions() as session, session.begin():
             await session.execute(
-                _DEFER, [{"row_id": row.id, "until": until[row.id]} for row in rows]
+                _DEFER, [{"row_id": row.id, "until": until} for row, until in waiting]
             )
-        for row in rows:
-            row.status, row.next_attempt_at = DeliveryStatus.DEFERRED, until[row.id]
+        for row, until in waiting:
+            row.status, row.next_attempt_at = DeliveryStatus.DEFERRED, until
             # a span of its own: the trace shows why the alert waits
             with self._traced(f"defer {row.channel}", row):
                 log.info(
