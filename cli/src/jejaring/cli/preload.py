@@ -1,7 +1,7 @@
 """The embedded stack's launcher: what every service imports, imported once, then each service
 forked from it.
 
-Five Pythons importing the same FastAPI, SQLAlchemy, pydantic, nats-py and Alembic took about
+Five Pythons importing the same FastAPI, SQLAlchemy, pydantic and nats-py took about
 0.6 s of CPU each before `jejaring up` could say it was ready, on two cores. `jejaring up` starts
 this process first (`python -m jejaring.cli.preload FD`); it imports `PRELOAD` while nats-server
 starts, then forks a service whenever the stack asks on the socket FD.

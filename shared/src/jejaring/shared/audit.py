@@ -25,7 +25,6 @@ from datetime import tzinfo
 from typing import Any, Generic, Literal, TypeVar, cast
 
 import sqlalchemy as sa
-from alembic import op
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Integer, String, Table, Uuid, func, select, update
 from sqlalchemy.exc import DBAPIError
@@ -316,6 +315,8 @@ def create_tables(*extra: sa.Column[Any]) -> None:
     """In a migration: a service's `audit_record` (the columns of RecordColumns, and `extra`
     ones, each indexed) and its `audit_head`, at the genesis. Applied migrations call it:
     never change what it makes; a new column of every trail is a new migration."""
+    from alembic import op  # only where migrations run (migrate.py)
+
     op.create_table(
         "audit_record",
         sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
@@ -343,6 +344,8 @@ def create_tables(*extra: sa.Column[Any]) -> None:
 
 def drop_tables(*extra: str) -> None:
     """In a migration's downgrade: what `create_tables` made (`extra`: its extra columns)."""
+    from alembic import op
+
     op.drop_table("audit_head")
     for name in reversed(("user_id", "case_reference", *extra)):
         op.drop_index(f"ix_audit_record_{name}", table_name="audit_record")

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from jejaring.shared import db, metrics
-from jejaring.shared.migrate import migrate
+from jejaring.shared.migrate import Schema
 from jejaring.shared.region import load_region
 from jejaring.shared.tracing import Tracing, TracingMiddleware
 from jejaring.web import (
@@ -57,6 +57,13 @@ def create_app(
     settings = settings or WebSettings()
     engine = db.create_engine(settings.db_url, lock_timeout_ms=settings.db_lock_timeout_ms)
     sessions = db.session_factory(engine)
+    schema = Schema(
+        settings.db_url,
+        MIGRATIONS,
+        lock_name="jejaring-web",
+        plumbing=False,
+        lock_timeout_ms=settings.db_lock_timeout_ms,
+    )
     tracing = Tracing.for_service("web", endpoint=settings.otlp_endpoint)
     upstream = Upstream(settings, transport)
     web = Web(
@@ -70,7 +77,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await migrate(engine, MIGRATIONS, lock_name="jejaring-web", plumbing=False)
+        await schema.ensure(engine)
         try:
             yield
         finally:
@@ -82,6 +89,7 @@ def create_app(
         title="Jejaring web", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.web = web
+    app.state.schema = schema  # serve() migrates before the event loop (migrate.py)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -39,7 +39,7 @@ from jejaring.shared.messaging.provision import (
     ensure_stream,
 )
 from jejaring.shared.messaging.tables import inbox
-from jejaring.shared.migrate import migrate
+from jejaring.shared.migrate import Schema
 from jejaring.shared.settings import ServiceSettings
 from jejaring.shared.tracing import Tracing
 
@@ -158,6 +158,7 @@ class ServiceRuntime:
     on_sent: OnSent | None = None
     # opens the outbox rows stored sealed (outbox.py), for a service that writes such rows
     outbox_keys: KeySource | None = None
+    schema: Schema = field(init=False)
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     outbox: Outbox = field(init=False)
@@ -177,6 +178,12 @@ class ServiceRuntime:
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
+        self.schema = Schema(
+            self.settings.db_url,
+            self.migrations,
+            lock_name=f"jejaring-{self.name}",
+            lock_timeout_ms=self.settings.db_lock_timeout_ms,
+        )
         self.engine = db.create_engine(
             self.settings.db_url, lock_timeout_ms=self.settings.db_lock_timeout_ms
         )
@@ -189,18 +196,9 @@ class ServiceRuntime:
         return self.settings.service
 
     async def start(self) -> None:
-        """Migrate the database (retrying while it is unreachable), then go on in background."""
-        delay = 0.5
-        for attempt in range(1, 31):
-            try:
-                await migrate(self.engine, self.migrations, lock_name=f"jejaring-{self.name}")
-                break
-            except Exception as exc:
-                if attempt == 30 or not db.is_transient_db_error(exc):
-                    raise
-                log.warning("database not reachable, retrying", extra={"attempt": attempt})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        """Migrate the database unless serve() did (retrying while it is unreachable), then go
+        on in background."""
+        await self.schema.ensure(self.engine)
         for hook in self.on_started:
             await hook(self)
         self._spawn(self._connect_and_run(), "nats")

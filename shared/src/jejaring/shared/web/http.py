@@ -114,6 +114,7 @@ def service_app(
 
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.schema = runtime.schema  # serve() migrates before the event loop (migrate.py)
     app.include_router(health_router(runtime))
     metrics.install(app, [runtime_scrape(runtime), *scrapes])
     install_error_handlers(app, larger=larger_bodies)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import sys
 from typing import TypeVar
@@ -13,10 +14,13 @@ from pydantic import ValidationError
 
 from jejaring.shared.logs import configure_logging
 from jejaring.shared.messaging.natsserver import port_free
+from jejaring.shared.migrate import MigrationFailed, Schema
 from jejaring.shared.secrets import env_name
 from jejaring.shared.settings import ProcessSettings
 
 S = TypeVar("S", bound=ProcessSettings)
+
+log = logging.getLogger(__name__)
 
 
 def settings_problems(settings_cls: type[ProcessSettings], exc: ValidationError) -> list[str]:
@@ -45,7 +49,8 @@ def settings_or_exit(settings_cls: type[S]) -> S:
 
 
 def serve(app: FastAPI, settings: ProcessSettings) -> None:
-    """Serve `app` on the settings' host and port until SIGINT/SIGTERM."""
+    """Migrate `app.state.schema` (if it has one), then serve `app` on the settings' host and
+    port until SIGINT/SIGTERM."""
     configure_logging(settings.service, settings.log_level)
     if not port_free(settings.host, settings.port):
         prefix = settings.model_config.get("env_prefix", "")
@@ -55,6 +60,13 @@ def serve(app: FastAPI, settings: ProcessSettings) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
+    schema = getattr(app.state, "schema", None)
+    if isinstance(schema, Schema):  # now, while there is no event loop to fork from inside
+        try:
+            schema.apply_in_child()
+        except MigrationFailed as failed:
+            log.error("cannot start: the database was not migrated", extra={"error": str(failed)})
+            raise SystemExit(1) from None
     # Everything imported and built so far lives as long as the process: keep it out of the
     # collector's way (the cyclic GC would otherwise walk it again and again under load). A
     # service's __main__ turned the collector off while it imported; it is on from here. No
