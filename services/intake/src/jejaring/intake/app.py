@@ -92,7 +92,8 @@ def create_runtime(
         settings=settings,
         migrations=MIGRATIONS,
         streams=contract_streams(settings.stream_replicas),
-        subscriptions=[Subscription(REFERRAL_EVENTS_CONSUMER, on_referral_event)],
+        # A read model: a case's three referral events are handled in one transaction.
+        subscriptions=[Subscription(REFERRAL_EVENTS_CONSUMER, on_referral_event, linger=0.05)],
         on_started=[prepare_keys],
         on_connected=[answer_keys],
         workers=[("anonymise", retention), ("task-reminders", reminders)],

@@ -23,7 +23,9 @@ When a fetch brings several messages (the consumer is behind), they share one tr
 still gets its own inbox row and handler run, but the BEGIN/COMMIT and the session are paid once,
 so a backlog drains faster the longer it is. If anything in such a batch fails, the transaction
 rolls back and each message is processed alone, so only the failing one is retried or
-dead-lettered.
+dead-lettered. A consumer off the latency path (a read model) may `linger`: when a fetch brings
+fewer than a batch, it waits that long and takes what arrived meanwhile into the same
+transaction (a case's referral events come three at a time, a few milliseconds apart).
 
 A `prepare` step may run for each message before its transaction opens: what must come over the
 network (a case's data key) is fetched there, so no transaction, and on SQLite no write lock,
@@ -70,6 +72,8 @@ Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 Prepare = Callable[[Envelope], Awaitable[None]]
 
 _INBOX_INSERT = insert_or_ignore(inbox)
+# After lingering, how long the fetch of what arrived meanwhile waits when nothing did.
+_FOLLOWERS_WAIT = 0.002
 
 DLQ_REASON = "Jejaring-DLQ-Reason"
 DLQ_SERVICE = "Jejaring-DLQ-Service"
@@ -124,6 +128,7 @@ class IdempotentConsumer:
         outsiders: bool = False,
         tracing: Tracing | None = None,
         prepare: Prepare | None = None,
+        linger: float = 0.0,
     ) -> None:
         self.service = service
         self.spec = spec
@@ -133,6 +138,9 @@ class IdempotentConsumer:
         self.js = js
         self.batch = batch
         self.fetch_timeout = fetch_timeout
+        # Seconds to wait, once a fetch brought fewer than `batch`, for what follows it to
+        # arrive and share its transaction (a consumer off the latency path: read models).
+        self.linger = linger
         # Attempts before a message that keeps failing for a non-transient reason is given up
         # on (dead-lettered). Transient errors retry for as long as the outage lasts: the
         # consumers have no max_deliver, so JetStream never discards a message on its own.
@@ -160,6 +168,10 @@ class IdempotentConsumer:
                     msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
                 except (TimeoutError, NatsTimeoutError):
                     continue
+                if self.linger and len(msgs) < self.batch:
+                    await asyncio.sleep(self.linger)
+                    with contextlib.suppress(TimeoutError, NatsTimeoutError):
+                        msgs += await sub.fetch(self.batch - len(msgs), timeout=_FOLLOWERS_WAIT)
                 await self.process_batch(msgs)
             except asyncio.CancelledError:
                 raise

@@ -141,6 +141,8 @@ class Subscription:
     outsiders: bool = False
     # fetches what the handler needs over the network before its transaction (consumer.py)
     prepare: Prepare | None = None
+    # waits this long for a fetch's followers, to handle them in one transaction (consumer.py)
+    linger: float = 0.0
 
 
 @dataclass
@@ -361,6 +363,7 @@ class ServiceRuntime:
             outsiders=sub.outsiders,
             tracing=self.tracing,
             prepare=sub.prepare,
+            linger=sub.linger,
         )
         self.consumers.append(consumer)
         self._spawn(consumer.run(), f"consumer:{sub.spec.durable}")
