@@ -37,6 +37,7 @@ from jejaring.notify.settings import NotifySettings
 from jejaring.referral.settings import ReferralSettings
 from jejaring.report.settings import ReportSettings
 from jejaring.shared.secrets import env_name
+from jejaring.testing import start_refused
 from jejaring.web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -288,14 +289,7 @@ def test_a_service_given_a_placeholder_exits_with_one_line_naming_it() -> None:
     password left as in .env.example: exit 78 (EX_CONFIG), one line naming the setting."""
     dotenv = {**fresh_dotenv(), "NOTIFY_DB_PASSWORD": init.parse(EXAMPLE)["NOTIFY_DB_PASSWORD"]}
     env = {"PATH": os.environ["PATH"], **compose_env("notify", dotenv)}
-    result = subprocess.run(
-        [sys.executable, "-m", "jejaring.notify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = start_refused("notify", env)
     assert result.returncode == 78, result.stderr
     lines = result.stderr.strip().splitlines()
     assert lines == [

@@ -14,6 +14,7 @@ import pytest
 
 from jejaring.cli.health import healthy
 from jejaring.shared.messaging.natsserver import NatsServer, free_port
+from jejaring.testing import start_refused
 
 REAL_SMS = {
     "NOTIFY_SMS_CHANNEL": "gateway",
@@ -35,15 +36,8 @@ def notify_env(tmp_path: Path, **settings: str) -> dict[str, str]:
     }
 
 
-def start_refused(env: dict[str, str]) -> list[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "jejaring.notify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def notify_refuses(env: dict[str, str]) -> list[str]:
+    result = start_refused("notify", env)
     assert result.returncode == 78, result.stderr  # EX_CONFIG
     return result.stderr.strip().splitlines()
 
@@ -68,7 +62,7 @@ def start_refused(env: dict[str, str]) -> list[str]:
 def test_production_notify_refuses_a_channel_that_reaches_nobody_in_one_line(
     tmp_path: Path, settings: dict[str, str], named: str
 ) -> None:
-    lines = start_refused(notify_env(tmp_path, **settings))
+    lines = notify_refuses(notify_env(tmp_path, **settings))
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"jejaring-notify: cannot start: {named}"), lines[0]
     if "file" in named or "catcher" in named:

@@ -5,8 +5,6 @@ its own admin token, and only intake can sign a person's token."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 from tests.system.conftest import ADMIN_TOKENS, IDENTITY_KEY, SERVICES, System
 
 from jejaring.shared.web.identity import public_key_of
+from jejaring.testing import start_refused
 
 PASSWORD = "kopi-pagi-karang-rejo"
 
@@ -124,14 +123,7 @@ def test_production_refuses_to_start_a_verifier_given_the_signing_secret(
         "JEJARING_IDENTITY_KEY": IDENTITY_KEY,
         "JEJARING_IDENTITY_PUBLIC_KEY": public_key_of(IDENTITY_KEY),
     }
-    result = subprocess.run(
-        [sys.executable, "-m", f"jejaring.{service}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = start_refused(f"{service}", env)
     assert result.returncode == 78, result.stderr
     assert result.stderr.strip().splitlines() == [
         f"jejaring-{service}: cannot start: JEJARING_IDENTITY_KEY is set, but it holds intake's "

@@ -17,6 +17,7 @@ from sqlalchemy import inspect, text
 from jejaring.shared import db
 from jejaring.shared.messaging.natsserver import free_port
 from jejaring.shared.migrate import Schema
+from jejaring.testing import start_refused
 
 MIGRATION = '''
 """A test branch: one table.
@@ -147,14 +148,7 @@ async def test_a_service_whose_database_is_ahead_of_it_refuses_to_start_saying_w
     env = {"PATH": os.environ["PATH"], "REPORT_DATA_DIR": str(tmp_path)}
     env["REPORT_DATABASE_URL"] = database_url
     env["REPORT_PORT"] = str(free_port())
-    done = subprocess.run(
-        [sys.executable, "-m", "jejaring.report"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = start_refused("report", env)
     assert done.returncode == 1, done.stderr
     [line] = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     assert (line["level"], line["msg"]) == ("error", "cannot start: the database was not migrated")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from pydantic import ValidationError
 
 from jejaring.intake.settings import IntakeSettings
 from jejaring.shared import crypto
+from jejaring.testing import start_refused
 
 
 def test_production_refuses_to_start_without_master_keys(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,14 +51,7 @@ def test_development_without_the_setting_keeps_a_private_key_file(tmp_path: Path
 def test_intake_refuses_to_start_in_production_with_one_line(tmp_path: Path) -> None:
     env = {"PATH": os.environ["PATH"], "INTAKE_ENVIRONMENT": "production"}
     env["INTAKE_DATA_DIR"] = str(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-m", "jejaring.intake"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = start_refused("intake", env)
     assert result.returncode == 78, result.stderr
     assert result.stderr.strip().splitlines() == [
         "jejaring-intake: cannot start: INTAKE_MASTER_KEYS or INTAKE_MASTER_KEYS_FILE is required "

@@ -321,6 +321,19 @@ def wait_status(port: int, status: int, timeout: float = 30.0) -> dict[str, Any]
     raise AssertionError(f"/readyz on {port} did not answer {status} within {timeout} s: {body}")
 
 
+def start_refused(service: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m jejaring.<service>` with `env` (and PATH), for a service expected to refuse
+    to start: it runs until it exits on its own; its exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-m", f"jejaring.{service}"],
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 @contextlib.contextmanager
 def service_process(service: str, env: dict[str, str]) -> Iterator[str]:
     """`python -m jejaring.<service>` with `env` (which sets <SERVICE>_PORT), until ready; its
