@@ -380,6 +380,23 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_not_looped_forever(
     assert [a - b for a, b in zip(after, before, strict=True)] == [2, 1], "as /metrics counts"
 
 
+async def test_a_statement_that_fails_the_same_way_every_time_is_dead_lettered(
+    plumbing, js, streams
+) -> None:
+    """A missing table is no lock to wait out: SQLite reports both as OperationalError, and the
+    consumer retries only what a retry can get past."""
+
+    async def missing_table(session, env):  # type: ignore[no-untyped-def]
+        await session.execute(text("INSERT INTO no_such_table (n) VALUES (1)"))
+
+    await publish(js)
+    async with running(consumer_for(plumbing, js, missing_table)) as consumer:
+        await until(lambda: _eq(_dead(consumer), 1), timeout=20)
+    (dead,) = await dlq_messages(js)
+    error = "OperationalError" if plumbing.url.startswith("sqlite") else "ProgrammingError"
+    assert f"gave up after 3 attempts: {error}" in dead.headers[DLQ_REASON]
+
+
 async def test_a_transient_database_error_is_retried_not_dropped(plumbing, js, streams) -> None:
     await publish(js)
     consumer = consumer_for(plumbing, js)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -117,4 +118,35 @@ async def test_a_writer_that_waits_past_the_lock_timeout_fails_as_transient(
             await session.execute(text("INSERT INTO w (n) VALUES (3)"))
         assert await _rows(engine) == [1, 3]
     finally:
+        await engine.dispose()
+
+
+async def test_sqlite_errors_are_retried_only_when_a_retry_can_get_past_them(
+    tmp_path: Path,
+) -> None:
+    """Another process holding the database is worth waiting out; a missing table or a
+    duplicate key fails the same way every time (SQLite reports the first two alike)."""
+    engine = await _writes(tmp_path, lock_timeout_ms=200)
+    other = sqlite3.connect(tmp_path / "queue.db", isolation_level=None)
+    try:
+        with pytest.raises(OperationalError) as missing:
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO no_such_table (n) VALUES (1)"))
+        assert not db.is_transient_db_error(missing.value)
+
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO w (n) VALUES (1)"))
+        with pytest.raises(IntegrityError) as twice:
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO w (n) VALUES (1)"))
+        assert not db.is_transient_db_error(twice.value)
+
+        other.execute("BEGIN IMMEDIATE")  # a writer outside this process's queue
+        with pytest.raises(OperationalError) as locked:
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO w (n) VALUES (2)"))
+        assert "database is locked" in str(locked.value)
+        assert db.is_transient_db_error(locked.value)
+    finally:
+        other.close()
         await engine.dispose()

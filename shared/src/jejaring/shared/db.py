@@ -145,9 +145,7 @@ class _WriteQueue:
             try:
                 await_only(asyncio.wait_for(lock.acquire(), self._timeout_s))
             except TimeoutError as exc:
-                raise OperationalError(
-                    "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
-                ) from exc
+                raise OperationalError("BEGIN IMMEDIATE", None, _busy()) from exc
             self._holder = (entry, lock)
         # else: a second transaction on the connection before it went back keeps the turn
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -205,6 +203,33 @@ async def ping(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
+def _busy() -> sqlite3.OperationalError:
+    """What SQLite raises when another writer holds the database past the lock timeout."""
+    busy = sqlite3.OperationalError("database is locked")
+    busy.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    busy.sqlite_errorname = "SQLITE_BUSY"
+    return busy
+
+
+# SQLite's primary result codes that a retry may get past: another writer or reader holds the
+# database, memory or disk is short, the file cannot be opened, read or written for now, or the
+# statement was interrupted. SQLITE_ERROR (a missing table or column, a syntax error) and the
+# constraint codes fail the same way every time.
+_SQLITE_TRANSIENT = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_INTERRUPT,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+    }
+)
+
+
 def is_transient_db_error(exc: BaseException) -> bool:
     """A database error worth retrying: lost connection, lock contention, serialization."""
     if isinstance(exc, PoolTimeout | ConnectionError | OSError):
@@ -212,6 +237,9 @@ def is_transient_db_error(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
+        if isinstance(exc.orig, sqlite3.Error):
+            code = getattr(exc.orig, "sqlite_errorcode", None)
+            return code is not None and code & 0xFF in _SQLITE_TRANSIENT
         if isinstance(exc, OperationalError):
             return True
         code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
