@@ -312,16 +312,8 @@ async def test_a_lingering_consumer_handles_what_follows_a_message_in_its_transa
 ) -> None:
     """A read model's consumer waits `linger` for the events that follow the one it fetched
     (a case's referrals come three at a time) and handles them in one transaction."""
-    transactions = itertools.count()
     seen: dict[str, int] = {}
-
-    async def note(session, env):  # type: ignore[no-untyped-def]
-        await count_effect(session, env)
-        if "n" not in session.info:
-            session.info["n"] = next(transactions)
-        seen[env.data.reference] = session.info["n"]
-
-    consumer = consumer_for(plumbing, js, note)
+    consumer = consumer_for(plumbing, js, _noting_transactions(seen))
     consumer.linger = 1.0
     references = [f"BPT-2026-00000{n}" for n in (1, 2, 3)]
     async with running(consumer):
@@ -336,6 +328,31 @@ async def test_a_lingering_consumer_handles_what_follows_a_message_in_its_transa
     # the batch on a loaded machine: nats-py hands over what the server has sent so far.)
     assert seen[references[0]] == seen[references[1]] == 0
     assert [await effect_count(plumbing, r) for r in references] == [1, 1, 1]
+
+
+def _noting_transactions(seen: dict[str, int]):  # type: ignore[no-untyped-def]
+    """A handler that counts the effect and notes which transaction handled each case."""
+    transactions = itertools.count()
+
+    async def note(session, env):  # type: ignore[no-untyped-def]
+        await count_effect(session, env)
+        if "n" not in session.info:
+            session.info["n"] = next(transactions)
+        seen[env.data.reference] = session.info["n"]
+
+    return note
+
+
+async def test_a_backlog_behind_the_first_message_shares_its_transaction(
+    plumbing, js, streams
+) -> None:
+    seen: dict[str, int] = {}
+    references = [f"BPT-2026-{n:06d}" for n in range(1, 11)]
+    for reference in references:  # before the consumer starts: a backlog
+        await publish(js, CASE.model_copy(update={"reference": reference}))
+    async with running(consumer_for(plumbing, js, _noting_transactions(seen))) as consumer:
+        await until(lambda: _eq(_handled(consumer), 10))
+    assert [seen[r] for r in references] == [0] * 10
 
 
 async def test_a_backlog_with_repeats_handles_each_event_once(plumbing, js, streams) -> None:
