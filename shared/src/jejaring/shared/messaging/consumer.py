@@ -72,8 +72,12 @@ Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 Prepare = Callable[[Envelope], Awaitable[None]]
 
 _INBOX_INSERT = insert_or_ignore(inbox)
-# After lingering, how long the fetch of what arrived meanwhile waits when nothing did.
-_FOLLOWERS_WAIT = 0.002
+# How long the fetch of the messages behind the first one may take at least. Those the stream
+# said were pending come at once; this bounds the wait when another replica took them first,
+# and for a lingering consumer (which waits at least as long as it lingers) when fewer than a
+# batch arrived: the server answers such a request when it expires. 2 ms was too short on a
+# loaded machine, where the answer alone took longer.
+_FOLLOWERS_WAIT = 0.05
 
 DLQ_REASON = "Jejaring-DLQ-Reason"
 DLQ_SERVICE = "Jejaring-DLQ-Service"
@@ -195,7 +199,7 @@ class IdempotentConsumer:
             more = min(self.batch - 1, msgs[0].metadata.num_pending or 0)
         if more > 0:
             with contextlib.suppress(TimeoutError, NatsTimeoutError):
-                msgs += await sub.fetch(more, timeout=_FOLLOWERS_WAIT)
+                msgs += await sub.fetch(more, timeout=max(self.linger, _FOLLOWERS_WAIT))
         return msgs
 
     async def process_batch(self, msgs: list[Msg]) -> None:
