@@ -40,7 +40,8 @@ def upgrade() -> None:
 
 # What a served process runs: every service's and the web app's modules imported, the schema
 # applied in a forked child. It prints its outcome and the modules it holds that it never uses
-# (Alembic's, which only the child needs; those jejaring.shared keeps out: __init__.py).
+# (Alembic's, which only the child needs; those jejaring.shared keeps out: __init__.py; SQLite's
+# on PostgreSQL).
 SERVED = """
 import json, logging, sys
 from pathlib import Path
@@ -56,6 +57,8 @@ try:
 except MigrationFailed as failed:
     outcome = f"refused: {{failed}}"
 unused = ("alembic", "mako", "pygments", "rich", "pydantic.v1")
+if {url!r}.startswith("postgresql"):  # SQLite's library is loaded only for a SQLite database
+    unused += ("sqlite3", "_sqlite3", "aiosqlite")
 held = sorted(m for m, mod in sys.modules.items() if mod and m.startswith(unused))
 print(json.dumps({{"outcome": outcome, "unused": held}}))
 """

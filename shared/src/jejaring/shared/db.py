@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
+import sys
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 from sqlalchemy import DateTime, TypeDecorator, event, text
@@ -24,6 +24,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql import TableClause
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.util import await_only
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 def default_sqlite_url(service: str, data_dir: Path | str = ".data") -> str:
@@ -205,6 +208,8 @@ async def ping(engine: AsyncEngine) -> None:
 
 def _busy() -> sqlite3.OperationalError:
     """What SQLite raises when another writer holds the database past the lock timeout."""
+    import sqlite3  # only a SQLite database gets here
+
     busy = sqlite3.OperationalError("database is locked")
     busy.sqlite_errorcode = sqlite3.SQLITE_BUSY
     busy.sqlite_errorname = "SQLITE_BUSY"
@@ -212,22 +217,13 @@ def _busy() -> sqlite3.OperationalError:
 
 
 # SQLite's primary result codes that a retry may get past: another writer or reader holds the
-# database, memory or disk is short, the file cannot be opened, read or written for now, or the
-# statement was interrupted. SQLITE_ERROR (a missing table or column, a syntax error) and the
-# constraint codes fail the same way every time.
-_SQLITE_TRANSIENT = frozenset(
-    {
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-        sqlite3.SQLITE_NOMEM,
-        sqlite3.SQLITE_READONLY,
-        sqlite3.SQLITE_INTERRUPT,
-        sqlite3.SQLITE_IOERR,
-        sqlite3.SQLITE_FULL,
-        sqlite3.SQLITE_CANTOPEN,
-        sqlite3.SQLITE_PROTOCOL,
-    }
-)
+# database (BUSY 5, LOCKED 6), memory or disk is short (NOMEM 7, FULL 13), the file cannot be
+# written, read or opened for now (READONLY 8, IOERR 10, CANTOPEN 14, PROTOCOL 15), or the
+# statement was interrupted (INTERRUPT 9). SQLITE_ERROR (1: a missing table or column, a syntax
+# error) and the constraint codes fail the same way every time. Numbers, not the sqlite3
+# module's names: a process on PostgreSQL never loads SQLite's library (the launcher of
+# `jejaring up` was 1 MB larger with it).
+_SQLITE_TRANSIENT = frozenset({5, 6, 7, 8, 9, 10, 13, 14, 15})
 
 
 def is_transient_db_error(exc: BaseException) -> bool:
@@ -237,7 +233,8 @@ def is_transient_db_error(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
-        if isinstance(exc.orig, sqlite3.Error):
+        sqlite3 = sys.modules.get("sqlite3")  # not loaded: the error is not SQLite's
+        if sqlite3 is not None and isinstance(exc.orig, sqlite3.Error):
             code = getattr(exc.orig, "sqlite_errorcode", None)
             return code is not None and code & 0xFF in _SQLITE_TRANSIENT
         if isinstance(exc, OperationalError):
