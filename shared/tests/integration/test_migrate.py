@@ -40,8 +40,8 @@ def upgrade() -> None:
 
 # What a served process runs: every service's and the web app's modules imported, the schema
 # applied in a forked child. It prints its outcome and the modules it holds that it never uses
-# (Alembic's, which only the child needs; those jejaring.shared keeps out: __init__.py; SQLite's
-# on PostgreSQL).
+# (Alembic's, which only the child needs; those jejaring.shared keeps out: __init__.py;
+# OpenTelemetry's SDK, loaded only to export; SQLite's on PostgreSQL).
 SERVED = """
 import json, logging, sys
 from pathlib import Path
@@ -56,7 +56,7 @@ try:
     outcome = "applied" if schema.applied else "not applied"
 except MigrationFailed as failed:
     outcome = f"refused: {{failed}}"
-unused = ("alembic", "mako", "pygments", "rich", "pydantic.v1")
+unused = ("alembic", "mako", "pygments", "rich", "pydantic.v1", "opentelemetry.sdk")
 if {url!r}.startswith("postgresql"):  # SQLite's library is loaded only for a SQLite database
     unused += ("sqlite3", "_sqlite3", "aiosqlite")
 held = sorted(m for m, mod in sys.modules.items() if mod and m.startswith(unused))

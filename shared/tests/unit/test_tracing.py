@@ -81,8 +81,7 @@ def test_log_lines_carry_the_case_reference_event_id_and_trace_within_their_scop
 
 def test_a_failed_span_keeps_the_exception_type_never_its_message() -> None:
     exported = InMemorySpanExporter()
-    tracing = Tracing.for_service("test")
-    tracing.provider.add_span_processor(SimpleSpanProcessor(exported))
+    tracing = Tracing.recording("test", SimpleSpanProcessor(exported))
     with (
         pytest.raises(ValidationError),
         tracing.span("work", parent=context_from(PARENT)),
@@ -95,14 +94,26 @@ def test_a_failed_span_keeps_the_exception_type_never_its_message() -> None:
     assert CHILD_NAME not in span.to_json()
 
 
-def test_without_an_endpoint_spans_are_not_recorded_unless_the_caller_sampled() -> None:
+def test_without_an_endpoint_nothing_is_recorded_and_the_ids_still_chain() -> None:
     tracing = Tracing.for_service("test")
     assert not tracing.exporting
     with tracing.span("root") as root:
-        assert not root.is_recording() and root.get_span_context().is_valid
-    unsampled = PARENT[:-2] + "00"
-    with tracing.span("child", parent=context_from(unsampled)) as child:
+        assert not root.is_recording()
+        started = current_context()["traceparent"]
+        with tracing.span("inner"):
+            inner = current_context()["traceparent"]
+    version, trace_id, span_id, flags = started.split("-")
+    assert (version, len(trace_id), len(span_id), flags) == ("00", 32, 16, "00")
+    assert inner.startswith(f"00-{trace_id}-") and inner != started
+    # A caller's trace continues with its sampling decision and state, under a span of our own.
+    with tracing.span("child", parent=context_from(PARENT, "vendor=opaque")) as child:
         assert not child.is_recording()
+        sent = current_context()
+    assert sent["traceparent"].startswith("00-0af7651916cd43dd8448eb211c80319c-")
+    assert sent["traceparent"].endswith("-01") and "b7ad6b7169203331" not in sent["traceparent"]
+    assert sent["tracestate"] == "vendor=opaque"
+    unsampled = PARENT[:-2] + "00"
+    with tracing.span("child", parent=context_from(unsampled)):
         assert current_context()["traceparent"].endswith("-00")
 
 
@@ -119,8 +130,7 @@ def test_an_otlp_endpoint_that_is_not_a_url_is_refused_naming_the_variable(
 
 def test_an_http_span_is_named_by_its_route_and_a_bad_traceparent_is_ignored() -> None:
     exported = InMemorySpanExporter()
-    tracing = Tracing.for_service("test")
-    tracing.provider.add_span_processor(SimpleSpanProcessor(exported))
+    tracing = Tracing.recording("test", SimpleSpanProcessor(exported))
     app = FastAPI()
 
     @app.get("/api/v1/cases/{case_id}")
@@ -134,9 +144,10 @@ def test_an_http_span_is_named_by_its_route_and_a_bad_traceparent_is_ignored() -
         assert bad.status_code == 200
         good = client.get("/api/v1/cases/abc?name=" + CHILD_NAME, headers={"traceparent": PARENT})
         assert good.status_code == 200
-    spans = exported.get_finished_spans()
-    assert len(spans) == 1  # the bad one started an unsampled trace of its own: not recorded
-    (span,) = spans
+    started, span = exported.get_finished_spans()
+    assert started.parent is None  # the bad one started a trace of its own
+    assert f"{started.context.trace_id:032x}" != "0af7651916cd43dd8448eb211c80319c"
+    assert CHILD_NAME not in started.to_json()
     assert span.name == "GET /api/v1/cases/{case_id}"
     assert span.parent is not None and f"{span.parent.span_id:016x}" == "b7ad6b7169203331"
     assert span.attributes == {

@@ -6,9 +6,10 @@ extension (`ce-traceparent`, `ce-tracestate`: envelope.py), a consumer continues
 it emits in turn carries its own span's context. A traceparent holds random ids and flags only,
 never personal data, so partners see it on their streams.
 
-Spans are exported (OTLP/HTTP protobuf) only when OTEL_EXPORTER_OTLP_ENDPOINT is set. Without
-it no exporter exists and spans are not recorded (a caller that sampled its trace still gets
-ids that chain), so tracing costs a few microseconds a span. Span names and attributes hold
+Spans are exported (OTLP/HTTP protobuf) only when OTEL_EXPORTER_OTLP_ENDPOINT is set: only
+then is OpenTelemetry's SDK loaded (about 1 MB of a service's memory). Without it no span is
+recorded, but each still gets an id of its own under its parent's trace, with the caller's
+sampling flag, so what a service sends on continues the caller's trace for whoever exports. Span names and attributes hold
 event types, subjects, durables, ids and case references, never names or free text: an
 exception is recorded by its type alone (its message may repeat input).
 """
@@ -17,16 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,6 +32,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jejaring.shared.contract.envelope import Envelope
 from jejaring.shared.contract.events import Event
 from jejaring.shared.logs import correlated
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    from opentelemetry.sdk.trace.sampling import Sampler
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
@@ -71,40 +73,88 @@ def case_reference_of(event: Event) -> str | None:
     return reference if isinstance(reference, str) else None
 
 
+class _ChainingTracer(trace.NoOpTracer):
+    """What a service traces with when it exports nothing. No span is recorded; each gets a
+    random id of its own under its parent's trace id, sampling flag and trace state (a new
+    unsampled trace without a parent), as the SDK's unrecorded spans did. The API's no-op
+    tracer would reuse the parent's span id instead."""
+
+    def start_span(
+        self,
+        name: str,
+        context: otel_context.Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Any = None,
+        links: Any = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+    ) -> trace.Span:
+        parent = trace.get_current_span(context).get_span_context()
+        if parent.is_valid:
+            trace_id, flags, state = parent.trace_id, parent.trace_flags, parent.trace_state
+        else:
+            trace_id, flags, state = _random_id(128), trace.TraceFlags(0), trace.TraceState()
+        own = trace.SpanContext(
+            trace_id, _random_id(64), is_remote=False, trace_flags=flags, trace_state=state
+        )
+        return trace.NonRecordingSpan(own)
+
+
+def _random_id(bits: int) -> int:
+    """A W3C trace or span id: random, never all zeros (the invalid id)."""
+    while not (n := random.getrandbits(bits)):
+        pass
+    return n
+
+
 @dataclass
 class Tracing:
-    """One service's tracer: exporting when an OTLP endpoint is given, otherwise not."""
+    """One service's tracer: exporting through the SDK when an OTLP endpoint is given,
+    otherwise recording nothing."""
 
-    provider: TracerProvider
-    exporting: bool
-    tracer: trace.Tracer = field(init=False)
+    tracer: trace.Tracer
+    provider: TracerProvider | None = None  # the SDK's, when spans are recorded
 
-    def __post_init__(self) -> None:
-        self.tracer = self.provider.get_tracer("jejaring")  # once: a new one costs ~50 us
+    @property
+    def exporting(self) -> bool:
+        return self.provider is not None
 
     @classmethod
     def for_service(cls, service: str, *, endpoint: str | None = None) -> Tracing:
         """`endpoint` is OTEL_EXPORTER_OTLP_ENDPOINT's value; the exporter reads the other
         standard OTEL_EXPORTER_OTLP_* variables (headers, timeout, a traces endpoint)."""
-        resource = Resource.create(
-            {"service.name": f"jejaring-{service}", "service.namespace": "jejaring"}
-        )
         if not endpoint:
-            # Nothing recorded unless a caller sampled its trace; ids still chain.
-            sampler = ParentBased(ALWAYS_OFF)
-            return cls(TracerProvider(sampler, resource, shutdown_on_exit=False), False)
+            return cls(_ChainingTracer())
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        provider = TracerProvider(resource=resource)  # OTEL_TRACES_SAMPLER applies
         traces = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or (
             endpoint.rstrip("/") + "/v1/traces"
         )
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces)))
-        return cls(provider, True)
+        return cls.recording(service, BatchSpanProcessor(OTLPSpanExporter(endpoint=traces)))
+
+    @classmethod
+    def recording(
+        cls, service: str, processor: SpanProcessor, *, sampler: Sampler | None = None
+    ) -> Tracing:
+        """Spans recorded by the SDK and handed to `processor` (an exporter's, or a test's).
+        Without `sampler`, OTEL_TRACES_SAMPLER applies (by default: the caller's decision, and
+        every trace this service starts)."""
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+
+        resource = Resource.create(
+            {"service.name": f"jejaring-{service}", "service.namespace": "jejaring"}
+        )
+        provider = TracerProvider(sampler, resource=resource)
+        provider.add_span_processor(processor)
+        return cls(provider.get_tracer("jejaring"), provider)  # once: a new one costs ~50 us
 
     def shutdown(self) -> None:
         """Export what is buffered and stop the exporter's thread."""
-        self.provider.shutdown()
+        if self.provider is not None:
+            self.provider.shutdown()
 
     @contextlib.contextmanager
     def span(
