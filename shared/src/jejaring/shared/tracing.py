@@ -9,9 +9,9 @@ never personal data, so partners see it on their streams.
 Spans are exported (OTLP/HTTP protobuf) only when OTEL_EXPORTER_OTLP_ENDPOINT is set: only
 then is OpenTelemetry's SDK loaded (about 1 MB of a service's memory). Without it no span is
 recorded, but each still gets an id of its own under its parent's trace, with the caller's
-sampling flag, so what a service sends on continues the caller's trace for whoever exports. Span names and attributes hold
-event types, subjects, durables, ids and case references, never names or free text: an
-exception is recorded by its type alone (its message may repeat input).
+sampling flag, so what a service sends on continues the caller's trace for whoever exports.
+Span names and attributes hold event types, subjects, durables, ids and case references, never
+names or free text: an exception is recorded by its type alone (its message may repeat input).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from jejaring.shared.logs import correlated
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-    from opentelemetry.sdk.trace.sampling import Sampler
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
@@ -135,19 +134,17 @@ class Tracing:
         return cls.recording(service, BatchSpanProcessor(OTLPSpanExporter(endpoint=traces)))
 
     @classmethod
-    def recording(
-        cls, service: str, processor: SpanProcessor, *, sampler: Sampler | None = None
-    ) -> Tracing:
+    def recording(cls, service: str, processor: SpanProcessor) -> Tracing:
         """Spans recorded by the SDK and handed to `processor` (an exporter's, or a test's).
-        Without `sampler`, OTEL_TRACES_SAMPLER applies (by default: the caller's decision, and
-        every trace this service starts)."""
+        OTEL_TRACES_SAMPLER applies (by default: the caller's decision, and every trace this
+        service starts)."""
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
 
         resource = Resource.create(
             {"service.name": f"jejaring-{service}", "service.namespace": "jejaring"}
         )
-        provider = TracerProvider(sampler, resource=resource)
+        provider = TracerProvider(resource=resource)
         provider.add_span_processor(processor)
         return cls(provider.get_tracer("jejaring"), provider)  # once: a new one costs ~50 us
 
