@@ -10,19 +10,24 @@ time (as `IdempotentConsumer` does), and the engine `jejaring.shared.db.create_e
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import nats
+from nats.js import JetStreamContext
 from sqlalchemy import Column, MetaData, String, Table, Text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jejaring.shared import db
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract import subjects
-from jejaring.shared.contract.envelope import Envelope
+from jejaring.shared.contract.envelope import NATS_MSG_ID, Envelope, encode
 from jejaring.shared.messaging.consumer import IdempotentConsumer
 from jejaring.shared.messaging.natsserver import NatsServer
 from jejaring.shared.messaging.outbox import Outbox, OutboxRelay
@@ -47,6 +52,7 @@ class Limits:
     commits: dict[str, float]  # database kind -> commits/s, one writer
     commits_concurrent: dict[str, float]  # database kind -> commits/s, 8 writers
     plumbing: dict[str, Plumbing]  # database kind -> what an event costs the plumbing
+    floor: dict[str, Plumbing]  # the same on the drivers alone (PostgreSQL: asyncpg, nats-py)
     cpu_reference_s: float  # CPU seconds for ten million Python additions: this machine's speed
 
 
@@ -144,6 +150,19 @@ class Plumbing:
     consumed_ms: dict[int, float]
 
 
+async def _plumbing_stream(
+    js: JetStreamContext, durable: str
+) -> tuple[ConsumerSpec, ev.ReferralStatusChanged]:
+    """The stream the plumbing is measured on (referral's events, as the services publish
+    them), a durable consumer of it, and the event published."""
+    stream = next(s for s in contract_streams() if s.name == subjects.REFERRAL_EVENTS_STREAM)
+    await ensure_stream(js, stream)
+    spec = ConsumerSpec(stream.name, durable, (subjects.REFERRAL_EVENTS_ALL,))
+    await ensure_consumer(js, spec)
+    event = next(e for e in sample_events() if isinstance(e, ev.ReferralStatusChanged))
+    return spec, event
+
+
 async def plumbing_cost(tmp: Path, url: str, seconds: float) -> Plumbing:
     server = NatsServer(store_dir=tmp / "plumbing-js", log_file=tmp / "plumbing-nats.log").start()
     engine = db.create_engine(url)
@@ -154,11 +173,7 @@ async def plumbing_cost(tmp: Path, url: str, seconds: float) -> Plumbing:
         sessions = db.session_factory(engine)
         nc = await nats.connect(server.url)
         js = nc.jetstream()
-        stream = next(s for s in contract_streams() if s.name == subjects.REFERRAL_EVENTS_STREAM)
-        await ensure_stream(js, stream)
-        spec = ConsumerSpec(stream.name, "bench-plumbing", (subjects.REFERRAL_EVENTS_ALL,))
-        await ensure_consumer(js, spec)
-        event = next(e for e in sample_events() if isinstance(e, ev.ReferralStatusChanged))
+        spec, event = await _plumbing_stream(js, "bench-plumbing")
         box = Outbox(source="/jejaring/bench")
         sent = asyncio.Event()
 
@@ -201,6 +216,81 @@ async def plumbing_cost(tmp: Path, url: str, seconds: float) -> Plumbing:
         server.stop()
 
 
+async def driver_floor(tmp: Path, url: str, seconds: float) -> Plumbing:
+    """What the plumbing costs an event on the drivers alone, asyncpg and nats-py: the same
+    statements, transactions, publishes and acks as `plumbing_cost`, with no SQLAlchemy, no
+    CloudEvent encoded or decoded, no trace, log or metric. What no implementation of this
+    design in Python can go below at one transaction an event (PostgreSQL only: SQLite's
+    driver is the same thread hop under either)."""
+    server = NatsServer(store_dir=tmp / "floor-js", log_file=tmp / "floor-nats.log").start()
+    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+    try:
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        spec, event = await _plumbing_stream(js, "bench-floor")
+        message = encode(event, source="/jejaring/bench")
+
+        published, written = {}, {}
+        for k in TOGETHER:
+            written[k], started, cpu = 0, time.perf_counter(), time.process_time()
+            while time.perf_counter() - started < seconds / len(TOGETHER):
+                rows = []
+                for _ in range(k):
+                    msg_id = uuid.uuid4().hex
+                    headers = {**message.headers, "ce-id": msg_id, NATS_MSG_ID: msg_id}
+                    row = (msg_id, message.subject, json.dumps(headers), message.body)
+                    rows.append((*row, dt.datetime.now(dt.UTC)))
+                async with conn.transaction():  # the service's transaction
+                    await conn.executemany(
+                        "INSERT INTO outbox (msg_id, subject, headers, body, created_at) "
+                        "VALUES ($1, $2, $3, $4, $5)",
+                        rows,
+                    )
+                async with conn.transaction():  # the relay's
+                    unsent = await conn.fetch(
+                        "SELECT id, msg_id, subject, headers, body FROM outbox "
+                        "WHERE sent_at IS NULL ORDER BY id LIMIT 200 FOR UPDATE SKIP LOCKED"
+                    )
+                    acks = await asyncio.gather(
+                        *(
+                            js.publish(r["subject"], r["body"], headers=json.loads(r["headers"]))
+                            for r in unsent
+                        )
+                    )
+                    now = dt.datetime.now(dt.UTC)
+                    await conn.executemany(
+                        "UPDATE outbox SET sent_at = $2, stream_seq = $3 WHERE id = $1",
+                        [(r["id"], now, a.seq) for r, a in zip(unsent, acks, strict=True)],
+                    )
+                written[k] += k
+            published[k] = 1000 * (time.process_time() - cpu) / written[k]
+
+        sub = await js.pull_subscribe_bind(spec.durable, spec.stream)
+        consumed = {}
+        for k in TOGETHER:
+            cpu = time.process_time()
+            for _ in range(written[k] // k):
+                msgs = await sub.fetch(k, timeout=5)
+                async with conn.transaction():
+                    await conn.fetch(
+                        "INSERT INTO inbox (consumer, msg_id, subject, received_at) "
+                        "SELECT $1, unnest($2::text[]), unnest($3::text[]), $4 "
+                        "ON CONFLICT DO NOTHING RETURNING msg_id",
+                        spec.durable,
+                        [m.headers[NATS_MSG_ID] for m in msgs],  # type: ignore[index]
+                        [m.subject for m in msgs],
+                        dt.datetime.now(dt.UTC),
+                    )
+                for m in msgs:
+                    await m.ack_sync()
+            consumed[k] = 1000 * (time.process_time() - cpu) / written[k]
+        await nc.close()
+        return Plumbing(published, consumed)
+    finally:
+        await conn.close()
+        server.stop()
+
+
 async def measure(tmp: Path, databases: dict[str, str], seconds: float) -> Limits:
     reference = cpu_reference()
     sequential, concurrent, consumed = await jetstream_rates(tmp, seconds)
@@ -212,6 +302,11 @@ async def measure(tmp: Path, databases: dict[str, str], seconds: float) -> Limit
         kind: await plumbing_cost(tmp / f"plumbing-{kind}", url, seconds)
         for kind, url in databases.items()
     }
+    floor = {
+        kind: await driver_floor(tmp / f"floor-{kind}", url, seconds)
+        for kind, url in databases.items()
+        if kind == "postgresql"
+    }
     return Limits(
-        sequential, concurrent, consumed, commits, concurrent_commits, plumbing, reference
+        sequential, concurrent, consumed, commits, concurrent_commits, plumbing, floor, reference
     )
