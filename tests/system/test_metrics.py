@@ -137,6 +137,20 @@ def test_metrics_parse_and_move_when_a_case_flows_through(secured_system: System
         got = moved(service, consumed, consumer=durable, type=ReferralStatusChanged.ce_type)
         assert got == 3, (service, got)
         assert moved(service, consumed, consumer=durable, outcome="duplicate") == 0
+    # in how many fetches and relay batches (the bench's plumbing a case): at least one, at
+    # most one an event
+    batches = "jejaring_consumer_batches_total"
+    assert moved("referral", batches, consumer="referral-cases") == 1
+    for service, durable in (
+        ("intake", "intake-referral-events"),
+        ("notify", "notify-referral-events"),
+        ("report", "report-referral-events"),
+    ):
+        assert 1 <= moved(service, batches, consumer=durable) <= 3, (service, durable)
+    relayed = "jejaring_outbox_batches_total"
+    assert moved("intake", relayed) >= 1
+    assert 1 <= moved("referral", relayed) <= 6
+    assert moved("report", relayed) == 0, "report publishes nothing"
     # the junk reply: dead-lettered by referral, counted under its (contract) type
     dead = "jejaring_events_dead_lettered_total"
     assert moved("referral", dead, consumer="referral-replies", type=PartnerReplied.ce_type) == 1

@@ -59,6 +59,17 @@ EVENTS_CONSUMED = Counter(
     "had already seen the id (nothing was done twice).",
     ["consumer", "type", "outcome"],
 )
+CONSUMER_BATCHES = Counter(
+    "jejaring_consumer_batches",
+    "Fetches a consumer handled, by consumer: its events consumed divided by this is how many "
+    "share a fetch and a transaction (more when it is behind).",
+    ["consumer"],
+)
+OUTBOX_BATCHES = Counter(
+    "jejaring_outbox_batches",
+    "Batches of outbox rows the relay published: its events published divided by this is how "
+    "many share a claim and a mark.",
+)
 EVENTS_REDELIVERED = Counter(
     "jejaring_events_redelivered",
     "Events received again (a retry or an ack-wait that ran out), by consumer and type.",

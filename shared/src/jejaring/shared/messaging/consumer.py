@@ -204,6 +204,7 @@ class IdempotentConsumer:
 
     async def process_batch(self, msgs: list[Msg]) -> None:
         """Handle fetched messages in one transaction, or one by one if that fails."""
+        metrics.CONSUMER_BATCHES.labels(self.spec.durable).inc()
         decoded = []
         for msg in msgs:
             envelope = await self._decode(msg)

@@ -357,6 +357,8 @@ class OutboxRelay:
                     .values(attempts=outbox.c.attempts + 1, last_error=repr(error)[:500])
                 )
         self.published += len(acked)
+        if acked:
+            metrics.OUTBOX_BATCHES.inc()
         for row, result in zip(rows, results, strict=True):
             if not isinstance(result, BaseException):
                 metrics.EVENTS_PUBLISHED.labels(
