@@ -92,6 +92,8 @@ class Phase:
     statements: dict[str, float] = field(default_factory=dict)  # per service, in the phase
     consumed: dict[str, float] = field(default_factory=dict)  # events, per service, in the phase
     published: dict[str, float] = field(default_factory=dict)  # events, per service
+    fetches: dict[str, float] = field(default_factory=dict)  # consumers' batches, per service
+    relay_batches: dict[str, float] = field(default_factory=dict)  # the relay's, per service
     # (wall clock, CPU seconds so far per process) every half second, for the plot
     cpu_timeline: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     pss_mb: dict[str, float] = field(default_factory=dict)  # per service, as the load ended
@@ -344,11 +346,14 @@ class Stack:
 
     def counters(self) -> dict[str, dict[str, float]]:
         """Each service's counts so far, from its /metrics: what it sent its database
-        (statements, BEGIN, COMMIT and ROLLBACK), the events it consumed and published."""
+        (statements, BEGIN, COMMIT and ROLLBACK), the events it consumed and published, and in
+        how many fetches and relay batches."""
         wanted = {
             "jejaring_db_round_trips_total": "round trips",
             "jejaring_events_consumed_total": "consumed",
             "jejaring_events_published_total": "published",
+            "jejaring_consumer_batches_total": "fetches",
+            "jejaring_outbox_batches_total": "relay batches",
         }
         out = {}
         for name in self.pids:
@@ -628,6 +633,8 @@ async def run_phase(
         statements={s: n["round trips"] for s, n in counted.items()},
         consumed={s: n["consumed"] for s, n in counted.items()},
         published={s: n["published"] for s, n in counted.items()},
+        fetches={s: n["fetches"] for s, n in counted.items()},
+        relay_batches={s: n["relay batches"] for s, n in counted.items()},
         cpu_timeline=cpu_timeline,
         pss_mb=pss,
     )

@@ -338,55 +338,69 @@ def _cpu_table(run: Run) -> list[str]:
     )
 
 
+def _fixed_and_each(per_event: dict[int, float]) -> tuple[float, float]:
+    """CPU ms an event at each batch size (`TOGETHER`) -> (paid once a batch, paid an event):
+    a batch of k costs fixed + k × each, fitted through the smallest and the largest k."""
+    a, b = TOGETHER[0], TOGETHER[-1]
+    each = max(0.0, (b * per_event[b] - a * per_event[a]) / (b - a))
+    return max(0.0, a * per_event[a] - a * each), each
+
+
 def _plumbing_table(run: Run, plumbing: Plumbing, floor: Plumbing | None) -> list[str]:
-    """Per service at 20 cases/s: the events a case makes it consume and publish, what the
-    plumbing alone costs them (the limits above: each event alone, and ten together), the same
-    on the drivers alone where measured (`floor`), and the service's measured CPU."""
+    """Per service at 20 cases/s: the events a case makes it consume and publish and in how
+    many fetches and relay batches, what the plumbing alone costs that (the limits above, split
+    into what a batch costs once and what each event adds), the same on the drivers alone where
+    measured (`floor`), and the service's measured CPU."""
     steady = run.steady()
     if steady is None or not steady.consumed:
         return []
     n = max(1, len(steady.ok))
-    alone, together = TOGETHER[0], TOGETHER[-1]
     costs_of = [plumbing] + ([floor] if floor is not None else [])
-    header = f"| plumbing, each alone, ms | plumbing, {together} together, ms |"
-    if floor is not None:
-        header += f" drivers alone, each alone, ms | drivers alone, {together} together, ms |"
     lines = [
         "",
-        f"What the plumbing alone costs a case at 20 cases/s: each service's events a case "
-        "(its `jejaring_events_consumed_total` and `_published_total`) times the plumbing's "
-        f"CPU an event from the limits, each event alone, and {together} together"
-        + (", the same on the drivers alone" if floor is not None else "")
+        "What the plumbing alone costs a case at 20 cases/s: each service's events a case and "
+        "the fetches and relay batches they came in (its `jejaring_events_consumed_total`, "
+        "`_published_total`, `jejaring_consumer_batches_total` and "
+        "`jejaring_outbox_batches_total`), priced by the limits above (what a batch costs once "
+        "and what each event adds, from one and ten together)"
+        + (", through the services' plumbing and on the drivers alone" if floor else "")
         + ", against the service's measured CPU.",
         "",
-        f"| service | events consumed a case | published a case {header} measured, ms |",
-        "|---|---:|---:|" + "---:|" * (2 * len(costs_of) + 1),
+        "| service | events consumed a case | fetches a case | published a case "
+        "| relay batches a case | plumbing, ms |"
+        + (" drivers alone, ms |" if floor is not None else "")
+        + " measured, ms |",
+        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(costs_of),
     ]
-    totals = [0.0] * (2 * len(costs_of) + 1)
+    totals = [0.0] * (len(costs_of) + 1)
     for service, consumed in steady.consumed.items():
         published = steady.published.get(service, 0.0)
-        costs = [
-            (consumed * of.consumed_ms[k] + published * of.published_ms[k]) / n
-            for of in costs_of
-            for k in (alone, together)
-        ]
+        fetches = steady.fetches.get(service, 0.0)
+        batches = steady.relay_batches.get(service, 0.0)
+        costs = []
+        for of in costs_of:
+            fetch, event_in = _fixed_and_each(of.consumed_ms)
+            batch, event_out = _fixed_and_each(of.published_ms)
+            cost = fetches * fetch + consumed * event_in + batches * batch + published * event_out
+            costs.append(cost / n)
         measured = 1000 * steady.cpu_s.get(service, 0.0) / n
         totals = [a + b for a, b in zip(totals, [*costs, measured], strict=True)]
         figures = " | ".join(f"{c:.1f}" for c in [*costs, measured])
-        lines.append(f"| {service} | {consumed / n:.1f} | {published / n:.1f} | {figures} |")
-    lines.append("| all | | | " + " | ".join(f"{t:.1f}" for t in totals) + " |")
+        lines.append(
+            f"| {service} | {consumed / n:.1f} | {fetches / n:.1f} | {published / n:.1f} | "
+            f"{batches / n:.1f} | {figures} |"
+        )
+    lines.append("| all | | | | | " + " | ".join(f"{t:.1f}" for t in totals) + " |")
     if floor is not None:
+        plumbed, drivers, measured = totals
         lines += [
             "",
-            f"On the drivers alone, with no business rule, a case's events cost between "
-            f"{totals[3]:.1f} ms of CPU ({together} a transaction or fetch) and {totals[2]:.1f} "
-            f"ms (each alone); the services' plumbing as it is, {totals[1]:.1f} and "
-            f"{totals[0]:.1f}; the services measured {totals[4]:.1f} ms. At 20 cases/s referral "
-            "writes a case's events in one transaction and the consumers mostly fetch one event "
-            "at a time, so a case's floor lies between the two: a target of 12 ms a case leaves "
-            f"{max(0.0, 12 - totals[2]):.1f}–{max(0.0, 12 - totals[3]):.1f} ms for everything "
-            "else a case costs the services (the HTTP request, the CloudEvents, the rules and "
-            "their statements, the encryption, the audit chain) even on the drivers alone.",
+            f"At the batching measured, the plumbing costs a case {plumbed:.1f} ms of CPU, and "
+            f"the same statements, publishes and acks on the drivers alone {drivers:.1f} ms; the "
+            f"services measured {measured:.1f}. Their own work (the HTTP request, the "
+            "CloudEvents, the rules and their statements, the encryption, the audit chain) is "
+            f"the other {max(0.0, measured - plumbed):.1f} ms. Were the plumbing on the drivers, "
+            f"a target of 12 ms a case would leave {max(0.0, 12 - drivers):.1f} ms for that work.",
         ]
     return lines
 
