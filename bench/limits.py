@@ -238,8 +238,8 @@ async def driver_floor(tmp: Path, url: str, seconds: float) -> Plumbing:
                 for _ in range(k):
                     msg_id = uuid.uuid4().hex
                     headers = {**message.headers, "ce-id": msg_id, NATS_MSG_ID: msg_id}
-                    row = (msg_id, message.subject, json.dumps(headers), message.body)
-                    rows.append((*row, dt.datetime.now(dt.UTC)))
+                    now = dt.datetime.now(dt.UTC)
+                    rows.append((msg_id, message.subject, json.dumps(headers), message.body, now))
                 async with conn.transaction():  # the service's transaction
                     await conn.executemany(
                         "INSERT INTO outbox (msg_id, subject, headers, body, created_at) "

@@ -363,7 +363,7 @@ def _plumbing_table(run: Run, plumbing: Plumbing, floor: Plumbing | None) -> lis
         "`_published_total`, `jejaring_consumer_batches_total` and "
         "`jejaring_outbox_batches_total`), priced by the limits above (what a batch costs once "
         "and what each event adds, from one and ten together)"
-        + (", through the services' plumbing and on the drivers alone" if floor else "")
+        + (", through the services' plumbing and on the drivers alone" if floor is not None else "")
         + ", against the service's measured CPU.",
         "",
         "| service | events consumed a case | fetches a case | published a case "
@@ -372,17 +372,18 @@ def _plumbing_table(run: Run, plumbing: Plumbing, floor: Plumbing | None) -> lis
         + " measured, ms |",
         "|---|---:|---:|---:|---:|---:|" + "---:|" * len(costs_of),
     ]
+    prices = [
+        (*_fixed_and_each(of.consumed_ms), *_fixed_and_each(of.published_ms)) for of in costs_of
+    ]
     totals = [0.0] * (len(costs_of) + 1)
     for service, consumed in steady.consumed.items():
         published = steady.published.get(service, 0.0)
         fetches = steady.fetches.get(service, 0.0)
         batches = steady.relay_batches.get(service, 0.0)
-        costs = []
-        for of in costs_of:
-            fetch, event_in = _fixed_and_each(of.consumed_ms)
-            batch, event_out = _fixed_and_each(of.published_ms)
-            cost = fetches * fetch + consumed * event_in + batches * batch + published * event_out
-            costs.append(cost / n)
+        costs = [
+            (fetches * fetch + consumed * event_in + batches * batch + published * event_out) / n
+            for fetch, event_in, batch, event_out in prices
+        ]
         measured = 1000 * steady.cpu_s.get(service, 0.0) / n
         totals = [a + b for a, b in zip(totals, [*costs, measured], strict=True)]
         figures = " | ".join(f"{c:.1f}" for c in [*costs, measured])
