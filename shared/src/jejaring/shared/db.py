@@ -117,6 +117,10 @@ def _sqlite_pragmas(dbapi_connection: Any, lock_timeout_ms: int) -> None:
     # file where anyone who copies it could read them (an erased case, a revoked data key).
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
+    # Each connection keeps its own page cache (2 MB by default), up to fifteen connections in
+    # a pool under load; a page not in it is read from the OS's cache. 512 kB each saved 2-5 MB
+    # of a service's resident memory at 60-75 cases/s, at no CPU the bench could see.
+    cursor.execute("PRAGMA cache_size=-512")
     cursor.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import os
@@ -19,6 +20,8 @@ from jejaring.shared.secrets import env_name
 from jejaring.shared.settings import ProcessSettings
 
 S = TypeVar("S", bound=ProcessSettings)
+
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +51,27 @@ def settings_or_exit(settings_cls: type[S]) -> S:
         raise SystemExit(os.EX_CONFIG) from None
 
 
+def one_malloc_arena() -> bool:
+    """Make every thread of this process allocate from glibc's one main arena (False where the
+    C library has no `mallopt`). Call before the process starts threads.
+
+    glibc gives each new thread an arena of its own, up to eight a core, and memory freed in one
+    is kept for that thread. On SQLite each database connection is a thread (aiosqlite), up to
+    fifteen in a service's pool under load: their arenas held 10-14 MB of intake's resident
+    memory at 60-75 cases/s, most of what SQLite's services had beyond PostgreSQL's. Their small
+    allocations still come from each thread's own cache (tcache) without the arena's lock."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return False
+    return bool(mallopt(_M_ARENA_MAX, 1))
+
+
 def serve(app: FastAPI, settings: ProcessSettings) -> None:
     """Migrate `app.state.schema` (if it has one), then serve `app` on the settings' host and
     port until SIGINT/SIGTERM."""
     configure_logging(settings.service, settings.log_level)
+    one_malloc_arena()
     if not port_free(settings.host, settings.port):
         prefix = settings.model_config.get("env_prefix", "")
         print(
