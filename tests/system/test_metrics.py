@@ -214,6 +214,8 @@ def test_the_dashboard_names_only_metrics_the_services_export(
         "jejaring_outbox_backlog",
         "jejaring_outbox_oldest_age_seconds",
         "jejaring_consumer_pending",
+        "jejaring_consumer_batches_total",
+        "jejaring_outbox_batches_total",
         "jejaring_referrals",
         "jejaring_referrals_overdue",
         "jejaring_notify_deliveries",
