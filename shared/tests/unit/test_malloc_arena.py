@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 # Six threads alive at once, each with a SQLite connection that has allocated; then the number
-# of arenas glibc made (malloc_info prints one <heap> a arena).
+# of arenas glibc made (malloc_info prints one <heap> for each).
 SCRIPT = """
 import ctypes, os, sqlite3, sys, tempfile, threading
 from jejaring.shared.web.serve import one_malloc_arena

@@ -55,8 +55,8 @@ def one_malloc_arena() -> bool:
     """Make every thread of this process allocate from glibc's one main arena (False where the
     C library has no `mallopt`). Call before the process starts threads.
 
-    glibc gives each new thread an arena of its own, up to eight a core, and memory freed in one
-    is kept for that thread. On SQLite each database connection is a thread (aiosqlite), up to
+    glibc gives each new thread an arena of its own, up to eight a core, and memory freed in an
+    arena is kept for the threads that use it. On SQLite each database connection is a thread (aiosqlite), up to
     fifteen in a service's pool under load: their arenas held 10-14 MB of intake's resident
     memory at 60-75 cases/s, most of what SQLite's services had beyond PostgreSQL's. Their small
     allocations still come from each thread's own cache (tcache) without the arena's lock."""
