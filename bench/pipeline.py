@@ -181,11 +181,17 @@ def _kernel_mb(path: str, field_name: str) -> float:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """The user and the system (kernel) CPU time a process has used so far."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def processes_cpu(pids: dict[str, int], *, postgresql: bool) -> dict[str, float]:

@@ -142,10 +142,26 @@ def ms(values: list[float]) -> str:
     return " / ".join(f"{1000 * percentile(values, q):.0f}" for q in (0.5, 0.95, 0.99))
 
 
+def quiet_hours(ended: dt.datetime) -> str:
+    """When the bench ended in WITA, and what the partners' quiet hours did to notify's work."""
+    waiting = waiting_for_quiet_hours(ended)
+    return (
+        f"It ended at {ended.astimezone(WITA):%H:%M} WITA, "
+        + (
+            f"inside the quiet hours of {len(waiting)} of the {len(PARTNERS)} partners a case is "
+            f"referred to ({', '.join(waiting)}): their alerts wait for the hours' end, so notify "
+            f"sends {len(PARTNERS) - len(waiting)} of a case's {len(PARTNERS)} alerts at once "
+            "and the latencies to the notification count those."
+            if waiting
+            else "outside every partner's quiet hours: notify sends each of a case's alerts at once."
+        )
+        + " Compare notify's figures only between runs on the same side of the quiet hours."
+    )
+
+
 def markdown(limits: Limits, runs: dict[str, list[Run]], seconds: float, elapsed: float) -> str:
     """`runs`: per database kind, the repeated runs (`BENCH_REPEAT`, three by default)."""
     ended = dt.datetime.now(dt.UTC)
-    waiting = waiting_for_quiet_hours(ended)
     lines = [
         "# Jejaring benchmark",
         "",
@@ -157,16 +173,7 @@ def markdown(limits: Limits, runs: dict[str, list[Run]], seconds: float, elapsed
         "run below before that run (a shared virtual machine varies between runs; compare "
         "figures only at a similar speed).",
         "",
-        f"It ended at {ended.astimezone(WITA):%H:%M} WITA, "
-        + (
-            f"inside the quiet hours of {len(waiting)} of the {len(PARTNERS)} partners a case is "
-            f"referred to ({', '.join(waiting)}): their alerts wait for the hours' end, so notify "
-            f"sends {len(PARTNERS) - len(waiting)} of a case's {len(PARTNERS)} alerts at once "
-            "and the latencies to the notification count those."
-            if waiting
-            else "outside every partner's quiet hours: notify sends each of a case's alerts at once."
-        )
-        + " Compare notify's figures only between runs on the same side of the quiet hours.",
+        quiet_hours(ended),
         "",
         "## Limits (raw, same settings as the services)",
         "",

@@ -7,8 +7,8 @@
     BENCH_RATES     the ramp's rates, cases/s (default 30,40,50,60,75,100,150,200,300)
     BENCH_REPEAT    runs of the pipeline per database, each on a fresh stack (default 3): the
                     report gives every run's figures, their median, and the CPU probe beside
-    BENCH_PROFILE   services (intake,referral,notify,report) py-spy samples in the steady phase
-                    (collapsed stacks, bench/results/profile-<service>-<db>.txt)
+    BENCH_PROFILE   services (intake,referral,notify,report) py-spy samples in the steady phase:
+                    bench/results/profile-<db>.md says where their CPU goes (bench/profile.py)
 
 Writes bench/results/latest.md and bench/results/latency.png, and prints the table.
 """
@@ -16,19 +16,24 @@ Writes bench/results/latest.md and bench/results/latency.png, and prints the tab
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench import report
+from bench import profile, report
 from bench.limits import cpu_reference, measure
-from bench.pipeline import SERVICES, Collector, Phase, Stack, run_phase
+from bench.pipeline import SERVICES, Collector, Phase, Stack, cpu_split, run_phase
 from jejaring.testing import pg
 
 RESULTS = Path(__file__).parent / "results"
+# Per database kind, each profiled service's user and system CPU seconds in its steady phases.
+PROFILED_CPU: dict[str, dict[str, list[float]]] = {}
 
 
 def env_float(name: str, default: float) -> float:
@@ -37,7 +42,7 @@ def env_float(name: str, default: float) -> float:
 
 
 async def pipeline(
-    kind: str, tmp: Path, databases: dict[str, str] | None, seconds: float
+    kind: str, tmp: Path, databases: dict[str, str] | None, seconds: float, number: int
 ) -> report.Run:
     for url in (databases or {}).values():
         await pg.recreate_database(url)  # each run starts empty, as on a fresh machine
@@ -55,10 +60,9 @@ async def pipeline(
         officer = stack.officer()
         collector = Collector(stack)
         await run_phase(stack, collector, officer, "warm-up", 10, 5)
-        profilers = _profile(stack, kind, seconds)
+        profiling = Profiling.start(stack, f"{kind}-{number}", seconds)
         phases.append(await run_phase(stack, collector, officer, "steady", 20, seconds))
-        for profiler in profilers:
-            profiler.wait()
+        profiling.finish(PROFILED_CPU.setdefault(kind, {}))
         rates = [
             float(r)
             for r in os.environ.get("BENCH_RATES", "30,40,50,60,75,100,150,200,300").split(",")
@@ -75,18 +79,50 @@ async def pipeline(
     return report.Run(kind, ready, idle, phases, probe, idle_pss)
 
 
-def _profile(stack: Stack, kind: str, seconds: float) -> list[subprocess.Popen[bytes]]:
-    """py-spy on the services named in BENCH_PROFILE, for the steady phase."""
-    names = [n for n in os.environ.get("BENCH_PROFILE", "").split(",") if n]
-    procs = []
-    for name in names:
-        out = RESULTS / f"profile-{name}-{kind}.txt"
-        print(f"  py-spy records {name} during the steady phase -> {out}", flush=True)
-        argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid"]
-        argv += [str(stack.pids[name]), "--duration", str(int(seconds)), "--rate", "100"]
-        argv += ["--format", "raw", "--output", str(out), "--nonblocking"]
-        procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    return procs
+def profiled() -> list[str]:
+    return [n for n in os.environ.get("BENCH_PROFILE", "").split(",") if n]
+
+
+def raw_profile(service: str, run: str) -> Path:
+    """py-spy's samples of `service` in `run` (`<db>-<number>`). Not committed: they name this
+    machine's paths, and a non-blocking sample can misread a string of the service's memory as
+    a frame's name (a case's fields, in the bench's made-up cases)."""
+    return RESULTS / f"profile-{service}-{run}.txt"
+
+
+@dataclass
+class Profiling:
+    """py-spy on the services named in BENCH_PROFILE through the steady phase, and their CPU
+    split into user and kernel (system) time over it."""
+
+    procs: list[subprocess.Popen[bytes]]
+    pids: dict[str, int]
+    before: dict[str, tuple[float, float]]
+
+    @classmethod
+    def start(cls, stack: Stack, run: str, seconds: float) -> Profiling:
+        procs = []
+        pids = {name: stack.pids[name] for name in profiled()}
+        for name, pid in pids.items():
+            out = raw_profile(name, run)
+            print(f"  py-spy records {name} during the steady phase -> {out}", flush=True)
+            argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid)]
+            argv += ["--duration", str(int(seconds)), "--rate", "100", "--format", "raw"]
+            argv += ["--full-filenames", "--output", str(out), "--nonblocking"]
+            procs.append(
+                subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+        return cls(procs, pids, {name: cpu_split(pid) for name, pid in pids.items()})
+
+    def finish(self, cpu: dict[str, list[float]]) -> None:
+        """Add each service's user and system seconds since the start to `cpu`."""
+        for name, pid in self.pids.items():
+            user, system = cpu_split(pid)
+            totals = cpu.setdefault(name, [0.0, 0.0])
+            totals[0] += user - self.before[name][0]
+            totals[1] += system - self.before[name][1]
+        for proc in self.procs:
+            proc.wait()
 
 
 async def main() -> int:
@@ -120,15 +156,40 @@ async def main() -> int:
                 else None
             )
             runs[kind] = [
-                await pipeline(kind, tmp / f"{kind}-{i}", databases, seconds)
+                await pipeline(kind, tmp / f"{kind}-{i}", databases, seconds, i)
                 for i in range(1, repeat + 1)
             ]
+    for kind, done in runs.items():
+        if profiled():
+            _write_profile(kind, done)
     text = report.markdown(limits, runs, seconds, time.monotonic() - started)
     (RESULTS / "latest.md").write_text(text)
     report.plot([report.median_run(r) for r in runs.values()], RESULTS / "latency.png")
     print("\n" + text)
     print(f"written: {RESULTS / 'latest.md'}, {RESULTS / 'latency.png'}")
     return 0
+
+
+def _write_profile(kind: str, done: list[report.Run]) -> None:
+    """profile-<kind>.md from every run's samples of `kind`."""
+    files = {
+        s: [raw_profile(s, f"{kind}-{i}") for i in range(1, len(done) + 1)] for s in profiled()
+    }
+    probes = ", ".join(f"{r.probe_s:.2f}" for r in done)
+    ended = dt.datetime.now(dt.UTC)
+    caption = (
+        f"{ended:%Y-%m-%d %H:%M} UTC; {len(done)} run(s), 100 samples a second through each "
+        f"steady phase; CPU probe before each run: {probes} s. Sampling costs the services CPU "
+        "too: a profiled bench's figures are not the ones to compare. " + report.quiet_hours(ended)
+    )
+    out = RESULTS / f"profile-{kind}.md"
+    kernel = {s: system / (user + system) for s, (user, system) in PROFILED_CPU[kind].items()}
+    measured = {
+        s: [v for r in done if (v := r.steady_per_case_ms(s)) is not None] for s in profiled()
+    }
+    cpu_ms = {s: statistics.median(v) for s, v in measured.items() if v}
+    out.write_text(profile.markdown(kind, profile.summarize(files), cpu_ms, kernel, caption))
+    print(f"written: {out}", flush=True)
 
 
 if __name__ == "__main__":

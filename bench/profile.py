@@ -1,0 +1,181 @@
+"""Where each service's CPU goes: py-spy's samples of the steady phase (BENCH_PROFILE), summed
+by library, written as bench/results/profile-<db>.md beside the report.
+
+py-spy samples a service's Python stacks 100 times a second and skips a thread that waits in
+the event loop's poll, so a sample is CPU spent. Each sample counts once for the library of its
+innermost Python frame (its own time; a C extension's time counts for the Python function that
+called it) and once for each function of ours on its stack (the time under that function).
+
+The raw files (`profile-<service>-<db>-<run>.txt`) name this machine's paths and are not kept;
+the summary names a file by its path inside its package.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The innermost frame's library, by the start of its path inside its package (first match).
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ours (jejaring)", ("jejaring/",)),
+    ("SQLAlchemy ORM", ("sqlalchemy/orm/", "sqlalchemy/ext/")),
+    ("SQLAlchemy Core, engine and pool", ("sqlalchemy/",)),
+    ("asyncpg (PostgreSQL driver)", ("asyncpg/",)),
+    ("aiosqlite and sqlite3", ("aiosqlite/", "sqlite3/")),
+    ("pydantic", ("pydantic/", "pydantic_core/")),
+    ("FastAPI and Starlette", ("fastapi/", "starlette/", "anyio/")),
+    ("uvicorn (HTTP server)", ("uvicorn/", "httptools/", "h11/")),
+    ("nats-py (JetStream client)", ("nats/",)),
+    ("event loop (asyncio, uvloop)", ("asyncio/", "uvloop/", "selectors.py")),
+    ("logging and JSON", ("logging/", "json/")),
+    ("metrics and tracing", ("prometheus_client/", "opentelemetry/")),
+    ("cryptography", ("cryptography/", "argon2/")),
+)
+OTHER = "other (standard library and the rest)"
+# Below the services' own code, SQLAlchemy and pydantic: what a round trip costs on its own.
+FLOOR = (
+    "asyncpg (PostgreSQL driver)",
+    "aiosqlite and sqlite3",
+    "uvicorn (HTTP server)",
+    "nats-py (JetStream client)",
+    "event loop (asyncio, uvloop)",
+)
+# A process's entry, under every sample of its main thread: not a place the CPU goes.
+ENTRY = ("jejaring/cli/preload.py", "/__main__.py", "jejaring/shared/web/serve.py")
+# `function (path:line)`. A non-blocking sample can misread a string in the process's memory
+# as a frame; a name that is not an identifier is no frame.
+FRAME = re.compile(r"^(?P<function>[\w<>.]+) \((?P<path>[^()]*?)(?::\d+)?\)$")
+
+
+def package_path(path: str) -> str:
+    """`path` from its package on: a site-packages path from the package, one of ours from
+    `jejaring/`, the standard library's from below `lib/pythonX.Y/`."""
+    for marker in ("site-packages/", "/src/jejaring/", "/lib/python3"):
+        if marker in path:
+            tail = path.split(marker, 1)[1]
+            if marker == "/src/jejaring/":
+                return "jejaring/" + tail
+            return tail.split("/", 1)[1] if marker == "/lib/python3" else tail
+    return path.rsplit("/", 1)[-1] if path.startswith("/") else path
+
+
+def layer(path: str) -> str:
+    return next((name for name, starts in LAYERS if path.startswith(starts)), OTHER)
+
+
+@dataclass
+class Samples:
+    """One service's samples: in all, by library (own time), and under each function of ours."""
+
+    total: int = 0
+    own: Counter[str] = field(default_factory=Counter)
+    under_ours: Counter[str] = field(default_factory=Counter)
+
+    def add_raw(self, text: str) -> None:
+        """Add py-spy's raw output: one stack a line, `frame;frame;... count`."""
+        for line in text.splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            n = int(count)
+            frames = [f for f in map(_frame, stack.split(";")) if f is not None]
+            if not frames:
+                continue
+            self.total += n
+            self.own[layer(frames[-1][1])] += n
+            ours = {f for f in frames if f[1].startswith("jejaring/") and not f[1].endswith(ENTRY)}
+            for function, path in ours:
+                self.under_ours[f"{path} {function}"] += n
+
+
+def _frame(raw: str) -> tuple[str, str] | None:
+    match = FRAME.match(raw.strip())
+    if match is None:  # a thread's or process's label, not a Python frame
+        return None
+    return match["function"], package_path(match["path"])
+
+
+def markdown(
+    kind: str,
+    samples: dict[str, Samples],
+    cpu_ms: dict[str, float],
+    kernel: dict[str, float],
+    caption: str,
+    top: int = 6,
+) -> str:
+    """The summary: each library's share of each service's samples, what the drivers and the
+    event loop take of its CPU a case (`cpu_ms`), the kernel's share of that CPU (`kernel`, its
+    system time from /proc), then the functions of ours with the most samples under them."""
+    services = [s for s, v in samples.items() if v.total]
+
+    def row(label: str, cells: list[str]) -> str:
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    lines = [
+        f"# Where the services' CPU goes: {kind}, steady phase at 20 cases/s (py-spy)",
+        "",
+        caption,
+        "",
+        "Share of each service's CPU samples, by the library of the innermost Python frame "
+        "(a C extension's time counts for the Python function that called it; the event "
+        "loop's share is uvloop's and asyncpg's compiled code and the system calls under it):",
+        "",
+        row("library", services),
+        "|---|" + "---:|" * len(services),
+    ]
+    for name in [name for name, _ in LAYERS] + [OTHER]:
+        shares = [_share(samples[s].own[name], samples[s].total) for s in services]
+        if any(share != "0 %" for share in shares):
+            lines.append(row(name, shares))
+    under = {s: sum(samples[s].own[n] for n in FLOOR) / samples[s].total for s in services}
+    lines += [
+        row("samples", [str(samples[s].total) for s in services]),
+        row("CPU a case, ms (median of the runs)", [f"{cpu_ms.get(s, 0):.1f}" for s in services]),
+        row(
+            "of which in the drivers, the HTTP server and the event loop, ms",
+            [f"{under[s] * cpu_ms.get(s, 0):.1f}" for s in services],
+        ),
+        row(
+            "of which in the kernel (system time in /proc)", [_pct(kernel.get(s)) for s in services]
+        ),
+        "",
+        "In the drivers (asyncpg or aiosqlite, nats-py), the HTTP server (uvicorn) and the "
+        "event loop together: "
+        f"**{sum(under[s] * cpu_ms.get(s, 0) for s in services):.1f} ms a case** of "
+        f"{sum(cpu_ms.get(s, 0) for s in services):.1f}: what every statement's and message's "
+        "round trip costs below the services' own code, SQLAlchemy and pydantic.",
+        "",
+        "The functions of ours with the most of a service's samples under them (the process's "
+        "entry, under every sample of its main thread, left out). A statement SQLAlchemy runs "
+        "for async code runs in a greenlet, whose samples py-spy shows apart from the function "
+        "that awaited it: this counts a function's own work and what it calls outside the "
+        "database.",
+    ]
+    for service in services:
+        s = samples[service]
+        lines += ["", f"| {service}: function | samples under it |", "|---|---:|"]
+        for name, n in s.under_ours.most_common(top):
+            path, function = name.split(" ", 1)
+            lines.append(f"| `{function}` ({path}) | {_share(n, s.total)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _pct(fraction: float | None) -> str:
+    return f"{100 * fraction:.0f} %" if fraction is not None else ""
+
+
+def _share(n: int, total: int) -> str:
+    return f"{100 * n / total:.0f} %" if total else "0 %"
+
+
+def summarize(raw_files: dict[str, list[Path]]) -> dict[str, Samples]:
+    """Each service's samples from its raw files (one a run)."""
+    out: dict[str, Samples] = {}
+    for service, files in raw_files.items():
+        samples = out.setdefault(service, Samples())
+        for path in files:
+            if path.exists():
+                samples.add_raw(path.read_text(errors="replace"))
+    return out
