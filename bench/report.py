@@ -211,7 +211,7 @@ def markdown(limits: Limits, runs: dict[str, list[Run]], seconds: float, elapsed
                 for k, cpu in per_k.items()
             ]
     for kind, repeats in runs.items():
-        lines += ["", f"## Targets on {kind}", "", *_targets(repeats)]
+        lines += ["", f"## Targets on {kind}", "", *_targets(repeats), *_bound(kind, repeats)]
     if {"postgresql", "sqlite"} <= runs.keys():
         lines += _sqlite_against_postgresql(runs["sqlite"], runs["postgresql"])
     for kind, repeats in runs.items():
@@ -303,6 +303,21 @@ def _targets(runs: Sequence[Run]) -> list[str]:
             + " |"
         )
     return lines
+
+
+def _bound(kind: str, runs: Sequence[Run]) -> list[str]:
+    """Where the profile that bounds a missed CPU target is, when the bench has written one."""
+    if SERVICES_CPU.met([SERVICES_CPU.figure(r) for r in runs]):
+        return []
+    name = f"profile-{kind}.md"
+    if not (Path(__file__).parent / "results" / name).exists():
+        return []
+    return [
+        "",
+        f"What bounds the services' CPU per case: `bench/results/{name}` (py-spy, "
+        '`BENCH_PROFILE=intake,referral,notify,report`) and `docs/decisions.md`, "The '
+        'profile beside the report".',
+    ]
 
 
 def _sqlite_against_postgresql(sqlite: Sequence[Run], postgresql: Sequence[Run]) -> list[str]:
