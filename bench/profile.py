@@ -1,10 +1,13 @@
 """Where each service's CPU goes: py-spy's samples of the steady phase (BENCH_PROFILE), summed
 by library, written as bench/results/profile-<db>.md beside the report.
 
-py-spy samples a service's Python stacks 100 times a second and skips a thread that waits in
-the event loop's poll, so a sample is CPU spent. Each sample counts once for the library of its
-innermost Python frame (its own time; a C extension's time counts for the Python function that
-called it) and once for each function of ours on its stack (the time under that function).
+py-spy samples a service's Python stacks 100 times a second and means to skip a thread that
+waits (it does not always: the summary shows its samples against the CPU it covers). Each sample
+counts once for the library of its innermost Python frame (its own time; a C extension's time
+counts for the Python function that called it) and once for each function of ours on its stack
+(the time under that function). What a case costs below the services' own code, SQLAlchemy and
+pydantic is its measured CPU less what the samples above account for, so a waiting thread's
+samples, which land in the loop or a driver, never make it larger.
 
 The raw files (`profile-<service>-<db>-<run>.txt`) name this machine's paths and are not kept;
 the summary names a file by its path inside its package.
@@ -34,6 +37,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cryptography", ("cryptography/", "argon2/")),
 )
 OTHER = "other (standard library and the rest)"
+RATE = 100  # py-spy's samples a second
 # Below the services' own code, SQLAlchemy and pydantic: what a round trip costs on its own.
 FLOOR = (
     "asyncpg (PostgreSQL driver)",
@@ -100,14 +104,16 @@ def _frame(raw: str) -> tuple[str, str] | None:
 def markdown(
     kind: str,
     samples: dict[str, Samples],
+    cases: int,
     cpu_ms: dict[str, float],
     kernel: dict[str, float],
     caption: str,
     top: int = 6,
 ) -> str:
-    """The summary: each library's share of each service's samples, what the drivers and the
-    event loop take of its CPU a case (`cpu_ms`), the kernel's share of that CPU (`kernel`, its
-    system time from /proc), then the functions of ours with the most samples under them."""
+    """The summary of `cases` profiled: each library's share of each service's samples; how
+    much of its CPU a case (`cpu_ms`) is above the drivers and the event loop, and so how much
+    at least is below; the kernel's share of it (`kernel`, its system time from /proc); then
+    the functions of ours with the most samples under them."""
     services = [s for s, v in samples.items() if v.total]
 
     def row(label: str, cells: list[str]) -> str:
@@ -120,7 +126,8 @@ def markdown(
         "",
         "Share of each service's CPU samples, by the library of the innermost Python frame "
         "(a C extension's time counts for the Python function that called it; the event "
-        "loop's share is uvloop's and asyncpg's compiled code and the system calls under it):",
+        "loop's share is uvloop's compiled code, asyncpg's on PostgreSQL, and the system calls "
+        "under them):",
         "",
         row("library", services),
         "|---|" + "---:|" * len(services),
@@ -129,23 +136,42 @@ def markdown(
         shares = [_share(samples[s].own[name], samples[s].total) for s in services]
         if any(share != "0 %" for share in shares):
             lines.append(row(name, shares))
-    under = {s: sum(samples[s].own[n] for n in FLOOR) / samples[s].total for s in services}
+    # py-spy can count a waiting thread as running (more samples than CPU seconds x RATE), and
+    # such a sample lands in the loop or a driver. So what is below them is the CPU less what
+    # the samples above them account for: the floor is never overstated.
+    above = {
+        s: (samples[s].total - sum(samples[s].own[n] for n in FLOOR)) * 1000 / RATE / cases
+        for s in services
+    }
+    below = {s: max(0.0, cpu_ms.get(s, 0.0) - above[s]) for s in services}
     lines += [
         row("samples", [str(samples[s].total) for s in services]),
-        row("CPU a case, ms (median of the runs)", [f"{cpu_ms.get(s, 0):.1f}" for s in services]),
         row(
-            "of which in the drivers, the HTTP server and the event loop, ms",
-            [f"{under[s] * cpu_ms.get(s, 0):.1f}" for s in services],
+            f"samples a second of the service's CPU ({RATE} if py-spy counted only CPU)",
+            [
+                f"{samples[s].total * 1000 / (cpu_ms[s] * cases):.0f}" if cpu_ms.get(s) else "–"
+                for s in services
+            ],
+        ),
+        row("CPU a case, ms (mean of the runs)", [f"{cpu_ms.get(s, 0):.1f}" for s in services]),
+        row(
+            "of which in our code, SQLAlchemy, pydantic and the rest (their samples), ms",
+            [f"{above[s]:.1f}" for s in services],
         ),
         row(
-            "of which in the kernel (system time in /proc)", [_pct(kernel.get(s)) for s in services]
+            "of which below them: drivers, HTTP server, event loop, kernel, ms",
+            [f"{below[s]:.1f}" for s in services],
+        ),
+        row(
+            "the kernel's share of the CPU (system time in /proc)",
+            [_pct(kernel.get(s)) for s in services],
         ),
         "",
-        "In the drivers (asyncpg or aiosqlite, nats-py), the HTTP server (uvicorn) and the "
-        "event loop together: "
-        f"**{sum(under[s] * cpu_ms.get(s, 0) for s in services):.1f} ms a case** of "
-        f"{sum(cpu_ms.get(s, 0) for s in services):.1f}: what every statement's and message's "
-        "round trip costs below the services' own code, SQLAlchemy and pydantic.",
+        "Below the services' own code, SQLAlchemy and pydantic, in the drivers (asyncpg or "
+        "aiosqlite, nats-py), the HTTP server (uvicorn), the event loop and the kernel: "
+        f"**{sum(below.values()):.1f} ms a case** of {sum(cpu_ms.get(s, 0) for s in services):.1f}, "
+        "at least: what a case's statements and messages cost on the wire and the loop, "
+        "whatever runs above them.",
         "",
         "The functions of ours with the most of a service's samples under them (the process's "
         "entry, under every sample of its main thread, left out). A statement SQLAlchemy runs "

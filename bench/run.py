@@ -107,7 +107,14 @@ class Profiling:
             out = raw_profile(name, run)
             print(f"  py-spy records {name} during the steady phase -> {out}", flush=True)
             argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid)]
-            argv += ["--duration", str(int(seconds)), "--rate", "100", "--format", "raw"]
+            argv += [
+                "--duration",
+                str(int(seconds)),
+                "--rate",
+                str(profile.RATE),
+                "--format",
+                "raw",
+            ]
             argv += ["--full-filenames", "--output", str(out), "--nonblocking"]
             procs.append(
                 subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -178,7 +185,7 @@ def _write_profile(kind: str, done: list[report.Run]) -> None:
     probes = ", ".join(f"{r.probe_s:.2f}" for r in done)
     ended = dt.datetime.now(dt.UTC)
     caption = (
-        f"{ended:%Y-%m-%d %H:%M} UTC; {len(done)} run(s), 100 samples a second through each "
+        f"{ended:%Y-%m-%d %H:%M} UTC; {len(done)} run(s), {profile.RATE} samples a second through each "
         f"steady phase; CPU probe before each run: {probes} s. Sampling costs the services CPU "
         "too: a profiled bench's figures are not the ones to compare. " + report.quiet_hours(ended)
     )
@@ -187,8 +194,9 @@ def _write_profile(kind: str, done: list[report.Run]) -> None:
     measured = {
         s: [v for r in done if (v := r.steady_per_case_ms(s)) is not None] for s in profiled()
     }
-    cpu_ms = {s: statistics.median(v) for s, v in measured.items() if v}
-    out.write_text(profile.markdown(kind, profile.summarize(files), cpu_ms, kernel, caption))
+    cpu_ms = {s: statistics.fmean(v) for s, v in measured.items() if v}
+    cases = sum(len(steady.ok) for r in done if (steady := r.steady()) is not None)
+    out.write_text(profile.markdown(kind, profile.summarize(files), cases, cpu_ms, kernel, caption))
     print(f"written: {out}", flush=True)
 
 

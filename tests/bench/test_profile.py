@@ -48,19 +48,25 @@ def test_each_sample_counts_for_its_innermost_library_and_the_functions_of_ours_
     }
 
 
-def test_the_summary_names_no_path_of_the_machine_and_nothing_misread(tmp_path: Path) -> None:
+def test_the_summary_prices_what_is_below_the_loop_and_names_no_path_and_nothing_misread(
+    tmp_path: Path,
+) -> None:
     raw = tmp_path / "profile-intake-postgresql-1.txt"
     raw.write_text(RAW)
+    # 100 samples at 100 a second: 1 s of samples for 100 cases at 12.5 ms a case (1.25 s of
+    # CPU), so 45 samples above the loop are 4.5 ms a case and the rest, 8.0 ms, is below it.
     text = profile.markdown(
         "postgresql",
         profile.summarize({"intake": [raw]}),
-        {"intake": 10.0},
+        100,
+        {"intake": 12.5},
         {"intake": 0.1},
         "caption",
     )
 
     assert "| `create_case` (jejaring/intake/api.py) | 45 % |" in text
-    # 55 % in the event loop (a floor layer) of 10 ms a case
-    assert "| of which in the drivers, the HTTP server and the event loop, ms | 5.5 |" in text
+    assert "| samples a second of the service's CPU (100 if py-spy counted only CPU) | 80 |" in text
+    assert "(their samples), ms | 4.5 |" in text
+    assert "| of which below them: drivers, HTTP server, event loop, kernel, ms | 8.0 |" in text
     for leak in ("/home/ops", "site-packages", "Siti", "female"):
         assert leak not in text, leak
