@@ -9,8 +9,8 @@ counts for the Python function that called it) and once for each function of our
 pydantic is its measured CPU less what the samples above account for, so a waiting thread's
 samples, which land in the loop or a driver, never make it larger.
 
-The raw files (`profile-<service>-<db>-<run>.txt`) name this machine's paths and are not kept;
-the summary names a file by its path inside its package.
+The raw files (`profile-<service>-<db>-<run>.txt`) name this machine's paths and stay out of git
+(.gitignore); the summary names a file by its path inside its package.
 """
 
 from __future__ import annotations
