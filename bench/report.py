@@ -19,6 +19,7 @@ from jejaring.notify.render import WITA
 # JetStream messages per case with three referrals: case.v1.created, and per referral the
 # partner's referral.v1.to.<slug>.requested and the referral.v1.event.requested status event.
 MESSAGES_PER_CASE = 1 + 3 * 2
+RESULTS = Path(__file__).parent / "results"
 
 
 @dataclass
@@ -310,7 +311,7 @@ def _bound(kind: str, runs: Sequence[Run]) -> list[str]:
     if SERVICES_CPU.met([SERVICES_CPU.figure(r) for r in runs]):
         return []
     name = f"profile-{kind}.md"
-    if not (Path(__file__).parent / "results" / name).exists():
+    if not (RESULTS / name).exists():
         return []
     return [
         "",

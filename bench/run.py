@@ -31,7 +31,7 @@ from bench.limits import cpu_reference, measure
 from bench.pipeline import SERVICES, Collector, Phase, Stack, cpu_split, run_phase
 from jejaring.testing import pg
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = report.RESULTS
 # Per database kind, each profiled service's user and system CPU seconds in its steady phases.
 PROFILED_CPU: dict[str, dict[str, list[float]]] = {}
 
@@ -107,15 +107,8 @@ class Profiling:
             out = raw_profile(name, run)
             print(f"  py-spy records {name} during the steady phase -> {out}", flush=True)
             argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid)]
-            argv += [
-                "--duration",
-                str(int(seconds)),
-                "--rate",
-                str(profile.RATE),
-                "--format",
-                "raw",
-            ]
-            argv += ["--full-filenames", "--output", str(out), "--nonblocking"]
+            argv += ["--duration", str(int(seconds)), "--rate", str(profile.RATE)]
+            argv += ["--format", "raw", "--full-filenames", "--output", str(out), "--nonblocking"]
             procs.append(
                 subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             )
