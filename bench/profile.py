@@ -19,33 +19,34 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-# The innermost frame's library, by the start of its path inside its package (first match).
-LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("ours (jejaring)", ("jejaring/",)),
-    ("SQLAlchemy ORM", ("sqlalchemy/orm/", "sqlalchemy/ext/")),
-    ("SQLAlchemy Core, engine and pool", ("sqlalchemy/",)),
-    ("asyncpg (PostgreSQL driver)", ("asyncpg/",)),
-    ("aiosqlite and sqlite3", ("aiosqlite/", "sqlite3/")),
-    ("pydantic", ("pydantic/", "pydantic_core/")),
-    ("FastAPI and Starlette", ("fastapi/", "starlette/", "anyio/")),
-    ("uvicorn (HTTP server)", ("uvicorn/", "httptools/", "h11/")),
-    ("nats-py (JetStream client)", ("nats/",)),
-    ("event loop (asyncio, uvloop)", ("asyncio/", "uvloop/", "selectors.py")),
-    ("logging and JSON", ("logging/", "json/")),
-    ("metrics and tracing", ("prometheus_client/", "opentelemetry/")),
-    ("cryptography", ("cryptography/", "argon2/")),
+
+class Layer(NamedTuple):
+    name: str
+    starts: tuple[str, ...]  # the start of a path inside its package
+    below: bool = False  # below the services' own code, SQLAlchemy and pydantic
+
+
+# The innermost frame's library, by the start of its path (first match). The layers `below`
+# are what a round trip costs on its own: the drivers, the HTTP server, the event loop.
+LAYERS: tuple[Layer, ...] = (
+    Layer("ours (jejaring)", ("jejaring/",)),
+    Layer("SQLAlchemy ORM", ("sqlalchemy/orm/", "sqlalchemy/ext/")),
+    Layer("SQLAlchemy Core, engine and pool", ("sqlalchemy/",)),
+    Layer("asyncpg (PostgreSQL driver)", ("asyncpg/",), below=True),
+    Layer("aiosqlite and sqlite3", ("aiosqlite/", "sqlite3/"), below=True),
+    Layer("pydantic", ("pydantic/", "pydantic_core/")),
+    Layer("FastAPI and Starlette", ("fastapi/", "starlette/", "anyio/")),
+    Layer("uvicorn (HTTP server)", ("uvicorn/", "httptools/", "h11/"), below=True),
+    Layer("nats-py (JetStream client)", ("nats/",), below=True),
+    Layer("event loop (asyncio, uvloop)", ("asyncio/", "uvloop/", "selectors.py"), below=True),
+    Layer("logging and JSON", ("logging/", "json/")),
+    Layer("metrics and tracing", ("prometheus_client/", "opentelemetry/")),
+    Layer("cryptography", ("cryptography/", "argon2/")),
 )
 OTHER = "other (standard library and the rest)"
 RATE = 100  # py-spy's samples a second
-# Below the services' own code, SQLAlchemy and pydantic: what a round trip costs on its own.
-FLOOR = (
-    "asyncpg (PostgreSQL driver)",
-    "aiosqlite and sqlite3",
-    "uvicorn (HTTP server)",
-    "nats-py (JetStream client)",
-    "event loop (asyncio, uvloop)",
-)
 # A process's entry, under every sample of its main thread: not a place the CPU goes.
 ENTRY = ("jejaring/cli/preload.py", "/__main__.py", "jejaring/shared/web/serve.py")
 # `function (path:line)`. A non-blocking sample can misread a string in the process's memory
@@ -66,7 +67,7 @@ def package_path(path: str) -> str:
 
 
 def layer(path: str) -> str:
-    return next((name for name, starts in LAYERS if path.startswith(starts)), OTHER)
+    return next((la.name for la in LAYERS if path.startswith(la.starts)), OTHER)
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Samples:
 
     total: int = 0
     own: Counter[str] = field(default_factory=Counter)
-    under_ours: Counter[str] = field(default_factory=Counter)
+    under_ours: Counter[tuple[str, str]] = field(default_factory=Counter)  # (path, function)
 
     def add_raw(self, text: str) -> None:
         """Add py-spy's raw output: one stack a line, `frame;frame;... count`."""
@@ -91,7 +92,7 @@ class Samples:
             self.own[layer(frames[-1][1])] += n
             ours = {f for f in frames if f[1].startswith("jejaring/") and not f[1].endswith(ENTRY)}
             for function, path in ours:
-                self.under_ours[f"{path} {function}"] += n
+                self.under_ours[path, function] += n
 
 
 def _frame(raw: str) -> tuple[str, str] | None:
@@ -132,7 +133,7 @@ def markdown(
         row("library", services),
         "|---|" + "---:|" * len(services),
     ]
-    for name in [name for name, _ in LAYERS] + [OTHER]:
+    for name in [la.name for la in LAYERS] + [OTHER]:
         shares = [_share(samples[s].own[name], samples[s].total) for s in services]
         if any(share != "0 %" for share in shares):
             lines.append(row(name, shares))
@@ -140,7 +141,10 @@ def markdown(
     # such a sample lands in the loop or a driver. So what is below them is the CPU less what
     # the samples above them account for: the floor is never overstated.
     above = {
-        s: (samples[s].total - sum(samples[s].own[n] for n in FLOOR)) * 1000 / RATE / cases
+        s: (samples[s].total - sum(samples[s].own[la.name] for la in LAYERS if la.below))
+        * 1000
+        / RATE
+        / cases
         for s in services
     }
     below = {s: max(0.0, cpu_ms.get(s, 0.0) - above[s]) for s in services}
@@ -182,8 +186,7 @@ def markdown(
     for service in services:
         s = samples[service]
         lines += ["", f"| {service}: function | samples under it |", "|---|---:|"]
-        for name, n in s.under_ours.most_common(top):
-            path, function = name.split(" ", 1)
+        for (path, function), n in s.under_ours.most_common(top):
             lines.append(f"| `{function}` ({path}) | {_share(n, s.total)} |")
     return "\n".join(lines) + "\n"
 
@@ -193,7 +196,7 @@ def _pct(fraction: float | None) -> str:
 
 
 def _share(n: int, total: int) -> str:
-    return f"{100 * n / total:.0f} %" if total else "0 %"
+    return _pct(n / total if total else 0.0)
 
 
 def summarize(raw_files: dict[str, list[Path]]) -> dict[str, Samples]:

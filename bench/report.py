@@ -30,6 +30,8 @@ class Run:
     phases: list[Phase]
     probe_s: float  # the CPU-speed probe (ten million additions) just before this run
     idle_pss_mb: dict[str, float] = field(default_factory=dict)
+    # each service py-spy profiled (BENCH_PROFILE): its user and system CPU seconds, steady phase
+    profiled_cpu_s: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def steady(self) -> Phase | None:
         return next((p for p in self.phases if p.name == "steady"), None)

@@ -32,8 +32,6 @@ from bench.pipeline import SERVICES, Collector, Phase, Stack, cpu_split, run_pha
 from jejaring.testing import pg
 
 RESULTS = report.RESULTS
-# Per database kind, each profiled service's user and system CPU seconds in its steady phases.
-PROFILED_CPU: dict[str, dict[str, list[float]]] = {}
 
 
 def env_float(name: str, default: float) -> float:
@@ -62,7 +60,7 @@ async def pipeline(
         await run_phase(stack, collector, officer, "warm-up", 10, 5)
         profiling = Profiling.start(stack, f"{kind}-{number}", seconds)
         phases.append(await run_phase(stack, collector, officer, "steady", 20, seconds))
-        profiling.finish(PROFILED_CPU.setdefault(kind, {}))
+        profiled_cpu = profiling.finish()
         rates = [
             float(r)
             for r in os.environ.get("BENCH_RATES", "30,40,50,60,75,100,150,200,300").split(",")
@@ -76,7 +74,7 @@ async def pipeline(
             await asyncio.sleep(2)
     finally:
         stack.stop()
-    return report.Run(kind, ready, idle, phases, probe, idle_pss)
+    return report.Run(kind, ready, idle, phases, probe, idle_pss, profiled_cpu)
 
 
 def profiled() -> list[str]:
@@ -114,15 +112,15 @@ class Profiling:
             )
         return cls(procs, pids, {name: cpu_split(pid) for name, pid in pids.items()})
 
-    def finish(self, cpu: dict[str, list[float]]) -> None:
-        """Add each service's user and system seconds since the start to `cpu`."""
+    def finish(self) -> dict[str, tuple[float, float]]:
+        """Each profiled service's user and system seconds since the start."""
+        cpu = {}
         for name, pid in self.pids.items():
             user, system = cpu_split(pid)
-            totals = cpu.setdefault(name, [0.0, 0.0])
-            totals[0] += user - self.before[name][0]
-            totals[1] += system - self.before[name][1]
+            cpu[name] = (user - self.before[name][0], system - self.before[name][1])
         for proc in self.procs:
             proc.wait()
+        return cpu
 
 
 async def main() -> int:
@@ -183,7 +181,9 @@ def _write_profile(kind: str, done: list[report.Run]) -> None:
         "too: a profiled bench's figures are not the ones to compare. " + report.quiet_hours(ended)
     )
     out = RESULTS / f"profile-{kind}.md"
-    kernel = {s: system / (user + system) for s, (user, system) in PROFILED_CPU[kind].items()}
+    user = {s: sum(r.profiled_cpu_s[s][0] for r in done) for s in done[0].profiled_cpu_s}
+    system = {s: sum(r.profiled_cpu_s[s][1] for r in done) for s in user}
+    kernel = {s: system[s] / (user[s] + system[s]) for s in user}
     measured = {
         s: [v for r in done if (v := r.steady_per_case_ms(s)) is not None] for s in profiled()
     }

@@ -43,8 +43,8 @@ def test_each_sample_counts_for_its_innermost_library_and_the_functions_of_ours_
     assert samples.own["SQLAlchemy ORM"] == 30
     assert samples.own["ours (jejaring)"] == 15
     assert samples.under_ours == {
-        "jejaring/intake/api.py create_case": 45,
-        "jejaring/intake/cases.py record_case": 15,
+        ("jejaring/intake/api.py", "create_case"): 45,
+        ("jejaring/intake/cases.py", "record_case"): 15,
     }
 
 
