@@ -54,6 +54,9 @@ SEEDS = {slug: new_user_seed() for slug in PARTNERS}
 BINARY = str(Path(sys.executable).parent / "nats-server")
 LATER = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
 REFUSED = (NatsTimeout, TimeoutError, nats.errors.NoRespondersError, nats.js.errors.APIError)
+# A refused call is never answered: how long to wait for the answer before counting it refused.
+# Calls that must succeed get 5 s, so that a stall of this machine does not fail them.
+REFUSAL_S = 0.5
 
 
 def partner_keys(expires: dt.datetime = LATER) -> list[natsconfig.PartnerKey]:
@@ -81,7 +84,7 @@ def secured(tmp_path: Path) -> Iterator[NatsServer]:
 
 class Client:
     def __init__(self, nc: NATS, errors: list[str]) -> None:
-        self.nc, self.errors, self.js = nc, errors, nc.jetstream(timeout=0.5)
+        self.nc, self.errors, self.js = nc, errors, nc.jetstream(timeout=5)
 
     async def refused(self, coro) -> str:  # type: ignore[no-untyped-def]
         """Run a NATS call that must be refused; return the server's violation message."""
@@ -94,7 +97,13 @@ class Client:
         return violations[0].lower()
 
     async def api_refused(self, subject: str) -> None:
-        assert subject.lower() in await self.refused(self.nc.request(subject, b"{}", timeout=0.5))
+        assert subject.lower() in await self.refused(
+            self.nc.request(subject, b"{}", timeout=REFUSAL_S)
+        )
+
+    async def publish_refused(self, subject: str) -> str:
+        """Publish to JetStream where this user may not; the server's violation message."""
+        return await self.refused(self.js.publish(subject, b"{}", timeout=REFUSAL_S))
 
     async def subscribe_refused(self, subject: str) -> None:
         await self.nc.subscribe(subject)
@@ -243,7 +252,7 @@ async def test_only_referral_and_notify_may_ask_intake_for_a_case_key(
         assert await KeyClient(asker.nc).get(uuid.uuid4()) is None
         await asker.subscribe_refused(KEYS_SUBJECT)
     partner = await connect(provisioned, "polresta-ppa")
-    violation = await partner.refused(partner.nc.request(KEYS_SUBJECT, b"{}", timeout=0.5))
+    violation = await partner.refused(partner.nc.request(KEYS_SUBJECT, b"{}", timeout=REFUSAL_S))
     assert KEYS_SUBJECT in violation
     await partner.subscribe_refused(KEYS_SUBJECT)
     await partner.nc.close()
@@ -268,7 +277,7 @@ async def test_services_are_refused_what_they_do_not_do(provisioned: NatsServer)
     await notify.api_refused("$JS.API.CONSUMER.DELETE.REFERRAL_EVENTS.intake-referral-events")
     # ack intake's messages; publish what others publish
     await notify.api_refused("$JS.ACK.REFERRAL_EVENTS.intake-referral-events.1.1.1.1.0")
-    assert "case.v1.created" in await notify.refused(notify.js.publish("case.v1.created", b"{}"))
+    assert "case.v1.created" in await notify.publish_refused("case.v1.created")
     await notify.subscribe_refused("_INBOX_referral.>")
     await notify.subscribe_refused("_INBOX.>")
 
@@ -277,10 +286,10 @@ async def test_services_are_refused_what_they_do_not_do(provisioned: NatsServer)
     await intake.api_refused("$JS.API.STREAM.CREATE.MINE")
     await intake.api_refused("$JS.API.STREAM.UPDATE.CASES")
     await intake.api_refused("$JS.API.CONSUMER.CREATE.AGENCY_POSBAKUM_AISYIYAH.x")
-    assert "referral.v1.event.accepted" in await intake.refused(
-        intake.js.publish("referral.v1.event.accepted", b"{}")
+    assert "referral.v1.event.accepted" in await intake.publish_refused(
+        "referral.v1.event.accepted"
     )
-    assert "dlq.v1.notify.x" in await intake.refused(intake.js.publish("dlq.v1.notify.x", b"{}"))
+    assert "dlq.v1.notify.x" in await intake.publish_refused("dlq.v1.notify.x")
     await intake.subscribe_refused("_INBOX_notify.>")
 
     referral = await connect(provisioned, "referral")
@@ -312,9 +321,7 @@ async def test_services_are_refused_what_they_do_not_do(provisioned: NatsServer)
         "$JS.API.CONSUMER.MSG.NEXT.CASES.referral-cases",
     ):
         await provisioner.api_refused(api)
-    assert "case.v1.created" in await provisioner.refused(
-        provisioner.js.publish("case.v1.created", b"{}")
-    )
+    assert "case.v1.created" in await provisioner.publish_refused("case.v1.created")
     for c in (notify, intake, referral, provisioner):
         await c.nc.close()
 
@@ -354,8 +361,10 @@ async def test_report_pulls_its_own_consumers_and_can_publish_no_case_nor_referr
         "referral.v1.from.polresta-ppa.accepted",
         "dlq.v1.referral.x",
     ):
-        assert subject in await report.refused(report.js.publish(subject, b"{}")), subject
-    assert KEYS_SUBJECT in await report.refused(report.nc.request(KEYS_SUBJECT, b"{}", timeout=0.5))
+        assert subject in await report.publish_refused(subject), subject
+    assert KEYS_SUBJECT in await report.refused(
+        report.nc.request(KEYS_SUBJECT, b"{}", timeout=REFUSAL_S)
+    )
     for api in (
         "$JS.API.CONSUMER.MSG.NEXT.CASES.referral-cases",
         "$JS.API.CONSUMER.MSG.NEXT.REFERRAL_EVENTS.notify-referral-events",
@@ -436,7 +445,7 @@ async def test_the_operator_reads_replays_and_discards_dead_letters_and_nothing_
         "referral.v1.from.polresta-ppa.accepted",
         "dlq.v1.referral.case.v1.created",
     ):
-        assert subject in await operator.refused(operator.js.publish(subject, b"{}"))
+        assert subject in await operator.publish_refused(subject)
     await operator.subscribe_refused("_INBOX_referral.>")
     await operator.subscribe_refused("_INBOX.>")
     await operator.nc.close()
@@ -459,7 +468,7 @@ async def test_a_partner_reads_and_acks_its_own_stream_and_publishes_its_replies
 async def test_a_partner_is_refused_everything_else(provisioned: NatsServer) -> None:
     a = await connect(provisioned, "posbakum-aisyiyah")
     other = await a.js.pull_subscribe_bind(durable="polresta-ppa", stream="AGENCY_POLRESTA_PPA")
-    assert "agency_polresta_ppa" in await a.refused(other.fetch(1, timeout=0.5))
+    assert "agency_polresta_ppa" in await a.refused(other.fetch(1, timeout=REFUSAL_S))
     for subject in (
         "referral.v1.from.polresta-ppa.accepted",  # answering as another partner
         "case.v1.created",  # internal subjects
@@ -467,7 +476,7 @@ async def test_a_partner_is_refused_everything_else(provisioned: NatsServer) -> 
         "referral.v1.to.posbakum-aisyiyah.requested",  # forging its own referrals
         "dlq.v1.referral.x",
     ):
-        assert subject in await a.refused(a.js.publish(subject, b"{}"))
+        assert subject in await a.publish_refused(subject)
     for api in (
         "$JS.API.CONSUMER.MSG.NEXT.CASES.referral-cases",  # a child's name in CASES
         "$JS.API.CONSUMER.CREATE.CASES.spy",

@@ -100,8 +100,8 @@ def test_a_deactivated_officer_is_refused_everywhere_within_a_minute(system: Sys
         + ", ".join(f"{s} at {t:.1f} s" for s, t in refused_at.items())
     )
     assert set(refused_at) == set(probes), refused_at
-    assert refused_at["intake"] - deactivated < 1, "intake reads the user on every request"
-    assert not accepted_after_deactivation["intake"]
+    # refused at the first request after the deactivation (a time bound would fail on a stall)
+    assert not accepted_after_deactivation["intake"], "intake reads the user on every request"
     for service in ("referral", "notify"):
         assert refused_at[service] <= 60, (service, refused_at[service])
     # The session is over too: no new access token.

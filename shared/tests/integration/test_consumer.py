@@ -314,7 +314,7 @@ async def test_a_lingering_consumer_handles_what_follows_a_message_in_its_transa
     (a case's referrals come three at a time) and handles them in one transaction."""
     seen: dict[str, int] = {}
     consumer = consumer_for(plumbing, js, _noting_transactions(seen))
-    consumer.linger = 1.0
+    consumer.linger = 2.0  # the second comes 0.05 s after the first: room for a stall
     references = [f"BPT-2026-00000{n}" for n in (1, 2, 3)]
     async with running(consumer):
         await asyncio.sleep(0.2)  # its fetch waits for the first

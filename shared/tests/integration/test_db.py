@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -28,10 +27,10 @@ async def test_a_reader_does_not_wait_for_an_open_writer(plumbing) -> None:  # t
 
         async with plumbing.sessions() as reader:
             await read_only(reader)
-            started = time.monotonic()
+            # A reader that queued behind the writer would fail at the lock timeout (0.3 s here)
+            # instead of answering: the answer is the proof, with no clock to stall.
             unsent = await reader.scalar(select(func.count()).select_from(outbox))
             assert unsent == 0
-            assert time.monotonic() - started < 0.2  # the lock timeout here is 0.3 s
 
         if plumbing.url.startswith("sqlite"):
             # Without read_only a transaction on SQLite begins as a writer and waits its turn.

@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from opentelemetry import trace
@@ -147,13 +147,14 @@ class Sparse:
     let through at most once per `seconds` per key; `allow` returns how many were held back
     since the last one it let through, or None to hold this one back too."""
 
-    def __init__(self, seconds: float = 1.0) -> None:
+    def __init__(self, seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
+        self._clock = clock
         self._quiet_until: dict[str, float] = {}
         self._held: Counter[str] = Counter()
 
     def allow(self, key: str) -> int | None:
-        now = time.monotonic()
+        now = self._clock()
         if now < self._quiet_until.get(key, 0.0):
             self._held[key] += 1
             return None
