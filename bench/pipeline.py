@@ -651,6 +651,7 @@ async def run_phase(
         f"p99 to sent {1000 * percentile([t for p in phase.ok for t in p.to_sent], 0.99):.0f} ms"
         f", CPU ms per case {cpu_per_case(phase)}"
         f", database round trips per case {statements_per_case(phase)}"
+        f", peak MB {' '.join(f'{s} {mb:.0f}' for s, mb in phase.rss_mb.items())}"
         f" -> {'sustained' if phase.sustained() else 'NOT sustained'}",
         flush=True,
     )

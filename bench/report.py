@@ -229,17 +229,19 @@ def markdown(limits: Limits, runs: dict[str, list[Run]], seconds: float, elapsed
             "the client's receipt of intake's 201.",
             "",
             "| phase | cases/s asked / sent | errors | intake 201 | → partner stream | "
-            "→ notification sent | drained after last post sent | sustained |",
-            "|---|---|---:|---|---|---|---:|---|",
+            "→ notification sent | drained after last post sent | sustained | "
+            "largest service's memory (MB) |",
+            "|---|---|---:|---|---|---|---:|---|---|",
         ]
         for p in run.phases:
             drain = f"{p.drain_s:.1f} s" if p.drain_s is not None else "not in 60 s"
+            largest = max(p.rss_mb, key=p.rss_mb.__getitem__)
             lines.append(
                 f"| {p.name} | {p.rate:g} / {p.achieved_rate:.1f} | {p.errors}{p.error_kinds()} | "
                 f"{ms([q.latency for q in p.ok])} | "
                 f"{ms([t for q in p.ok for t in q.to_stream])} | "
                 f"{ms([t for q in p.ok for t in q.to_sent])} | {drain} | "
-                f"{'yes' if p.sustained() else 'no'} |"
+                f"{'yes' if p.sustained() else 'no'} | {p.rss_mb[largest]:.0f} ({largest}) |"
             )
         lines += _cpu_table(run)
         if kind in limits.plumbing:
