@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,9 +28,8 @@ from pathlib import Path
 from bench import profile, report
 from bench.limits import cpu_reference, measure
 from bench.pipeline import SERVICES, Collector, Phase, Stack, cpu_split, run_phase
+from bench.report import RESULTS
 from jejaring.testing import pg
-
-RESULTS = report.RESULTS
 
 
 def env_float(name: str, default: float) -> float:
@@ -181,14 +179,19 @@ def _write_profile(kind: str, done: list[report.Run]) -> None:
         "too: a profiled bench's figures are not the ones to compare. " + report.quiet_hours(ended)
     )
     out = RESULTS / f"profile-{kind}.md"
-    user = {s: sum(r.profiled_cpu_s[s][0] for r in done) for s in done[0].profiled_cpu_s}
-    system = {s: sum(r.profiled_cpu_s[s][1] for r in done) for s in user}
-    kernel = {s: system[s] / (user[s] + system[s]) for s in user}
-    measured = {
-        s: [v for r in done if (v := r.steady_per_case_ms(s)) is not None] for s in profiled()
+    kernel = {}
+    for s in done[0].profiled_cpu_s:
+        user = sum(r.profiled_cpu_s[s][0] for r in done)
+        system = sum(r.profiled_cpu_s[s][1] for r in done)
+        kernel[s] = system / (user + system)
+    steadies = [steady for r in done if (steady := r.steady()) is not None]
+    cases = sum(len(steady.ok) for steady in steadies)
+    # all runs' CPU over all their cases, as the samples are counted
+    cpu_ms = {
+        s: 1000 * sum(steady.cpu_s.get(s, 0.0) for steady in steadies) / cases
+        for s in profiled()
+        if cases
     }
-    cpu_ms = {s: statistics.fmean(v) for s, v in measured.items() if v}
-    cases = sum(len(steady.ok) for r in done if (steady := r.steady()) is not None)
     out.write_text(profile.markdown(kind, profile.summarize(files), cases, cpu_ms, kernel, caption))
     print(f"written: {out}", flush=True)
 
