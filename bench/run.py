@@ -187,11 +187,11 @@ def _write_profile(kind: str, done: list[report.Run]) -> None:
     steadies = [steady for r in done if (steady := r.steady()) is not None]
     cases = sum(len(steady.ok) for steady in steadies)
     # all runs' CPU over all their cases, as the samples are counted
-    cpu_ms = {
-        s: 1000 * sum(steady.cpu_s.get(s, 0.0) for steady in steadies) / cases
-        for s in profiled()
+    cpu_ms = (
+        {s: 1000 * sum(st.cpu_s.get(s, 0.0) for st in steadies) / cases for s in profiled()}
         if cases
-    }
+        else {}
+    )
     out.write_text(profile.markdown(kind, profile.summarize(files), cases, cpu_ms, kernel, caption))
     print(f"written: {out}", flush=True)
 
