@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from jejaring.testing import THREE_WAY_CASE
+from jejaring.testing import THREE_WAY_CASE, until
 
 CHILD = {"name": "Putri Ayu Lestari", "sex": "female", "age": 12}
 SCOPE = THREE_WAY_CASE["consent"]["scope"]
@@ -42,12 +42,7 @@ def partner_requests(system: Any, slugs: set[str]) -> int:
 
 
 def wait_for(predicate: Any, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"not met within {timeout} s")
+    return until(predicate, timeout, every=0.5)
 
 
 def test_no_referral_before_the_coordinator_confirms_the_override(system: Any) -> None:

@@ -7,7 +7,6 @@ import contextlib
 import itertools
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -33,7 +32,7 @@ from jejaring.shared.messaging.provision import (
 )
 from jejaring.shared.messaging.tables import inbox
 from jejaring.shared.refusals import Conflict
-from jejaring.testing import effects, sample_events
+from jejaring.testing import effects, sample_events, until_async
 
 CASE = sample_events()[0]
 CONSUMED = "jejaring_events_consumed_total"
@@ -75,15 +74,6 @@ async def running(consumer: IdempotentConsumer) -> AsyncIterator[IdempotentConsu
             await task
 
 
-async def until(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
 async def publish(js, event=CASE, **headers: str) -> envelope.OutgoingMessage:  # type: ignore[no-untyped-def]
     message = envelope.encode(event, source="/test")
     await js.publish(message.subject, message.body, headers={**message.headers, **headers})
@@ -123,8 +113,8 @@ async def dlq_messages(js) -> list:  # type: ignore[no-untyped-def]
 async def test_a_message_is_handled_once_and_acked(plumbing, js, streams) -> None:
     await publish(js)
     async with running(consumer_for(plumbing, js)) as consumer:
-        await until(lambda: _eq(effect_count(plumbing), 1))
-        await until(lambda: _pending_acks(js, 0))
+        await until_async(lambda: _eq(effect_count(plumbing), 1))
+        await until_async(lambda: _pending_acks(js, 0))
     assert consumer.stats.handled == 1
     assert await dlq_messages(js) == []
 
@@ -144,8 +134,8 @@ async def test_a_redelivered_message_changes_nothing(plumbing, js, streams) -> N
         message.subject, message.body, headers={**message.headers, "Nats-Msg-Id": "republished"}
     )
     async with running(consumer):
-        await until(lambda: _eq(_duplicates(consumer), 2), timeout=20)
-        await until(lambda: _pending_acks(js, 0))
+        await until_async(lambda: _eq(_duplicates(consumer), 2), timeout=20)
+        await until_async(lambda: _pending_acks(js, 0))
     assert await effect_count(plumbing) == 1
     assert consumer.stats.handled == 0
 
@@ -166,8 +156,8 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_consumer_keeps_going(
     await publish(js, CASE.model_copy(update={"version": 99}))
     await publish(js)
     async with running(consumer_for(plumbing, js, refuse)) as consumer:
-        await until(lambda: _eq(effect_count(plumbing), 1))
-        await until(lambda: _pending_acks(js, 0))
+        await until_async(lambda: _eq(effect_count(plumbing), 1))
+        await until_async(lambda: _pending_acks(js, 0))
     dead = await dlq_messages(js)
     reasons = sorted(m.headers[DLQ_REASON] for m in dead)
     assert len(dead) == 4
@@ -207,8 +197,8 @@ async def test_what_outsiders_wrote_is_dead_lettered_without_its_body(
     dead_before = counted(DEAD_LETTERED, consumer=SPEC.durable, type=CASE.ce_type)
     with caplog.at_level(logging.ERROR, logger="jejaring.shared.messaging.consumer"):
         async with running(consumer):
-            await until(lambda: _eq(_dead(consumer), 5))
-            await until(lambda: _pending_acks(js, 0))
+            await until_async(lambda: _eq(_dead(consumer), 5))
+            await until_async(lambda: _pending_acks(js, 0))
     dead = await dlq_messages(js)
     assert len(dead) == 5
     assert not any(m.data for m in dead)
@@ -242,13 +232,13 @@ async def test_a_newer_producers_events_flow_through_without_a_dlq_entry(
     consumer = consumer_for(plumbing, js, record)
     with caplog.at_level(logging.INFO, logger="jejaring.shared.messaging.consumer"):
         async with running(consumer):  # one fetch brings all four: the batch path
-            await until(lambda: _eq(_handled(consumer), 2))
-            await until(lambda: _pending_acks(js, 0))
+            await until_async(lambda: _eq(_handled(consumer), 2))
+            await until_async(lambda: _pending_acks(js, 0))
         await publish_raw(js, "case.v1.reopened", REOPENED, b"{}", "reopened-3")
         sub = await js.pull_subscribe_bind(SPEC.durable, SPEC.stream)
         (alone,) = await sub.fetch(1, timeout=5)
         await consumer.process(alone)  # the single-message path
-        await until(lambda: _pending_acks(js, 0))
+        await until_async(lambda: _pending_acks(js, 0))
 
     assert [await effect_count(plumbing, r) for r in (CASE.reference, "BPT-2026-000002")] == [1, 1]
     assert seen[0].data == CASE, "the added fields are ignored"
@@ -273,8 +263,8 @@ async def test_a_refusal_by_a_business_rule_is_dead_lettered_at_once_with_its_re
 
     await publish(js)
     async with running(consumer_for(plumbing, js, refuse)) as consumer:
-        await until(lambda: _eq(_dead(consumer), 1))
-        await until(lambda: _pending_acks(js, 0))
+        await until_async(lambda: _eq(_dead(consumer), 1))
+        await until_async(lambda: _pending_acks(js, 0))
     (dead,) = await dlq_messages(js)
     assert dead.headers[DLQ_REASON] == "refused by handler (illegal_transition): Not allowed now."
     assert dead.headers["Jejaring-DLQ-Deliveries"] == "1", "not retried: it would be refused again"
@@ -298,8 +288,8 @@ async def test_a_backlog_is_handled_together_and_one_bad_message_stays_alone(
             raise PoisonMessage("this case can never be routed")
 
     async with running(consumer_for(plumbing, js, refuse_one)) as consumer:
-        await until(lambda: _eq(_dead(consumer), 1))
-        await until(lambda: _pending_acks(js, 0))
+        await until_async(lambda: _eq(_dead(consumer), 1))
+        await until_async(lambda: _pending_acks(js, 0))
     assert [await effect_count(plumbing, r) for r in references] == [1] * 20
     assert await effect_count(plumbing, "BPT-2026-999999") == 0
     assert consumer.stats.handled == 20
@@ -322,8 +312,8 @@ async def test_a_lingering_consumer_handles_what_follows_a_message_in_its_transa
         await asyncio.sleep(0.05)  # the others come while it lingers
         for reference in references[1:]:
             await publish(js, CASE.model_copy(update={"reference": reference}))
-        await until(lambda: _eq(_handled(consumer), 3))
-        await until(lambda: _pending_acks(js, 0))
+        await until_async(lambda: _eq(_handled(consumer), 3))
+        await until_async(lambda: _pending_acks(js, 0))
     # The first is not handled alone, as it would be without lingering. (The last may miss
     # the batch on a loaded machine: nats-py hands over what the server has sent so far.)
     assert seen[references[0]] == seen[references[1]] == 0
@@ -351,7 +341,7 @@ async def test_a_backlog_behind_the_first_message_shares_its_transaction(
     for reference in references:  # before the consumer starts: a backlog
         await publish(js, CASE.model_copy(update={"reference": reference}))
     async with running(consumer_for(plumbing, js, _noting_transactions(seen))) as consumer:
-        await until(lambda: _eq(_handled(consumer), 10))
+        await until_async(lambda: _eq(_handled(consumer), 10))
     assert [seen[r] for r in references] == [0] * 10
 
 
@@ -372,8 +362,8 @@ async def test_a_backlog_with_repeats_handles_each_event_once(plumbing, js, stre
     labels = {"consumer": SPEC.durable, "type": CASE.ce_type}
     before = [counted(CONSUMED, **labels, outcome=o) for o in ("handled", "duplicate")]
     async with running(consumer):
-        await until(lambda: _eq(_duplicates(consumer), 2))
-        await until(lambda: _pending_acks(js, 0))
+        await until_async(lambda: _eq(_duplicates(consumer), 2))
+        await until_async(lambda: _pending_acks(js, 0))
     assert [await effect_count(plumbing, f"BPT-2026-00000{n}") for n in (1, 2, 3)] == [1, 1, 1]
     assert consumer.stats.handled == 2
     after = [counted(CONSUMED, **labels, outcome=o) for o in ("handled", "duplicate")]
@@ -390,7 +380,7 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_not_looped_forever(
     labels = {"consumer": SPEC.durable, "type": CASE.ce_type}
     before = [counted(REDELIVERED, **labels), counted(DEAD_LETTERED, **labels)]
     async with running(consumer_for(plumbing, js, broken)) as consumer:
-        await until(lambda: _eq(_dead(consumer), 1), timeout=20)
+        await until_async(lambda: _eq(_dead(consumer), 1), timeout=20)
     (dead,) = await dlq_messages(js)
     assert "gave up after 3 attempts: KeyError" in dead.headers[DLQ_REASON]
     after = [counted(REDELIVERED, **labels), counted(DEAD_LETTERED, **labels)]
@@ -408,7 +398,7 @@ async def test_a_statement_that_fails_the_same_way_every_time_is_dead_lettered(
 
     await publish(js)
     async with running(consumer_for(plumbing, js, missing_table)) as consumer:
-        await until(lambda: _eq(_dead(consumer), 1), timeout=20)
+        await until_async(lambda: _eq(_dead(consumer), 1), timeout=20)
     (dead,) = await dlq_messages(js)
     error = "OperationalError" if plumbing.url.startswith("sqlite") else "ProgrammingError"
     assert f"gave up after 3 attempts: {error}" in dead.headers[DLQ_REASON]
@@ -426,11 +416,11 @@ async def test_a_transient_database_error_is_retried_not_dropped(plumbing, js, s
         else:
             await blocker.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the write lock
         async with running(consumer):
-            await until(lambda: _ge(_retried(consumer), 1), timeout=20)
+            await until_async(lambda: _ge(_retried(consumer), 1), timeout=20)
             assert await _count_without_lock(plumbing, blocker) == 0
             await blocker.rollback()
-            await until(lambda: _eq(effect_count(plumbing), 1), timeout=20)
-            await until(lambda: _pending_acks(js, 0))
+            await until_async(lambda: _eq(effect_count(plumbing), 1), timeout=20)
+            await until_async(lambda: _pending_acks(js, 0))
     assert consumer.stats.handled == 1
     assert consumer.stats.dead_lettered == 0
     assert consumer.stats.last_error in {"OperationalError", "DBAPIError"}

@@ -5,7 +5,6 @@ or a child."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from jejaring.shared import crypto
 from jejaring.shared.contract import events as ev
 from jejaring.shared.contract.enums import ReferralStatus
 from jejaring.shared.messaging.keys import KeyClient
-from jejaring.testing import publish, sample_events, until
+from jejaring.testing import publish, sample_events, until, within
 
 from .test_case_events import officer
 from .test_crypto_shredding import on_cases
@@ -103,10 +102,7 @@ def requests_for(client: TestClient, nats_url: str, case: dict[str, Any]) -> lis
         return [e for e in found if str(getattr(e, "case_id", "")) == case["id"]]
 
     until(lambda: of_case("case.v1.closed"), timeout=30)
-    deadline = time.monotonic() + 2
-    while not (asked := of_case("case.v1.feedback.requested")) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return asked
+    return within(lambda: of_case("case.v1.feedback.requested"), 2, every=0.1)  # type: ignore[no-any-return]
 
 
 def test_a_safe_adult_with_a_phone_is_asked_once_about_the_partners_that_helped(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -38,20 +39,14 @@ from jejaring.shared.messaging.runtime import ServiceRuntime
 from jejaring.shared.messaging.tables import outbox
 from jejaring.shared.region import load_region
 from jejaring.testing import CHILD_NAME, case_snapshot_fields
+from jejaring.testing import until_async as _until_async
 
 PHONE = "081234567890"
 ADDRESS = "Jl. Mayjen Sutoyo RT 12"
 POLICE = "polresta-ppa"
 NEEDS = (Service.LAW_ENFORCEMENT, Service.LEGAL_AID, Service.COUNSELLING)
-
-
-async def until_async(predicate: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := await predicate():
-            return result
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not true after {timeout} s")
+# Most waits read a partner's stream over NATS: five reads a second, and up to 30 s of them.
+until_async = functools.partial(_until_async, timeout=30.0, every=0.2)
 
 
 @dataclass

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from jejaring.shared.messaging.natsserver import NatsServer, free_port
-from jejaring.testing import identity_env, wait_status
+from jejaring.testing import identity_env, until, wait_status
 
 ADMIN = "admin-token-for-browser-tests-0000"
 IDENTITY_KEY = "identity-key-for-browser-tests-0123456789abcdef"
@@ -302,10 +301,5 @@ def second_phone(browser: Browser, stack: Stack) -> Iterator[Phone]:
 
 
 def wait_until(predicate: Any, timeout: float = 30.0, every: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout} s")
+    """`until`, polled every half second: a page or an API call, not a local read."""
+    return until(predicate, timeout, every)

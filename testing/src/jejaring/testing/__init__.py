@@ -358,15 +358,32 @@ def service_process(service: str, env: dict[str, str]) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def until(predicate: Any, timeout: float = 20.0) -> Any:
+def until(predicate: Any, timeout: float = 20.0, every: float = 0.05) -> Any:
     """Poll `predicate` until it returns something truthy; return that, or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
+    if value := within(predicate, timeout, every):
+        return value
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def within(predicate: Any, seconds: float, every: float = 0.05) -> Any:
+    """Poll `predicate` for up to `seconds`: its first truthy value, else its last (falsy) one.
+    For what may rightly never happen ("no feedback request"): the wait ends as soon as it
+    does, and a stalled machine gets the whole window before "none" is believed."""
+    deadline = time.monotonic() + seconds
+    while not (value := predicate()) and time.monotonic() < deadline:
+        time.sleep(every)
+    return value
+
+
+async def until_async(predicate: Any, timeout: float = 20.0, every: float = 0.05) -> Any:  # noqa: ASYNC109
+    """`until` for a coroutine function, from a test's event loop (`timeout` is the polling's
+    budget, as `until`'s: each call of `predicate` runs to its end)."""
+    deadline = time.monotonic() + timeout
+    while not (value := await predicate()):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(every)
+    return value
 
 
 def publish(nats_url: str, event: ev.Event, *, msg_id: str | None = None) -> OutgoingMessage:
