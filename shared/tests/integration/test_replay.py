@@ -15,8 +15,9 @@ from jejaring.shared.messaging.provision import (
     ensure_consumer,
     ensure_stream,
 )
+from jejaring.testing import until_async
 
-from .test_consumer import CASE, count_effect, effect_count, publish, running, until
+from .test_consumer import CASE, count_effect, effect_count, publish, running
 
 HANDLES = ConsumerSpec(stream="CASES", durable="test-handles", ack_wait_s=1.0)
 FAILS = ConsumerSpec(stream="CASES", durable="test-fails", ack_wait_s=1.0)
@@ -55,8 +56,8 @@ async def test_a_replay_acts_once_where_it_failed_and_never_twice(plumbing, js) 
         async def dead_lettered() -> bool:
             return len(await dlq.dead_letters(js)) == 1
 
-        await until(dead_lettered)
-        await until(lambda: settled(js, HANDLES))
+        await until_async(dead_lettered)
+        await until_async(lambda: settled(js, HANDLES))
         assert await effect_count(plumbing) == 1
         (letter,) = await dlq.dead_letters(js)
         assert letter.replayable and letter.ce_type == CASE.ce_type
@@ -72,8 +73,8 @@ async def test_a_replay_acts_once_where_it_failed_and_never_twice(plumbing, js) 
         async def handled_after_the_fix() -> bool:
             return await effect_count(plumbing, fixed_key) == 1
 
-        await until(handled_after_the_fix)
-        await until(lambda: settled(js, HANDLES))
+        await until_async(handled_after_the_fix)
+        await until_async(lambda: settled(js, HANDLES))
         assert await effect_count(plumbing) == 1  # the replay did nothing where it had worked
 
         # the replay published again (a retry after a lost acknowledgement): JetStream drops it
@@ -87,7 +88,7 @@ async def test_a_replay_acts_once_where_it_failed_and_never_twice(plumbing, js) 
             letter.body,
             headers={**letter.replay_headers(), "Nats-Msg-Id": "another-replay"},
         )
-        await until(lambda: settled(js, FAILS))
-        await until(lambda: settled(js, HANDLES))
+        await until_async(lambda: settled(js, FAILS))
+        await until_async(lambda: settled(js, HANDLES))
         await asyncio.sleep(0.2)
         assert (await effect_count(plumbing), await effect_count(plumbing, fixed_key)) == (1, 1)
