@@ -1,6 +1,7 @@
 """Transactions on both databases: a reader never queues behind a writer, and on PostgreSQL
 sends no BEGIN (nor does a single write); a database error reaches the logs without the values
-it was about."""
+it was about; on PostgreSQL a burst waits for one of the pool's connections, and a pool size
+that is no positive number stops the service, naming the setting."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
@@ -18,7 +20,7 @@ from jejaring.shared import db
 from jejaring.shared.db import is_transient_db_error, one_statement, read_only
 from jejaring.shared.logs import JsonFormatter
 from jejaring.shared.messaging.tables import outbox
-from jejaring.testing import effects
+from jejaring.testing import effects, start_refused
 
 
 async def test_a_reader_does_not_wait_for_an_open_writer(plumbing) -> None:  # type: ignore[no-untyped-def]
@@ -124,3 +126,46 @@ async def test_a_database_error_is_logged_without_the_values_it_names(database_u
     if database_url.startswith("postgresql"):
         assert NAME in str(exc), "the driver's message does hold the value"
         assert "SQLSTATE 23505" in line
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_burst_beyond_the_pool_waits_for_a_connection_and_opens_no_more(
+    database_url: str,
+) -> None:
+    """Twelve sessions at once on a pool of three: every one is answered (none refused, none
+    failed for want of a connection), and PostgreSQL never sees more than three of them."""
+    engine = db.create_engine(database_url, pool_size=3)
+    sessions = db.session_factory(engine)
+    connected = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+
+    async def one() -> int:
+        async with sessions() as session:
+            await read_only(session)
+            seen = int(await session.scalar(connected) or 0)
+            await session.execute(text("SELECT pg_sleep(0.05)"))  # holds its connection a while
+            return seen
+
+    try:
+        seen = await asyncio.gather(*(one() for _ in range(12)))
+        assert len(seen) == 12
+        assert max(seen) <= 3, seen
+        assert engine.pool.checkedout() == 0
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("0", "greater than or equal to 1"), ("lots", "valid integer")],
+)
+def test_a_pool_size_that_is_not_a_positive_number_is_refused_naming_it(
+    tmp_path: Path, value: str, reason: str
+) -> None:
+    env = {"REFERRAL_DATA_DIR": str(tmp_path), "REFERRAL_DB_POOL_SIZE": value}
+    result = start_refused("referral", env)
+    assert result.returncode == 78, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("jejaring-referral: cannot start: REFERRAL_DB_POOL_SIZE: ")
+    assert reason in line

@@ -63,7 +63,7 @@ def _run(name: str, url: str, args: list[str], stdin: bytes | None = None) -> by
 
 
 async def _query(url: str, sql: str) -> list[Any]:
-    engine = db.create_engine(_async_url(url), pool_size=1, max_overflow=0)
+    engine = db.create_engine(_async_url(url), pool_size=1)
     try:
         async with engine.connect() as conn:
             return list((await conn.execute(text(sql))).scalars().all())
@@ -74,7 +74,7 @@ async def _query(url: str, sql: str) -> list[Any]:
 
 
 async def _execute(url: str, *statements: str) -> None:
-    engine = db.create_engine(_async_url(url), pool_size=1, max_overflow=0)
+    engine = db.create_engine(_async_url(url), pool_size=1)
     try:
         async with engine.begin() as conn:
             for statement in statements:
@@ -119,7 +119,7 @@ async def _insert_rows(url: str, table: str, found: list[dict[str, Any]]) -> tup
         f"SELECT * FROM json_populate_record(NULL::public.{table}, CAST(:row AS json))"
     )
     inserted = skipped = 0
-    engine = db.create_engine(_async_url(url), pool_size=1, max_overflow=0)
+    engine = db.create_engine(_async_url(url), pool_size=1)
     try:
         async with engine.begin() as conn:
             for row in found:

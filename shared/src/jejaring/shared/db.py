@@ -59,12 +59,23 @@ def _count_round_trips(engine: AsyncEngine, *, begin: bool) -> None:
         event.listen(engine.sync_engine, name, count)
 
 
-def create_engine(url: str, *, lock_timeout_ms: int = 30_000, **kwargs: Any) -> AsyncEngine:
+DEFAULT_POOL_SIZE = 5
+
+
+def create_engine(
+    url: str,
+    *,
+    lock_timeout_ms: int = 30_000,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    **kwargs: Any,
+) -> AsyncEngine:
     """An async engine for `url`; SQLite gets WAL, a busy timeout, foreign keys and
     secure delete.
 
     `lock_timeout_ms` bounds how long a statement waits for a lock held by someone else
-    before failing with a (transient, retried) error.
+    before failing with a (transient, retried) error. `pool_size` is the most connections the
+    engine holds to PostgreSQL (SQLite's connections are threads of this process and keep
+    SQLAlchemy's own pool).
     """
     parsed = make_url(url)
     # Statement parameters may be a victim's name: never put them into error messages (logs).
@@ -97,10 +108,16 @@ def create_engine(url: str, *, lock_timeout_ms: int = 30_000, **kwargs: Any) -> 
     # invalidates the whole pool and is transient (is_transient_db_error): a consumer retries
     # the message, an HTTP caller gets 503 and retries (with its Idempotency-Key).
     kwargs.setdefault("pool_pre_ping", False)
-    # Ten kept open: with five, bursts of concurrent requests opened and closed overflow
-    # connections (a server process each, and asyncpg's type introspection) every few seconds.
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+    # A fixed pool, no overflow: a burst waits for one of `pool_size` connections in this
+    # process instead of opening more that then wait in PostgreSQL. A case's write queues on
+    # intake's reference counter and audit head anyway; ten kept and ten more allowed had all
+    # twenty waiting on those row locks at 75 cases/s, and five held the p99s lower, 2 MB less
+    # memory and a sum over the services that fits max_connections (docs/decisions.md,
+    # "Five connections a process"). Overflow connections that open and close in each burst
+    # (a server process each, and asyncpg's type introspection) are what made five worse
+    # before; with none there is no churn.
+    kwargs.setdefault("pool_size", pool_size)
+    kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(url, **kwargs)
     _count_round_trips(engine, begin=True)
     return engine

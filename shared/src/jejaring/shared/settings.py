@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from jejaring.shared.db import default_sqlite_url
+from jejaring.shared.db import DEFAULT_POOL_SIZE, default_sqlite_url
 from jejaring.shared.region import DEFAULT_REGION_FILE
 from jejaring.shared.secrets import env_name, refuse_weak_secrets
 from jejaring.shared.web.identity import (
@@ -41,6 +41,14 @@ class ProcessSettings(BaseSettings):
         default=None, description="SQLAlchemy async URL; default: SQLite file in data_dir"
     )
     db_lock_timeout_ms: int = Field(default=30_000, ge=50)
+    db_pool_size: int = Field(
+        default=DEFAULT_POOL_SIZE,
+        ge=1,
+        le=100,
+        description="PostgreSQL: the most connections this process holds; work beyond them "
+        "waits for one. Every process and replica together must stay below PostgreSQL's "
+        "max_connections (docs/capacity.md)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     region_file: Path = DEFAULT_REGION_FILE

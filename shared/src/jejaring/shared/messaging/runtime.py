@@ -187,7 +187,9 @@ class ServiceRuntime:
             lock_timeout_ms=self.settings.db_lock_timeout_ms,
         )
         self.engine = db.create_engine(
-            self.settings.db_url, lock_timeout_ms=self.settings.db_lock_timeout_ms
+            self.settings.db_url,
+            lock_timeout_ms=self.settings.db_lock_timeout_ms,
+            pool_size=self.settings.db_pool_size,
         )
         self.sessions = db.session_factory(self.engine)
         self.outbox = Outbox(source=f"/jejaring/{self.settings.service}")
