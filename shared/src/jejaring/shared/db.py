@@ -116,9 +116,8 @@ def create_engine(
     # "Five connections a process"). Overflow connections that open and close in each burst
     # (a server process each, and asyncpg's type introspection) are what made five worse
     # before; with none there is no churn.
-    kwargs.setdefault("pool_size", pool_size)
     kwargs.setdefault("max_overflow", 0)
-    engine = create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, pool_size=pool_size, **kwargs)
     _count_round_trips(engine, begin=True)
     return engine
 

@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from jejaring.shared.db import DEFAULT_POOL_SIZE, default_sqlite_url
+from jejaring.shared.db import DEFAULT_POOL_SIZE, create_engine, default_sqlite_url
 from jejaring.shared.region import DEFAULT_REGION_FILE
 from jejaring.shared.secrets import env_name, refuse_weak_secrets
 from jejaring.shared.web.identity import (
@@ -66,6 +67,12 @@ class ProcessSettings(BaseSettings):
         description="The standard OpenTelemetry variable: the base URL of an OTLP/HTTP "
         "collector (spans go to <URL>/v1/traces). Unset: no span is exported (tracing.py).",
     )
+
+    def create_engine(self) -> AsyncEngine:
+        """The process's engine on its database, with its lock timeout and pool size."""
+        return create_engine(
+            self.db_url, lock_timeout_ms=self.db_lock_timeout_ms, pool_size=self.db_pool_size
+        )
 
     @field_validator("otlp_endpoint")
     @classmethod

@@ -55,11 +55,7 @@ def create_app(
 ) -> FastAPI:
     """Build the web app. `transport` replaces the network to the services (tests)."""
     settings = settings or WebSettings()
-    engine = db.create_engine(
-        settings.db_url,
-        lock_timeout_ms=settings.db_lock_timeout_ms,
-        pool_size=settings.db_pool_size,
-    )
+    engine = settings.create_engine()
     sessions = db.session_factory(engine)
     schema = Schema(
         settings.db_url,

@@ -186,11 +186,7 @@ class ServiceRuntime:
             lock_name=f"jejaring-{self.name}",
             lock_timeout_ms=self.settings.db_lock_timeout_ms,
         )
-        self.engine = db.create_engine(
-            self.settings.db_url,
-            lock_timeout_ms=self.settings.db_lock_timeout_ms,
-            pool_size=self.settings.db_pool_size,
-        )
+        self.engine = self.settings.create_engine()
         self.sessions = db.session_factory(self.engine)
         self.outbox = Outbox(source=f"/jejaring/{self.settings.service}")
         self.tracing = Tracing.for_service(self.name, endpoint=self.settings.otlp_endpoint)
