@@ -73,17 +73,19 @@ def create_engine(
     secure delete.
 
     `lock_timeout_ms` bounds how long a statement waits for a lock held by someone else
-    before failing with a (transient, retried) error. `pool_size` is the most connections the
-    engine holds to PostgreSQL (SQLite's connections are threads of this process and keep
-    SQLAlchemy's own pool).
+    before failing with a (transient, retried) error. `pool_size` is the connections the engine
+    keeps: on PostgreSQL also the most it opens; a SQLite file's engine keeps SQLAlchemy's
+    overflow (its connections are threads of this process, and SQLAlchemy's default pool
+    size is the same five).
     """
     parsed = make_url(url)
     # Statement parameters may be a victim's name: never put them into error messages (logs).
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
+        if database and database != ":memory:":  # (an in-memory database has one connection)
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["pool_size"] = pool_size
         engine = create_async_engine(
             url, connect_args={"timeout": lock_timeout_ms / 1000}, **kwargs
         )
